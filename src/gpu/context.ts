@@ -1,0 +1,363 @@
+/**
+ * GpuContext: owns a GPUDevice, a pool of activation buffers, the pipeline cache and the command
+ * stream. Ops encode dispatches synchronously; `read`/`sync` submit and wait.
+ *
+ * Conventions every kernel follows (see shaders/*.wgsl headers):
+ * - bindings are `@group(0) @binding(i)` storage buffers in the order passed to `dispatch`, then
+ *   one `var<uniform> p: Params` at binding `bindings.length` when `params` is given;
+ * - the entry point is the file name without `.wgsl` (also the pipeline label);
+ * - specialisation goes through `override` constants, cached per (shader, constants).
+ */
+import { DeviceLost, ShaderCompile } from './errors';
+import { assert, fmtShape, numel } from '../util/assert';
+import { BYTES_PER_ELEMENT, type DType, decodeToF32 } from '../util/dtype';
+
+/** A device buffer with a logical shape. bf16/f16 elements are packed two per u32 word. */
+export interface GpuTensor {
+  readonly buffer: GPUBuffer;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly label: string;
+  /** Set when the buffer went back to the pool; using it afterwards is a bug. */
+  released?: boolean;
+  /** Uploaded weights are persistent: no scope releases them. */
+  readonly persistent?: boolean;
+}
+
+/** One WGSL file: `file` is its name under shaders/, `code` its text (imported with `?raw`). */
+export interface Shader {
+  readonly file: string;
+  readonly code: string;
+}
+
+/** A uniform field: plain numbers are u32; wrap floats and signed ints. */
+export type Param = number | { f32: number } | { i32: number };
+
+export interface DispatchArgs {
+  shader: Shader;
+  constants?: Record<string, number>;
+  bindings: readonly GpuTensor[];
+  params?: readonly Param[];
+  workgroups: readonly [number, number?, number?];
+}
+
+const UNIFORM_SLOT = 256; // bytes; ≥ minUniformBufferOffsetAlignment on every adapter
+const SLOTS_PER_SUBMIT = 512;
+
+/** Byte size of `n` elements of `dtype`, rounded up to whole u32 words (WGSL reads words). */
+export function storageBytes(n: number, dtype: DType): number {
+  return Math.max(16, Math.ceil((n * BYTES_PER_ELEMENT[dtype]) / 16) * 16);
+}
+
+export class GpuContext {
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private readonly scopes: Set<GpuTensor>[] = [];
+  private readonly checks: Promise<void>[] = [];
+  private pendingError: Error | null = null;
+  private lostError: DeviceLost | null = null;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly uniformHost = new ArrayBuffer(UNIFORM_SLOT * SLOTS_PER_SUBMIT);
+  private readonly uniformBuffer: GPUBuffer;
+  private slots = 0;
+  /** Bytes currently allocated from the device for activations (pooled or live). */
+  pooledBytes = 0;
+  /** Peak of live activation + weight bytes since the last `resetPeak`. */
+  peakBytes = 0;
+  private liveBytes = 0;
+  /** Number of dispatches encoded since creation (for benchmarks). */
+  dispatchCount = 0;
+
+  constructor(readonly device: GPUDevice) {
+    this.uniformBuffer = device.createBuffer({
+      label: 'uniform-arena',
+      size: this.uniformHost.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    device.lost.then((info) => {
+      this.lostError = new DeviceLost(info.reason ?? 'unknown', info.message);
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.pendingError ??= new Error(`WebGPU error: ${e.message}`);
+    });
+  }
+
+  /** Throws the recorded device-lost or validation error, if any. */
+  private throwIfBroken(): void {
+    if (this.lostError) throw this.lostError;
+    if (this.pendingError) {
+      const e = this.pendingError;
+      this.pendingError = null;
+      throw e;
+    }
+  }
+
+  // ---- buffers -------------------------------------------------------------------------------
+
+  private take(bytes: number, label: string): GPUBuffer {
+    const free = this.pool.get(bytes);
+    const reused = free?.pop();
+    if (reused) return reused;
+    const max = this.device.limits.maxBufferSize;
+    if (bytes > max) throw new Error(`buffer ${label}: ${bytes} bytes exceeds maxBufferSize ${max}`);
+    this.pooledBytes += bytes;
+    return this.device.createBuffer({
+      label,
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  private track(bytes: number): void {
+    this.liveBytes += bytes;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+  }
+
+  /** A new activation tensor (contents undefined) in the current scope. */
+  alloc(shape: readonly number[], label: string, dtype: DType = 'f32'): GpuTensor {
+    this.throwIfBroken();
+    const bytes = storageBytes(numel(shape), dtype);
+    const t: GpuTensor = { buffer: this.take(bytes, label), shape: [...shape], dtype, label };
+    this.track(bytes);
+    this.scopes[this.scopes.length - 1]?.add(t);
+    return t;
+  }
+
+  /**
+   * Uploads host data into a new buffer. `persistent` tensors (weights) belong to the caller and
+   * are freed with `destroy`; others live in the current scope like `alloc`.
+   */
+  upload(
+    data: ArrayBufferView,
+    shape: readonly number[],
+    dtype: DType,
+    label: string,
+    persistent = false,
+  ): GpuTensor {
+    this.throwIfBroken();
+    const n = numel(shape);
+    assert(data.byteLength === n * BYTES_PER_ELEMENT[dtype], () => `${label}: ${data.byteLength} bytes for ${dtype}${fmtShape(shape)}`);
+    const bytes = storageBytes(n, dtype);
+    const buffer = persistent
+      ? this.device.createBuffer({
+          label,
+          size: bytes,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        })
+      : this.take(bytes, label);
+    // writeBuffer is ordered before the next submit; flush first so pending commands that still
+    // read a recycled buffer run before it is overwritten.
+    if (!persistent) this.flush();
+    const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const padded = data.byteLength % 4 === 0 ? src : (() => {
+      const p = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+      p.set(src);
+      return p;
+    })();
+    this.device.queue.writeBuffer(buffer, 0, padded);
+    const t: GpuTensor = { buffer, shape: [...shape], dtype, label, persistent };
+    this.track(bytes);
+    if (!persistent) this.scopes[this.scopes.length - 1]?.add(t);
+    return t;
+  }
+
+  /** Returns an activation's buffer to the pool (weights: destroys it). Idempotent. */
+  release(t: GpuTensor): void {
+    if (t.released) return;
+    t.released = true;
+    const bytes = t.buffer.size;
+    this.liveBytes -= bytes;
+    for (const s of this.scopes) s.delete(t);
+    if (t.persistent) {
+      t.buffer.destroy();
+      return;
+    }
+    const list = this.pool.get(bytes);
+    if (list) list.push(t.buffer);
+    else this.pool.set(bytes, [t.buffer]);
+  }
+
+  /**
+   * Runs `fn`; every tensor allocated inside and not returned (directly, or inside a returned
+   * array/object) is released. Returned tensors move to the enclosing scope.
+   */
+  tidy<R>(fn: () => R): R {
+    const scope = new Set<GpuTensor>();
+    this.scopes.push(scope);
+    let result: R;
+    try {
+      result = fn();
+    } finally {
+      this.scopes.pop();
+    }
+    const kept = new Set<GpuTensor>();
+    collectTensors(result, kept);
+    for (const t of scope) if (!kept.has(t)) this.release(t);
+    const parent = this.scopes[this.scopes.length - 1];
+    if (parent) for (const t of kept) if (scope.has(t)) parent.add(t);
+    return result;
+  }
+
+  /** Frees pooled (unused) buffers, e.g. after a run. */
+  trimPool(): void {
+    for (const list of this.pool.values()) for (const b of list) {
+      this.pooledBytes -= b.size;
+      b.destroy();
+    }
+    this.pool.clear();
+  }
+
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
+  // ---- pipelines and dispatch ----------------------------------------------------------------
+
+  /** The cached compute pipeline for (shader, constants); compilation errors surface at `sync`/`read`. */
+  pipeline(shader: Shader, constants: Record<string, number> = {}): GPUComputePipeline {
+    const key = `${shader.file}|${JSON.stringify(constants)}`;
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const entry = shader.file.replace(/\.wgsl$/, '');
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label: shader.file, code: shader.code });
+    const pipeline = this.device.createComputePipeline({
+      label: entry,
+      layout: 'auto',
+      compute: { module, entryPoint: entry, constants },
+    });
+    this.checks.push(
+      Promise.all([this.device.popErrorScope(), module.getCompilationInfo()]).then(([err, info]) => {
+        const msgs = info.messages
+          .filter((m) => m.type === 'error')
+          .map((m) => `${shader.file}:${m.lineNum}:${m.linePos} ${m.message}`);
+        if (err || msgs.length) this.pendingError ??= new ShaderCompile(shader.file, [...msgs, err?.message ?? ''].join('\n'));
+      }),
+    );
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  /** Encodes one compute dispatch. Buffers must not have been released. */
+  dispatch(args: DispatchArgs): void {
+    this.throwIfBroken();
+    const pipeline = this.pipeline(args.shader, args.constants);
+    const entries: GPUBindGroupEntry[] = args.bindings.map((t, i) => {
+      assert(!t.released, () => `${args.shader.file}: binding ${i} (${t.label}) used after release`);
+      return { binding: i, resource: { buffer: t.buffer } };
+    });
+    if (args.params) {
+      if (this.slots === SLOTS_PER_SUBMIT) this.flush();
+      const offset = this.slots++ * UNIFORM_SLOT;
+      writeParams(new DataView(this.uniformHost, offset, UNIFORM_SLOT), args.params);
+      entries.push({ binding: args.bindings.length, resource: { buffer: this.uniformBuffer, offset, size: UNIFORM_SLOT } });
+    }
+    const bindGroup = this.device.createBindGroup({
+      label: pipeline.label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
+    const [x, y = 1, z = 1] = args.workgroups;
+    const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    assert(x <= maxDim && y <= maxDim && z <= maxDim, () => `${args.shader.file}: workgroups ${x}×${y}×${z} > ${maxDim}`);
+    if (x === 0 || y === 0 || z === 0) return;
+    this.encoder ??= this.device.createCommandEncoder({ label: 'ops' });
+    this.pass ??= this.encoder.beginComputePass({ label: 'ops' });
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+    if (this.dispatchCount % 256 === 0) this.flush();
+  }
+
+  /** Encodes a buffer-to-buffer copy of `bytes` bytes. */
+  copy(src: GpuTensor, srcOffset: number, dst: GpuTensor, dstOffset: number, bytes: number): void {
+    this.throwIfBroken();
+    this.encoder ??= this.device.createCommandEncoder({ label: 'ops' });
+    this.pass?.end();
+    this.pass = null;
+    this.encoder.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+  }
+
+  /** Submits everything encoded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.pass?.end();
+    this.pass = null;
+    if (this.slots) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformHost, 0, this.slots * UNIFORM_SLOT);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.slots = 0;
+  }
+
+  /** Submits and waits for the GPU; rethrows compile/validation/device-lost errors. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await Promise.all(this.checks.splice(0));
+    this.throwIfBroken();
+  }
+
+  /** Copies a tensor back to the host as f32 (bf16/f16 decoded exactly). */
+  async read(t: GpuTensor): Promise<Float32Array> {
+    const bytes = await this.readBytes(t);
+    return decodeToF32(bytes, t.dtype);
+  }
+
+  /** Raw bytes of a tensor (numel × element size). */
+  async readBytes(t: GpuTensor): Promise<Uint8Array> {
+    assert(!t.released, () => `read of released tensor ${t.label}`);
+    const n = numel(t.shape) * BYTES_PER_ELEMENT[t.dtype];
+    const size = Math.ceil(n / 4) * 4;
+    const staging = this.device.createBuffer({
+      label: `${t.label}:readback`,
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.copy(t, 0, { buffer: staging, shape: [size / 4], dtype: 'f32', label: 'staging' }, 0, size);
+    await this.sync();
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Uint8Array(staging.getMappedRange().slice(0, n));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /** Releases everything: pool, pipelines and the device. */
+  destroy(): void {
+    this.trimPool();
+    this.uniformBuffer.destroy();
+    this.pipelines.clear();
+    this.device.destroy();
+  }
+}
+
+function writeParams(view: DataView, params: readonly Param[]): void {
+  assert(params.length * 4 <= UNIFORM_SLOT, 'too many uniform params');
+  params.forEach((p, i) => {
+    if (typeof p === 'number') {
+      assert(Number.isInteger(p) && p >= 0 && p < 2 ** 32, () => `param ${i}: ${p} is not a u32 (wrap floats in {f32})`);
+      view.setUint32(i * 4, p, true);
+    } else if ('f32' in p) view.setFloat32(i * 4, p.f32, true);
+    else view.setInt32(i * 4, p.i32, true);
+  });
+}
+
+function collectTensors(v: unknown, into: Set<GpuTensor>, depth = 0): void {
+  if (!v || typeof v !== 'object' || depth > 3) return;
+  if ('buffer' in v && 'shape' in v && 'dtype' in v) {
+    into.add(v as GpuTensor);
+    return;
+  }
+  for (const x of Array.isArray(v) ? v : Object.values(v)) collectTensors(x, into, depth + 1);
+}
+
+/** Workgroup grid for `n` threads in 1-D groups of `size`, folded into y beyond 65535 groups. */
+export function grid1d(n: number, size: number): [number, number] {
+  const groups = Math.ceil(n / size);
+  if (groups <= 65535) return [groups, 1];
+  const y = Math.ceil(groups / 65535);
+  return [Math.ceil(groups / y), y];
+}

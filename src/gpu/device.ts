@@ -1,0 +1,76 @@
+/**
+ * Adapter and device acquisition with explicitly requested limits. Every shortfall is reported as
+ * `name / have / need` in a WebGpuUnavailable error.
+ */
+import { WebGpuUnavailable } from './errors';
+
+/** Limits the engine needs at minimum (tiny models); real klein sizes need more (see README). */
+export const REQUIRED_LIMITS = {
+  maxStorageBuffersPerShaderStage: 8,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupStorageSize: 16384,
+} as const;
+
+/** Limits we ask for up to the adapter's maximum (bigger models need bigger bindings). */
+const LIMITS_TO_MAXIMIZE = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupStorageSize',
+] as const;
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+/**
+ * Requests a high-performance adapter and a device with the maximized limits above.
+ * Errors: WebGpuUnavailable when `gpu` is undefined, no adapter exists, or a REQUIRED_LIMITS entry
+ * is below need (message lists each `name / have / need`).
+ */
+export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPUDevice; report: AdapterReport }> {
+  if (!gpu) {
+    throw new WebGpuUnavailable(
+      'WebGPU is not available in this browser (navigator.gpu is missing). Use a recent Chrome, Edge or Safari with WebGPU enabled.',
+    );
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new WebGpuUnavailable('WebGPU is present but no GPU adapter was found (requestAdapter returned null).');
+  }
+  const short: string[] = [];
+  for (const [name, need] of Object.entries(REQUIRED_LIMITS)) {
+    const have = adapter.limits[name as keyof GPUSupportedLimits] as number;
+    if (have < need) short.push(`${name} / have ${have} / need ${need}`);
+  }
+  if (short.length) throw new WebGpuUnavailable(`GPU adapter limits too low: ${short.join('; ')}`);
+
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMITS_TO_MAXIMIZE) requiredLimits[name] = adapter.limits[name] as number;
+  const requiredFeatures: GPUFeatureName[] = [];
+  if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'kleinbild' });
+
+  const info = adapter.info;
+  const limits: Record<string, number> = {};
+  for (const name of LIMITS_TO_MAXIMIZE) limits[name] = device.limits[name] as number;
+  return {
+    device,
+    report: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      description: info.description,
+      isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+      features: [...device.features].map(String).sort(),
+      limits,
+    },
+  };
+}
