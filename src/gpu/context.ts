@@ -163,6 +163,18 @@ export class GpuContext {
     return t;
   }
 
+  /** Moves t's buffer into a new tensor of another shape (same element count); t is dead afterwards. */
+  reshape(t: GpuTensor, shape: readonly number[]): GpuTensor {
+    assert(!t.released, () => `reshape of released tensor ${t.label}`);
+    assert(numel(shape) === numel(t.shape), () => `reshape ${t.label}: ${fmtShape(t.shape)} → ${fmtShape(shape)}`);
+    const moved: GpuTensor = { ...t, shape: [...shape] };
+    t.released = true; // moved, not freed: the buffer now belongs to `moved`
+    for (const s of this.scopes) {
+      if (s.delete(t)) s.add(moved);
+    }
+    return moved;
+  }
+
   /** Returns an activation's buffer to the pool (weights: destroys it). Idempotent. */
   release(t: GpuTensor): void {
     if (t.released) return;

@@ -48,6 +48,8 @@ export interface Ops<T> {
   shape(t: T): readonly number[];
   /** Runs fn; tensors allocated inside and not returned are freed. */
   tidy<R>(fn: () => R): R;
+  /** Same data, new shape (element count must match). Consumes x: use only the result afterwards. */
+  reshape(x: T, shape: readonly number[]): T;
   /** Frees a tensor now (activation or weight). */
   release(t: T): void;
   /** Waits until all queued work is done (for stage timings). */
@@ -91,6 +93,8 @@ export interface Ops<T> {
   embedding(ids: Int32Array, table: T): T;
   /** [a; b] along rows: [Ma, D], [Mb, D] → [Ma+Mb, D] (also [C, …] images as rows). */
   concatRows(a: T, b: T): T;
+  /** [a | b] along columns: [M, Ca], [M, Cb] → [M, Ca+Cb]. */
+  concatCols(a: T, b: T): T;
   /** Rows [start, start+count) of x: [M, D] → [count, D]. */
   sliceRows(x: T, start: number, count: number): T;
   /** [R, C] → [C, R]. */

@@ -1,0 +1,31 @@
+/** Ports, paths and browser flags shared by the Playwright config, global setup and specs. */
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+
+export const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/** `vite preview` (the built app). 127.0.0.1 is a secure context, so navigator.gpu exists. */
+export const APP_PORT = 4173;
+export const APP_URL = `http://127.0.0.1:${APP_PORT}`;
+
+/** The hub-like model server (hubServer.ts); a different origin from the app, as the real hub is. */
+export const HUB_PORT = Number(process.env.KLEINBILD_HUB_PORT ?? 4180);
+export const HUB_URL = `http://127.0.0.1:${HUB_PORT}`;
+
+/** Golden data: $KLEINBILD_GOLDEN, else ../shared/golden beside the repo. */
+export const GOLDEN_DIR = process.env.KLEINBILD_GOLDEN ?? resolve(REPO_DIR, '../shared/golden');
+
+/** Debian's chromium (never a downloaded browser); see ../shared/docs/webgpu-ci.md §2. */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const CHROMIUM_BASE_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/** The only flag WebGPU needs on a GPU-less machine: SwiftShader is blocklisted without it. */
+export const CHROMIUM_WEBGPU_ARGS = [...CHROMIUM_BASE_ARGS, '--enable-unsafe-webgpu'];

@@ -1,0 +1,180 @@
+/**
+ * A hub-like static file server for the e2e tests: `/<folder>/<path>` (and the hub's
+ * `/<folder>/resolve/<revision>/<path>`) serves `<root>/<folder>/<path>`, so `/model-a/...` is the
+ * golden tiny model. Behaves like huggingface.co where the loader cares:
+ * - `*.safetensors` answer with a 302 to `/cdn/<folder>/<path>` (the hub redirects LFS files to its
+ *   CDN), carrying X-Linked-Size / X-Linked-ETag as the hub does;
+ * - HEAD, `Range: bytes=a-b | a- | -n` → 206 + Content-Range (416 when unsatisfiable),
+ *   Accept-Ranges, strong ETag (sha256 of the content), Content-Length, If-None-Match → 304;
+ * - CORS: `Access-Control-Allow-Origin: *`, exposed Content-Range/Content-Length/ETag/Accept-Ranges,
+ *   preflight allowing Range;
+ * - 404 with X-Error-Code: EntryNotFound for missing files.
+ * Standalone: `node scripts/run.mjs e2e/hubServer.ts [--port 4180] [--root DIR]`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { resolve, sep } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { GOLDEN_DIR, HUB_PORT } from './env';
+
+export interface HubServer {
+  url: string;
+  /** Every request seen, as "METHOD /path [Range]" (for debugging failed tests). */
+  log: string[];
+  close(): Promise<void>;
+}
+
+const CDN_PREFIX = '/cdn/';
+const EXPOSED = 'Content-Range, Content-Length, ETag, Accept-Ranges, X-Linked-Size, X-Linked-ETag, X-Error-Code';
+
+const etags = new Map<string, { key: string; etag: string }>();
+
+/** Strong ETag = quoted sha256 of the file (the hub's LFS ETag), cached per (path, size, mtime). */
+async function etagOf(file: string, size: number, mtimeMs: number): Promise<string> {
+  const key = `${size}:${mtimeMs}`;
+  const hit = etags.get(file);
+  if (hit?.key === key) return hit.etag;
+  const etag = `"${createHash('sha256').update(await readFile(file)).digest('hex')}"`;
+  etags.set(file, { key, etag });
+  return etag;
+}
+
+/** Parses one `bytes=` range against `size`; null = no/ignored Range, 'bad' = unsatisfiable. */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'bad' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return null; // multi-range or another unit: serve the whole file, as RFC 9110 allows
+  const [, a = '', b = ''] = m;
+  if (a === '' && b === '') return 'bad';
+  if (a === '') {
+    const n = Number(b);
+    if (n === 0 || size === 0) return 'bad';
+    return { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(a);
+  const end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
+  if (start >= size || end < start) return 'bad';
+  return { start, end };
+}
+
+function contentType(path: string): string {
+  if (path.endsWith('.json')) return 'application/json; charset=utf-8';
+  if (path.endsWith('.png')) return 'image/png';
+  return 'application/octet-stream';
+}
+
+/** `/model-a/resolve/main/x/y` and `/model-a/x/y` → `model-a/x/y`; null for `..` tricks. */
+function repoPath(pathname: string): string | null {
+  let parts: string[];
+  try {
+    parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return null; // malformed percent-encoding
+  }
+  if (parts.some((p) => p === '..' || p === '.' || p.includes('\\') || p.includes('\0'))) return null;
+  if (parts[1] === 'resolve' && parts.length > 3) parts = [parts[0] as string, ...parts.slice(3)];
+  return parts.join('/');
+}
+
+async function handle(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', EXPOSED);
+  if (req.method === 'OPTIONS') {
+    const asked = req.headers['access-control-request-headers'];
+    res.writeHead(204, {
+      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Headers': asked ? `Range, ${asked}` : 'Range',
+      'Access-Control-Max-Age': '600',
+    });
+    res.end();
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { Allow: 'GET, HEAD, OPTIONS' }).end();
+    return;
+  }
+  const url = new URL(req.url ?? '/', 'http://hub.invalid');
+  const viaCdn = url.pathname.startsWith(CDN_PREFIX);
+  const rel = repoPath(viaCdn ? url.pathname.slice(CDN_PREFIX.length - 1) : url.pathname);
+  const file = rel === null ? null : resolve(root, rel);
+  const st = file && (file + sep).startsWith(resolve(root) + sep) ? await stat(file).catch(() => null) : null;
+  if (!file || !st?.isFile()) {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Error-Code': 'EntryNotFound' });
+    res.end(req.method === 'HEAD' ? undefined : `Entry not found: ${url.pathname}`);
+    return;
+  }
+  const etag = await etagOf(file, st.size, st.mtimeMs);
+  if (!viaCdn && file.endsWith('.safetensors')) {
+    res.writeHead(302, {
+      Location: `${CDN_PREFIX}${rel}`,
+      'X-Linked-Size': String(st.size),
+      'X-Linked-ETag': etag,
+      'Content-Length': '0',
+    });
+    res.end();
+    return;
+  }
+  const common = { ETag: etag, 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store', 'Content-Type': contentType(file) };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, common).end();
+    return;
+  }
+  const range = parseRange(req.headers.range, st.size);
+  if (range === 'bad') {
+    res.writeHead(416, { ...common, 'Content-Range': `bytes */${st.size}`, 'Content-Length': '0' }).end();
+    return;
+  }
+  const { start, end } = range ?? { start: 0, end: st.size - 1 };
+  res.writeHead(range ? 206 : 200, {
+    ...common,
+    'Content-Length': String(end - start + 1),
+    ...(range ? { 'Content-Range': `bytes ${start}-${end}/${st.size}` } : {}),
+  });
+  if (req.method === 'HEAD' || st.size === 0) {
+    res.end();
+    return;
+  }
+  createReadStream(file, { start, end }).on('error', (e) => res.destroy(e)).pipe(res);
+}
+
+/** Starts the server on 127.0.0.1:`port` (0 = any free port). */
+export async function startHubServer(root: string = GOLDEN_DIR, port: number = HUB_PORT): Promise<HubServer> {
+  const log: string[] = [];
+  const server = createServer((req, res) => {
+    log.push(`${req.method} ${req.url}${req.headers.range ? ` [${req.headers.range}]` : ''}`);
+    handle(root, req, res).catch((e: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(String(e));
+    });
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => ok());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    log,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+/** CLI entry for scripts/run.mjs: serves until interrupted. */
+export async function main(args: string[]): Promise<number> {
+  const opt = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const root = resolve(opt('--root') ?? GOLDEN_DIR);
+  const hub = await startHubServer(root, Number(opt('--port') ?? HUB_PORT));
+  console.log(`serving ${root} at ${hub.url} (e.g. ${hub.url}/model-a); Ctrl-C to stop`);
+  await new Promise<void>((done) => process.once('SIGINT', done));
+  await hub.close();
+  return 0;
+}

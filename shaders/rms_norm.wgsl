@@ -1,0 +1,60 @@
+// rms_norm: y = w ⊙ x / sqrt(mean(x²) + eps) over each group ("row") of `cols` consecutive values;
+// the mean is reduced in f32 (matches transformers Qwen3RMSNorm: normalise in f32, then × weight).
+// Shapes: x: [rows, cols] f32, w: [cols] stored as WDTYPE, y: [rows, cols] f32.
+// Bindings: 0 x: array<f32> (read), 1 w: array<u32> raw words (read; f16/bf16 packed two per word,
+//   element c in word c>>1, low half first), 2 y: array<f32> (write), 3 params {rows, cols, eps}.
+// Dispatch: TPR threads per row (override, power of two ≤ 256), 256/TPR rows per workgroup;
+//   grid1d(rows, 256/TPR) → (x, y); row = (wg.y·num_wg.x + wg.x)·(256/TPR) + local/TPR.
+//   Each thread strides over its row by TPR; the TPR partial sums meet in a workgroup-memory tree.
+override TPR: u32 = 256u;
+// Weight storage dtype: 0 f32, 1 f16, 2 bf16.
+override WDTYPE: u32 = 0u;
+
+struct Params { rows: u32, cols: u32, eps: f32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+var<workgroup> partial: array<f32, 256>;
+
+fn weight(c: u32) -> f32 {
+  if (WDTYPE == 0u) { return bitcast<f32>(w[c]); }
+  let word = w[c >> 1u];
+  let high = (c & 1u) == 1u;
+  if (WDTYPE == 1u) {
+    let v = unpack2x16float(word);
+    return select(v.x, v.y, high);
+  }
+  return select(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u), high);
+}
+
+@compute @workgroup_size(256)
+fn rms_norm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let row = (wg.y * nwg.x + wg.x) * (256u / TPR) + li / TPR;
+  let lane = li % TPR;
+  let live = row < p.rows; // rows past the end still join the barriers below
+  let base = row * p.cols;
+
+  var ss = 0.0;
+  if (live) {
+    for (var c = lane; c < p.cols; c += TPR) {
+      let v = x[base + c];
+      ss += v * v;
+    }
+  }
+  partial[li] = ss;
+  workgroupBarrier();
+  for (var stride = TPR / 2u; stride > 0u; stride >>= 1u) {
+    if (lane < stride) { partial[li] += partial[li + stride]; }
+    workgroupBarrier();
+  }
+  let inv = inverseSqrt(partial[li - lane] / f32(p.cols) + p.eps);
+
+  if (live) {
+    for (var c = lane; c < p.cols; c += TPR) {
+      y[base + c] = weight(c) * (x[base + c] * inv);
+    }
+  }
+}

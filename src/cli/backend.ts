@@ -1,0 +1,16 @@
+/** Ops backend for the Node tools: 'gpu' = WebGPU through Dawn, 'cpu' = the reference loops. */
+import { InvalidArgumentError } from 'commander';
+import { GpuContext } from '../gpu/context';
+import { requestDevice } from '../gpu/device';
+import { nodeGpu } from '../gpu/node';
+import { CpuOps } from '../ops/cpuOps';
+import { GpuOps } from '../ops/gpuOps';
+import type { Ops } from '../ops/ops';
+
+export async function createOps(backend: string): Promise<Ops<unknown>> {
+  if (backend === 'cpu') return new CpuOps() as Ops<unknown>;
+  if (backend !== 'gpu') throw new InvalidArgumentError(`--backend ${backend}: use gpu or cpu`);
+  const { device, report } = await requestDevice(await nodeGpu());
+  process.stderr.write(`WebGPU: ${report.vendor} ${report.architecture} ${report.description}\n`);
+  return new GpuOps(new GpuContext(device)) as Ops<unknown>;
+}

@@ -1,0 +1,97 @@
+/**
+ * `npm run generate -- --model <hub id | URL | folder> --prompt "…" --width W --height H --steps N
+ *   --seed S [--latents noise.safetensors] [--dump DIR] [--backend gpu|cpu] --out out.png`
+ * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { encode as encodePng } from 'fast-png';
+import { DEFAULT_MODEL } from '../worker/api';
+import { type Dump, Pipeline } from '../pipeline/generate';
+import { parseSafetensors } from '../weights/safetensors';
+import { encodeSafetensors } from '../weights/safetensorsWrite';
+import { openSource, type FileSource } from '../weights/source';
+import { folderSource } from '../weights/folderSource';
+import { decodeToF32 } from '../util/dtype';
+import { dtypeOf } from '../weights/safetensors';
+import { createOps } from './backend';
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
+    return n;
+  };
+}
+
+/** A folder on disk, else a hub repo id or http(s) URL. */
+export function resolveSource(model: string): FileSource {
+  if (existsSync(model) && statSync(model).isDirectory()) return folderSource(model);
+  return openSource(model);
+}
+
+/** Reads tensor `noise` (F32/BF16/F16) from a safetensors file as f32. */
+export async function readNoise(path: string): Promise<Float32Array> {
+  const tensors = parseSafetensors(new Uint8Array(await readFile(path)));
+  const t = tensors.get('noise');
+  if (!t) throw new InvalidArgumentError(`${path}: no tensor named "noise" (found ${[...tensors.keys()].join(', ')})`);
+  return decodeToF32(t.bytes, dtypeOf(t.info));
+}
+
+/** Writes a dump as DIR/tensors.safetensors with the golden names (F32 floats, I64 ids). */
+export async function writeDump(dir: string, dump: Dump): Promise<string> {
+  const tensors: Parameters<typeof encodeSafetensors>[0] = {};
+  for (const [name, { shape, data }] of dump) {
+    tensors[name] = data instanceof Int32Array ? { dtype: 'I64', shape, data: BigInt64Array.from(data, (v) => BigInt(v)) } : { dtype: 'F32', shape, data };
+  }
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, 'tensors.safetensors');
+  await writeFile(path, encodeSafetensors(tensors));
+  return path;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cmd = new Command('generate')
+    .description('FLUX.2 [klein] text-to-image on WebGPU (Dawn) or the CPU reference backend')
+    .option('--model <source>', 'hub repo id, http(s) URL or local folder (diffusers layout)', DEFAULT_MODEL)
+    .requiredOption('--prompt <text>', 'the prompt')
+    .option('--width <px>', 'output width, multiple of 16', int('width'), 1024)
+    .option('--height <px>', 'output height, multiple of 16', int('height'), 1024)
+    .option('--steps <n>', 'denoising steps', int('steps'), 4)
+    .option('--seed <n>', 'noise seed', int('seed'), 0)
+    .option('--latents <file>', 'initial noise: safetensors with tensor "noise" [1,128,H/16,W/16]')
+    .option('--dump <dir>', 'write DIR/tensors.safetensors with the golden tensor names')
+    .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
+    .option('--out <file.png>', 'output PNG', 'out.png')
+    .exitOverride();
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts<{ model: string; prompt: string; width: number; height: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; out: string }>();
+
+  const ops = await createOps(o.backend);
+  const t0 = performance.now();
+  const pipeline = await Pipeline.load(ops, resolveSource(o.model), (p) => {
+    process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB`);
+  });
+  process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
+  const dump: Dump | undefined = o.dump ? new Map() : undefined;
+  const latents = o.latents ? await readNoise(o.latents) : undefined;
+  const result = await pipeline.generate(
+    { prompt: o.prompt, width: o.width, height: o.height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}) },
+    {
+      onProgress: (p) => process.stderr.write(`\r${p.stage}${p.step ? ` ${p.step}/${p.steps}` : ''}        `),
+      ...(dump ? { dump } : {}),
+    },
+  );
+  const rgb = new Uint8Array(result.width * result.height * 3);
+  for (let i = 0; i < result.width * result.height; i++) rgb.set(result.rgba.subarray(i * 4, i * 4 + 3), i * 3);
+  await writeFile(o.out, encodePng({ width: result.width, height: result.height, data: rgb, channels: 3, depth: 8 }));
+  const t = result.timings;
+  process.stderr.write(
+    `\nwrote ${o.out}: encode ${t.encodeMs.toFixed(0)} ms, steps ${t.stepMs.map((s) => s.toFixed(0)).join('/')} ms, decode ${t.decodeMs.toFixed(0)} ms, total ${t.totalMs.toFixed(0)} ms\n`,
+  );
+  if (dump && o.dump) process.stderr.write(`dump: ${await writeDump(o.dump, dump)}\n`);
+  pipeline.dispose();
+  return 0;
+}

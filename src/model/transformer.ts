@@ -1,0 +1,125 @@
+/**
+ * FLUX.2 rectified-flow transformer (diffusers Flux2Transformer2DModel): timestep embedding,
+ * shared modulations, double blocks, single blocks, final AdaLN → velocity for the target tokens.
+ * ../shared/docs/flux2-klein.md §4. Block bodies live in blocks.ts.
+ */
+import type { Ops } from '../ops/ops';
+import type { WeightLoader } from '../weights/load';
+import { type Flux2TransformerConfig, hiddenSize, mlpHidden } from './config';
+import { type DoubleBlockWeights, type SingleBlockWeights, doubleBlock, loadDoubleBlock, loadSingleBlock, singleBlock } from './blocks';
+
+export interface TransformerWeights<T> {
+  x_embedder: T;
+  context_embedder: T;
+  time_guidance_embed: { timestep_embedder: { linear_1: T; linear_2: T } };
+  double_stream_modulation_img: T;
+  double_stream_modulation_txt: T;
+  single_stream_modulation: T;
+  transformer_blocks: DoubleBlockWeights<T>[];
+  single_transformer_blocks: SingleBlockWeights<T>[];
+  /** AdaLayerNormContinuous linear: [2D, D], rows = (scale, shift) in diffusers order. */
+  norm_out: T;
+  proj_out: T;
+}
+
+export async function loadTransformer<T>(w: WeightLoader<T>, cfg: Flux2TransformerConfig): Promise<TransformerWeights<T>> {
+  const d = hiddenSize(cfg);
+  const outCh = cfg.out_channels ?? cfg.in_channels;
+  const doubles: DoubleBlockWeights<T>[] = [];
+  for (let i = 0; i < cfg.num_layers; i++) doubles.push(await loadDoubleBlock(w, cfg, `transformer_blocks.${i}`));
+  const singles: SingleBlockWeights<T>[] = [];
+  for (let i = 0; i < cfg.num_single_layers; i++) singles.push(await loadSingleBlock(w, cfg, `single_transformer_blocks.${i}`));
+  return {
+    x_embedder: await w.get('x_embedder.weight', [d, cfg.in_channels]),
+    context_embedder: await w.get('context_embedder.weight', [d, cfg.joint_attention_dim]),
+    time_guidance_embed: {
+      timestep_embedder: {
+        linear_1: await w.get('time_guidance_embed.timestep_embedder.linear_1.weight', [d, cfg.timestep_guidance_channels]),
+        linear_2: await w.get('time_guidance_embed.timestep_embedder.linear_2.weight', [d, d]),
+      },
+    },
+    double_stream_modulation_img: await w.get('double_stream_modulation_img.linear.weight', [6 * d, d]),
+    double_stream_modulation_txt: await w.get('double_stream_modulation_txt.linear.weight', [6 * d, d]),
+    single_stream_modulation: await w.get('single_stream_modulation.linear.weight', [3 * d, d]),
+    transformer_blocks: doubles,
+    single_transformer_blocks: singles,
+    norm_out: await w.get('norm_out.linear.weight', [2 * d, d]),
+    proj_out: await w.get('proj_out.weight', [outCh, d]),
+  };
+}
+
+/** Per-call inputs that stay fixed across denoising steps. */
+export interface TransformerContext<T> {
+  /** context_embedder(prompt_embeds): [L, D] (cacheable per prompt). */
+  txt: T;
+  /** RoPE table for [txt_ids; img_ids (target, refs)]: [L + N + R, Dh/2, 2]. */
+  rope: T;
+  /** Number of target image tokens N (the rest of the image stream are reference tokens). */
+  targetTokens: number;
+}
+
+/** Optional per-block taps for debugging against reference dumps (names as in golden debug files). */
+export type Tap<T> = (name: string, t: T) => void;
+
+/**
+ * Projects the prompt embeddings once per prompt: [L, 3·hidden_qwen] → [L, D].
+ */
+export function embedContext<T>(ops: Ops<T>, w: TransformerWeights<T>, promptEmbeds: T): T {
+  return ops.linear(promptEmbeds, w.context_embedder);
+}
+
+/**
+ * One model call. x: [N + R, in_channels] image tokens (target then reference), timestepInput:
+ * [timestep_guidance_channels] sinusoid of 1000·σ (schedule.ts) → velocity [N, out_channels].
+ * Matches diffusers Flux2Transformer2DModel.forward (no guidance, no mask; text first in the
+ * joint sequence).
+ */
+export function transformerForward<T>(
+  ops: Ops<T>,
+  w: TransformerWeights<T>,
+  cfg: Flux2TransformerConfig,
+  c: TransformerContext<T>,
+  x: T,
+  timestepInput: T,
+  tap?: Tap<T>,
+): T {
+  const d = hiddenSize(cfg);
+  return ops.tidy(() => {
+    const te = w.time_guidance_embed.timestep_embedder;
+    const temb = ops.linear(ops.silu(ops.linear(timestepInput, te.linear_1)), te.linear_2); // [1, D]
+    const act = ops.silu(temb);
+    // modulations are recomputed every call: they depend on σ (flux2.c stale-buffer pitfall)
+    const mod = {
+      img: ops.linear(act, w.double_stream_modulation_img), // [1, 6D]
+      txt: ops.linear(act, w.double_stream_modulation_txt), // [1, 6D]
+      single: ops.linear(act, w.single_stream_modulation), // [1, 3D]
+    };
+    tap?.('temb', temb);
+    tap?.('mod_img', mod.img);
+    tap?.('mod_txt', mod.txt);
+    tap?.('mod_single', mod.single);
+    let img = ops.linear(x, w.x_embedder); // [N+R, D]
+    let txt = ops.sliceRows(c.txt, 0, ops.shape(c.txt)[0] as number); // copy: blocks update in place
+    tap?.('x_embedder', img);
+    tap?.('context_embedder', txt);
+    const geom = { heads: cfg.num_attention_heads, headDim: cfg.attention_head_dim, eps: cfg.eps, mlp: mlpHidden(cfg), d };
+    w.transformer_blocks.forEach((bw, i) => {
+      [txt, img] = doubleBlock(ops, bw, geom, txt, img, mod.img, mod.txt, c.rope);
+      tap?.(`double${i}.0`, txt);
+      tap?.(`double${i}.1`, img);
+    });
+    const textLen = ops.shape(txt)[0] as number;
+    let s = ops.concatRows(txt, img); // [L + N + R, D], text first
+    w.single_transformer_blocks.forEach((bw, i) => {
+      s = singleBlock(ops, bw, geom, s, mod.single, c.rope);
+      tap?.(`single${i}`, s);
+    });
+    const target = ops.sliceRows(s, textLen, c.targetTokens); // drop text and reference rows
+    const emb = ops.linear(act, w.norm_out); // [1, 2D] = (scale, shift)
+    const normed = ops.layerNormModulate(target, emb, 1, 0, cfg.eps);
+    tap?.('norm_out', normed);
+    const v = ops.linear(normed, w.proj_out);
+    tap?.('proj_out', v);
+    return v;
+  });
+}

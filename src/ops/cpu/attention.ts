@@ -1,0 +1,62 @@
+import type { AttentionOptions } from '../ops';
+import { assert, fmtShape } from '../../util/assert';
+import { type CpuTensor, cpuTensor } from './tensor';
+
+/**
+ * Multi-head attention, the obvious loops in float64 with an explicit softmax per row.
+ * q: [Sq, H·Dh], k, v: [Sk, Hkv·Dh] → [Sq, H·Dh]; out = softmax(q·kᵀ/√Dh + mask)·v per head.
+ * GQA: query head h reads kv head ⌊h/(H/Hkv)⌋ (transformers repeat_kv). `causal`: key j visible to
+ * query i iff j ≤ i (needs Sq = Sk). `keyMask`: [Sk], 0 = masked key.
+ * Masked keys get probability exactly 0: transformers' eager attention adds the f32 minimum, which
+ * gives the same result whenever a row keeps a visible key. A row with no visible key returns zeros
+ * (transformers would average all values there; with right padding that never happens).
+ * Errors: shape mismatches, H not a multiple of Hkv.
+ */
+export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: AttentionOptions<CpuTensor>): CpuTensor {
+  const { heads, kvHeads, causal = false, keyMask = null } = opts;
+  const [sq, qCols] = q.shape as [number, number];
+  const [sk, kvCols] = k.shape as [number, number];
+  assert(heads > 0 && kvHeads > 0 && heads % kvHeads === 0, () => `attention: ${heads} heads not a multiple of ${kvHeads} kv heads`);
+  assert(q.shape.length === 2 && qCols % heads === 0, () => `attention: q ${fmtShape(q.shape)} not [Sq, ${heads}·Dh]`);
+  const dh = qCols / heads;
+  assert(k.shape.length === 2 && kvCols === kvHeads * dh, () => `attention: k ${fmtShape(k.shape)}, want [${sk}, ${kvHeads * dh}]`);
+  assert(v.shape[0] === sk && v.shape[1] === kvCols, () => `attention: v ${fmtShape(v.shape)} ≠ k ${fmtShape(k.shape)}`);
+  assert(!causal || sq === sk, () => `attention: causal needs Sq = Sk, got ${sq}, ${sk}`);
+  assert(keyMask === null || keyMask.data.length === sk, () => `attention: keyMask has ${keyMask?.data.length} values, want ${sk}`);
+
+  const scale = 1 / Math.sqrt(dh);
+  const group = heads / kvHeads;
+  const out = new Float32Array(sq * qCols);
+  const p = new Float64Array(sk); // probabilities of one row
+  for (let h = 0; h < heads; h++) {
+    const qOff = h * dh;
+    const kvOff = Math.floor(h / group) * dh;
+    for (let i = 0; i < sq; i++) {
+      // scores s_j = q_i·k_j·scale over visible keys; invisible keys stay at −∞ (probability 0)
+      let max = -Infinity;
+      for (let j = 0; j < sk; j++) {
+        const visible = (!causal || j <= i) && (keyMask === null || keyMask.data[j] !== 0);
+        let s = -Infinity;
+        if (visible) {
+          s = 0;
+          for (let d = 0; d < dh; d++) s += (q.data[i * qCols + qOff + d] as number) * (k.data[j * kvCols + kvOff + d] as number);
+          s *= scale;
+        }
+        p[j] = s;
+        if (s > max) max = s;
+      }
+      if (max === -Infinity) continue; // no visible key: the output row stays zero
+      let sum = 0;
+      for (let j = 0; j < sk; j++) {
+        p[j] = Math.exp((p[j] as number) - max);
+        sum += p[j] as number;
+      }
+      for (let d = 0; d < dh; d++) {
+        let o = 0;
+        for (let j = 0; j < sk; j++) o += (p[j] as number) * (v.data[j * kvCols + kvOff + d] as number);
+        out[i * qCols + qOff + d] = o / sum;
+      }
+    }
+  }
+  return cpuTensor(out, [sq, qCols]);
+}

@@ -1,0 +1,114 @@
+/**
+ * The CPU backend of `Ops`: plain-TypeScript loops (./cpu), weights decoded to f32. The oracle for
+ * kernel tests and a reference run of the model code against the golden data. No memory
+ * management: tensors are garbage-collected.
+ */
+import type { DType } from '../util/dtype';
+import { decodeToF32 } from '../util/dtype';
+import { assert, fmtShape, numel } from '../util/assert';
+import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
+import { type CpuTensor, cpuTensor } from './cpu/tensor';
+import { attention } from './cpu/attention';
+import { concatCols } from './cpu/concatCols';
+import { conv2d } from './cpu/conv2d';
+import { embedding } from './cpu/embedding';
+import { groupNorm } from './cpu/groupNorm';
+import { latentPack } from './cpu/latentPack';
+import { latentUnpack } from './cpu/latentUnpack';
+import { layerNormModulate } from './cpu/layerNormModulate';
+import { linear } from './cpu/linear';
+import { residual } from './cpu/residual';
+import { rmsNorm } from './cpu/rmsNorm';
+import { rope } from './cpu/rope';
+import { concatRows, sliceRows } from './cpu/rows';
+import { silu } from './cpu/silu';
+import { siluMul } from './cpu/siluMul';
+import { toRgba8 } from './cpu/toRgba8';
+import { transpose } from './cpu/transpose';
+import { upsampleNearest2x } from './cpu/upsampleNearest2x';
+
+export class CpuOps implements Ops<CpuTensor> {
+  readonly backend = 'cpu';
+
+  fromHost(data: Float32Array, shape: readonly number[]): CpuTensor {
+    return cpuTensor(data.slice(), shape);
+  }
+  weight(bytes: Uint8Array, dtype: DType, shape: readonly number[]): CpuTensor {
+    return cpuTensor(decodeToF32(bytes, dtype), shape);
+  }
+  read(t: CpuTensor): Promise<Float32Array> {
+    return Promise.resolve(t.data.slice());
+  }
+  shape(t: CpuTensor): readonly number[] {
+    return t.shape;
+  }
+  tidy<R>(fn: () => R): R {
+    return fn();
+  }
+  reshape(x: CpuTensor, shape: readonly number[]): CpuTensor {
+    assert(numel(shape) === x.data.length, () => `reshape ${fmtShape(x.shape)} → ${fmtShape(shape)}`);
+    return cpuTensor(x.data, shape);
+  }
+  release(): void {}
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  linear(x: CpuTensor, w: CpuTensor, opts?: LinearOptions<CpuTensor>): CpuTensor {
+    return linear(x, w, opts);
+  }
+  attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: AttentionOptions<CpuTensor>): CpuTensor {
+    return attention(q, k, v, opts);
+  }
+  rmsNorm(x: CpuTensor, w: CpuTensor, eps: number, cols?: number): CpuTensor {
+    return rmsNorm(x, w, eps, cols);
+  }
+  layerNormModulate(x: CpuTensor, mod: CpuTensor, shiftChunk: number, scaleChunk: number, eps: number): CpuTensor {
+    return layerNormModulate(x, mod, shiftChunk, scaleChunk, eps);
+  }
+  groupNorm(x: CpuTensor, w: CpuTensor, b: CpuTensor, groups: number, eps: number, withSilu: boolean): CpuTensor {
+    return groupNorm(x, w, b, groups, eps, withSilu);
+  }
+  rope(x: CpuTensor, table: CpuTensor, heads: number, layout: RopeLayout): CpuTensor {
+    return rope(x, table, heads, layout);
+  }
+  siluMul(gate: CpuTensor, up: CpuTensor): CpuTensor {
+    return siluMul(gate, up);
+  }
+  silu(x: CpuTensor): CpuTensor {
+    return silu(x);
+  }
+  residual(x: CpuTensor, y: CpuTensor, gate?: { mod: CpuTensor; chunk: number }): CpuTensor {
+    return residual(x, y, gate);
+  }
+  embedding(ids: Int32Array, table: CpuTensor): CpuTensor {
+    return embedding(ids, table);
+  }
+  concatRows(a: CpuTensor, b: CpuTensor): CpuTensor {
+    return concatRows(a, b);
+  }
+  concatCols(a: CpuTensor, b: CpuTensor): CpuTensor {
+    return concatCols(a, b);
+  }
+  sliceRows(x: CpuTensor, start: number, count: number): CpuTensor {
+    return sliceRows(x, start, count);
+  }
+  transpose(x: CpuTensor): CpuTensor {
+    return transpose(x);
+  }
+  conv2d(x: CpuTensor, w: CpuTensor, b: CpuTensor | null, opts?: Conv2dOptions): CpuTensor {
+    return conv2d(x, w, b, opts);
+  }
+  upsampleNearest2x(x: CpuTensor): CpuTensor {
+    return upsampleNearest2x(x);
+  }
+  latentUnpack(tokens: CpuTensor, mean: CpuTensor, variance: CpuTensor, h: number, w: number, eps: number): CpuTensor {
+    return latentUnpack(tokens, mean, variance, h, w, eps);
+  }
+  latentPack(z: CpuTensor, mean: CpuTensor, variance: CpuTensor, eps: number): CpuTensor {
+    return latentPack(z, mean, variance, eps);
+  }
+  toRgba8(x: CpuTensor): Promise<Uint8ClampedArray> {
+    return toRgba8(x);
+  }
+}

@@ -1,0 +1,84 @@
+import code from '@shaders/attention.wgsl?raw';
+import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
+import type { AttentionOptions } from '../ops';
+import { assert, fmtShape } from '../../util/assert';
+
+const SHADER = { file: 'attention.wgsl', code };
+
+/** Workgroup memory the tiles may use, in f32 values (16 KiB, WebGPU's default limit). */
+const WORKGROUP_FLOATS = 4096;
+/** Keys per step: BC threads per query row. */
+const BC = 16;
+/** vec4 output accumulators per thread (MAX_ACC in attention.wgsl): ⌈Dh/4/BC⌉ ≤ 8. */
+const MAX_ACC = 8;
+
+/** Tile sizes of attention.wgsl: BR query rows × BC keys per step, K/V staged DC dims at a time. */
+export interface AttentionTiling {
+  br: number;
+  bc: number;
+  dc: number;
+}
+
+/**
+ * Tiles for head dim `dh`. The block's q rows stay in workgroup memory (BR·Dh ≤ 2048 floats), so
+ * BR = 16 up to Dh = 128 and shrinks for the VAE's Dh = 512 (BR = 4, 64 threads); BC = 16. K and V
+ * are staged in chunks of DC dims: DC = Dh when it fits, else the largest multiple of 4·BC dividing
+ * Dh that fits (the shader's accumulator ownership needs one of the two).
+ * Examples: Dh 16 → (16, 16, 16); 64 → (16, 16, 64); 128 → (16, 16, 64); 512 → (4, 16, 64).
+ * Errors: Dh not a multiple of 4, Dh > 512 (accumulators), no chunk width fits (e.g. Dh 112).
+ */
+export function attentionTiling(dh: number): AttentionTiling {
+  assert(dh > 0 && dh % 4 === 0, () => `attention: head dim ${dh} is not a multiple of 4`);
+  assert(Math.ceil(dh / 4 / BC) <= MAX_ACC, () => `attention: head dim ${dh} > ${4 * BC * MAX_ACC}`);
+  const br = Math.min(16, 2 ** Math.floor(Math.log2(2048 / dh)));
+  const fits = (dc: number) => br * dh + BC * (dc + 4) + 2 * br * BC <= WORKGROUP_FLOATS;
+  let dc = 0;
+  for (let w = dh; w > 0 && !dc; w -= 4) if ((w === dh || (dh % w === 0 && w % (4 * BC) === 0)) && fits(w)) dc = w;
+  assert(dc > 0, () => `attention: head dim ${dh}: no K/V chunk width fits ${WORKGROUP_FLOATS} floats`);
+  return { br, bc: BC, dc };
+}
+
+/**
+ * Multi-head attention with online softmax (shaders/attention.wgsl), f32.
+ * q: [Sq, H·Dh], k, v: [Sk, Hkv·Dh] → [Sq, H·Dh]; out = softmax(q·kᵀ/√Dh + mask)·v per head,
+ * query head h reads kv head ⌊h/(H/Hkv)⌋ (transformers repeat_kv). `causal`: key j visible to
+ * query i iff j ≤ i (needs Sq = Sk). `keyMask`: [Sk], 0 = masked key. Masked keys get probability
+ * exactly 0 (transformers' additive f32 minimum gives the same whenever a row keeps a visible key);
+ * a row with no visible key returns zeros, not NaN.
+ * Errors: non-f32 inputs, shape mismatches, H not a multiple of Hkv, Dh unsupported by the tiling.
+ */
+export function attention(
+  ctx: GpuContext,
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  opts: AttentionOptions<GpuTensor>,
+): GpuTensor {
+  const { heads, kvHeads, causal = false, keyMask = null } = opts;
+  assert(q.shape.length === 2 && k.shape.length === 2, () => `attention: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)} must be 2-D`);
+  const [sq, qCols] = q.shape as [number, number];
+  const [sk, kvCols] = k.shape as [number, number];
+  assert(heads > 0 && kvHeads > 0 && heads % kvHeads === 0, () => `attention: ${heads} heads not a multiple of ${kvHeads} kv heads`);
+  assert(qCols % heads === 0, () => `attention: q ${fmtShape(q.shape)} not divisible into ${heads} heads`);
+  const dh = qCols / heads;
+  assert(kvCols === kvHeads * dh, () => `attention: k ${fmtShape(k.shape)}, want [${sk}, ${kvHeads * dh}] (${kvHeads}×${dh})`);
+  assert(v.shape.length === 2 && v.shape[0] === sk && v.shape[1] === kvCols, () => `attention: v ${fmtShape(v.shape)} ≠ k ${fmtShape(k.shape)}`);
+  assert(!causal || sq === sk, () => `attention: causal needs Sq = Sk, got ${sq}, ${sk}`);
+  assert(keyMask === null || (keyMask.shape.length === 1 && keyMask.shape[0] === sk), () => `attention: keyMask ${fmtShape(keyMask?.shape ?? [])}, want [${sk}]`);
+  for (const t of [q, k, v, keyMask]) if (t) assert(t.dtype === 'f32', () => `attention: ${t.label} is ${t.dtype}, want f32`);
+  assert(heads <= 65535, () => `attention: ${heads} heads > 65535 workgroups`);
+
+  const { br, bc, dc } = attentionTiling(dh);
+  const nBlocks = Math.ceil(sq / br);
+  const [gx, gy] = grid1d(nBlocks, 1);
+  const out = ctx.alloc([sq, qCols], 'attention');
+  ctx.dispatch({
+    shader: SHADER,
+    constants: { DH: dh, BR: br, BC: bc, DC: dc, CAUSAL: causal ? 1 : 0, HAS_MASK: keyMask ? 1 : 0 },
+    // Without a mask, binding 3 is k again: the shader never reads it (HAS_MASK = false).
+    bindings: [q, k, v, keyMask ?? k, out],
+    params: [sq, sk, heads / kvHeads, qCols / 4, kvCols / 4, nBlocks, { f32: 1 / Math.sqrt(dh) }],
+    workgroups: [gx, gy, heads],
+  });
+  return out;
+}

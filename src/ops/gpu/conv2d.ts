@@ -1,0 +1,38 @@
+import code from '@shaders/conv2d.wgsl?raw';
+import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
+import { assert } from '../../util/assert';
+import type { DType } from '../../util/dtype';
+import type { Conv2dOptions } from '../ops';
+import { conv2dGeometry } from '../cpu/conv2d';
+
+const SHADER = { file: 'conv2d.wgsl', code };
+/** The shader's W_DTYPE/B_DTYPE codes. */
+const DTYPE_CODE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
+const TILE = 64; // output channels and pixels per workgroup (TM, TN in the shader)
+
+/**
+ * 2-D convolution as an implicit GEMM (shaders/conv2d.wgsl). x: [Ci, H, W] f32, w: [Co, Ci, kh, kw]
+ * and b: [Co] | null in f32/f16/bf16 → [Co, Ho, Wo] f32 (sizes and padding: conv2dGeometry; stride
+ * 1 or 2, padding [top, left, bottom, right], default "same"). Matches torch F.conv2d.
+ */
+export function conv2d(ctx: GpuContext, x: GpuTensor, w: GpuTensor, b: GpuTensor | null, opts: Conv2dOptions = {}): GpuTensor {
+  assert(x.dtype === 'f32', () => `conv2d: x (${x.label}) must be f32, got ${x.dtype}`);
+  const g = conv2dGeometry(x.shape, w.shape, b?.shape ?? null, opts);
+  const y = ctx.alloc([g.co, g.ho, g.wo], 'conv2d');
+  const [gx, gz] = grid1d(Math.ceil((g.ho * g.wo) / TILE), 1);
+  ctx.dispatch({
+    shader: SHADER,
+    constants: {
+      KH: g.kh,
+      KW: g.kw,
+      W_DTYPE: DTYPE_CODE[w.dtype],
+      B_DTYPE: DTYPE_CODE[b?.dtype ?? 'f32'],
+      HAS_BIAS: b ? 1 : 0,
+    },
+    // Without a bias the shader never reads binding 2; w stands in (two read-only bindings may alias).
+    bindings: [x, w, b ?? w, y],
+    params: [g.ci, g.h, g.w, g.co, g.ho, g.wo, g.stride, g.pad[0], g.pad[1]],
+    workgroups: [gx, Math.ceil(g.co / TILE), gz],
+  });
+  return y;
+}

@@ -1,0 +1,29 @@
+/**
+ * Golden comparisons: rel_l2 and max_abs against the per-tensor float32 thresholds in case.json
+ * (../shared/golden/README.md §5). Observed errors are printed so closing notes can quote them.
+ */
+import { expect } from 'vitest';
+import { maxAbs, relL2 } from './expectClose';
+import type { GoldenCase, GoldenTensor } from './golden';
+import { goldenTensor } from './golden';
+
+/** Asserts got ≈ golden[name] within the case's fp32 tolerance for `tolName` (default: name). */
+export function expectGolden(c: GoldenCase, got: Float32Array, name: string, what: string, tolName = name, golden?: GoldenTensor): { relL2: number; maxAbs: number } {
+  const want = golden ?? goldenTensor(c.tensors, name);
+  const tol = c.meta.tolerances.fp32[tolName];
+  if (!tol) throw new Error(`case ${c.meta.case}: no fp32 tolerance for ${tolName}`);
+  expect(got.length, `${what}: element count`).toBe(want.data.length);
+  const wantF = want.data as Float32Array;
+  const r = relL2(got, wantF);
+  const m = maxAbs(got, wantF);
+  console.log(`[golden] ${c.meta.case} ${what}: rel_l2 ${r.toExponential(2)} (≤ ${tol.rel_l2}), max_abs ${m.toExponential(2)} (≤ ${tol.max_abs})`);
+  if (tol.rel_l2 !== undefined) expect(r, `${what} rel_l2`).toBeLessThanOrEqual(tol.rel_l2);
+  if (tol.max_abs !== undefined) expect(m, `${what} max_abs`).toBeLessThanOrEqual(tol.max_abs);
+  return { relL2: r, maxAbs: m };
+}
+
+/** Rows [start, start+count) of a row-major [rows, cols] golden tensor (drops the batch dim). */
+export function goldenRows(t: GoldenTensor, start: number, count: number): Float32Array {
+  const cols = t.shape[t.shape.length - 1] as number;
+  return (t.data as Float32Array).slice(start * cols, (start + count) * cols);
+}

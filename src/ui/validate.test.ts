@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { encodeSafetensors } from '../weights/safetensorsWrite';
+import { f32ToBf16 } from '../util/dtype';
+import { noiseFromSafetensors } from './noise';
+import { noiseElements, noiseError, seedError, sizeError, stepsError } from './validate';
+
+describe('form validation', () => {
+  it('accepts multiples of 16 from 64 to 2048 only', () => {
+    for (const ok of ['64', '80', '512', '2048', ' 1024 ']) expect(sizeError('Width', ok)).toBeNull();
+    for (const bad of ['70', '48', '2064', '', '64.5', 'abc', '-64']) {
+      expect(sizeError('Width', bad)).toMatch(/^Width must be a multiple of 16 between 64 and 2048/);
+    }
+    expect(sizeError('Height', '70')).toContain('(got 70)');
+  });
+
+  it('checks steps and seed ranges', () => {
+    expect(stepsError('4')).toBeNull();
+    expect(stepsError('0')).not.toBeNull();
+    expect(stepsError('51')).not.toBeNull();
+    expect(seedError('0')).toBeNull();
+    expect(seedError('4294967295')).toBeNull();
+    expect(seedError('4294967296')).not.toBeNull();
+    expect(seedError('-1')).not.toBeNull();
+  });
+
+  it('sizes the initial noise as 128·(H/16)·(W/16)', () => {
+    expect(noiseElements(64, 64)).toBe(128 * 4 * 4);
+    expect(noiseElements(512, 256)).toBe(128 * 16 * 32);
+    expect(noiseError(2048, [1, 128, 4, 4], 64, 64)).toBeNull();
+    expect(noiseError(2048, [1, 128, 4, 4], 64, 128)).toBe(
+      'Initial noise has 2048 elements (shape [1, 128, 4, 4]), but 64×128 needs 4096 = [1, 128, 8, 4].',
+    );
+  });
+});
+
+describe('noise files', () => {
+  const values = Float32Array.from({ length: 2048 }, (_, i) => (i % 7) - 3.5);
+
+  it('picks the tensor named noise among others, from F32 or BF16', () => {
+    const file = encodeSafetensors({
+      input_ids: { dtype: 'I64', shape: [1, 2], data: BigInt64Array.from([1n, 2n]) },
+      noise: { dtype: 'F32', shape: [1, 128, 4, 4], data: values },
+    });
+    const n = noiseFromSafetensors(file, 'case.safetensors');
+    expect(n.shape).toEqual([1, 128, 4, 4]);
+    expect(n.dtype).toBe('F32');
+    expect(n.data).toEqual(values);
+
+    // Every value here is exact in bf16 (multiples of 0.5 below 4).
+    const bf = noiseFromSafetensors(encodeSafetensors({ noise: { dtype: 'BF16', shape: [2048], data: f32ToBf16(values.slice()) } }), 'b.safetensors');
+    expect(bf.data).toEqual(values);
+  });
+
+  it('names the file and the tensors found when noise is missing or not a float', () => {
+    const other = encodeSafetensors({ latents: { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
+    expect(() => noiseFromSafetensors(other, 'x.safetensors')).toThrow('x.safetensors has no tensor named "noise" (found: latents).');
+    const ints = encodeSafetensors({ noise: { dtype: 'I64', shape: [1], data: BigInt64Array.from([0n]) } });
+    expect(() => noiseFromSafetensors(ints, 'y.safetensors')).toThrow('tensor "noise" is I64');
+  });
+});

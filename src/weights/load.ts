@@ -1,0 +1,52 @@
+/**
+ * Binds checkpoint tensors to typed model weights: every tensor is fetched on its own (one range
+ * read), its shape checked against what the config implies, then handed to `ops.weight` (GPU:
+ * uploaded in its storage dtype). Errors: WeightMismatch `name, expected, got`.
+ */
+import { WeightMismatch } from '../gpu/errors';
+import type { Ops } from '../ops/ops';
+import { fmtShape } from '../util/assert';
+import { type Checkpoint, dtypeOf } from './safetensors';
+
+export class WeightLoader<T> {
+  /** Bytes read so far through this loader. */
+  loadedBytes = 0;
+
+  constructor(
+    private readonly ops: Ops<T>,
+    private readonly ckpt: Checkpoint,
+    private readonly onBytes?: (loadedBytes: number, name: string) => void,
+  ) {}
+
+  /** The total bytes of the tensors whose names pass `filter` (for progress). */
+  bytesOf(filter: (name: string) => boolean): number {
+    let n = 0;
+    for (const [name, info] of this.ckpt.tensors) if (filter(name)) n += info.end - info.start;
+    return n;
+  }
+
+  has(name: string): boolean {
+    return this.ckpt.tensors.has(name);
+  }
+
+  /** Loads `name`, checking it has exactly `shape`. */
+  async get(name: string, shape: readonly number[]): Promise<T> {
+    const info = this.ckpt.tensors.get(name);
+    if (!info) throw new WeightMismatch(name, fmtShape(shape), 'missing');
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+      throw new WeightMismatch(name, fmtShape(shape), fmtShape(info.shape));
+    }
+    const bytes = await this.ckpt.read(name);
+    this.loadedBytes += bytes.byteLength;
+    this.onBytes?.(this.loadedBytes, name);
+    return this.ops.weight(bytes, dtypeOf(info), shape, name);
+  }
+
+  /** `get` for a linear layer's weight [out, in] and, when `bias`, its bias [out]. */
+  async linear(prefix: string, out: number, inp: number, bias = false): Promise<{ weight: T; bias: T | null }> {
+    return {
+      weight: await this.get(`${prefix}.weight`, [out, inp]),
+      bias: bias ? await this.get(`${prefix}.bias`, [out]) : null,
+    };
+  }
+}
