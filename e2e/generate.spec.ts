@@ -18,12 +18,12 @@ const STEPS = 4;
  * Per-channel 8-bit difference to the golden PNG. The float32 golden bound is 1 level max /
  * 0.05 mean (golden README §5: measured float32 noise gives 0 / 0). The browser path allows 2 / 0.1:
  * SwiftShader's approximate exp/sin/cos and a different summation order can flip a rounding
- * boundary. Observed: not yet recorded (engine pending).
+ * boundary. Observed (Chromium 156, SwiftShader): max 1 level, mean 0.0001 levels.
  */
 const MAX_LEVEL_DIFF = 2;
 const MEAN_LEVEL_DIFF = 0.1;
-/** Load + one 64×64 generation on SwiftShader; a run measured 1–3 minutes. */
-const RUN_TIMEOUT_MS = 300_000;
+/** One 64×64 generation on SwiftShader took 2.1–3.0 minutes on 2 cores (first run compiles the shaders). */
+const RUN_TIMEOUT_MS = 480_000;
 
 test.describe.configure({ mode: 'serial' });
 

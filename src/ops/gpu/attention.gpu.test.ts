@@ -4,12 +4,14 @@ import { cpuTensor } from '../cpu/tensor';
 import { attention, attentionTiling } from './attention';
 import { testGpu } from '../../testing/gpu';
 import { Rng } from '../../testing/rng';
-import { expectClose, maxAbs } from '../../testing/expectClose';
+import { expectClose } from '../../testing/expectClose';
 
 // f32 dot products, exp and running sums against the float64 twin (|out| ≲ 4). Observed max abs
-// error on SwiftShader: ≤ 9.6e-7 for unit-scale q, 2.3e-6 for the peaky case (q·6: scores up to
-// ~25, so the f32 rounding of s is amplified by exp).
-const TOL = { atol: 5e-6, rtol: 1e-5 };
+// error on SwiftShader ≤ 9.6e-7 (Dh 512 and Dh 128 cases).
+const TOL = { atol: 3e-6, rtol: 1e-5 };
+// Scores up to ~150: their f32 rounding (~|s|·2⁻²⁴·√Dh) moves the near-one-hot weights by ~1e-5
+// relative. Observed max abs error 4.0e-6.
+const HUGE_SCORE_TOL = { atol: 2e-5, rtol: 1e-5 };
 
 interface Case {
   sq: number;
@@ -24,6 +26,7 @@ interface Case {
   mask?: Float32Array;
   /** Multiplies q (peaky softmax, running max changes across key blocks). */
   qScale?: number;
+  tol?: { atol: number; rtol: number };
 }
 
 /** Runs the GPU kernel and the CPU twin on seeded normals; returns both outputs. */
@@ -63,7 +66,7 @@ const CASES: [string, Case][] = [
   ['scattered key mask', { sq: 18, sk: 18, heads: 2, kvHeads: 2, dh: 16, mask: Float32Array.from({ length: 18 }, (_, j) => (j % 3 === 1 ? 0 : 1)) }],
   ['peaky softmax across 5 key blocks', { sq: 9, sk: 70, heads: 1, kvHeads: 1, dh: 16, qScale: 6 }],
   // scores up to ~150: exp overflows unless the running max really is the max
-  ['near one-hot softmax, huge scores', { sq: 9, sk: 70, heads: 1, kvHeads: 1, dh: 16, qScale: 40 }],
+  ['near one-hot softmax, huge scores', { sq: 9, sk: 70, heads: 1, kvHeads: 1, dh: 16, qScale: 40, tol: HUGE_SCORE_TOL }],
   ['VAE mid-block: one head, Dh 512, S 40', { sq: 40, sk: 40, heads: 1, kvHeads: 1, dh: 512 }],
 ];
 
@@ -71,8 +74,7 @@ describe('attention.wgsl', () => {
   CASES.forEach(([name, c], i) => {
     it(`matches the CPU twin: ${name}`, async () => {
       const { got, want } = await runCase(c, 100 + i);
-      console.log(name, maxAbs(got, want));
-      expectClose(got, want, TOL, name);
+      expectClose(got, want, c.tol ?? TOL, name);
     });
   });
 
@@ -147,8 +149,5 @@ describe('attention.wgsl', () => {
     expect(attentionTiling(512)).toEqual({ br: 4, bc: 16, dc: 64 });
     expect(() => attentionTiling(18)).toThrow(/multiple of 4/);
     expect(() => attentionTiling(1024)).toThrow(/> 512/);
-  });
-    expect(attentionTiling(512)).toEqual({ br: 4, bc: 32, dc: 32 });
-    expect(() => attentionTiling(24)).toThrow(/multiple of 16/);
   });
 });
