@@ -1,7 +1,8 @@
 /**
  * The full flow on the tiny golden model (../shared/golden/model-a) in SwiftShader: load over the
  * hub-like server, generate the t2i-64 case with its injected noise and compare with image.png;
- * then a seeded run and the PNG download. Serial: both tests share one page and one loaded model.
+ * then a seeded run and the PNG download, then Cancel. Serial: the tests share one page and one
+ * loaded model.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -114,4 +115,15 @@ test('a seeded run without noise renders an image that downloads as PNG', async 
   expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const decoded = decode(png);
   expect([decoded.width, decoded.height]).toEqual([SIZE, SIZE]);
+});
+
+test('Cancel stops a running generation and says so', async () => {
+  await setForm(page);
+  await page.getByTestId('generate-button').click();
+  await expect(page.getByTestId('progress-label')).toHaveText(/Encoding prompt|Step \d+ \/ \d+/);
+  await page.getByTestId('cancel-button').click();
+  await expect(page.getByTestId('notice')).toHaveText('Cancelled.', { timeout: RUN_TIMEOUT_MS });
+  await expect(page.getByTestId('progress')).toBeHidden();
+  await expect(page.getByRole('alert')).toBeEmpty();
+  await expect(page.getByTestId('generate-button')).toBeEnabled();
 });

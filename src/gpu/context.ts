@@ -69,7 +69,14 @@ export class GpuContext {
   /** Number of dispatches encoded since creation (for benchmarks). */
   dispatchCount = 0;
 
-  constructor(readonly device: GPUDevice) {
+  /**
+   * @param cpuAdapter the adapter is a CPU implementation (SwiftShader, llvmpipe): kernels with a
+   * barrier-free variant use it (see AdapterReport.isCpu).
+   */
+  constructor(
+    readonly device: GPUDevice,
+    readonly cpuAdapter = false,
+  ) {
     this.uniformBuffer = device.createBuffer({
       label: 'uniform-arena',
       size: this.uniformHost.byteLength,

@@ -27,6 +27,8 @@ export interface AdapterReport {
   architecture: string;
   description: string;
   isFallbackAdapter: boolean;
+  /** A CPU implementation of WebGPU (SwiftShader, llvmpipe/lavapipe): no real GPU. */
+  isCpu: boolean;
   features: string[];
   limits: Record<string, number>;
 }
@@ -60,6 +62,7 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'kleinbild' });
 
   const info = adapter.info;
+  const isFallbackAdapter = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
   const limits: Record<string, number> = {};
   for (const name of LIMITS_TO_MAXIMIZE) limits[name] = device.limits[name] as number;
   return {
@@ -68,7 +71,8 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
       vendor: info.vendor,
       architecture: info.architecture,
       description: info.description,
-      isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+      isFallbackAdapter,
+      isCpu: isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
       features: [...device.features].map(String).sort(),
       limits,
     },

@@ -6,6 +6,9 @@ import { nodeGpu } from '../gpu/node';
 let ctx: Promise<GpuContext> | null = null;
 
 export function testGpu(): Promise<GpuContext> {
-  ctx ??= (async () => new GpuContext((await requestDevice(await nodeGpu())).device))();
+  ctx ??= (async () => {
+    const { device, report } = await requestDevice(await nodeGpu());
+    return new GpuContext(device, report.isCpu);
+  })();
   return ctx;
 }

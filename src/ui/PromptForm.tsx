@@ -42,7 +42,17 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, onGen
       : noise.kind === 'ok' && !widthErr && !heightErr
         ? noiseError(noise.noise.data.length, noise.noise.shape, Number(width), Number(height))
         : null;
-  const fieldErr = widthErr ?? heightErr ?? stepsErr ?? seedErr ?? noiseErr ?? (noise.kind === 'reading' ? 'Reading the noise file…' : null);
+  // The messages themselves sit next to their fields; the reason beside Generate points there.
+  const fieldErr =
+    widthErr || heightErr
+      ? 'Fix the image size above.'
+      : stepsErr || seedErr
+        ? `Fix the ${stepsErr ? 'steps' : 'seed'} above.`
+        : noiseErr
+          ? 'Fix or clear the initial noise (Advanced).'
+          : noise.kind === 'reading'
+            ? 'Reading the noise file…'
+            : null;
   const reason = engineBlock ?? (running ? 'Generating…' : null) ?? fieldErr ?? modelBlock;
 
   async function pickNoise(file: File | undefined) {
@@ -101,7 +111,7 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, onGen
             <input type="number" inputMode="numeric" min={1} max={STEPS_MAX} value={steps}
               onChange={(e) => setSteps(e.target.value)} aria-invalid={stepsErr !== null} data-testid="steps" />
           </label>
-          <label>
+          <label className="seed">
             <span>Seed</span>
             <span className="row tight">
               <input type="number" inputMode="numeric" min={0} value={seed} onChange={(e) => setSeed(e.target.value)}

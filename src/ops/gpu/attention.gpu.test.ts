@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { attention as attentionCpu } from '../cpu/attention';
 import { cpuTensor } from '../cpu/tensor';
-import { attention, attentionTiling } from './attention';
+import { type AttentionVariant, attention, attentionTiling } from './attention';
 import { testGpu } from '../../testing/gpu';
 import { Rng } from '../../testing/rng';
 import { expectClose } from '../../testing/expectClose';
@@ -29,6 +29,10 @@ interface Case {
   tol?: { atol: number; rtol: number };
 }
 
+/** Kernel under test: both variants run every case (the default depends on the adapter). */
+let variant: AttentionVariant = 'tiled';
+const att: typeof attention = (ctx, q, k, v, opts) => attention(ctx, q, k, v, opts, variant);
+
 /** Runs the GPU kernel and the CPU twin on seeded normals; returns both outputs. */
 async function runCase(c: Case, seed: number): Promise<{ got: Float32Array; want: Float32Array }> {
   const ctx = await testGpu();
@@ -42,7 +46,7 @@ async function runCase(c: Case, seed: number): Promise<{ got: Float32Array; want
   const base = { heads: c.heads, kvHeads: c.kvHeads, causal: c.causal ?? false };
   const got = await ctx.read(
     ctx.tidy(() =>
-      attention(ctx, ctx.upload(q, qShape, 'f32', 'q'), ctx.upload(k, kvShape, 'f32', 'k'), ctx.upload(v, kvShape, 'f32', 'v'), {
+      att(ctx, ctx.upload(q, qShape, 'f32', 'q'), ctx.upload(k, kvShape, 'f32', 'k'), ctx.upload(v, kvShape, 'f32', 'v'), {
         ...base,
         keyMask: mask && ctx.upload(mask, [c.sk], 'f32', 'keyMask'),
       }),
@@ -70,7 +74,11 @@ const CASES: [string, Case][] = [
   ['VAE mid-block: one head, Dh 512, S 40', { sq: 40, sk: 40, heads: 1, kvHeads: 1, dh: 512 }],
 ];
 
-describe('attention.wgsl', () => {
+describe.each(['tiled', 'rows'] as const)('attention %s kernel', (which) => {
+  beforeAll(() => {
+    variant = which;
+  });
+
   CASES.forEach(([name, c], i) => {
     it(`matches the CPU twin: ${name}`, async () => {
       const { got, want } = await runCase(c, 100 + i);
@@ -89,7 +97,7 @@ describe('attention.wgsl', () => {
     v.set([3, 6], 16);
     const got = await ctx.read(
       ctx.tidy(() =>
-        attention(ctx, ctx.upload(q, [1, 16], 'f32', 'q'), ctx.upload(k, [2, 16], 'f32', 'k'), ctx.upload(v, [2, 16], 'f32', 'v'), {
+        att(ctx, ctx.upload(q, [1, 16], 'f32', 'q'), ctx.upload(k, [2, 16], 'f32', 'k'), ctx.upload(v, [2, 16], 'f32', 'v'), {
           heads: 1,
           kvHeads: 1,
         }),
@@ -110,7 +118,7 @@ describe('attention.wgsl', () => {
     const run = (causal: boolean, mask: number[]) =>
       ctx.read(
         ctx.tidy(() =>
-          attention(ctx, ctx.upload(q, [s, dh], 'f32', 'q'), ctx.upload(k, [s, dh], 'f32', 'k'), ctx.upload(v, [s, dh], 'f32', 'v'), {
+          att(ctx, ctx.upload(q, [s, dh], 'f32', 'q'), ctx.upload(k, [s, dh], 'f32', 'k'), ctx.upload(v, [s, dh], 'f32', 'v'), {
             heads: 1,
             kvHeads: 1,
             causal,

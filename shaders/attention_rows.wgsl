@@ -1,0 +1,62 @@
+// attention_rows: the same attention as attention.wgsl — out = softmax(q·kᵀ·scale + mask)·v per
+// head, online softmax, scores never stored — with one invocation per (query row, head) and no
+// workgroup memory or barriers. Chosen on CPU adapters (SwiftShader, llvmpipe), where barriers
+// cost far more than the lost K/V reuse; GPUs use the tiled kernel.
+// Shapes: q, out: [Sq, H·DH]; k, v: [Sk, HKV·DH]; key_mask: [Sk]; DH % 4 = 0, DH ≤ 4·MAX_DH4.
+// Masking and GQA exactly as attention.wgsl (invisible keys get probability 0; a row with no
+// visible key outputs zeros).
+// Bindings: 0 q, 1 k, 2 v, 3 key_mask (unused when !HAS_MASK), 4 out, 5 params
+//   {sq, sk, group, q_stride4, kv_stride4, scale}.
+// Dispatch: (gx, gy, H) with gx·gy·64 ≥ Sq (grid1d fold); row = (wg.y·gx + wg.x)·64 + local index.
+struct Params { sq: u32, sk: u32, group: u32, q_stride4: u32, kv_stride4: u32, scale: f32 }
+
+override DH: u32;
+override CAUSAL: bool = false;
+override HAS_MASK: bool = false;
+override DH4: u32 = DH / 4u;
+
+const MAX_DH4 = 128u; // DH ≤ 512 (VAE mid-block attention, one head over C channels)
+const LOWEST = -3.4028234663852886e38;
+
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read> key_mask: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(5) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn attention_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let row = (wg.y * nwg.x + wg.x) * 64u + li;
+  if (row >= p.sq) { return; }
+  let h = wg.z;
+  let kv0 = (h / p.group) * DH4;
+  let q0 = row * p.q_stride4 + h * DH4;
+  var qv: array<vec4f, MAX_DH4>;
+  var acc: array<vec4f, MAX_DH4>;
+  for (var g = 0u; g < DH4; g++) {
+    qv[g] = q[q0 + g] * p.scale;
+    acc[g] = vec4f(0.0);
+  }
+  var m = LOWEST;
+  var l = 0.0;
+  var k_end = p.sk;
+  if (CAUSAL) { k_end = min(p.sk, row + 1u); }
+  for (var j = 0u; j < k_end; j++) {
+    if (HAS_MASK && key_mask[j] == 0.0) { continue; }
+    let kj = j * p.kv_stride4 + kv0;
+    var s = 0.0;
+    for (var g = 0u; g < DH4; g++) { s += dot(qv[g], k[kj + g]); }
+    if (s > m) { // new running max: rescale what was accumulated
+      let alpha = exp(m - s);
+      l *= alpha;
+      for (var g = 0u; g < DH4; g++) { acc[g] *= alpha; }
+      m = s;
+    }
+    let pj = exp(s - m);
+    l += pj;
+    for (var g = 0u; g < DH4; g++) { acc[g] += pj * v[kj + g]; }
+  }
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  for (var g = 0u; g < DH4; g++) { out[q0 + g] = acc[g] * inv; }
+}

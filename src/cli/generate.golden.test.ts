@@ -1,0 +1,58 @@
+/**
+ * The CLI reproduces the golden text-to-image case end to end (Dawn/WebGPU): prompt + injected
+ * noise → dump of every golden tensor, compared stage by stage, and the PNG level by level.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decode as decodePng } from 'fast-png';
+import { GOLDEN_DIR, goldenTensor, loadGoldenCase } from '../testing/golden';
+import { expectGolden } from '../testing/goldenCompare';
+import { parseSafetensors } from '../weights/safetensors';
+import { main } from './generate';
+
+describe('npm run generate on the golden t2i-64 case', () => {
+  it('matches every golden tensor and the PNG', async () => {
+    const c = await loadGoldenCase('t2i-64');
+    const dir = await mkdtemp(join(tmpdir(), 'kleinbild-cli-'));
+    const out = join(dir, 'out.png');
+    const m = c.meta;
+    const code = await main([
+      '--model', join(GOLDEN_DIR, 'model-a'), '--prompt', m.prompt,
+      '--width', String(m.width), '--height', String(m.height), '--steps', String(m.num_inference_steps), '--seed', String(m.seed),
+      '--latents', join(c.dir, 'tensors.safetensors'), '--dump', dir, '--out', out,
+    ]);
+    expect(code).toBe(0);
+    const dump = parseSafetensors(new Uint8Array(await readFile(join(dir, 'tensors.safetensors'))));
+    const f32 = (name: string) => {
+      const t = dump.get(name);
+      if (!t) throw new Error(`dump lacks ${name}`);
+      expect(t.info.shape, `${name} shape`).toEqual(goldenTensor(c.tensors, name).shape);
+      return new Float32Array(t.bytes.slice().buffer);
+    };
+    for (const name of ['input_ids', 'attention_mask']) {
+      const got = new BigInt64Array(dump.get(name)!.bytes.slice().buffer);
+      expect([...got], name).toEqual([...(goldenTensor(c.tensors, name).data as BigInt64Array)]);
+    }
+    expect([...f32('sigmas')]).toEqual([...(goldenTensor(c.tensors, 'sigmas').data as Float32Array)]);
+    for (const name of ['prompt_embeds', 'step_velocity', 'step_latents', 'final_latents', 'decoded', 'image']) {
+      expectGolden(c, f32(name), name, `cli ${name}`);
+    }
+    // PNG: at most 1 level off anywhere, ≤ 0.05 levels on average (README §5, image_png_fp32)
+    const got = decodePng(await readFile(out));
+    const want = decodePng(await readFile(join(c.dir, 'image.png')));
+    expect([got.width, got.height, got.channels]).toEqual([want.width, want.height, want.channels]);
+    let max = 0;
+    let sum = 0;
+    for (let i = 0; i < want.data.length; i++) {
+      const d = Math.abs((got.data[i] as number) - (want.data[i] as number));
+      max = Math.max(max, d);
+      sum += d;
+    }
+    const mean = sum / want.data.length;
+    console.log(`[golden] t2i-64 cli image.png: max ${max} levels, mean ${mean.toFixed(4)}`);
+    expect(max).toBeLessThanOrEqual(m.tolerances.image_png_fp32.max_levels);
+    expect(mean).toBeLessThanOrEqual(m.tolerances.image_png_fp32.mean_levels);
+  });
+});
