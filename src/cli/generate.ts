@@ -71,8 +71,10 @@ export async function main(argv: string[]): Promise<number> {
 
   const ops = await createOps(o.backend);
   const t0 = performance.now();
+  let shown = -1;
   const pipeline = await Pipeline.load(ops, resolveSource(o.model), (p) => {
-    process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB`);
+    const pct = Math.floor((100 * p.loadedBytes) / Math.max(p.totalBytes, 1));
+    if (pct !== shown) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
   });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
