@@ -2,7 +2,7 @@
  * Initial noise, token packing and 4-axis position ids (flux2-klein.md §3.6, §5). h = H/16, w = W/16
  * is the latent token grid; N = h·w target tokens; token n = i·w + j (row-major).
  */
-import { Rng } from '../testing/rng';
+import { Rng } from '../util/rng';
 import { InvalidInput } from '../gpu/errors';
 
 /** Channels per latent token: 32 VAE channels × 2×2 patch. */

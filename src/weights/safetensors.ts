@@ -138,13 +138,22 @@ const CHECKPOINT_FILES = [
 ] as const;
 
 /**
+ * Probe order for a folder: the form the hub repo uses first, so a real download makes no failed
+ * request (FLUX.2-klein-4B: sharded text_encoder, single-file transformer and vae); then the rest.
+ */
+function probeOrder(folder: string): string[] {
+  const first = folder === 'text_encoder' ? 'model.safetensors.index.json' : 'diffusion_pytorch_model.safetensors';
+  return [first, ...CHECKPOINT_FILES.filter((f) => f !== first)];
+}
+
+/**
  * Opens `folder` ('transformer' | 'text_encoder' | 'vae') of a model: the first of
  * CHECKPOINT_FILES present wins; an index's `weight_map` names the shards (the real Qwen3 encoder is
  * `model-0000{1,2}-of-00002.safetensors`). Every weight_map entry must be in its shard's header.
  */
 export async function openComponent(src: FileSource, folder: string): Promise<Checkpoint> {
   let found: string | undefined;
-  for (const f of CHECKPOINT_FILES) {
+  for (const f of probeOrder(folder)) {
     if (await src.exists(`${folder}/${f}`)) {
       found = f;
       break;

@@ -3,7 +3,7 @@ import { attention as attentionCpu } from '../cpu/attention';
 import { cpuTensor } from '../cpu/tensor';
 import { type AttentionVariant, attention, attentionTiling } from './attention';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 
 // f32 dot products, exp and running sums against the float64 twin (|out| ≲ 4). Observed max abs

@@ -3,7 +3,7 @@ import { concatCols as concatColsCpu } from '../cpu/concatCols';
 import { cpuTensor } from '../cpu/tensor';
 import { concatCols } from './concatCols';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 
 describe('concat_cols.wgsl', () => {
   it('is an exact copy (random shapes)', async () => {

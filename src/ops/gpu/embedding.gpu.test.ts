@@ -3,7 +3,7 @@ import { embedding as embeddingCpu } from '../cpu/embedding';
 import { cpuTensor } from '../cpu/tensor';
 import { embedding } from './embedding';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
 
 // A lookup is exact: f32 copies bits and 16-bit values decode exactly, so results must be equal.

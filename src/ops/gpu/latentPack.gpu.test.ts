@@ -5,7 +5,7 @@ import { latentPack } from './latentPack';
 import { latentUnpack } from './latentUnpack';
 import type { GpuContext, GpuTensor } from '../../gpu/context';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
 

@@ -4,7 +4,7 @@ import { type CpuTensor, cpuTensor } from '../cpu/tensor';
 import { latentUnpack } from './latentUnpack';
 import type { GpuContext, GpuTensor } from '../../gpu/context';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
 

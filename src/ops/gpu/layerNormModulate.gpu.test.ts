@@ -3,7 +3,7 @@ import { layerNormModulate as layerNormModulateCpu } from '../cpu/layerNormModul
 import { cpuTensor } from '../cpu/tensor';
 import { layerNormModulate } from './layerNormModulate';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 
 // f32 corrected two-pass statistics vs the f64 oracle, inverseSqrt ≤ 2 ulp. Observed max abs error

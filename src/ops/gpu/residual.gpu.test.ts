@@ -3,7 +3,7 @@ import { residual as residualCpu } from '../cpu/residual';
 import { cpuTensor } from '../cpu/tensor';
 import { residual } from './residual';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 
 // x + g·y in f32 vs the oracle's f64 then one f32 rounding: half an ulp of the result (rtol) plus,

@@ -3,7 +3,7 @@ import { rmsNorm as rmsNormCpu } from '../cpu/rmsNorm';
 import { cpuTensor } from '../cpu/tensor';
 import { rmsNorm } from './rmsNorm';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
 

@@ -5,7 +5,7 @@ import { type CpuTensor, cpuTensor } from '../cpu/tensor';
 import type { RopeLayout } from '../ops';
 import { rope } from './rope';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 
 // Two products and one add per output (FMA contraction and rounding order differ from the f64

@@ -3,7 +3,7 @@ import { concatRows as concatRowsCpu, sliceRows as sliceRowsCpu } from '../cpu/r
 import { cpuTensor } from '../cpu/tensor';
 import { concatRows, sliceRows } from './rows';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { numel } from '../../util/assert';
 
 // Copies move bits: results must be equal.

@@ -3,7 +3,7 @@ import { silu as siluCpu } from '../cpu/silu';
 import { cpuTensor } from '../cpu/tensor';
 import { silu } from './silu';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 
 // WGSL exp is within a few ulp; observed max error 2.4e-7 on SwiftShader for |x| ≤ 8.

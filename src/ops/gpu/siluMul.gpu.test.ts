@@ -3,7 +3,7 @@ import { siluMul as siluMulCpu } from '../cpu/siluMul';
 import { cpuTensor } from '../cpu/tensor';
 import { siluMul } from './siluMul';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 
 // WGSL exp within a few ulp, then a division and a product in f32 vs the f64 oracle: observed max

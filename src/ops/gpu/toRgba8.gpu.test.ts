@@ -3,7 +3,7 @@ import { toRgba8 as toRgba8Cpu } from '../cpu/toRgba8';
 import { cpuTensor } from '../cpu/tensor';
 import { toRgba8 } from './toRgba8';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 
 // The shader and the twin do the same f32 operations (x·0.5 + 0.5 has one rounding even when fused,
 // clamp, ·255, round half to even), so the bytes must be identical: no tolerance.

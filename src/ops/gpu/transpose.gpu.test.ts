@@ -3,7 +3,7 @@ import { transpose as transposeCpu } from '../cpu/transpose';
 import { cpuTensor } from '../cpu/tensor';
 import { transpose } from './transpose';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 
 // A transpose moves bits: results must be equal.
 

@@ -3,7 +3,7 @@ import { upsampleNearest2x as upsampleCpu } from '../cpu/upsampleNearest2x';
 import { cpuTensor } from '../cpu/tensor';
 import { upsampleNearest2x } from './upsampleNearest2x';
 import { testGpu } from '../../testing/gpu';
-import { Rng } from '../../testing/rng';
+import { Rng } from '../../util/rng';
 
 // Pure data movement: results must be bit-identical (no tolerance).
 describe('upsample_nearest.wgsl', () => {
