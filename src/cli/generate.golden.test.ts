@@ -1,6 +1,7 @@
 /**
- * The CLI reproduces the golden text-to-image case end to end (Dawn/WebGPU): prompt + injected
- * noise → dump of every golden tensor, compared stage by stage, and the PNG level by level.
+ * The CLI reproduces the golden cases end to end (Dawn/WebGPU): prompt (+ --ref reference PNGs) +
+ * injected noise → dump of every golden tensor, compared stage by stage, and the PNG level by level.
+ * Slow on SwiftShader (≈ 1.5–2 min per case).
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -12,14 +13,15 @@ import { expectGolden } from '../testing/goldenCompare';
 import { parseSafetensors } from '../weights/safetensors';
 import { main } from './generate';
 
-describe('npm run generate on the golden t2i-64 case', () => {
+describe.each(['t2i-64', 'edit-1ref'] as const)('npm run generate on the golden %s case', (name) => {
   it('matches every golden tensor and the PNG', async () => {
-    const c = await loadGoldenCase('t2i-64');
+    const c = await loadGoldenCase(name);
     const dir = await mkdtemp(join(tmpdir(), 'kleinbild-cli-'));
     const out = join(dir, 'out.png');
     const m = c.meta;
     const code = await main([
       '--model', join(GOLDEN_DIR, 'model-a'), '--prompt', m.prompt,
+      ...m.reference_images.flatMap((r) => ['--ref', join(c.dir, r.file)]),
       '--width', String(m.width), '--height', String(m.height), '--steps', String(m.num_inference_steps), '--seed', String(m.seed),
       '--latents', join(c.dir, 'tensors.safetensors'), '--dump', dir, '--out', out,
     ]);
@@ -31,14 +33,14 @@ describe('npm run generate on the golden t2i-64 case', () => {
       expect(t.info.shape, `${name} shape`).toEqual(goldenTensor(c.tensors, name).shape);
       return new Float32Array(t.bytes.slice().buffer);
     };
-    for (const name of ['input_ids', 'attention_mask']) {
-      const got = new BigInt64Array(dump.get(name)!.bytes.slice().buffer);
-      expect([...got], name).toEqual([...(goldenTensor(c.tensors, name).data as BigInt64Array)]);
+    const refs = m.reference_images.length > 0;
+    for (const t of ['input_ids', 'attention_mask', ...(refs ? ['ref_ids'] : [])]) {
+      const got = new BigInt64Array(dump.get(t)!.bytes.slice().buffer);
+      expect([...got], t).toEqual([...(goldenTensor(c.tensors, t).data as BigInt64Array)]);
     }
     expect([...f32('sigmas')]).toEqual([...(goldenTensor(c.tensors, 'sigmas').data as Float32Array)]);
-    for (const name of ['prompt_embeds', 'step_velocity', 'step_latents', 'final_latents', 'decoded', 'image']) {
-      expectGolden(c, f32(name), name, `cli ${name}`);
-    }
+    const compared = ['prompt_embeds', ...(refs ? ['ref0_pixels', 'ref0_latent', 'ref_tokens'] : []), 'step_velocity', 'step_latents', 'final_latents', 'decoded', 'image'];
+    for (const t of compared) expectGolden(c, f32(t), t, `cli ${t}`);
     // PNG: at most 1 level off anywhere, ≤ 0.05 levels on average (README §5, image_png_fp32)
     const got = decodePng(await readFile(out));
     const want = decodePng(await readFile(join(c.dir, 'image.png')));
@@ -51,7 +53,7 @@ describe('npm run generate on the golden t2i-64 case', () => {
       sum += d;
     }
     const mean = sum / want.data.length;
-    console.log(`[golden] t2i-64 cli image.png: max ${max} levels, mean ${mean.toFixed(4)}`);
+    console.log(`[golden] ${name} cli image.png: max ${max} levels, mean ${mean.toFixed(4)}`);
     expect(max).toBeLessThanOrEqual(m.tolerances.image_png_fp32.max_levels);
     expect(mean).toBeLessThanOrEqual(m.tolerances.image_png_fp32.mean_levels);
   });

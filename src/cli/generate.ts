@@ -1,7 +1,8 @@
 /**
- * `npm run generate -- --model <hub id | URL | folder> --prompt "…" --width W --height H --steps N
- *   --seed S [--latents noise.safetensors] [--dump DIR] [--backend gpu|cpu] --out out.png`
- * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend.
+ * `npm run generate -- --model <hub id | URL | folder> --prompt "…" [--ref in.png …] --width W --height H
+ *   --steps N --seed S [--latents noise.safetensors] [--dump DIR] [--backend gpu|cpu] --out out.png`
+ * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
+ * --ref (PNG, up to 4) it edits / combines the references; the size then defaults to the first one's.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
@@ -17,6 +18,12 @@ import { folderSource } from '../weights/folderSource';
 import { decodeToF32 } from '../util/dtype';
 import { dtypeOf } from '../weights/safetensors';
 import { createOps } from './backend';
+import { pngToRgba } from './png';
+import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
+import type { ReferenceImage } from '../worker/api';
+
+/** Default output side without --width/--height and without references (diffusers default 1024²). */
+const DEFAULT_SIDE = 1024;
 
 function int(name: string) {
   return (v: string): number => {
@@ -24,6 +31,10 @@ function int(name: string) {
     if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
     return n;
   };
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
 }
 
 /** A folder on disk, else a hub repo id or http(s) URL. */
@@ -57,8 +68,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('FLUX.2 [klein] text-to-image on WebGPU (Dawn) or the CPU reference backend')
     .option('--model <source>', 'hub repo id, http(s) URL or local folder (diffusers layout)', DEFAULT_MODEL)
     .requiredOption('--prompt <text>', 'the prompt')
-    .option('--width <px>', 'output width, multiple of 16', int('width'), 1024)
-    .option('--height <px>', 'output height, multiple of 16', int('height'), 1024)
+    .option('--ref <file.png>', `reference image for editing (repeatable, up to ${MAX_REFERENCES})`, collect, [])
+    .option('--width <px>', `output width, multiple of 16 (default: first reference's, else ${DEFAULT_SIDE})`, int('width'))
+    .option('--height <px>', `output height, multiple of 16 (default: first reference's, else ${DEFAULT_SIDE})`, int('height'))
     .option('--steps <n>', 'denoising steps', int('steps'), 4)
     .option('--seed <n>', 'noise seed', int('seed'), 0)
     .option('--latents <file>', 'initial noise: safetensors with tensor "noise" [1,128,H/16,W/16]')
@@ -67,7 +79,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <file.png>', 'output PNG', 'out.png')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; prompt: string; width: number; height: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; out: string }>();
+  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; out: string }>();
+  const references: ReferenceImage[] = [];
+  for (const f of o.ref) references.push(pngToRgba(new Uint8Array(await readFile(f)), f));
+  validateReferences(references); // before the (slow) model load
+  const size = defaultSizeFor(references);
+  const width = o.width ?? size?.width ?? DEFAULT_SIDE;
+  const height = o.height ?? size?.height ?? DEFAULT_SIDE;
 
   const ops = await createOps(o.backend);
   const t0 = performance.now();
@@ -80,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
   const latents = o.latents ? await readNoise(o.latents) : undefined;
   const result = await pipeline.generate(
-    { prompt: o.prompt, width: o.width, height: o.height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}) },
+    { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) },
     {
       onProgress: (p) => process.stderr.write(`\r${p.stage}${p.step ? ` ${p.step}/${p.steps}` : ''}        `),
       ...(dump ? { dump } : {}),

@@ -9,6 +9,7 @@
  * - specialisation goes through `override` constants, cached per (shader, constants).
  */
 import { DeviceLost, ShaderCompile } from './errors';
+import { GpuProfiler, type KernelTime } from './profiler';
 import { assert, fmtShape, numel } from '../util/assert';
 import { BYTES_PER_ELEMENT, type DType, decodeToF32 } from '../util/dtype';
 
@@ -68,6 +69,7 @@ export class GpuContext {
   private liveBytes = 0;
   /** Number of dispatches encoded since creation (for benchmarks). */
   dispatchCount = 0;
+  private profiler: GpuProfiler | null = null;
 
   /**
    * @param cpuAdapter the adapter is a CPU implementation (SwiftShader, llvmpipe): kernels with a
@@ -232,6 +234,38 @@ export class GpuContext {
     this.peakBytes = this.liveBytes;
   }
 
+  // ---- profiling (benchmarks) -----------------------------------------------------------------
+
+  /** Adapter supports per-kernel timing ('timestamp-query' was granted). */
+  get canProfile(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+
+  /**
+   * Per-kernel GPU timing: while on, every dispatch gets its own timestamped compute pass (slower;
+   * see profiler.ts). Times accumulate in `kernelTimes` and are complete after `sync`.
+   */
+  get profile(): boolean {
+    return this.profiler !== null;
+  }
+
+  set profile(on: boolean) {
+    if (on === this.profile) return;
+    this.flush();
+    const old = this.profiler;
+    this.profiler = on ? new GpuProfiler(this.device) : null;
+    void old?.settle().then(() => old.destroy());
+  }
+
+  /** GPU ms and dispatch count per kernel entry point while profiling (empty when off). */
+  get kernelTimes(): ReadonlyMap<string, KernelTime> {
+    return this.profiler?.kernels ?? new Map();
+  }
+
+  resetKernelTimes(): void {
+    this.profiler?.reset();
+  }
+
   // ---- pipelines and dispatch ----------------------------------------------------------------
 
   /** The cached compute pipeline for (shader, constants); compilation errors surface at `sync`/`read`. */
@@ -262,6 +296,7 @@ export class GpuContext {
   /** Encodes one compute dispatch. Buffers must not have been released. */
   dispatch(args: DispatchArgs): void {
     this.throwIfBroken();
+    if (this.profiler?.full) this.flush(); // before taking a uniform slot: flush recycles them
     const pipeline = this.pipeline(args.shader, args.constants);
     const entries: GPUBindGroupEntry[] = args.bindings.map((t, i) => {
       assert(!t.released, () => `${args.shader.file}: binding ${i} (${t.label}) used after release`);
@@ -283,10 +318,19 @@ export class GpuContext {
     assert(x <= maxDim && y <= maxDim && z <= maxDim, () => `${args.shader.file}: workgroups ${x}×${y}×${z} > ${maxDim}`);
     if (x === 0 || y === 0 || z === 0) return;
     this.encoder ??= this.device.createCommandEncoder({ label: 'ops' });
+    if (this.profiler) {
+      // one pass per dispatch: timestampWrites bracket a whole pass
+      this.pass?.end();
+      this.pass = this.encoder.beginComputePass({ label: pipeline.label, timestampWrites: this.profiler.next(pipeline.label) });
+    }
     this.pass ??= this.encoder.beginComputePass({ label: 'ops' });
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) {
+      this.pass.end();
+      this.pass = null;
+    }
     this.dispatchCount++;
     if (this.dispatchCount % 256 === 0) this.flush();
   }
@@ -306,7 +350,9 @@ export class GpuContext {
     this.pass?.end();
     this.pass = null;
     if (this.slots) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformHost, 0, this.slots * UNIFORM_SLOT);
+    const afterSubmit = this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    afterSubmit?.();
     this.encoder = null;
     this.slots = 0;
   }
@@ -316,6 +362,7 @@ export class GpuContext {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     await Promise.all(this.checks.splice(0));
+    await this.profiler?.settle();
     this.throwIfBroken();
   }
 
@@ -348,6 +395,7 @@ export class GpuContext {
   destroy(): void {
     this.trimPool();
     this.uniformBuffer.destroy();
+    this.profiler?.destroy();
     this.pipelines.clear();
     this.device.destroy();
   }

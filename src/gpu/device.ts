@@ -59,6 +59,8 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
   for (const name of LIMITS_TO_MAXIMIZE) requiredLimits[name] = adapter.limits[name] as number;
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  // per-kernel GPU times for the benchmark (GpuContext.profile); never needed for correctness
+  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'kleinbild' });
 
   const info = adapter.info;

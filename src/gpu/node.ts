@@ -25,6 +25,8 @@ export async function nodeGpu(): Promise<GPU> {
     throw new WebGpuUnavailable(`cannot load the 'webgpu' (Dawn) package: ${(e as Error).message}`);
   }
   Object.assign(globalThis, mod.globals);
-  cached = mod.create(['backend=vulkan']);
+  // Dawn quantises timestamp queries to 2^16 ns by default (anti-fingerprinting); the benchmark's
+  // per-kernel times (GpuContext.profile) need the raw values. Affects nothing else.
+  cached = mod.create(['backend=vulkan', 'disable-dawn-features=timestamp_quantization']);
   return cached;
 }

@@ -5,7 +5,7 @@
  * ../shared/docs/flux2-klein.md §4.6–4.7.
  */
 import type { Ops } from '../ops/ops';
-import type { WeightLoader } from '../weights/load';
+import type { WeightGetter } from '../weights/load';
 import { type Flux2TransformerConfig, hiddenSize, mlpHidden } from './config';
 
 export interface AttnProj<T> {
@@ -53,7 +53,7 @@ export interface BlockGeometry {
   eps: number;
 }
 
-export async function loadDoubleBlock<T>(w: WeightLoader<T>, cfg: Flux2TransformerConfig, p: string): Promise<DoubleBlockWeights<T>> {
+export async function loadDoubleBlock<T>(w: WeightGetter<T>, cfg: Flux2TransformerConfig, p: string): Promise<DoubleBlockWeights<T>> {
   const d = hiddenSize(cfg);
   const m = mlpHidden(cfg);
   const dh = cfg.attention_head_dim;
@@ -78,7 +78,7 @@ export async function loadDoubleBlock<T>(w: WeightLoader<T>, cfg: Flux2Transform
   };
 }
 
-export async function loadSingleBlock<T>(w: WeightLoader<T>, cfg: Flux2TransformerConfig, p: string): Promise<SingleBlockWeights<T>> {
+export async function loadSingleBlock<T>(w: WeightGetter<T>, cfg: Flux2TransformerConfig, p: string): Promise<SingleBlockWeights<T>> {
   const d = hiddenSize(cfg);
   const m = mlpHidden(cfg);
   const dh = cfg.attention_head_dim;

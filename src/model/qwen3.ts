@@ -7,7 +7,7 @@
  */
 import type { Ops } from '../ops/ops';
 import { qwenRopeTable } from '../ops/cpu/ropeTables';
-import type { WeightLoader } from '../weights/load';
+import type { WeightGetter } from '../weights/load';
 import { type Qwen3Config, TEXT_HIDDEN_STATE_LAYERS } from './config';
 
 export interface Qwen3LayerWeights<T> {
@@ -27,7 +27,7 @@ export interface Qwen3Weights<T> {
 export const LAYERS_NEEDED = Math.max(...TEXT_HIDDEN_STATE_LAYERS);
 
 /** Loads `model.embed_tokens` and `model.layers.{0..LAYERS_NEEDED-1}` (no final norm, no lm_head). */
-export async function loadQwen3<T>(w: WeightLoader<T>, cfg: Qwen3Config): Promise<Qwen3Weights<T>> {
+export async function loadQwen3<T>(w: WeightGetter<T>, cfg: Qwen3Config): Promise<Qwen3Weights<T>> {
   const { hidden_size: d, intermediate_size: m, num_attention_heads: h, num_key_value_heads: hkv, head_dim: dh } = cfg;
   const layers: Qwen3LayerWeights<T>[] = [];
   for (let i = 0; i < LAYERS_NEEDED; i++) {

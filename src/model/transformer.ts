@@ -4,7 +4,7 @@
  * ../shared/docs/flux2-klein.md §4. Block bodies live in blocks.ts.
  */
 import type { Ops } from '../ops/ops';
-import type { WeightLoader } from '../weights/load';
+import type { WeightGetter } from '../weights/load';
 import { type Flux2TransformerConfig, hiddenSize, mlpHidden } from './config';
 import { type DoubleBlockWeights, type SingleBlockWeights, doubleBlock, loadDoubleBlock, loadSingleBlock, singleBlock } from './blocks';
 
@@ -22,7 +22,7 @@ export interface TransformerWeights<T> {
   proj_out: T;
 }
 
-export async function loadTransformer<T>(w: WeightLoader<T>, cfg: Flux2TransformerConfig): Promise<TransformerWeights<T>> {
+export async function loadTransformer<T>(w: WeightGetter<T>, cfg: Flux2TransformerConfig): Promise<TransformerWeights<T>> {
   const d = hiddenSize(cfg);
   const outCh = cfg.out_channels ?? cfg.in_channels;
   const doubles: DoubleBlockWeights<T>[] = [];

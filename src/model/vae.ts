@@ -4,7 +4,7 @@
  * counts come from vae/config.json. ../shared/docs/flux2-klein.md §5.1, §8.
  */
 import type { Ops } from '../ops/ops';
-import type { WeightLoader } from '../weights/load';
+import type { WeightGetter } from '../weights/load';
 import type { Flux2VaeConfig } from './config';
 
 interface Conv<T> {
@@ -43,20 +43,20 @@ export interface DecoderWeights<T> {
   conv_out: Conv<T>;
 }
 
-async function conv<T>(w: WeightLoader<T>, p: string, out: number, inp: number, k: number): Promise<Conv<T>> {
+async function conv<T>(w: WeightGetter<T>, p: string, out: number, inp: number, k: number): Promise<Conv<T>> {
   return { weight: await w.get(`${p}.weight`, [out, inp, k, k]), bias: await w.get(`${p}.bias`, [out]) };
 }
 
-async function norm<T>(w: WeightLoader<T>, p: string, c: number): Promise<Norm<T>> {
+async function norm<T>(w: WeightGetter<T>, p: string, c: number): Promise<Norm<T>> {
   return { weight: await w.get(`${p}.weight`, [c]), bias: await w.get(`${p}.bias`, [c]) };
 }
 
-async function linearAsConv<T>(w: WeightLoader<T>, p: string, c: number): Promise<Conv<T>> {
+async function linearAsConv<T>(w: WeightGetter<T>, p: string, c: number): Promise<Conv<T>> {
   return { weight: await w.get(`${p}.weight`, [c, c]), bias: await w.get(`${p}.bias`, [c]) };
 }
 
 /** diffusers ResnetBlock2D weights (`conv_shortcut` present iff inp ≠ out). */
-export async function loadResnet<T>(w: WeightLoader<T>, p: string, inp: number, out: number): Promise<ResnetWeights<T>> {
+export async function loadResnet<T>(w: WeightGetter<T>, p: string, inp: number, out: number): Promise<ResnetWeights<T>> {
   return {
     norm1: await norm(w, `${p}.norm1`, inp),
     conv1: await conv(w, `${p}.conv1`, out, inp, 3),
@@ -67,7 +67,7 @@ export async function loadResnet<T>(w: WeightLoader<T>, p: string, inp: number, 
 }
 
 /** diffusers Attention (VAE mid block: one head, linear q/k/v/out with bias, GroupNorm in front). */
-export async function loadAttention<T>(w: WeightLoader<T>, p: string, c: number): Promise<AttentionWeights<T>> {
+export async function loadAttention<T>(w: WeightGetter<T>, p: string, c: number): Promise<AttentionWeights<T>> {
   return {
     group_norm: await norm(w, `${p}.group_norm`, c),
     to_q: await linearAsConv(w, `${p}.to_q`, c),
@@ -83,7 +83,7 @@ function decoderChannels(cfg: Flux2VaeConfig): number[] {
 }
 
 /** Loads BN stats, post_quant_conv and the decoder (the encoder is not needed for text-to-image). */
-export async function loadDecoder<T>(w: WeightLoader<T>, cfg: Flux2VaeConfig): Promise<DecoderWeights<T>> {
+export async function loadDecoder<T>(w: WeightGetter<T>, cfg: Flux2VaeConfig): Promise<DecoderWeights<T>> {
   const ch = decoderChannels(cfg);
   const lat = cfg.latent_channels;
   const top = ch[0] as number;

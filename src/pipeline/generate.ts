@@ -1,8 +1,9 @@
 /**
- * The FLUX.2 [klein] text-to-image pipeline: tokenize → Qwen3 prompt embeddings → Euler steps of
- * the transformer → VAE decode → RGBA8. Generic over the Ops backend (GPU in the app and CLI, CPU
- * as a reference). Owns the weights it loads (`dispose`) and the per-run tensors (`tidy`).
- * Matches diffusers Flux2KleinPipeline.__call__ for the distilled model (no CFG).
+ * The FLUX.2 [klein] pipeline: tokenize → Qwen3 prompt embeddings → (reference images → VAE
+ * encoder tokens) → Euler steps of the transformer → VAE decode → RGBA8. Generic over the Ops
+ * backend (GPU in the app and CLI, CPU as a reference). Owns the weights it loads (`dispose`) and the per-run tensors (`tidy`).
+ * Matches diffusers Flux2KleinPipeline.__call__ for the distilled model (no CFG), with or without
+ * reference images (flux2-klein.md §7: image stream = [target; ref 1; …], ids t = 0, 10, 20, …).
  */
 import { Cancelled, InvalidInput } from '../gpu/errors';
 import type { Ops } from '../ops/ops';
@@ -18,6 +19,8 @@ import { type DecoderWeights, decode, loadDecoder } from '../model/vae';
 import { type PromptTokenizer, loadTokenizer } from '../model/tokenizer';
 import { fluxSigmas, timestepEmbeddingInput } from './schedule';
 import { drawNoise, imageIds, packLatents, textIds } from './latents';
+import { validateReferences } from './references';
+import { type EncodedReferences, ReferenceEncoder, releaseAll } from './referenceEncoder';
 
 /** Output size limits (multiples of 16; BFL documents 64² minimum, 4 MP maximum). */
 export const SIZE_MIN = 64;
@@ -63,6 +66,7 @@ export function validateRequest(req: GenerateRequest, latentChannels: number): v
   if (!Number.isInteger(req.steps) || req.steps < 1 || req.steps > STEPS_MAX) throw new InvalidInput(`steps ${req.steps}: use 1…${STEPS_MAX}`);
   if (!Number.isInteger(req.seed) || req.seed < 0 || req.seed > 0xffffffff) throw new InvalidInput(`seed ${req.seed}: use an integer 0…4294967295`);
   if (typeof req.prompt !== 'string') throw new InvalidInput('prompt must be a string');
+  if (req.references) validateReferences(req.references);
   const n = latentChannels * (req.width / 16) * (req.height / 16);
   if (req.latents && req.latents.length !== n) {
     throw new InvalidInput(`initial noise has ${req.latents.length} values; ${req.width}×${req.height} needs [1, ${latentChannels}, ${req.height / 16}, ${req.width / 16}] = ${n}`);
@@ -75,10 +79,12 @@ export class Pipeline<T> {
     readonly configs: Configs,
     private readonly tokenizer: PromptTokenizer,
     private readonly weights: { textEncoder: Qwen3Weights<T>; transformer: TransformerWeights<T>; vae: DecoderWeights<T> },
+    /** VAE encoder for reference images; its weights load on the first request with references. */
+    private readonly references: ReferenceEncoder<T>,
     readonly info: ModelInfo,
   ) {}
 
-  /** Loads configs, tokenizer and weights (Qwen3 layers 0…26 only, VAE decoder only). */
+  /** Loads configs, tokenizer and weights (Qwen3 layers 0…26 only, VAE decoder only; the encoder lazily). */
   static async load<T>(ops: Ops<T>, src: FileSource, onProgress?: (p: LoadProgress) => void): Promise<Pipeline<T>> {
     const configs = await readConfigs(src);
     const tokenizer = await loadTokenizer(src);
@@ -116,12 +122,13 @@ export class Pipeline<T> {
         `transformer ${t.num_layers} double + ${t.num_single_layers} single blocks × ${hiddenSize(t)}; ` +
         `VAE decoder [${configs.vae.block_out_channels.join(', ')}]`,
     };
-    return new Pipeline<T>(ops, configs, tokenizer, { textEncoder, transformer, vae }, info);
+    const references = new ReferenceEncoder(ops, configs.vae, ckpts.vae);
+    return new Pipeline<T>(ops, configs, tokenizer, { textEncoder, transformer, vae }, references, info);
   }
 
   /**
-   * Text → image. Errors: InvalidInput (bad request), Cancelled (signal aborted between stages or
-   * steps), DeviceLost / ShaderCompile from the backend.
+   * Text (+ reference images) → image. Errors: InvalidInput (bad request or reference), Cancelled
+   * (signal aborted between stages or steps), DeviceLost / ShaderCompile from the backend.
    */
   async generate(req: GenerateRequest, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const { ops, configs: cfg, weights: w } = this;
@@ -148,15 +155,24 @@ export class Pipeline<T> {
       dump.set('prompt_embeds', { shape: [1, ...ops.shape(promptEmbeds)], data: await ops.read(promptEmbeds) });
     }
     ops.release(promptEmbeds);
+    let refs: EncodedReferences<T> | null = null;
+    try {
+      if (req.references?.length) refs = await this.references.encode(req.references, dump);
+    } catch (e) {
+      ops.release(txt);
+      throw e;
+    }
     await ops.sync();
     const t1 = performance.now();
 
     // ---- denoising
     const noise = req.latents ?? drawNoise(req.seed, h, wd);
     const sigmas = fluxSigmas(n, req.steps);
-    const ids = new Int32Array((TEXT_SEQ_LEN + n) * 4);
+    // rope ids: [text; target (t = 0); refs (t = 10·(k+1))]; μ above uses the N target tokens only
+    const ids = new Int32Array((TEXT_SEQ_LEN + n + (refs?.count ?? 0)) * 4);
     ids.set(textIds(TEXT_SEQ_LEN));
     ids.set(imageIds(h, wd), TEXT_SEQ_LEN * 4);
+    if (refs) ids.set(refs.ids, (TEXT_SEQ_LEN + n) * 4);
     const tr = cfg.transformer;
     const ropeTable = fluxRopeTable(ids, tr.axes_dims_rope, tr.rope_theta);
     const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
@@ -173,7 +189,8 @@ export class Pipeline<T> {
         const dt = Math.fround((sigmas[i + 1] as number) - sigma);
         const v = ops.tidy(() => {
           const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
-          return transformerForward(ops, w.transformer, tr, { txt, rope, targetTokens: n }, x, tIn);
+          const xin = refs ? ops.concatRows(x, refs.tokens) : x; // [N + R, 128]; only the N target rows come back
+          return transformerForward(ops, w.transformer, tr, { txt, rope, targetTokens: n }, xin, tIn);
         });
         // Euler: x += (σ_{i+1} − σ_i)·v, as a gated residual with a constant gate row
         ops.tidy(() => ops.residual(x, v, { mod: ops.fromHost(new Float32Array(latentCh).fill(dt), [1, latentCh], 'dt'), chunk: 0 }));
@@ -212,6 +229,7 @@ export class Pipeline<T> {
       ops.release(x);
       ops.release(rope);
       ops.release(txt);
+      if (refs) ops.release(refs.tokens);
     }
   }
 
@@ -235,20 +253,9 @@ export class Pipeline<T> {
 
   /** Frees all weights. The pipeline is unusable afterwards. */
   dispose(): void {
-    const visit = (v: unknown): void => {
-      if (!v || typeof v !== 'object') return;
-      if (isTensorLike(v)) {
-        this.ops.release(v as T);
-        return;
-      }
-      for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x);
-    };
-    visit(this.weights);
+    releaseAll(this.ops, this.weights);
+    this.references.dispose();
   }
-}
-
-function isTensorLike(v: object): boolean {
-  return 'shape' in v && ('buffer' in v || 'data' in v);
 }
 
 function concat(parts: Float32Array[]): Float32Array {

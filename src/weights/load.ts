@@ -8,7 +8,12 @@ import type { Ops } from '../ops/ops';
 import { fmtShape } from '../util/assert';
 import { type Checkpoint, dtypeOf } from './safetensors';
 
-export class WeightLoader<T> {
+/** What the model loaders need: one tensor by checkpoint name, with the shape the config implies. */
+export interface WeightGetter<T> {
+  get(name: string, shape: readonly number[]): Promise<T>;
+}
+
+export class WeightLoader<T> implements WeightGetter<T> {
   /** Bytes read so far through this loader. */
   loadedBytes = 0;
 

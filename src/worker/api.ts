@@ -23,6 +23,13 @@ export interface ModelInfo {
   summary: string;
 }
 
+/** A decoded reference image for editing: RGBA8, row-major, width·height·4 bytes (alpha is ignored). */
+export interface ReferenceImage {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+}
+
 export interface GenerateRequest {
   prompt: string;
   /** Output size in pixels; multiples of 16, 64…2048. */
@@ -33,6 +40,11 @@ export interface GenerateRequest {
   seed: number;
   /** Injected initial noise [1, 128, H/16, W/16] flattened (parity tests); drawn from `seed` when absent. */
   latents?: Float32Array;
+  /**
+   * Reference images for editing / multi-reference generation (at most 4; each side ≥ 64 px,
+   * aspect ≤ 8). Preprocessed as diffusers does (downscale above 1024², center-crop to multiples of 16).
+   */
+  references?: ReferenceImage[];
 }
 
 export type Stage = 'encode' | 'denoise' | 'decode';

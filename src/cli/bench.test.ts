@@ -1,0 +1,106 @@
+/**
+ * `npm run bench` on the tiny golden config (Dawn; SwiftShader on CI): one step at 64², no warmup.
+ * FLOP counts must equal the analytic ones of flux2-klein.md §10.1 at the tiny dims, and the
+ * profiler must have timed the matmul and attention kernels.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { join } from 'node:path';
+import { GOLDEN_DIR } from '../testing/golden';
+import { LAYERS_NEEDED } from '../model/qwen3';
+import { TEXT_SEQ_LEN, hiddenSize, mlpHidden } from '../model/config';
+import { type BenchConfigs, type BenchResult, KIND_KERNELS, main, readBenchConfigs } from './bench';
+
+const CONFIG = join(GOLDEN_DIR, 'model-a');
+const SIZE = 32; // 4 image tokens, 32² decode: every stage, ~1 min on SwiftShader
+
+/** Qwen3 encoder + context_embedder (512 tokens, causal attention counted as half). */
+function encodeFlops(c: BenchConfigs) {
+  const q = c.textEncoder;
+  const s = TEXT_SEQ_LEN;
+  const perToken = q.hidden_size * q.num_attention_heads * q.head_dim * 2 + 2 * q.hidden_size * q.num_key_value_heads * q.head_dim + 3 * q.hidden_size * q.intermediate_size;
+  const context = 2 * s * 3 * q.hidden_size * hiddenSize(c.transformer);
+  return {
+    linear: LAYERS_NEEDED * 2 * s * perToken + context,
+    attention: (LAYERS_NEEDED * 4 * s * s * q.num_attention_heads * q.head_dim) / 2,
+    conv2d: 0,
+  };
+}
+
+/** One transformer call: every block applies 4D² + 3DM weights to each of S = 512 + N tokens. */
+function stepFlops(c: BenchConfigs, n: number) {
+  const t = c.transformer;
+  const d = hiddenSize(t);
+  const m = mlpHidden(t);
+  const s = TEXT_SEQ_LEN + n;
+  const blocks = t.num_layers + t.num_single_layers;
+  const vectors = 2 * (t.timestep_guidance_channels * d + d * d) + 2 * d * (6 * d + 6 * d + 3 * d) + 2 * d * 2 * d; // temb, modulations, norm_out
+  return {
+    linear: blocks * 2 * s * (4 * d * d + 3 * d * m) + 2 * n * t.in_channels * d * 2 + vectors,
+    attention: blocks * 4 * s * s * d,
+    conv2d: 0,
+  };
+}
+
+/** VAE decoder at latent grid h×w (z: [32, 2h, 2w]): conv MACs ×2, mid attention (one head, Dh = C). */
+function decodeFlops(c: BenchConfigs, h: number, w: number) {
+  const v = c.vae;
+  const ch = [...(v.decoder_block_out_channels ?? v.block_out_channels)].reverse();
+  const lat = v.latent_channels;
+  let hw = 4 * h * w;
+  const conv = (co: number, ci: number, k: number, pixels: number) => 2 * co * pixels * ci * k * k;
+  const resnet = (ci: number, co: number) => conv(co, ci, 3, hw) + conv(co, co, 3, hw) + (ci !== co ? conv(co, ci, 1, hw) : 0);
+  const top = ch[0] as number;
+  let conv2d = (v.use_post_quant_conv ? conv(lat, lat, 1, hw) : 0) + conv(top, lat, 3, hw) + 2 * resnet(top, top);
+  let prev = top;
+  ch.forEach((out, i) => {
+    for (let r = 0; r <= v.layers_per_block; r++) conv2d += resnet(r === 0 ? prev : out, out);
+    if (i < ch.length - 1) {
+      hw *= 4;
+      conv2d += conv(out, out, 3, hw);
+    }
+    prev = out;
+  });
+  conv2d += conv(v.out_channels, prev, 3, hw);
+  const midHw = 4 * h * w;
+  return {
+    linear: v.mid_block_add_attention ? 4 * 2 * midHw * top * top : 0,
+    attention: v.mid_block_add_attention ? 4 * midHw * midHw * top : 0,
+    conv2d,
+  };
+}
+
+describe('npm run bench on the tiny config', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('times every stage, counts the analytic FLOPs and profiles the kernels', async () => {
+    let out = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    const code = await main(['--config', CONFIG, '--size', String(SIZE), '--steps', '1', '--no-warmup', '--json']);
+    vi.restoreAllMocks();
+    expect(code).toBe(0);
+    const r = JSON.parse(out) as BenchResult;
+    const cfg = await readBenchConfigs(CONFIG);
+
+    expect(r.stages.map((s) => s.name)).toEqual(['encode', 'step 1', 'decode']);
+    for (const s of r.stages) expect(s.ms).toBeGreaterThan(0);
+    const g = SIZE / 16;
+    expect(r.stages[0]?.flops).toEqual(encodeFlops(cfg));
+    expect(r.stages[1]?.flops).toEqual(stepFlops(cfg, g * g));
+    expect(r.stages[2]?.flops).toEqual(decodeFlops(cfg, g, g));
+
+    expect(r.kernels).not.toBeNull();
+    const k = r.kernels ?? {};
+    const seen = (names: readonly string[]) => names.reduce((s, n) => s + (k[n]?.count ?? 0), 0);
+    expect(seen(KIND_KERNELS.linear)).toBeGreaterThan(0);
+    expect(seen(KIND_KERNELS.attention)).toBeGreaterThan(0);
+    expect(seen(KIND_KERNELS.conv2d)).toBeGreaterThan(0);
+    expect(k.matmul?.ms).toBeGreaterThan(0);
+    expect(r.dispatches).toBe(Object.values(k).reduce((s, x) => s + x.count, 0));
+    expect(r.peakBytes).toBeGreaterThan(r.weightBytes);
+  });
+});

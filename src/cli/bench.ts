@@ -1,0 +1,354 @@
+/**
+ * `npm run bench -- --config DIR [--size N | --width W --height H] [--steps N] [--no-warmup]
+ *   [--no-profile] [--backend gpu|cpu] [--seed S] [--json]`
+ *
+ * Times the whole text-to-image pipeline (Qwen3 encoding of a fixed 512-token prompt, N Euler
+ * steps of the transformer, VAE decode + RGBA8) on RANDOM bf16 weights (RandomWeights) at the
+ * shapes of DIR/{text_encoder,transformer,vae}/config.json — no checkpoint needed, so the real
+ * klein 4B is `--config bench/configs/flux2-klein-4b` (≈ 14 GB of GPU memory for the weights).
+ * Prints ms per stage, FLOPs per stage (CountingOps: linear, attention, conv2d), and, with a GPU
+ * that has 'timestamp-query', GPU time per kernel entry point and achieved GFLOP/s per kind
+ * (linear = matmul + matvec, attention = attention + attention_rows, conv2d = conv2d), plus the
+ * dispatch count, peak GPU memory and the adapter. `--json` prints the same as one JSON object.
+ *
+ * `--warmup` (default; `--no-warmup` skips it) runs the pipeline once untimed first (shader
+ * compilation, buffer pool). Profiling (default on when supported) puts every dispatch in its own
+ * timestamped pass, which adds some overhead to the stage times; `--no-profile` for clean ones.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { GpuContext } from '../gpu/context';
+import { requestDevice } from '../gpu/device';
+import { nodeGpu } from '../gpu/node';
+import { CpuOps } from '../ops/cpuOps';
+import { GpuOps } from '../ops/gpuOps';
+import type { Ops } from '../ops/ops';
+import { CountingOps, type FlopCounts, type FlopKind, zeroFlops } from '../ops/countingOps';
+import { fluxRopeTable } from '../ops/cpu/ropeTables';
+import { RandomWeights } from '../weights/randomWeights';
+import { type Flux2TransformerConfig, type Flux2VaeConfig, type Qwen3Config, TEXT_SEQ_LEN, parseQwen3Config, parseTransformerConfig, parseVaeConfig } from '../model/config';
+import { type Qwen3Weights, loadQwen3, qwen3PromptEmbeds } from '../model/qwen3';
+import { type TransformerWeights, embedContext, loadTransformer, transformerForward } from '../model/transformer';
+import { type DecoderWeights, decode, loadDecoder } from '../model/vae';
+import { fluxSigmas, timestepEmbeddingInput } from '../pipeline/schedule';
+import { drawNoise, imageIds, packLatents, textIds } from '../pipeline/latents';
+
+export interface BenchConfigs {
+  textEncoder: Qwen3Config;
+  transformer: Flux2TransformerConfig;
+  vae: Flux2VaeConfig;
+}
+
+export interface StageResult {
+  name: string;
+  ms: number;
+  flops: FlopCounts;
+}
+
+export interface KindResult {
+  kind: FlopKind;
+  /** Entry points whose GPU time is charged to this kind. */
+  kernels: string[];
+  gflop: number;
+  /** Summed GPU time of those kernels (null without profiling). */
+  kernelMs: number | null;
+  gflops: number | null;
+}
+
+export interface BenchResult {
+  adapter: string;
+  backend: 'gpu' | 'cpu';
+  config: string;
+  width: number;
+  height: number;
+  steps: number;
+  textTokens: number;
+  imageTokens: number;
+  weightBytes: number;
+  loadMs: number;
+  warmupMs: number | null;
+  stages: StageResult[];
+  totalMs: number;
+  flops: FlopCounts;
+  kinds: KindResult[];
+  /** GPU ms and dispatches per kernel entry point (null without profiling). */
+  kernels: Record<string, { ms: number; count: number }> | null;
+  dispatches: number | null;
+  peakBytes: number | null;
+}
+
+/** Kernel entry points per FLOP kind (shaders/*.wgsl). */
+export const KIND_KERNELS: Readonly<Record<FlopKind, readonly string[]>> = {
+  linear: ['matmul', 'matvec'],
+  attention: ['attention', 'attention_rows'],
+  conv2d: ['conv2d'],
+};
+
+/** Reads DIR/{text_encoder,transformer,vae}/config.json. */
+export async function readBenchConfigs(dir: string): Promise<BenchConfigs> {
+  const json = async (f: string) => JSON.parse(await readFile(join(dir, f), 'utf8')) as Record<string, unknown>;
+  return {
+    textEncoder: parseQwen3Config(await json('text_encoder/config.json')),
+    transformer: parseTransformerConfig(await json('transformer/config.json')),
+    vae: parseVaeConfig(await json('vae/config.json')),
+  };
+}
+
+/**
+ * A fixed prompt: the Qwen3 chat template around ten content ids, right-padded with
+ * <|endoftext|> to 512 (flux2-klein.md §2.5, §3.2). Ids are taken mod vocab_size for tiny configs.
+ */
+export function benchPrompt(vocab: number): { ids: Int32Array; mask: Int32Array } {
+  const content = [32, 6319, 315, 264, 8251, 389, 264, 3241, 518, 42];
+  const real = [151644, 872, 198, ...content, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271];
+  const ids = new Int32Array(TEXT_SEQ_LEN).fill(151643 % vocab);
+  const mask = new Int32Array(TEXT_SEQ_LEN);
+  real.forEach((id, i) => {
+    ids[i] = id % vocab;
+    mask[i] = 1;
+  });
+  return { ids, mask };
+}
+
+interface Weights<T> {
+  textEncoder: Qwen3Weights<T>;
+  transformer: TransformerWeights<T>;
+  vae: DecoderWeights<T>;
+}
+
+/** One full text-to-image run; each stage ends with a sync and records its ms and FLOPs. */
+async function runOnce<T>(ops: CountingOps<T>, w: Weights<T>, cfg: BenchConfigs, width: number, height: number, steps: number, seed: number): Promise<StageResult[]> {
+  const stages: StageResult[] = [];
+  const stage = async (name: string, fn: () => unknown) => {
+    ops.resetFlops();
+    const t0 = performance.now();
+    await fn();
+    await ops.sync();
+    stages.push({ name, ms: performance.now() - t0, flops: { ...ops.flops } });
+  };
+  const h = height / 16;
+  const wd = width / 16;
+  const n = h * wd;
+  const tr = cfg.transformer;
+  const latentCh = tr.in_channels;
+  const prompt = benchPrompt(cfg.textEncoder.vocab_size);
+  let txt: T | null = null;
+  await stage('encode', () => {
+    const pe = qwen3PromptEmbeds(ops, w.textEncoder, cfg.textEncoder, prompt.ids, prompt.mask);
+    txt = embedContext(ops, w.transformer, pe);
+    ops.release(pe);
+  });
+  const ids = new Int32Array((TEXT_SEQ_LEN + n) * 4);
+  ids.set(textIds(TEXT_SEQ_LEN));
+  ids.set(imageIds(h, wd), TEXT_SEQ_LEN * 4);
+  const ropeTable = fluxRopeTable(ids, tr.axes_dims_rope, tr.rope_theta);
+  const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
+  const x = ops.fromHost(packLatents(drawNoise(seed, h, wd), h, wd), [n, latentCh], 'latents');
+  const sigmas = fluxSigmas(n, steps);
+  try {
+    for (let i = 0; i < steps; i++) {
+      const sigma = sigmas[i] as number;
+      const dt = Math.fround((sigmas[i + 1] as number) - sigma);
+      await stage(`step ${i + 1}`, () => {
+        const v = ops.tidy(() => {
+          const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
+          return transformerForward(ops, w.transformer, tr, { txt: txt as T, rope, targetTokens: n }, x, tIn);
+        });
+        ops.tidy(() => ops.residual(x, v, { mod: ops.fromHost(new Float32Array(latentCh).fill(dt), [1, latentCh], 'dt'), chunk: 0 }));
+        ops.release(v);
+      });
+    }
+    await stage('decode', async () => {
+      const rgb = decode(ops, w.vae, cfg.vae, x, h, wd);
+      await ops.toRgba8(rgb);
+      ops.release(rgb);
+    });
+  } finally {
+    ops.release(x);
+    ops.release(rope);
+    if (txt) ops.release(txt);
+  }
+  return stages;
+}
+
+function int(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
+    return n;
+  };
+}
+
+interface BenchOptions {
+  config: string;
+  size?: number;
+  width?: number;
+  height?: number;
+  steps: number;
+  warmup: boolean;
+  profile: boolean;
+  backend: string;
+  seed: number;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): BenchOptions {
+  const cmd = new Command('bench')
+    .description('times the pipeline on random weights of the given configs')
+    .requiredOption('--config <dir>', 'folder with text_encoder/, transformer/, vae/ config.json')
+    .option('--size <px>', 'square output size (multiple of 16)', int('size'))
+    .option('--width <px>', 'output width (multiple of 16; default --size or 512)', int('width'))
+    .option('--height <px>', 'output height (multiple of 16; default --size or 512)', int('height'))
+    .option('--steps <n>', 'denoising steps', int('steps'), 4)
+    .option('--warmup', 'run once untimed first (default)')
+    .option('--no-warmup', 'skip the untimed run')
+    .option('--no-profile', 'no per-kernel GPU timing (clean stage times)')
+    .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
+    .option('--seed <n>', 'random weights and noise seed', int('seed'), 0)
+    .option('--json', 'print one JSON object instead of the table')
+    .exitOverride();
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts<BenchOptions>();
+  return { ...o, warmup: o.warmup !== false, profile: o.profile !== false, json: o.json === true };
+}
+
+/** Runs the benchmark described by the CLI arguments; progress goes to stderr. */
+export async function runBench(argv: string[]): Promise<BenchResult> {
+  const o = parseArgs(argv);
+  const width = o.width ?? o.size ?? 512;
+  const height = o.height ?? o.size ?? 512;
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (v % 16 !== 0 || v < 16) throw new InvalidArgumentError(`--${name} ${v}: use a positive multiple of 16`);
+  }
+  if (o.steps < 1) throw new InvalidArgumentError(`--steps ${o.steps}: use ≥ 1`);
+  if (o.backend !== 'gpu' && o.backend !== 'cpu') throw new InvalidArgumentError(`--backend ${o.backend}: use gpu or cpu`);
+  const cfg = await readBenchConfigs(o.config);
+
+  let ctx: GpuContext | null = null;
+  let adapter = 'CPU reference loops';
+  let inner: Ops<unknown>;
+  if (o.backend === 'gpu') {
+    const { device, report } = await requestDevice(await nodeGpu());
+    adapter = [report.vendor, report.architecture, report.description].filter(Boolean).join(' ') || 'unknown adapter';
+    ctx = new GpuContext(device, report.isCpu);
+    inner = new GpuOps(ctx) as Ops<unknown>;
+  } else inner = new CpuOps() as Ops<unknown>;
+  const ops = new CountingOps(inner);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  log(`bench: ${adapter}; ${o.config} at ${width}×${height}, ${o.steps} step(s)`);
+
+  try {
+    const t0 = performance.now();
+    const rw = new RandomWeights(ops, o.seed);
+    const weights: Weights<unknown> = {
+      textEncoder: await loadQwen3(rw, cfg.textEncoder),
+      transformer: await loadTransformer(rw, cfg.transformer),
+      vae: await loadDecoder(rw, cfg.vae),
+    };
+    await ops.sync();
+    const loadMs = performance.now() - t0;
+    log(`random weights: ${(rw.loadedBytes / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
+
+    let warmupMs: number | null = null;
+    if (o.warmup) {
+      const tw = performance.now();
+      await runOnce(ops, weights, cfg, width, height, o.steps, o.seed);
+      warmupMs = performance.now() - tw;
+      log(`warmup: ${(warmupMs / 1000).toFixed(1)} s`);
+    }
+    const profiling = ctx !== null && o.profile && ctx.canProfile;
+    if (ctx) {
+      ctx.profile = profiling;
+      ctx.resetKernelTimes();
+      ctx.resetPeak();
+    }
+    const dispatches0 = ctx?.dispatchCount ?? 0;
+    const stages = await runOnce(ops, weights, cfg, width, height, o.steps, o.seed);
+
+    const flops = zeroFlops();
+    for (const s of stages) for (const k of Object.keys(flops) as FlopKind[]) flops[k] += s.flops[k];
+    const kernels = profiling && ctx ? Object.fromEntries([...ctx.kernelTimes].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { ...v }])) : null;
+    const kinds: KindResult[] = (Object.keys(KIND_KERNELS) as FlopKind[]).map((kind) => {
+      const names = [...KIND_KERNELS[kind]];
+      const kernelMs = kernels ? names.reduce((s, k) => s + (kernels[k]?.ms ?? 0), 0) : null;
+      const gflop = flops[kind] / 1e9;
+      return { kind, kernels: names, gflop, kernelMs, gflops: kernelMs ? gflop / (kernelMs / 1000) : null };
+    });
+    const result: BenchResult = {
+      adapter,
+      backend: ops.backend,
+      config: o.config,
+      width,
+      height,
+      steps: o.steps,
+      textTokens: TEXT_SEQ_LEN,
+      imageTokens: (width / 16) * (height / 16),
+      weightBytes: rw.loadedBytes,
+      loadMs,
+      warmupMs,
+      stages,
+      totalMs: stages.reduce((s, x) => s + x.ms, 0),
+      flops,
+      kinds,
+      kernels,
+      dispatches: ctx ? ctx.dispatchCount - dispatches0 : null,
+      peakBytes: ctx ? ctx.peakBytes : null,
+    };
+    if (ctx) ctx.profile = false;
+    disposeWeights(ops, weights);
+    return result;
+  } finally {
+    ctx?.destroy();
+  }
+}
+
+function disposeWeights<T>(ops: Ops<T>, v: unknown): void {
+  if (!v || typeof v !== 'object') return;
+  if ('shape' in v && ('buffer' in v || 'data' in v)) {
+    ops.release(v as T);
+    return;
+  }
+  for (const x of Array.isArray(v) ? v : Object.values(v)) disposeWeights(ops, x);
+}
+
+const gf = (flop: number) => flop / 1e9;
+const pad = (s: string, n: number) => s.padStart(n);
+
+/** The human-readable report. */
+export function formatBench(r: BenchResult): string {
+  const lines: string[] = [];
+  lines.push(`adapter   ${r.adapter} (${r.backend})`);
+  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens`);
+  lines.push(`weights   ${(r.weightBytes / 1e9).toFixed(3)} GB random bf16, made in ${(r.loadMs / 1000).toFixed(1)} s${r.warmupMs !== null ? `; warmup run ${(r.warmupMs / 1000).toFixed(1)} s` : '; no warmup'}`);
+  lines.push('');
+  lines.push(`${'stage'.padEnd(10)}${pad('ms', 12)}${pad('linear GF', 12)}${pad('attn GF', 10)}${pad('conv GF', 10)}${pad('GFLOP/s', 10)}`);
+  const row = (name: string, ms: number, f: FlopCounts) => {
+    const total = f.linear + f.attention + f.conv2d;
+    lines.push(`${name.padEnd(10)}${pad(ms.toFixed(1), 12)}${pad(gf(f.linear).toFixed(3), 12)}${pad(gf(f.attention).toFixed(3), 10)}${pad(gf(f.conv2d).toFixed(3), 10)}${pad((gf(total) / (ms / 1000)).toFixed(2), 10)}`);
+  };
+  for (const s of r.stages) row(s.name, s.ms, s.flops);
+  row('total', r.totalMs, r.flops);
+  lines.push('');
+  lines.push(`${'kind'.padEnd(10)}${pad('GFLOP', 12)}${pad('kernel ms', 12)}${pad('GFLOP/s', 10)}  kernels`);
+  for (const k of r.kinds) {
+    lines.push(`${k.kind.padEnd(10)}${pad(k.gflop.toFixed(3), 12)}${pad(k.kernelMs?.toFixed(1) ?? 'n/a', 12)}${pad(k.gflops?.toFixed(2) ?? 'n/a', 10)}  ${k.kernels.join(' + ')}`);
+  }
+  if (r.kernels) {
+    const total = Object.values(r.kernels).reduce((s, k) => s + k.ms, 0);
+    lines.push('');
+    lines.push(`GPU time per kernel (sum ${total.toFixed(1)} ms):`);
+    for (const [name, k] of Object.entries(r.kernels)) {
+      lines.push(`  ${name.padEnd(22)}${pad(k.ms.toFixed(1), 10)} ms ${pad(((100 * k.ms) / Math.max(total, 1e-9)).toFixed(1), 6)} %${pad(String(k.count), 8)}×`);
+    }
+  } else lines.push('\n(no per-kernel GPU times: cpu backend, --no-profile, or no timestamp-query)');
+  lines.push('');
+  lines.push(`dispatches ${r.dispatches ?? 'n/a'}, peak GPU memory ${r.peakBytes !== null ? `${(r.peakBytes / 2 ** 30).toFixed(3)} GiB` : 'n/a'}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const r = await runBench(argv);
+  process.stdout.write(`${argv.includes('--json') ? JSON.stringify(r, null, 2) : formatBench(r)}\n`);
+  return 0;
+}

@@ -1,0 +1,127 @@
+/**
+ * An Ops wrapper that counts the FLOPs of the heavy ops (benchmarks), forwarding everything:
+ * - linear x: [M, K] · w: [N, K]ᵀ (N = rows count when given) → 2·M·N·K;
+ * - attention q: [Sq, H·Dh], k: [Sk, ·] → 4·Sq·Sk·H·Dh (QKᵀ and PV), halved when causal;
+ * - conv2d w: [Co, Ci, kh, kw] → y: [Co, H', W'] → 2·Co·H'·W'·Ci·kh·kw.
+ * Norms, RoPE and elementwise ops are not counted (< 1 % of the work, flux2-klein.md §10.1).
+ */
+import type { DType } from '../util/dtype';
+import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
+
+export type FlopKind = 'linear' | 'attention' | 'conv2d';
+export type FlopCounts = Record<FlopKind, number>;
+
+export function zeroFlops(): FlopCounts {
+  return { linear: 0, attention: 0, conv2d: 0 };
+}
+
+export class CountingOps<T> implements Ops<T> {
+  /** FLOPs since creation or the last `resetFlops`. */
+  flops: FlopCounts = zeroFlops();
+
+  constructor(readonly inner: Ops<T>) {}
+
+  get backend(): 'gpu' | 'cpu' {
+    return this.inner.backend;
+  }
+
+  resetFlops(): void {
+    this.flops = zeroFlops();
+  }
+
+  linear(x: T, w: T, opts?: LinearOptions<T>): T {
+    const xs = this.inner.shape(x);
+    const k = xs[xs.length - 1] as number;
+    const m = xs.reduce((a, b) => a * b, 1) / k;
+    const n = opts?.rows ? opts.rows[1] : (this.inner.shape(w)[0] as number);
+    this.flops.linear += 2 * m * n * k;
+    return this.inner.linear(x, w, opts);
+  }
+  attention(q: T, k: T, v: T, opts: AttentionOptions<T>): T {
+    const [sq, cols] = this.inner.shape(q) as [number, number];
+    const sk = this.inner.shape(k)[0] as number;
+    this.flops.attention += (4 * sq * sk * cols) / (opts.causal ? 2 : 1);
+    return this.inner.attention(q, k, v, opts);
+  }
+  conv2d(x: T, w: T, b: T | null, opts?: Conv2dOptions): T {
+    const y = this.inner.conv2d(x, w, b, opts);
+    const [co, ci, kh, kw] = this.inner.shape(w) as [number, number, number, number];
+    const [, ho, wo] = this.inner.shape(y) as [number, number, number];
+    this.flops.conv2d += 2 * co * ho * wo * ci * kh * kw;
+    return y;
+  }
+
+  // ---- forwarded unchanged ----------------------------------------------------------------
+  fromHost(data: Float32Array, shape: readonly number[], label: string): T {
+    return this.inner.fromHost(data, shape, label);
+  }
+  weight(bytes: Uint8Array, dtype: DType, shape: readonly number[], label: string): T {
+    return this.inner.weight(bytes, dtype, shape, label);
+  }
+  read(t: T): Promise<Float32Array> {
+    return this.inner.read(t);
+  }
+  shape(t: T): readonly number[] {
+    return this.inner.shape(t);
+  }
+  tidy<R>(fn: () => R): R {
+    return this.inner.tidy(fn);
+  }
+  reshape(x: T, shape: readonly number[]): T {
+    return this.inner.reshape(x, shape);
+  }
+  release(t: T): void {
+    this.inner.release(t);
+  }
+  sync(): Promise<void> {
+    return this.inner.sync();
+  }
+  rmsNorm(x: T, w: T, eps: number, cols?: number): T {
+    return this.inner.rmsNorm(x, w, eps, cols);
+  }
+  layerNormModulate(x: T, mod: T, shiftChunk: number, scaleChunk: number, eps: number): T {
+    return this.inner.layerNormModulate(x, mod, shiftChunk, scaleChunk, eps);
+  }
+  groupNorm(x: T, w: T, b: T, groups: number, eps: number, silu: boolean): T {
+    return this.inner.groupNorm(x, w, b, groups, eps, silu);
+  }
+  rope(x: T, table: T, heads: number, layout: RopeLayout): T {
+    return this.inner.rope(x, table, heads, layout);
+  }
+  siluMul(gate: T, up: T): T {
+    return this.inner.siluMul(gate, up);
+  }
+  silu(x: T): T {
+    return this.inner.silu(x);
+  }
+  residual(x: T, y: T, gate?: { mod: T; chunk: number }): T {
+    return this.inner.residual(x, y, gate);
+  }
+  embedding(ids: Int32Array, table: T): T {
+    return this.inner.embedding(ids, table);
+  }
+  concatRows(a: T, b: T): T {
+    return this.inner.concatRows(a, b);
+  }
+  concatCols(a: T, b: T): T {
+    return this.inner.concatCols(a, b);
+  }
+  sliceRows(x: T, start: number, count: number): T {
+    return this.inner.sliceRows(x, start, count);
+  }
+  transpose(x: T): T {
+    return this.inner.transpose(x);
+  }
+  upsampleNearest2x(x: T): T {
+    return this.inner.upsampleNearest2x(x);
+  }
+  latentUnpack(tokens: T, mean: T, variance: T, h: number, w: number, eps: number): T {
+    return this.inner.latentUnpack(tokens, mean, variance, h, w, eps);
+  }
+  latentPack(z: T, mean: T, variance: T, eps: number): T {
+    return this.inner.latentPack(z, mean, variance, eps);
+  }
+  toRgba8(x: T): Promise<Uint8ClampedArray> {
+    return this.inner.toRgba8(x);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Random bf16 weights in place of a checkpoint (benchmarks): the same `get(name, shape)` the model
+ * loaders call on a WeightLoader, answered with seeded noise at a plausible scale, so activations
+ * stay finite through the whole pipeline:
+ * - ≥ 2-D (linear [out, in], conv [Co, Ci, kh, kw], embedding [V, D]): ±[s, 2s) with a random
+ *   sign and mantissa, s = 2^⌊log2(1/(1.5·√fan_in))⌋, i.e. RMS ≈ 1/√fan_in within a factor 2;
+ * - 1-D: `running_var` U[0.5, 2], `running_mean` and `*.bias` U[−0.02, 0.02], norm weights 1 ± 0.1.
+ * Fast enough for the 4B model: the ≥ 2-D path writes bf16 bit patterns straight from a
+ * xorshift32 stream (two weights per draw) into one reused scratch array; nothing is kept on the
+ * host after `ops.weight` (which copies).
+ */
+import type { Ops } from '../ops/ops';
+import { numel } from '../util/assert';
+import type { WeightGetter } from './load';
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** bf16 bits of f32 `v` (truncation; exact for the values used here up to 1 ulp). */
+function bf16Bits(v: number): number {
+  F32[0] = v;
+  return (U32[0] as number) >>> 16;
+}
+
+export class RandomWeights<T> implements WeightGetter<T> {
+  /** Bytes produced so far (bf16). */
+  loadedBytes = 0;
+  private scratch = new Uint16Array(0);
+  private state: number;
+
+  constructor(
+    private readonly ops: Ops<T>,
+    seed = 1,
+  ) {
+    this.state = Math.imul(seed + 1, 0x9e3779b9) >>> 0 || 1;
+  }
+
+  async get(name: string, shape: readonly number[]): Promise<T> {
+    const n = numel(shape);
+    if (this.scratch.length < n) this.scratch = new Uint16Array(Math.max(n, 2 * this.scratch.length));
+    const out = this.scratch.subarray(0, n);
+    if (shape.length >= 2) this.fillSpread(out, numel(shape.slice(1)));
+    else if (/running_var$/.test(name)) this.fillUniform(out, 0.5, 2);
+    else if (/(running_mean|\.bias)$/.test(name)) this.fillUniform(out, -0.02, 0.02);
+    else this.fillUniform(out, 0.9, 1.1);
+    this.loadedBytes += 2 * n;
+    return this.ops.weight(new Uint8Array(out.buffer, out.byteOffset, 2 * n), 'bf16', shape, name);
+  }
+
+  /** ±[s, 2s), s = 2^⌊log2(1/(1.5·√fanIn))⌋: bf16 = sign | exponent of s | random 7-bit mantissa. */
+  private fillSpread(out: Uint16Array, fanIn: number): void {
+    const e = Math.floor(Math.log2(1 / (1.5 * Math.sqrt(fanIn))));
+    const expBits = ((e + 127) & 0xff) << 7;
+    let x = this.state;
+    const n = out.length;
+    let i = 0;
+    for (; i + 1 < n; i += 2) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = (x & 0x807f) | expBits;
+      out[i + 1] = ((x >>> 16) & 0x807f) | expBits;
+    }
+    if (i < n) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = (x & 0x807f) | expBits;
+    }
+    this.state = x >>> 0 || 1;
+  }
+
+  private fillUniform(out: Uint16Array, lo: number, hi: number): void {
+    let x = this.state;
+    for (let i = 0; i < out.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = bf16Bits(lo + ((x >>> 0) / 4294967296) * (hi - lo));
+    }
+    this.state = x >>> 0 || 1;
+  }
+}
