@@ -11,7 +11,7 @@ import { TEXT_SEQ_LEN, hiddenSize, mlpHidden } from '../model/config';
 import { type BenchConfigs, type BenchResult, KIND_KERNELS, main, readBenchConfigs } from './bench';
 
 const CONFIG = join(GOLDEN_DIR, 'model-a');
-const SIZE = 32; // 4 image tokens, 32² decode: every stage, ~1 min on SwiftShader
+const SIZE = 64; // 16 image tokens, 64² decode (the pipeline minimum): every stage, ~1 min on SwiftShader
 
 /** Qwen3 encoder + context_embedder (512 tokens, causal attention counted as half). */
 function encodeFlops(c: BenchConfigs) {

@@ -15,8 +15,6 @@
  * compilation, buffer pool). Profiling (default on when supported) puts every dispatch in its own
  * timestamped pass, which adds some overhead to the stage times; `--no-profile` for clean ones.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { GpuContext } from '../gpu/context';
 import { requestDevice } from '../gpu/device';
@@ -25,20 +23,17 @@ import { CpuOps } from '../ops/cpuOps';
 import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
 import { CountingOps, type FlopCounts, type FlopKind, zeroFlops } from '../ops/countingOps';
-import { fluxRopeTable } from '../ops/cpu/ropeTables';
 import { RandomWeights } from '../weights/randomWeights';
-import { type Flux2TransformerConfig, type Flux2VaeConfig, type Qwen3Config, TEXT_SEQ_LEN, parseQwen3Config, parseTransformerConfig, parseVaeConfig } from '../model/config';
-import { type Qwen3Weights, loadQwen3, qwen3PromptEmbeds } from '../model/qwen3';
-import { type TransformerWeights, embedContext, loadTransformer, transformerForward } from '../model/transformer';
-import { type DecoderWeights, decode, loadDecoder } from '../model/vae';
-import { fluxSigmas, timestepEmbeddingInput } from '../pipeline/schedule';
-import { drawNoise, imageIds, packLatents, textIds } from '../pipeline/latents';
+import { folderSource } from '../weights/folderSource';
+import { TEXT_SEQ_LEN } from '../model/config';
+import { loadQwen3 } from '../model/qwen3';
+import { loadTransformer } from '../model/transformer';
+import { loadDecoder } from '../model/vae';
+import type { PromptTokenizer } from '../model/tokenizer';
+import { type Configs, Pipeline, readConfigs } from '../pipeline/generate';
 
-export interface BenchConfigs {
-  textEncoder: Qwen3Config;
-  transformer: Flux2TransformerConfig;
-  vae: Flux2VaeConfig;
-}
+/** The three configs of the benchmarked model (same as the pipeline's). */
+export type BenchConfigs = Configs;
 
 export interface StageResult {
   name: string;
@@ -85,91 +80,59 @@ export const KIND_KERNELS: Readonly<Record<FlopKind, readonly string[]>> = {
   conv2d: ['conv2d'],
 };
 
-/** Reads DIR/{text_encoder,transformer,vae}/config.json. */
-export async function readBenchConfigs(dir: string): Promise<BenchConfigs> {
-  const json = async (f: string) => JSON.parse(await readFile(join(dir, f), 'utf8')) as Record<string, unknown>;
+/** Reads DIR/{text_encoder,transformer,vae}/config.json (cross-checked like a real model). */
+export function readBenchConfigs(dir: string): Promise<BenchConfigs> {
+  return readConfigs(folderSource(dir));
+}
+
+/**
+ * A tokenizer stand-in (no tokenizer files needed): whatever the prompt, the Qwen3 chat template
+ * around ten content ids, right-padded with <|endoftext|> to 512 (flux2-klein.md §2.5, §3.2).
+ * Ids are taken mod vocab_size for tiny configs.
+ */
+export function benchTokenizer(vocab: number): PromptTokenizer {
+  const content = [32, 6319, 315, 264, 8251, 389, 264, 3241, 518, 42];
+  const real = [151644, 872, 198, ...content, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271];
+  const padId = 151643 % vocab;
   return {
-    textEncoder: parseQwen3Config(await json('text_encoder/config.json')),
-    transformer: parseTransformerConfig(await json('transformer/config.json')),
-    vae: parseVaeConfig(await json('vae/config.json')),
+    padId,
+    encode: (_prompt, maxLength = TEXT_SEQ_LEN) => {
+      const inputIds = new Int32Array(maxLength).fill(padId);
+      const attentionMask = new Int32Array(maxLength);
+      real.forEach((id, i) => {
+        inputIds[i] = id % vocab;
+        attentionMask[i] = 1;
+      });
+      return { inputIds, attentionMask, numTokens: real.length, truncated: false, templated: '' };
+    },
   };
 }
 
 /**
- * A fixed prompt: the Qwen3 chat template around ten content ids, right-padded with
- * <|endoftext|> to 512 (flux2-klein.md §2.5, §3.2). Ids are taken mod vocab_size for tiny configs.
+ * One full text-to-image run through the real Pipeline. Stage ms come from its timings; FLOPs are
+ * attributed to stages at its progress events (ops are encoded synchronously between them).
  */
-export function benchPrompt(vocab: number): { ids: Int32Array; mask: Int32Array } {
-  const content = [32, 6319, 315, 264, 8251, 389, 264, 3241, 518, 42];
-  const real = [151644, 872, 198, ...content, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271];
-  const ids = new Int32Array(TEXT_SEQ_LEN).fill(151643 % vocab);
-  const mask = new Int32Array(TEXT_SEQ_LEN);
-  real.forEach((id, i) => {
-    ids[i] = id % vocab;
-    mask[i] = 1;
-  });
-  return { ids, mask };
-}
-
-interface Weights<T> {
-  textEncoder: Qwen3Weights<T>;
-  transformer: TransformerWeights<T>;
-  vae: DecoderWeights<T>;
-}
-
-/** One full text-to-image run; each stage ends with a sync and records its ms and FLOPs. */
-async function runOnce<T>(ops: CountingOps<T>, w: Weights<T>, cfg: BenchConfigs, width: number, height: number, steps: number, seed: number): Promise<StageResult[]> {
-  const stages: StageResult[] = [];
-  const stage = async (name: string, fn: () => unknown) => {
-    ops.resetFlops();
-    const t0 = performance.now();
-    await fn();
-    await ops.sync();
-    stages.push({ name, ms: performance.now() - t0, flops: { ...ops.flops } });
-  };
-  const h = height / 16;
-  const wd = width / 16;
-  const n = h * wd;
-  const tr = cfg.transformer;
-  const latentCh = tr.in_channels;
-  const prompt = benchPrompt(cfg.textEncoder.vocab_size);
-  let txt: T | null = null;
-  await stage('encode', () => {
-    const pe = qwen3PromptEmbeds(ops, w.textEncoder, cfg.textEncoder, prompt.ids, prompt.mask);
-    txt = embedContext(ops, w.transformer, pe);
-    ops.release(pe);
-  });
-  const ids = new Int32Array((TEXT_SEQ_LEN + n) * 4);
-  ids.set(textIds(TEXT_SEQ_LEN));
-  ids.set(imageIds(h, wd), TEXT_SEQ_LEN * 4);
-  const ropeTable = fluxRopeTable(ids, tr.axes_dims_rope, tr.rope_theta);
-  const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
-  const x = ops.fromHost(packLatents(drawNoise(seed, h, wd), h, wd), [n, latentCh], 'latents');
-  const sigmas = fluxSigmas(n, steps);
-  try {
-    for (let i = 0; i < steps; i++) {
-      const sigma = sigmas[i] as number;
-      const dt = Math.fround((sigmas[i + 1] as number) - sigma);
-      await stage(`step ${i + 1}`, () => {
-        const v = ops.tidy(() => {
-          const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
-          return transformerForward(ops, w.transformer, tr, { txt: txt as T, rope, targetTokens: n }, x, tIn);
-        });
-        ops.tidy(() => ops.residual(x, v, { mod: ops.fromHost(new Float32Array(latentCh).fill(dt), [1, latentCh], 'dt'), chunk: 0 }));
-        ops.release(v);
-      });
-    }
-    await stage('decode', async () => {
-      const rgb = decode(ops, w.vae, cfg.vae, x, h, wd);
-      await ops.toRgba8(rgb);
-      ops.release(rgb);
-    });
-  } finally {
-    ops.release(x);
-    ops.release(rope);
-    if (txt) ops.release(txt);
-  }
-  return stages;
+async function runOnce<T>(ops: CountingOps<T>, pipeline: Pipeline<T>, width: number, height: number, steps: number, seed: number): Promise<StageResult[]> {
+  const flopsByStage: FlopCounts[] = [];
+  let last = '';
+  ops.resetFlops();
+  const result = await pipeline.generate(
+    { prompt: '', width, height, steps, seed },
+    {
+      onProgress: (p) => {
+        const key = `${p.stage}${p.step ?? ''}`;
+        if (key === last || p.stage === 'encode') return;
+        last = key;
+        flopsByStage.push({ ...ops.flops });
+        ops.resetFlops();
+      },
+    },
+  );
+  flopsByStage.push({ ...ops.flops });
+  const t = result.timings;
+  const ms = [t.encodeMs, ...t.stepMs, t.decodeMs];
+  const names = ['encode', ...t.stepMs.map((_, i) => `step ${i + 1}`), 'decode'];
+  return names.map((name, i) => ({ name, ms: ms[i] as number, flops: flopsByStage[i] ?? zeroFlops() }));
 }
 
 function int(name: string) {
@@ -218,10 +181,6 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
   const o = parseArgs(argv);
   const width = o.width ?? o.size ?? 512;
   const height = o.height ?? o.size ?? 512;
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (v % 16 !== 0 || v < 16) throw new InvalidArgumentError(`--${name} ${v}: use a positive multiple of 16`);
-  }
-  if (o.steps < 1) throw new InvalidArgumentError(`--steps ${o.steps}: use ≥ 1`);
   if (o.backend !== 'gpu' && o.backend !== 'cpu') throw new InvalidArgumentError(`--backend ${o.backend}: use gpu or cpu`);
   const cfg = await readBenchConfigs(o.config);
 
@@ -241,11 +200,13 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
   try {
     const t0 = performance.now();
     const rw = new RandomWeights(ops, o.seed);
-    const weights: Weights<unknown> = {
+    const weights = {
       textEncoder: await loadQwen3(rw, cfg.textEncoder),
       transformer: await loadTransformer(rw, cfg.transformer),
       vae: await loadDecoder(rw, cfg.vae),
     };
+    const info = { source: `random:${o.config}`, weightBytes: rw.loadedBytes, summary: 'random weights' };
+    const pipeline = Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), weights, rw, info);
     await ops.sync();
     const loadMs = performance.now() - t0;
     log(`random weights: ${(rw.loadedBytes / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
@@ -253,7 +214,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     let warmupMs: number | null = null;
     if (o.warmup) {
       const tw = performance.now();
-      await runOnce(ops, weights, cfg, width, height, o.steps, o.seed);
+      await runOnce(ops, pipeline, width, height, o.steps, o.seed);
       warmupMs = performance.now() - tw;
       log(`warmup: ${(warmupMs / 1000).toFixed(1)} s`);
     }
@@ -264,7 +225,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       ctx.resetPeak();
     }
     const dispatches0 = ctx?.dispatchCount ?? 0;
-    const stages = await runOnce(ops, weights, cfg, width, height, o.steps, o.seed);
+    const stages = await runOnce(ops, pipeline, width, height, o.steps, o.seed);
 
     const flops = zeroFlops();
     for (const s of stages) for (const k of Object.keys(flops) as FlopKind[]) flops[k] += s.flops[k];
@@ -296,20 +257,11 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       peakBytes: ctx ? ctx.peakBytes : null,
     };
     if (ctx) ctx.profile = false;
-    disposeWeights(ops, weights);
+    pipeline.dispose();
     return result;
   } finally {
     ctx?.destroy();
   }
-}
-
-function disposeWeights<T>(ops: Ops<T>, v: unknown): void {
-  if (!v || typeof v !== 'object') return;
-  if ('shape' in v && ('buffer' in v || 'data' in v)) {
-    ops.release(v as T);
-    return;
-  }
-  for (const x of Array.isArray(v) ? v : Object.values(v)) disposeWeights(ops, x);
 }
 
 const gf = (flop: number) => flop / 1e9;

@@ -3,7 +3,7 @@
  * kernel tests and a reference run of the model code against the golden data. No memory
  * management: tensors are garbage-collected.
  */
-import type { DType } from '../util/dtype';
+import { QUANT_GROUP, type WeightFormat, dequantize, isQuantFormat } from '../weights/quant';
 import { decodeToF32 } from '../util/dtype';
 import { assert, fmtShape, numel } from '../util/assert';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
@@ -33,8 +33,11 @@ export class CpuOps implements Ops<CpuTensor> {
   fromHost(data: Float32Array, shape: readonly number[]): CpuTensor {
     return cpuTensor(data.slice(), shape);
   }
-  weight(bytes: Uint8Array, dtype: DType, shape: readonly number[]): CpuTensor {
-    return cpuTensor(decodeToF32(bytes, dtype), shape);
+  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[]): CpuTensor {
+    if (!isQuantFormat(dtype)) return cpuTensor(decodeToF32(bytes, dtype), shape);
+    assert(shape.length === 2, () => `a ${dtype} weight must be [N, K], got ${fmtShape(shape)}`);
+    const [rows, cols] = shape as [number, number];
+    return cpuTensor(dequantize({ format: dtype, rows, cols, groupSize: QUANT_GROUP[dtype], data: bytes }), shape);
   }
   read(t: CpuTensor): Promise<Float32Array> {
     return Promise.resolve(t.data.slice());

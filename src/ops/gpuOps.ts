@@ -1,6 +1,6 @@
 /** The WebGPU backend of `Ops`: each method forwards to its kernel wrapper in ./gpu. */
 import type { GpuContext, GpuTensor } from '../gpu/context';
-import type { DType } from '../util/dtype';
+import { type WeightFormat, isQuantFormat } from '../weights/quant';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
 import { attention } from './gpu/attention';
 import { concatCols } from './gpu/concatCols';
@@ -10,7 +10,7 @@ import { groupNorm } from './gpu/groupNorm';
 import { latentPack } from './gpu/latentPack';
 import { latentUnpack } from './gpu/latentUnpack';
 import { layerNormModulate } from './gpu/layerNormModulate';
-import { linear } from './gpu/linear';
+import { linear, uploadQuantized } from './gpu/linear';
 import { residual } from './gpu/residual';
 import { rmsNorm } from './gpu/rmsNorm';
 import { rope } from './gpu/rope';
@@ -29,7 +29,8 @@ export class GpuOps implements Ops<GpuTensor> {
   fromHost(data: Float32Array, shape: readonly number[], label: string): GpuTensor {
     return this.ctx.upload(data, shape, 'f32', label);
   }
-  weight(bytes: Uint8Array, dtype: DType, shape: readonly number[], label: string): GpuTensor {
+  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string): GpuTensor {
+    if (isQuantFormat(dtype)) return uploadQuantized(this.ctx, bytes, dtype, shape, label);
     return this.ctx.upload(bytes, shape, dtype, label, true);
   }
   read(t: GpuTensor): Promise<Float32Array> {

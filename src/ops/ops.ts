@@ -7,7 +7,7 @@
  * Images are `[C, H, W]` (batch 1). Activations are f32; weights keep their storage dtype.
  * Ops return new tensors (in the current `tidy` scope) unless they say "in place".
  */
-import type { DType } from '../util/dtype';
+import type { WeightFormat } from '../weights/quant';
 
 export type RopeLayout = 'interleaved' | 'halfSplit';
 
@@ -41,8 +41,12 @@ export interface Ops<T> {
   // ---- memory -----------------------------------------------------------------------------
   /** Host f32 activations → tensor (in the current scope). */
   fromHost(data: Float32Array, shape: readonly number[], label: string): T;
-  /** Raw checkpoint bytes in `dtype` → persistent weight tensor (GPU keeps the storage dtype). */
-  weight(bytes: Uint8Array, dtype: DType, shape: readonly number[], label: string): T;
+  /**
+   * Raw checkpoint bytes in `dtype` → persistent weight tensor (GPU keeps the storage dtype). q8/q4:
+   * `bytes` is the weights/quant.ts layout of a [N, K] linear weight (only `linear` accepts it; the
+   * CPU backend dequantizes to f32).
+   */
+  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string): T;
   /** Tensor → host f32 (waits for the GPU). */
   read(t: T): Promise<Float32Array>;
   shape(t: T): readonly number[];

@@ -11,7 +11,7 @@ import { fluxRopeTable } from '../ops/cpu/ropeTables';
 import type { GenerateProgress, GenerateRequest, GenerateResult, LoadProgress, ModelInfo } from '../worker/api';
 import type { FileSource } from '../weights/source';
 import { openComponent } from '../weights/safetensors';
-import { WeightLoader } from '../weights/load';
+import { type WeightGetter, WeightLoader } from '../weights/load';
 import { type Flux2TransformerConfig, type Flux2VaeConfig, type Qwen3Config, TEXT_SEQ_LEN, hiddenSize, parseQwen3Config, parseTransformerConfig, parseVaeConfig } from '../model/config';
 import { LAYERS_NEEDED, type Qwen3Weights, loadQwen3, qwen3PromptEmbeds } from '../model/qwen3';
 import { type TransformerWeights, embedContext, loadTransformer, transformerForward } from '../model/transformer';
@@ -122,8 +122,22 @@ export class Pipeline<T> {
         `transformer ${t.num_layers} double + ${t.num_single_layers} single blocks × ${hiddenSize(t)}; ` +
         `VAE decoder [${configs.vae.block_out_channels.join(', ')}]`,
     };
-    const references = new ReferenceEncoder(ops, configs.vae, ckpts.vae);
-    return new Pipeline<T>(ops, configs, tokenizer, { textEncoder, transformer, vae }, references, info);
+    return Pipeline.create(ops, configs, tokenizer, { textEncoder, transformer, vae }, new WeightLoader(ops, ckpts.vae), info);
+  }
+
+  /**
+   * A pipeline from loaded weights (the benchmark passes random ones); `encoderSource` provides the
+   * VAE encoder weights on the first request with reference images.
+   */
+  static create<T>(
+    ops: Ops<T>,
+    configs: Configs,
+    tokenizer: PromptTokenizer,
+    weights: { textEncoder: Qwen3Weights<T>; transformer: TransformerWeights<T>; vae: DecoderWeights<T> },
+    encoderSource: WeightGetter<T>,
+    info: ModelInfo,
+  ): Pipeline<T> {
+    return new Pipeline<T>(ops, configs, tokenizer, weights, new ReferenceEncoder(ops, configs.vae, encoderSource), info);
   }
 
   /**

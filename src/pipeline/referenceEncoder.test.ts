@@ -9,6 +9,7 @@ import { CpuOps } from '../ops/cpuOps';
 import { goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
 import { expectGolden } from '../testing/goldenCompare';
 import { openComponent } from '../weights/safetensors';
+import { WeightLoader } from '../weights/load';
 import { pngToRgba } from '../cli/png';
 import { type Dump, readConfigs } from './generate';
 import { ReferenceEncoder } from './referenceEncoder';
@@ -18,7 +19,7 @@ describe('ReferenceEncoder (cpu)', () => {
     const c = await loadGoldenCase('edit-1ref');
     const src = goldenModelSource();
     const ops = new CpuOps();
-    const enc = new ReferenceEncoder(ops, (await readConfigs(src)).vae, await openComponent(src, 'vae'));
+    const enc = new ReferenceEncoder(ops, (await readConfigs(src)).vae, new WeightLoader(ops, await openComponent(src, 'vae')));
     await expect(enc.encode(Array.from({ length: 5 }, () => ({ width: 64, height: 64, rgba: new Uint8ClampedArray(64 * 64 * 4) })))).rejects.toThrow(/at most 4 reference images/);
     const ref = pngToRgba(new Uint8Array(await readFile(join(c.dir, 'ref0.png'))));
     const dump: Dump = new Map();

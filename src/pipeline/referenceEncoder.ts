@@ -5,8 +5,7 @@
  * repeated edits with the same images encode once (exact byte comparison, no hash collisions).
  */
 import type { Ops } from '../ops/ops';
-import type { Checkpoint } from '../weights/safetensors';
-import { WeightLoader } from '../weights/load';
+import type { WeightGetter } from '../weights/load';
 import type { Flux2VaeConfig } from '../model/config';
 import { type EncoderWeights, encodeLatent, loadEncoder } from '../model/vaeEncoder';
 import type { ReferenceImage } from '../worker/api';
@@ -34,7 +33,8 @@ export class ReferenceEncoder<T> {
   constructor(
     private readonly ops: Ops<T>,
     private readonly cfg: Flux2VaeConfig,
-    private readonly checkpoint: Checkpoint,
+    /** Where the encoder weights (`encoder.*`, `quant_conv`, `bn`) come from, read on first use. */
+    private readonly source: WeightGetter<T>,
   ) {}
 
   /**
@@ -46,7 +46,7 @@ export class ReferenceEncoder<T> {
     const { ops, cfg } = this;
     validateReferences(refs);
     const processed = refs.map((r, k) => preprocessReference(r, k));
-    this.weights ??= await loadEncoder(new WeightLoader(ops, this.checkpoint), cfg);
+    this.weights ??= await loadEncoder(this.source, cfg);
     const w = this.weights;
     const next: Cached<T>[] = [];
     const ids: Int32Array[] = [];

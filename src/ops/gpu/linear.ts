@@ -1,15 +1,22 @@
 import matmulCode from '@shaders/matmul.wgsl?raw';
 import matvecCode from '@shaders/matvec.wgsl?raw';
+import matmulQCode from '@shaders/matmul_q.wgsl?raw';
+import matvecQCode from '@shaders/matvec_q.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import type { LinearOptions } from '../ops';
 import { assert, fmtShape, numel } from '../../util/assert';
 import type { DType } from '../../util/dtype';
+import { type QuantFormat, type WeightFormat, isQuantFormat, quantLayout } from '../../weights/quant';
 
 const MATMUL = { file: 'matmul.wgsl', code: matmulCode };
 const MATVEC = { file: 'matvec.wgsl', code: matvecCode };
+const MATMUL_Q = { file: 'matmul_q.wgsl', code: matmulQCode };
+const MATVEC_Q = { file: 'matvec_q.wgsl', code: matvecQCode };
 
 /** The `DTYPE`/`BIAS_DTYPE` override codes of matmul.wgsl and matvec.wgsl. */
 const DTYPE_CODE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
+/** The `QFORMAT` override codes of matmul_q.wgsl and matvec_q.wgsl. */
+const QFORMAT_CODE: Readonly<Record<QuantFormat, number>> = { q8: 0, q4: 1 };
 
 /** Largest M served by matvec.wgsl (its ROWS override; one pipeline per M). */
 const MATVEC_MAX_ROWS = 8;
@@ -19,10 +26,11 @@ const MATVEC_OUTPUTS_PER_GROUP = 8;
 
 /**
  * y = x·Wᵀ (+ bias), nn.Linear semantics (torch.nn.functional.linear). x: [M, K] f32, w: [N, K] in
- * f32/f16/bf16 (read in its storage dtype, f32 accumulation), bias: [N] in any dtype
+ * f32/f16/bf16/q8/q4 (read in its storage dtype, f32 accumulation), bias: [N] in any dtype
  * → y: [M, N] f32, or [M, count] using only weight rows and bias entries [start, start+count) when
  * `opts.rows = [start, count]`. M ≤ 8 runs the weight-streaming matvec.wgsl, larger M the 64×64-tiled
- * matmul.wgsl. Errors: assertion failures (with the numbers) for mismatched shapes, a bias of the
+ * matmul.wgsl; a q8/q4 weight (see `uploadQuantized`) runs matvec_q.wgsl / matmul_q.wgsl, which
+ * dequantize in registers. Errors: assertion failures (with the numbers) for mismatched shapes, a bias of the
  * wrong length, a row range outside w, or empty M/K.
  */
 export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: LinearOptions<GpuTensor> = {}): GpuTensor {
@@ -41,20 +49,49 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
   if (bias) {
     assert(numel(bias.shape) === rowsTotal, () => `linear: bias ${fmtShape(bias.shape)} for ${rowsTotal} weight rows`);
   }
+  const format = weightFormat(w);
   const y = ctx.alloc([M, N], 'linear');
   const constants: Record<string, number> = {
-    DTYPE: DTYPE_CODE[w.dtype],
     BIAS_DTYPE: DTYPE_CODE[bias?.dtype ?? 'f32'],
     HAS_BIAS: bias ? 1 : 0,
   };
   // Without a bias, w stands in for the (unread) bias binding: both are read-only, so aliasing is valid.
   const bindings = [x, w, bias ?? w, y];
   const params = [M, N, K, row0];
+  if (isQuantFormat(format)) {
+    const L = quantLayout(format, rowsTotal, K);
+    assert(w.buffer.size >= L.byteLength, () => `linear: ${format} weight ${w.label} has ${w.buffer.size} bytes, layout needs ${L.byteLength}`);
+    constants.QFORMAT = QFORMAT_CODE[format];
+    constants.GROUP = L.groupSize;
+    params.push(L.codeWordsPerRow, L.groups, L.scaleOffset / 4, Math.max(0, L.minOffset) / 4);
+  } else {
+    constants.DTYPE = DTYPE_CODE[format];
+  }
+  const quant = isQuantFormat(format);
   if (M <= MATVEC_MAX_ROWS) {
     constants.ROWS = M;
-    ctx.dispatch({ shader: MATVEC, constants, bindings, params, workgroups: grid1d(N, MATVEC_OUTPUTS_PER_GROUP) });
+    ctx.dispatch({ shader: quant ? MATVEC_Q : MATVEC, constants, bindings, params, workgroups: grid1d(N, MATVEC_OUTPUTS_PER_GROUP) });
   } else {
-    ctx.dispatch({ shader: MATMUL, constants, bindings, params, workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)] });
+    ctx.dispatch({ shader: quant ? MATMUL_Q : MATMUL, constants, bindings, params, workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)] });
   }
   return y;
+}
+
+/**
+ * A persistent weight holding quant.ts `bytes` (the exact `quantize` layout) for a logical [N, K]
+ * weight in `format`; only `linear` reads it. The buffer is uploaded as plain words; the tensor's
+ * `dtype` is the quant format. GpuTensor.dtype is typed `DType` in gpu/context.ts, hence the cast
+ * (widening it to `WeightFormat` there removes it).
+ */
+export function uploadQuantized(ctx: GpuContext, bytes: Uint8Array, format: QuantFormat, shape: readonly number[], label: string): GpuTensor {
+  assert(shape.length === 2, () => `${label}: a ${format} weight must be [N, K], got ${fmtShape(shape)}`);
+  const L = quantLayout(format, shape[0] as number, shape[1] as number);
+  assert(bytes.byteLength === L.byteLength, () => `${label}: ${bytes.byteLength} bytes for ${format}${fmtShape(shape)}, want ${L.byteLength}`);
+  const raw = ctx.upload(bytes, [L.byteLength / 4], 'f32', label, true);
+  return { ...raw, shape: [...shape], dtype: format } as unknown as GpuTensor;
+}
+
+/** w's storage format, including the quant formats `uploadQuantized` stores in `dtype`. */
+function weightFormat(w: GpuTensor): WeightFormat {
+  return (w as { readonly dtype: WeightFormat }).dtype;
 }

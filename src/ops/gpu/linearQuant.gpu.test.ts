@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { linear as linearCpu } from '../cpu/linear';
+import { cpuTensor } from '../cpu/tensor';
+import { linear, uploadQuantized } from './linear';
+import type { GpuTensor } from '../../gpu/context';
+import { testGpu } from '../../testing/gpu';
+import { Rng } from '../../util/rng';
+import { expectClose } from '../../testing/expectClose';
+import { bf16ToF32, f32ToBf16 } from '../../util/dtype';
+import { type QuantFormat, dequantize, quantize } from '../../weights/quant';
+
+// The oracle is the CPU linear (f64 sums) on dequantize(q), which is exactly the Ŵ the kernels form
+// in registers (c·s and mn + c·s are exact in f32 before the final rounding), so only the f32
+// accumulation order differs: error ~ √K·ulp(|x|·|w|). Outputs are O(1) (w ~ N(0, 1/K)); observed
+// max abs error 2.6e-6 (q4, M = 70, K = 256; ≤ 7e-7 for M ≤ 5) on SwiftShader, as for the bf16 kernels (linear.gpu.test.ts).
+const TOL = { atol: 5e-6, rtol: 1e-5 };
+
+interface Case {
+  format: QuantFormat;
+  M: number;
+  K: number;
+  N: number;
+  rows?: [number, number];
+}
+
+// M = 1, 5 run matvec_q.wgsl, M = 70 matmul_q.wgsl (two 64-row tiles). K = 64 is one group, 256 four;
+// N = 33 leaves a partial tile / partial 8-output workgroup. Every case has a bf16 bias.
+const CASES: Case[] = [];
+for (const format of ['q8', 'q4'] as const) {
+  for (const M of [1, 5, 70]) {
+    CASES.push({ format, M, K: 64, N: 33, rows: [3, 29] });
+    CASES.push({ format, M, K: 256, N: 128, rows: [17, 100] });
+  }
+  CASES.push({ format, M: 70, K: 256, N: 33 });
+}
+
+describe('linear on quantized weights (matmul_q.wgsl, matvec_q.wgsl)', () => {
+  for (const c of CASES) {
+    const name = `${c.format} M=${c.M} K=${c.K} N=${c.N} rows:${c.rows ?? 'all'}`;
+    it(`matches the CPU linear on dequantize(q): ${name}`, async () => {
+      const ctx = await testGpu();
+      const rng = new Rng(c.M * 1000 + c.K * 10 + c.N + (c.format === 'q4' ? 7 : 0));
+      const xv = rng.normals(c.M * c.K);
+      const q = quantize(rng.normals(c.N * c.K, 1 / Math.sqrt(c.K)), c.N, c.K, c.format);
+      const bBits = f32ToBf16(rng.normals(c.N));
+      const got = await ctx.read(
+        ctx.tidy(() => {
+          const x = ctx.upload(xv, [c.M, c.K], 'f32', 'x');
+          const bias = ctx.upload(bBits, [c.N], 'bf16', 'b');
+          return linear(ctx, x, uploadQuantized(ctx, q.data, c.format, [c.N, c.K], 'w'), c.rows ? { bias, rows: c.rows } : { bias });
+        }),
+      );
+      const bias = cpuTensor(bf16ToF32(bBits), [c.N]);
+      const want = linearCpu(cpuTensor(xv, [c.M, c.K]), cpuTensor(dequantize(q), [c.N, c.K]), c.rows ? { bias, rows: c.rows } : { bias });
+      expect(got.length).toBe(c.M * (c.rows?.[1] ?? c.N));
+      expectClose(got, want.data, TOL, name);
+    });
+  }
+
+  it('hand-checked q8 row through both kernels', async () => {
+    const ctx = await testGpu();
+    // One row [−1, 0, 0.5, 1] (K = 4, padded to one group of 64): s = f16(1/127), codes [−127, 0, 64, 127],
+    // Ŵ = [−127s, 0, 64s, 127s]. x = [1, 1, 1, 1] → y = 64s; x = [2, 0, 0, 1] → y = −127s.
+    const s = dequantize(quantize(new Float32Array([0, 0, 0, 1]), 1, 4, 'q8'))[3]! / 127;
+    const q = quantize(new Float32Array([-1, 0, 0.5, 1]), 1, 4, 'q8');
+    for (const M of [2, 10]) { // 2 → matvec_q.wgsl, 10 → matmul_q.wgsl
+      const xv = new Float32Array(M * 4).map((_, i) => (Math.floor(i / 4) % 2 ? [2, 0, 0, 1][i % 4]! : 1));
+      const got = await ctx.read(
+        ctx.tidy(() => linear(ctx, ctx.upload(xv, [M, 4], 'f32', 'x'), uploadQuantized(ctx, q.data, 'q8', [1, 4], 'w'))),
+      );
+      expect(Array.from(got)).toEqual(Array.from({ length: M }, (_, m) => Math.fround((m % 2 ? -127 : 64) * s)));
+    }
+  });
+
+  it('rejects a byte buffer that does not match the layout', async () => {
+    const ctx = await testGpu();
+    const q = quantize(new Float32Array(128), 2, 64, 'q4');
+    expect(() => uploadQuantized(ctx, q.data, 'q4', [2, 128], 'w')).toThrow(/bytes for q4\[2, 128\]/);
+    const w: GpuTensor = uploadQuantized(ctx, q.data, 'q4', [2, 64], 'w');
+    expect(w.shape).toEqual([2, 64]);
+    ctx.release(w);
+  });
+});
