@@ -43,14 +43,21 @@ export function validateReferences(refs: readonly ReferenceImage[]): void {
     if (!Number.isInteger(r.width) || !Number.isInteger(r.height) || r.rgba.length !== r.width * r.height * 4) {
       throw new InvalidInput(`reference image ${n}: ${r.rgba.length} bytes do not match ${r.width}×${r.height} RGBA8`);
     }
-    if (r.width < REF_MIN_SIDE || r.height < REF_MIN_SIDE) {
-      throw new InvalidInput(`reference image ${n} is ${r.width}×${r.height}; each side must be at least ${REF_MIN_SIDE} px`);
-    }
-    const aspect = Math.max(r.width / r.height, r.height / r.width);
-    if (aspect > REF_MAX_ASPECT) {
-      throw new InvalidInput(`reference image ${n} is ${r.width}×${r.height}; the aspect ratio must be at most ${REF_MAX_ASPECT}:1`);
-    }
+    const sizeErr = referenceSizeError(r.width, r.height, n);
+    if (sizeErr) throw new InvalidInput(sizeErr);
   });
+}
+
+/** The size rule alone (the UI checks it before reading pixels): the message, or null. `n` is 1-based. */
+export function referenceSizeError(width: number, height: number, n: number): string | null {
+  if (width < REF_MIN_SIDE || height < REF_MIN_SIDE) {
+    return `reference image ${n} is ${width}×${height}; each side must be at least ${REF_MIN_SIDE} px`;
+  }
+  const aspect = Math.max(width / height, height / width);
+  if (aspect > REF_MAX_ASPECT) {
+    return `reference image ${n} is ${width}×${height}; the aspect ratio must be at most ${REF_MAX_ASPECT}:1`;
+  }
+  return null;
 }
 
 /** Size after the optional area downscale: (int(w·s), int(h·s)) with s = √(1024²/(w·h)) when w·h > 1024². */

@@ -3,8 +3,10 @@ import { ImageView } from './ImageView';
 import { ModelPanel } from './ModelPanel';
 import { Progress } from './Progress';
 import { PromptForm } from './PromptForm';
+import { ReferencePanel } from './ReferencePanel';
 import { stageLabel } from './format';
 import { useGenerator } from './useGenerator';
+import { useReferences } from './useReferences';
 
 const ERROR_TITLES: Readonly<Record<string, string>> = {
   load: 'Loading the model failed',
@@ -14,6 +16,7 @@ const ERROR_TITLES: Readonly<Record<string, string>> = {
 
 export function App() {
   const gen = useGenerator();
+  const refs = useReferences();
   const caps = gen.capabilities;
   const running = gen.run.kind !== 'idle';
   const loading = gen.model.kind === 'loading';
@@ -58,11 +61,13 @@ export function App() {
       <main className="layout">
         <div className="column">
           <ModelPanel model={gen.model} disabledReason={loadBlock} onLoad={gen.load} />
+          <ReferencePanel refs={refs} />
           <PromptForm
             engineBlock={engineBlock}
             modelBlock={modelBlock}
             running={running}
             cancelling={gen.run.kind === 'cancelling'}
+            references={refs.items}
             onGenerate={gen.generate}
             onCancel={gen.cancel}
           />
@@ -78,7 +83,10 @@ export function App() {
           ) : null}
         </div>
         <div className="column">
-          <ImageView result={gen.result} />
+          <ImageView
+            result={gen.result}
+            onUseAsReference={(r) => refs.addPixels(`output-${r.seed}.png`, r.width, r.height, new Uint8ClampedArray(r.rgba))}
+          />
         </div>
       </main>
     </div>

@@ -5,6 +5,8 @@ import { formatMs } from './format';
 
 export interface ImageViewProps {
   result: GenerateResult | null;
+  /** Adds the shown image to the reference panel. */
+  onUseAsReference(result: GenerateResult): void;
 }
 
 function downloadPng(canvas: HTMLCanvasElement, fileName: string): void {
@@ -22,7 +24,7 @@ function downloadPng(canvas: HTMLCanvasElement, fileName: string): void {
   }, 'image/png');
 }
 
-export function ImageView({ result }: ImageViewProps) {
+export function ImageView({ result, onUseAsReference }: ImageViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
 
   useEffect(() => {
@@ -58,6 +60,9 @@ export function ImageView({ result }: ImageViewProps) {
             <button type="button" onClick={() => canvas.current && downloadPng(canvas.current, `kleinbild-${result.seed}.png`)}
               data-testid="download-button">
               Download PNG
+            </button>
+            <button type="button" onClick={() => onUseAsReference(result)} data-testid="use-as-reference">
+              Use as reference
             </button>
             <span className="muted">
               {result.width}×{result.height} · seed {result.seed}

@@ -1,9 +1,11 @@
 /**
  * Prompt panel: prompt, size, steps, seed, optional initial-noise file, Generate and Cancel.
- * Owns the raw field text; builds a GenerateRequest only when every field is valid.
+ * Owns the raw field text; builds a GenerateRequest only when every field is valid. Until the user
+ * edits the size, it follows the first reference image's processed size (diffusers' default).
  */
 import { useId, useRef, useState } from 'react';
-import type { GenerateRequest } from '../worker/api';
+import { defaultSizeFor } from '../pipeline/references';
+import type { GenerateRequest, ReferenceImage } from '../worker/api';
 import { type NoiseFile, NOISE_TENSOR, readNoiseFile } from './noise';
 import { noiseError, randomSeed, seedError, sizeError, SIZE_MAX, SIZE_MIN, SIZE_MULTIPLE, stepsError, STEPS_MAX } from './validate';
 
@@ -14,6 +16,8 @@ export interface PromptFormProps {
   modelBlock: string | null;
   running: boolean;
   cancelling: boolean;
+  /** Reference images in panel order, sent with the request. */
+  references: readonly ReferenceImage[];
   onGenerate(req: GenerateRequest): void;
   onCancel(): void;
 }
@@ -21,11 +25,15 @@ export interface PromptFormProps {
 type NoiseState = { kind: 'none' } | { kind: 'reading'; name: string } | { kind: 'ok'; noise: NoiseFile } | { kind: 'error'; message: string };
 
 const DEFAULT_PROMPT = 'A red balloon on a wooden table.';
+const DEFAULT_SIZE = 512;
 
-export function PromptForm({ engineBlock, modelBlock, running, cancelling, onGenerate, onCancel }: PromptFormProps) {
+export function PromptForm({ engineBlock, modelBlock, running, cancelling, references, onGenerate, onCancel }: PromptFormProps) {
   const [prompt, setPrompt] = useState(DEFAULT_PROMPT);
-  const [width, setWidth] = useState('512');
-  const [height, setHeight] = useState('512');
+  // null until the user edits width or height; then both fields keep their text.
+  const [size, setSize] = useState<{ width: string; height: string } | null>(null);
+  const fallback = defaultSizeFor(references) ?? { width: DEFAULT_SIZE, height: DEFAULT_SIZE };
+  const width = size?.width ?? String(fallback.width);
+  const height = size?.height ?? String(fallback.height);
   const [steps, setSteps] = useState('4');
   const [seed, setSeed] = useState(() => String(randomSeed()));
   const [noise, setNoise] = useState<NoiseState>({ kind: 'none' });
@@ -76,6 +84,7 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, onGen
   function submit() {
     if (reason) return;
     const req: GenerateRequest = { prompt, width: Number(width), height: Number(height), steps: Number(steps), seed: Number(seed) };
+    if (references.length) req.references = references.map(({ width: w, height: h, rgba }) => ({ width: w, height: h, rgba }));
     onGenerate(noise.kind === 'ok' ? { ...req, latents: noise.noise.data } : req);
   }
 
@@ -97,13 +106,13 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, onGen
           <label>
             <span>Width</span>
             <input type="number" inputMode="numeric" min={SIZE_MIN} max={SIZE_MAX} step={SIZE_MULTIPLE} value={width}
-              onChange={(e) => setWidth(e.target.value)} aria-invalid={widthErr !== null} aria-describedby={`${id}-size`}
+              onChange={(e) => setSize({ width: e.target.value, height })} aria-invalid={widthErr !== null} aria-describedby={`${id}-size`}
               title={sizeHint} data-testid="width" />
           </label>
           <label>
             <span>Height</span>
             <input type="number" inputMode="numeric" min={SIZE_MIN} max={SIZE_MAX} step={SIZE_MULTIPLE} value={height}
-              onChange={(e) => setHeight(e.target.value)} aria-invalid={heightErr !== null} aria-describedby={`${id}-size`}
+              onChange={(e) => setSize({ width, height: e.target.value })} aria-invalid={heightErr !== null} aria-describedby={`${id}-size`}
               title={sizeHint} data-testid="height" />
           </label>
           <label>

@@ -97,10 +97,20 @@ export function useGenerator(): Generator {
     setNotice(null);
     setRun({ kind: 'running', progress: null });
     const onProgress = (progress: GenerateProgress) => setRun((r) => (r.kind === 'running' ? { kind: 'running', progress } : r));
-    // The UI keeps its noise array for the next run, so the worker gets (and may keep) a copy.
-    const latents = req.latents?.slice();
-    const sent: GenerateRequest = latents ? { ...req, latents } : req;
-    api.generate(latents ? Comlink.transfer(sent, [latents.buffer]) : sent, Comlink.proxy(onProgress)).then(
+    // The UI keeps its noise and reference pixels for the next run, so the worker gets (and may
+    // keep) copies, transferred rather than cloned.
+    const sent: GenerateRequest = { ...req };
+    const buffers: ArrayBuffer[] = [];
+    if (req.latents) {
+      const latents = req.latents.slice();
+      sent.latents = latents;
+      buffers.push(latents.buffer);
+    }
+    if (req.references) {
+      sent.references = req.references.map((r) => ({ width: r.width, height: r.height, rgba: r.rgba.slice() }));
+      for (const r of sent.references) buffers.push(r.rgba.buffer as ArrayBuffer);
+    }
+    api.generate(Comlink.transfer(sent, buffers), Comlink.proxy(onProgress)).then(
       (res) => {
         setResult(res);
         setRun({ kind: 'idle' });
