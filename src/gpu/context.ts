@@ -11,13 +11,14 @@
 import { DeviceLost, ShaderCompile } from './errors';
 import { GpuProfiler, type KernelTime } from './profiler';
 import { assert, fmtShape, numel } from '../util/assert';
-import { BYTES_PER_ELEMENT, type DType, decodeToF32 } from '../util/dtype';
+import { BYTES_PER_ELEMENT, type DType, type WeightFormat, decodeToF32 } from '../util/dtype';
 
 /** A device buffer with a logical shape. bf16/f16 elements are packed two per u32 word. */
 export interface GpuTensor {
   readonly buffer: GPUBuffer;
   readonly shape: readonly number[];
-  readonly dtype: DType;
+  /** Activations are f32; weights keep their storage format (q8/q4: raw bytes, see weights/quant.ts). */
+  readonly dtype: WeightFormat;
   readonly label: string;
   /** Set when the buffer went back to the pool; using it afterwards is a bug. */
   released?: boolean;
@@ -366,16 +367,16 @@ export class GpuContext {
     this.throwIfBroken();
   }
 
-  /** Copies a tensor back to the host as f32 (bf16/f16 decoded exactly). */
+  /** Copies a tensor back to the host as f32 (bf16/f16 decoded exactly). Errors: a q8/q4 weight. */
   async read(t: GpuTensor): Promise<Float32Array> {
-    const bytes = await this.readBytes(t);
-    return decodeToF32(bytes, t.dtype);
+    const dtype = plainDtype(t);
+    return decodeToF32(await this.readBytes(t), dtype);
   }
 
-  /** Raw bytes of a tensor (numel × element size). */
+  /** Raw bytes of a tensor (numel × element size). Errors: a q8/q4 weight (its layout is not numel-sized). */
   async readBytes(t: GpuTensor): Promise<Uint8Array> {
     assert(!t.released, () => `read of released tensor ${t.label}`);
-    const n = numel(t.shape) * BYTES_PER_ELEMENT[t.dtype];
+    const n = numel(t.shape) * BYTES_PER_ELEMENT[plainDtype(t)];
     const size = Math.ceil(n / 4) * 4;
     const staging = this.device.createBuffer({
       label: `${t.label}:readback`,
@@ -399,6 +400,11 @@ export class GpuContext {
     this.pipelines.clear();
     this.device.destroy();
   }
+}
+
+function plainDtype(t: GpuTensor): DType {
+  assert(t.dtype in BYTES_PER_ELEMENT, () => `${t.label}: ${t.dtype} tensors cannot be read back`);
+  return t.dtype as DType;
 }
 
 function writeParams(view: DataView, params: readonly Param[]): void {

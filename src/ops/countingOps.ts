@@ -5,7 +5,7 @@
  * - conv2d w: [Co, Ci, kh, kw] → y: [Co, H', W'] → 2·Co·H'·W'·Ci·kh·kw.
  * Norms, RoPE and elementwise ops are not counted (< 1 % of the work, flux2-klein.md §10.1).
  */
-import type { DType } from '../util/dtype';
+import type { WeightFormat } from '../util/dtype';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
 
 export type FlopKind = 'linear' | 'attention' | 'conv2d';
@@ -55,7 +55,7 @@ export class CountingOps<T> implements Ops<T> {
   fromHost(data: Float32Array, shape: readonly number[], label: string): T {
     return this.inner.fromHost(data, shape, label);
   }
-  weight(bytes: Uint8Array, dtype: DType, shape: readonly number[], label: string): T {
+  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string): T {
     return this.inner.weight(bytes, dtype, shape, label);
   }
   read(t: T): Promise<Float32Array> {

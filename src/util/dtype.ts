@@ -4,6 +4,12 @@
  */
 export type DType = 'f32' | 'f16' | 'bf16';
 
+/** Group-quantized weight formats (layouts in src/weights/quant.ts). */
+export type QuantFormat = 'q8' | 'q4';
+
+/** How a weight is stored: a plain dtype or a quantized format. */
+export type WeightFormat = DType | QuantFormat;
+
 export const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = { f32: 4, f16: 2, bf16: 2 };
 
 const f32Scratch = new Float32Array(1);

@@ -42,11 +42,10 @@
  * hold code 0 and are never read; group statistics use the real columns only.
  */
 import { assert } from '../util/assert';
-import { type DType, f16BitsToF32, f32ToF16Bits } from '../util/dtype';
+import { type QuantFormat, type WeightFormat, f16BitsToF32, f32ToF16Bits } from '../util/dtype';
 
-export type QuantFormat = 'q8' | 'q4';
-/** A weight's storage format: a plain dtype or a group-quantized layout. */
-export type WeightFormat = DType | QuantFormat;
+export type { QuantFormat, WeightFormat };
+
 
 export function isQuantFormat(f: string): f is QuantFormat {
   return f === 'q8' || f === 'q4';

@@ -1,13 +1,11 @@
 import code from '@shaders/conv2d.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert } from '../../util/assert';
-import type { DType } from '../../util/dtype';
 import type { Conv2dOptions } from '../ops';
 import { conv2dGeometry } from '../cpu/conv2d';
+import { dtypeCode } from './dtypeCode';
 
 const SHADER = { file: 'conv2d.wgsl', code };
-/** The shader's W_DTYPE/B_DTYPE codes. */
-const DTYPE_CODE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
 const TILE = 64; // output channels and pixels per workgroup (TM, TN in the shader)
 
 /**
@@ -25,8 +23,8 @@ export function conv2d(ctx: GpuContext, x: GpuTensor, w: GpuTensor, b: GpuTensor
     constants: {
       KH: g.kh,
       KW: g.kw,
-      W_DTYPE: DTYPE_CODE[w.dtype],
-      B_DTYPE: DTYPE_CODE[b?.dtype ?? 'f32'],
+      W_DTYPE: dtypeCode(w, 'conv2d weight'),
+      B_DTYPE: dtypeCode(b, 'conv2d bias'),
       HAS_BIAS: b ? 1 : 0,
     },
     // Without a bias the shader never reads binding 2; w stands in (two read-only bindings may alias).

@@ -1,12 +1,10 @@
 import code from '@shaders/embedding.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape } from '../../util/assert';
-import type { DType } from '../../util/dtype';
+import { dtypeCode } from './dtypeCode';
 
 const SHADER = { file: 'embedding.wgsl', code };
 
-/** The `DTYPE` override codes of embedding.wgsl. */
-const DTYPE_CODE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
 
 /**
  * Rows of `table` at `ids` (nn.Embedding lookup, e.g. Qwen3 `embed_tokens`). ids: [n] token ids,
@@ -25,7 +23,7 @@ export function embedding(ctx: GpuContext, ids: Int32Array, table: GpuTensor): G
   const y = ctx.alloc([n, D], 'embedding');
   ctx.dispatch({
     shader: SHADER,
-    constants: { DTYPE: DTYPE_CODE[table.dtype] },
+    constants: { DTYPE: dtypeCode(table, 'embedding') },
     bindings: [idTensor, table, y],
     params: [n * D, D],
     workgroups: grid1d(n * D, 256),

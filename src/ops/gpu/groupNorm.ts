@@ -2,12 +2,10 @@ import statsCode from '@shaders/group_norm_stats.wgsl?raw';
 import code from '@shaders/group_norm.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape } from '../../util/assert';
-import type { DType } from '../../util/dtype';
+import { dtypeCode } from './dtypeCode';
 
 const STATS = { file: 'group_norm_stats.wgsl', code: statsCode };
 const APPLY = { file: 'group_norm.wgsl', code };
-/** The shader's W_DTYPE/B_DTYPE codes. */
-const DTYPE_CODE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
 const CHUNK = 4096; // items per stats workgroup: 256 threads × ITEMS in group_norm_stats.wgsl
 const MAX_GROUPS_PER_DIM = 65535;
 
@@ -62,7 +60,7 @@ export function groupNorm(
   const y = ctx.alloc([c, h, wd], 'groupNorm');
   ctx.dispatch({
     shader: APPLY,
-    constants: { W_DTYPE: DTYPE_CODE[w.dtype], B_DTYPE: DTYPE_CODE[b.dtype], SILU: silu ? 1 : 0 },
+    constants: { W_DTYPE: dtypeCode(w, 'groupNorm weight'), B_DTYPE: dtypeCode(b, 'groupNorm bias'), SILU: silu ? 1 : 0 },
     bindings: [x, src, w, b, y],
     params: [total, h * wd, c / groups, { f32: eps }],
     workgroups: grid1d(total, 256),

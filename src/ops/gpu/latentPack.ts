@@ -1,11 +1,9 @@
 import code from '@shaders/latent_pack.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape } from '../../util/assert';
-import type { DType } from '../../util/dtype';
+import { dtypeCode } from './dtypeCode';
 
 const SHADER = { file: 'latent_pack.wgsl', code };
-/** The shader's M_DTYPE/V_DTYPE codes. */
-const DTYPE_CODE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
 
 /**
  * VAE latent → packed tokens, the inverse of latentUnpack: patchify 2×2, BN-normalise
@@ -28,7 +26,7 @@ export function latentPack(ctx: GpuContext, z: GpuTensor, mean: GpuTensor, varia
   const tokens = ctx.alloc([h * w, k], 'latentPack');
   ctx.dispatch({
     shader: SHADER,
-    constants: { M_DTYPE: DTYPE_CODE[mean.dtype], V_DTYPE: DTYPE_CODE[variance.dtype] },
+    constants: { M_DTYPE: dtypeCode(mean, 'latentPack mean'), V_DTYPE: dtypeCode(variance, 'latentPack variance') },
     bindings: [z, mean, variance, tokens],
     params: [n, k, h, w, { f32: eps }],
     workgroups: grid1d(n, 256),

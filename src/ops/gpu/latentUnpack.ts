@@ -1,11 +1,9 @@
 import code from '@shaders/latent_unpack.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape } from '../../util/assert';
-import type { DType } from '../../util/dtype';
+import { dtypeCode } from './dtypeCode';
 
 const SHADER = { file: 'latent_unpack.wgsl', code };
-/** The shader's M_DTYPE/V_DTYPE codes. */
-const DTYPE_CODE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
 
 /**
  * Packed latent tokens → VAE latent: BN de-normalise x·√(var + eps) + mean per packed channel, then
@@ -35,7 +33,7 @@ export function latentUnpack(
   const z = ctx.alloc([k / 4, 2 * h, 2 * w], 'latentUnpack');
   ctx.dispatch({
     shader: SHADER,
-    constants: { M_DTYPE: DTYPE_CODE[mean.dtype], V_DTYPE: DTYPE_CODE[variance.dtype] },
+    constants: { M_DTYPE: dtypeCode(mean, 'latentUnpack mean'), V_DTYPE: dtypeCode(variance, 'latentUnpack variance') },
     bindings: [tokens, mean, variance, z],
     params: [n, k, h, w, { f32: eps }],
     workgroups: grid1d(n, 256),

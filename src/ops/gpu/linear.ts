@@ -7,14 +7,13 @@ import type { LinearOptions } from '../ops';
 import { assert, fmtShape, numel } from '../../util/assert';
 import type { DType } from '../../util/dtype';
 import { type QuantFormat, type WeightFormat, isQuantFormat, quantLayout } from '../../weights/quant';
+import { dtypeCode } from './dtypeCode';
 
 const MATMUL = { file: 'matmul.wgsl', code: matmulCode };
 const MATVEC = { file: 'matvec.wgsl', code: matvecCode };
 const MATMUL_Q = { file: 'matmul_q.wgsl', code: matmulQCode };
 const MATVEC_Q = { file: 'matvec_q.wgsl', code: matvecQCode };
 
-/** The `DTYPE`/`BIAS_DTYPE` override codes of matmul.wgsl and matvec.wgsl. */
-const DTYPE_CODE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
 /** The `QFORMAT` override codes of matmul_q.wgsl and matvec_q.wgsl. */
 const QFORMAT_CODE: Readonly<Record<QuantFormat, number>> = { q8: 0, q4: 1 };
 
@@ -49,10 +48,10 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
   if (bias) {
     assert(numel(bias.shape) === rowsTotal, () => `linear: bias ${fmtShape(bias.shape)} for ${rowsTotal} weight rows`);
   }
-  const format = weightFormat(w);
+  const format = w.dtype;
   const y = ctx.alloc([M, N], 'linear');
   const constants: Record<string, number> = {
-    BIAS_DTYPE: DTYPE_CODE[bias?.dtype ?? 'f32'],
+    BIAS_DTYPE: dtypeCode(bias, 'linear bias'),
     HAS_BIAS: bias ? 1 : 0,
   };
   // Without a bias, w stands in for the (unread) bias binding: both are read-only, so aliasing is valid.
@@ -65,7 +64,7 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
     constants.GROUP = L.groupSize;
     params.push(L.codeWordsPerRow, L.groups, L.scaleOffset / 4, Math.max(0, L.minOffset) / 4);
   } else {
-    constants.DTYPE = DTYPE_CODE[format];
+    constants.DTYPE = dtypeCode(w, 'linear weight');
   }
   const quant = isQuantFormat(format);
   if (M <= MATVEC_MAX_ROWS) {
@@ -80,18 +79,13 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
 /**
  * A persistent weight holding quant.ts `bytes` (the exact `quantize` layout) for a logical [N, K]
  * weight in `format`; only `linear` reads it. The buffer is uploaded as plain words; the tensor's
- * `dtype` is the quant format. GpuTensor.dtype is typed `DType` in gpu/context.ts, hence the cast
- * (widening it to `WeightFormat` there removes it).
+ * `dtype` is the quant format.
  */
 export function uploadQuantized(ctx: GpuContext, bytes: Uint8Array, format: QuantFormat, shape: readonly number[], label: string): GpuTensor {
   assert(shape.length === 2, () => `${label}: a ${format} weight must be [N, K], got ${fmtShape(shape)}`);
   const L = quantLayout(format, shape[0] as number, shape[1] as number);
   assert(bytes.byteLength === L.byteLength, () => `${label}: ${bytes.byteLength} bytes for ${format}${fmtShape(shape)}, want ${L.byteLength}`);
   const raw = ctx.upload(bytes, [L.byteLength / 4], 'f32', label, true);
-  return { ...raw, shape: [...shape], dtype: format } as unknown as GpuTensor;
+  return { ...raw, shape: [...shape], dtype: format };
 }
 
-/** w's storage format, including the quant formats `uploadQuantized` stores in `dtype`. */
-function weightFormat(w: GpuTensor): WeightFormat {
-  return (w as { readonly dtype: WeightFormat }).dtype;
-}

@@ -1,10 +1,9 @@
 import code from '@shaders/rms_norm.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape, numel } from '../../util/assert';
-import type { DType } from '../../util/dtype';
+import { dtypeCode } from './dtypeCode';
 
 const SHADER = { file: 'rms_norm.wgsl', code };
-const WDTYPE: Readonly<Record<DType, number>> = { f32: 0, f16: 1, bf16: 2 };
 
 /**
  * RMSNorm over groups of `cols` consecutive values (default: the last dim), weight of any dtype:
@@ -23,7 +22,7 @@ export function rmsNorm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, eps: number
   const y = ctx.alloc(x.shape, 'rmsNorm');
   ctx.dispatch({
     shader: SHADER,
-    constants: { TPR: tpr, WDTYPE: WDTYPE[w.dtype] },
+    constants: { TPR: tpr, WDTYPE: dtypeCode(w, 'rmsNorm weight') },
     bindings: [x, w, y],
     params: [rows, c, { f32: eps }],
     workgroups: grid1d(rows, 256 / tpr),

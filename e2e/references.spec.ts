@@ -1,0 +1,187 @@
+/**
+ * The reference panel: the edit-1ref golden case end to end (the one test here that generates),
+ * then refusals, the four-image limit, reorder / remove, drag and drop and paste without a model.
+ * Test PNGs are encoded here with fast-png into a temp dir (no binary fixtures in the repo).
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { decode, encode } from 'fast-png';
+import { GOLDEN_DIR, HUB_URL } from './env';
+
+const CASE_DIR = join(GOLDEN_DIR, 'cases', 'edit-1ref');
+const PROMPT = 'Turn the square into a glossy red balloon.';
+const SIZE = 64;
+const STEPS = 4;
+/**
+ * Per-channel 8-bit difference to the golden PNG, as in generate.spec.ts (float32 golden bound 1 / 0.05;
+ * SwiftShader's approximate transcendentals and summation order can flip a rounding boundary).
+ * Observed (Chromium, SwiftShader): see the log line "edit-1ref vs image.png".
+ */
+const MAX_LEVEL_DIFF = 2;
+const MEAN_LEVEL_DIFF = 0.1;
+/** One 64×64 generation (plus the VAE encoder load) on SwiftShader: a few minutes on 2 cores. */
+const RUN_TIMEOUT_MS = 480_000;
+
+let dir: string;
+
+/** A w×h RGB PNG filled with one colour. */
+function png(width: number, height: number, rgb: [number, number, number]): Uint8Array {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) data.set(rgb, 3 * i);
+  return encode({ width, height, data, channels: 3, depth: 8 });
+}
+
+async function fixture(name: string, bytes: Uint8Array | string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, bytes);
+  return path;
+}
+
+test.beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kleinbild-refs-'));
+});
+
+test.afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function openApp(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(page.getByTestId('load-button')).toBeEnabled(); // the WebGPU probe finished
+}
+
+async function names(page: Page): Promise<string[]> {
+  return page.getByTestId('reference-item').locator('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('alt') ?? ''));
+}
+
+test('edit-1ref with the golden noise matches image.png; the output can become a reference', async ({ page }) => {
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
+  });
+  await openApp(page);
+  await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
+  await page.getByTestId('load-button').click();
+  await expect(page.getByTestId('model-info')).toBeVisible({ timeout: RUN_TIMEOUT_MS });
+
+  await page.getByTestId('reference-file').setInputFiles(join(CASE_DIR, 'ref0.png'));
+  await expect(page.getByTestId('reference-size')).toHaveText('88×72 → 80×64');
+  // Untouched size fields follow the first reference's processed size.
+  await expect(page.getByTestId('width')).toHaveValue('80');
+  await expect(page.getByTestId('height')).toHaveValue('64');
+
+  await page.getByTestId('prompt').fill(PROMPT);
+  await page.getByTestId('width').fill(String(SIZE));
+  await page.getByTestId('height').fill(String(SIZE));
+  await page.getByTestId('steps').fill(String(STEPS));
+  await page.locator('summary', { hasText: 'Advanced' }).click();
+  await page.getByTestId('noise-file').setInputFiles(join(CASE_DIR, 'tensors.safetensors'));
+  await expect(page.getByTestId('noise-status')).toContainText('[1, 128, 4, 4]');
+  await page.getByTestId('generate-button').click();
+  await expect(page.getByTestId('progress')).toBeHidden({ timeout: RUN_TIMEOUT_MS });
+  await expect(page.getByTestId('error')).toBeEmpty();
+  await expect(page.getByTestId('timings')).toContainText(`Step ${STEPS}`);
+
+  const got = await page.getByTestId('output-canvas').evaluate((el) => {
+    const c = el as HTMLCanvasElement;
+    const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+    if (!data) throw new Error('canvas has no 2d context');
+    return { width: c.width, height: c.height, rgba: Array.from(data) };
+  });
+  const want = decode(await readFile(join(CASE_DIR, 'image.png')));
+  expect([got.width, got.height]).toEqual([want.width, want.height]);
+  expect(want.channels).toBe(3);
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < want.width * want.height; i++) {
+    for (let c = 0; c < 3; c++) {
+      const d = Math.abs((got.rgba[4 * i + c] as number) - (want.data[3 * i + c] as number));
+      max = Math.max(max, d);
+      sum += d;
+    }
+  }
+  const mean = sum / (want.width * want.height * 3);
+  console.log(`edit-1ref vs image.png: max ${max} levels, mean ${mean.toFixed(4)} levels`);
+  expect(max).toBeLessThanOrEqual(MAX_LEVEL_DIFF);
+  expect(mean).toBeLessThanOrEqual(MEAN_LEVEL_DIFF);
+
+  await page.getByTestId('use-as-reference').click();
+  await expect(page.getByTestId('reference-size')).toHaveText(['88×72 → 80×64', '64×64 → 64×64']);
+  expect(await names(page)).toEqual(['ref0.png', expect.stringMatching(/^output-\d+\.png$/)]);
+});
+
+test('a file that is not an image is refused by name and the panel is unchanged', async ({ page }) => {
+  await openApp(page);
+  await page.getByTestId('reference-file').setInputFiles(await fixture('ok.png', png(96, 80, [0, 128, 255])));
+  await expect(page.getByTestId('reference-item')).toHaveCount(1);
+  await page.getByTestId('reference-file').setInputFiles(await fixture('notes.png', 'just some text, not a PNG\n'));
+  await expect(page.getByTestId('reference-error')).toContainText('Could not add notes.png: it is not an image this browser can decode');
+  await expect(page.getByTestId('reference-item')).toHaveCount(1);
+  expect(await names(page)).toEqual(['ok.png']);
+  await expect(page.getByTestId('reference-size')).toHaveText('96×80 → 96×80');
+});
+
+test('too small and too elongated images are refused with the engine wording', async ({ page }) => {
+  await openApp(page);
+  const file = page.getByTestId('reference-file');
+  const error = page.getByTestId('reference-error');
+  await file.setInputFiles(await fixture('dot.png', png(1, 1, [255, 0, 0])));
+  await expect(error).toHaveText('Could not add dot.png: reference image 1 is 1×1; each side must be at least 64 px.');
+  await file.setInputFiles(await fixture('thin.png', png(63, 200, [255, 0, 0])));
+  await expect(error).toHaveText('Could not add thin.png: reference image 1 is 63×200; each side must be at least 64 px.');
+  // Aspect 10 with both sides ≥ 64 (a 600×60 strip would already fail the side rule).
+  await file.setInputFiles(await fixture('strip.png', png(640, 64, [255, 0, 0])));
+  await expect(error).toHaveText('Could not add strip.png: reference image 1 is 640×64; the aspect ratio must be at most 8:1.');
+  await expect(page.getByTestId('reference-item')).toHaveCount(0);
+  await expect(page.getByTestId('width')).toHaveValue('512'); // no reference: the default size stays
+});
+
+test('a fifth image is refused; reorder and remove change the order sent', async ({ page }) => {
+  await openApp(page);
+  const files = [];
+  for (const [name, w, h] of [['a.png', 88, 72], ['b.png', 64, 64], ['c.png', 100, 70], ['d.png', 64, 128], ['e.png', 80, 80]] as const) {
+    files.push(await fixture(name, png(w, h, [w, h, 0])));
+  }
+  await page.getByTestId('reference-file').setInputFiles(files);
+  await expect(page.getByTestId('reference-error')).toHaveText('Could not add e.png: at most 4 reference images; remove one first.');
+  await expect(page.getByTestId('reference-item')).toHaveCount(4);
+  expect(await names(page)).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
+  await expect(page.getByTestId('reference-size')).toHaveText(['88×72 → 80×64', '64×64 → 64×64', '100×70 → 96×64', '64×128 → 64×128']);
+  await expect(page.getByTestId('width')).toHaveValue('80');
+
+  await page.getByRole('button', { name: 'Move a.png right' }).click();
+  expect(await names(page)).toEqual(['b.png', 'a.png', 'c.png', 'd.png']);
+  await expect(page.getByTestId('width')).toHaveValue('64'); // the first reference sets the default size
+  // Keyboard: focus the button and press Enter.
+  await page.getByRole('button', { name: 'Move d.png left' }).focus();
+  await page.keyboard.press('Enter');
+  expect(await names(page)).toEqual(['b.png', 'a.png', 'd.png', 'c.png']);
+  await expect(page.getByRole('button', { name: 'Move b.png left' })).toBeDisabled();
+
+  await page.getByRole('button', { name: 'Remove a.png' }).click();
+  expect(await names(page)).toEqual(['b.png', 'd.png', 'c.png']);
+  await expect(page.getByTestId('reference-error')).toHaveCount(0);
+  await page.getByTestId('reference-file').setInputFiles(files[4] as string);
+  expect(await names(page)).toEqual(['b.png', 'd.png', 'c.png', 'e.png']);
+});
+
+test('images can be dropped onto the panel and pasted from the clipboard', async ({ page }) => {
+  await openApp(page);
+  const bytes = (w: number, h: number) => Array.from(png(w, h, [10, 200, 30]));
+  const dropped = await page.evaluateHandle((b) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(b)], 'dropped.png', { type: 'image/png' }));
+    return dt;
+  }, bytes(128, 96));
+  await page.getByTestId('reference-panel').dispatchEvent('drop', { dataTransfer: dropped });
+  await expect(page.getByTestId('reference-size')).toHaveText('128×96 → 128×96');
+
+  await page.evaluate((b) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(b)], 'pasted.png', { type: 'image/png' }));
+    window.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, bytes(70, 70));
+  await expect(page.getByTestId('reference-size')).toHaveText(['128×96 → 128×96', '70×70 → 64×64']);
+  expect(await names(page)).toEqual(['dropped.png', 'pasted.png']);
+});
