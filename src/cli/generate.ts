@@ -15,7 +15,8 @@ import { parseSafetensors } from '../weights/safetensors';
 import { encodeSafetensors } from '../weights/safetensorsWrite';
 import { openSource, type FileSource } from '../weights/source';
 import { folderSource } from '../weights/folderSource';
-import { decodeToF32 } from '../util/dtype';
+import { type QuantFormat, decodeToF32 } from '../util/dtype';
+import { isQuantFormat } from '../weights/quant';
 import { dtypeOf } from '../weights/safetensors';
 import { createOps } from './backend';
 import { pngToRgba } from './png';
@@ -76,10 +77,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--latents <file>', 'initial noise: safetensors with tensor "noise" [1,128,H/16,W/16]')
     .option('--dump <dir>', 'write DIR/tensors.safetensors with the golden tensor names')
     .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
+    .option('--quant <format>', 'quantize linear weights while loading: q8 or q4 (default: keep bf16)')
     .option('--out <file.png>', 'output PNG', 'out.png')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; out: string }>();
+  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; quant?: string; out: string }>();
+  if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
   const references: ReferenceImage[] = [];
   for (const f of o.ref) references.push(pngToRgba(new Uint8Array(await readFile(f)), f));
   validateReferences(references); // before the (slow) model load
@@ -93,7 +96,7 @@ export async function main(argv: string[]): Promise<number> {
   const pipeline = await Pipeline.load(ops, resolveSource(o.model), (p) => {
     const pct = Math.floor((100 * p.loadedBytes) / Math.max(p.totalBytes, 1));
     if (pct !== shown) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
-  });
+  }, o.quant ? { quant: o.quant as QuantFormat } : {});
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
   const latents = o.latents ? await readNoise(o.latents) : undefined;

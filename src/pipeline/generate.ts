@@ -7,6 +7,7 @@
  */
 import { Cancelled, InvalidInput } from '../gpu/errors';
 import type { Ops } from '../ops/ops';
+import type { QuantFormat } from '../util/dtype';
 import { fluxRopeTable } from '../ops/cpu/ropeTables';
 import type { GenerateProgress, GenerateRequest, GenerateResult, LoadProgress, ModelInfo } from '../worker/api';
 import type { FileSource } from '../weights/source';
@@ -35,6 +36,11 @@ export interface Configs {
 
 /** Host copies of intermediate tensors, named as in the golden `tensors.safetensors`. */
 export type Dump = Map<string, { shape: number[]; data: Float32Array | Int32Array }>;
+
+export interface LoadOptions {
+  /** Quantize linear weights while loading (src/weights/quant.ts); default: keep bf16. */
+  quant?: QuantFormat;
+}
 
 export interface GenerateOptions {
   onProgress?: (p: GenerateProgress) => void;
@@ -84,8 +90,12 @@ export class Pipeline<T> {
     readonly info: ModelInfo,
   ) {}
 
-  /** Loads configs, tokenizer and weights (Qwen3 layers 0…26 only, VAE decoder only; the encoder lazily). */
-  static async load<T>(ops: Ops<T>, src: FileSource, onProgress?: (p: LoadProgress) => void): Promise<Pipeline<T>> {
+  /**
+   * Loads configs, tokenizer and weights (Qwen3 layers 0…26 only, VAE decoder only; the encoder
+   * lazily). `opts.quant` quantizes the text encoder's and the transformer's linear weights while
+   * loading (the token embedding table and the VAE keep their checkpoint dtype).
+   */
+  static async load<T>(ops: Ops<T>, src: FileSource, onProgress?: (p: LoadProgress) => void, opts: LoadOptions = {}): Promise<Pipeline<T>> {
     const configs = await readConfigs(src);
     const tokenizer = await loadTokenizer(src);
     const ckpts = {
@@ -98,11 +108,12 @@ export class Pipeline<T> {
       return m ? Number(m[1]) < LAYERS_NEEDED : name === 'model.embed_tokens.weight';
     };
     const neededVae = (name: string) => !name.startsWith('encoder.') && name !== 'quant_conv.weight' && name !== 'quant_conv.bias' && name !== 'bn.num_batches_tracked';
+    const quant = opts.quant;
     let done = 0;
     let totalBytes = 0;
     const loaders: Record<'te' | 'tr' | 'vae', WeightLoader<T>> = {
-      te: new WeightLoader(ops, ckpts.te, (b, f) => onProgress?.({ file: `text_encoder/${f}`, loadedBytes: done + b, totalBytes })),
-      tr: new WeightLoader(ops, ckpts.tr, (b, f) => onProgress?.({ file: `transformer/${f}`, loadedBytes: done + b, totalBytes })),
+      te: new WeightLoader(ops, ckpts.te, (b, f) => onProgress?.({ file: `text_encoder/${f}`, loadedBytes: done + b, totalBytes }), quant && { format: quant, filter: (name) => name !== 'model.embed_tokens.weight' }),
+      tr: new WeightLoader(ops, ckpts.tr, (b, f) => onProgress?.({ file: `transformer/${f}`, loadedBytes: done + b, totalBytes }), quant && { format: quant, filter: () => true }),
       vae: new WeightLoader(ops, ckpts.vae, (b, f) => onProgress?.({ file: `vae/${f}`, loadedBytes: done + b, totalBytes })),
     };
     totalBytes = loaders.te.bytesOf(neededText) + loaders.tr.bytesOf(() => true) + loaders.vae.bytesOf(neededVae);
@@ -120,7 +131,8 @@ export class Pipeline<T> {
       summary:
         `text encoder Qwen3 ${LAYERS_NEEDED}/${q.num_hidden_layers} layers × ${q.hidden_size}; ` +
         `transformer ${t.num_layers} double + ${t.num_single_layers} single blocks × ${hiddenSize(t)}; ` +
-        `VAE decoder [${configs.vae.block_out_channels.join(', ')}]`,
+        `VAE decoder [${configs.vae.block_out_channels.join(', ')}]` +
+        (quant ? `; linear weights ${quant}` : ''),
     };
     return Pipeline.create(ops, configs, tokenizer, { textEncoder, transformer, vae }, new WeightLoader(ops, ckpts.vae), info);
   }

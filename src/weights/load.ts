@@ -6,7 +6,18 @@
 import { WeightMismatch } from '../gpu/errors';
 import type { Ops } from '../ops/ops';
 import { fmtShape } from '../util/assert';
+import { type QuantFormat, decodeToF32 } from '../util/dtype';
+import { quantize } from './quant';
 import { type Checkpoint, dtypeOf } from './safetensors';
+
+/**
+ * Quantize-on-load: 2-D (linear) weights whose names pass `filter` are quantized to `format`
+ * (src/weights/quant.ts) before upload; the rest keep their checkpoint dtype.
+ */
+export interface QuantizeOnLoad {
+  format: QuantFormat;
+  filter: (name: string) => boolean;
+}
 
 /** What the model loaders need: one tensor by checkpoint name, with the shape the config implies. */
 export interface WeightGetter<T> {
@@ -21,6 +32,7 @@ export class WeightLoader<T> implements WeightGetter<T> {
     private readonly ops: Ops<T>,
     private readonly ckpt: Checkpoint,
     private readonly onBytes?: (loadedBytes: number, name: string) => void,
+    private readonly quant?: QuantizeOnLoad,
   ) {}
 
   /** The total bytes of the tensors whose names pass `filter` (for progress). */
@@ -44,7 +56,12 @@ export class WeightLoader<T> implements WeightGetter<T> {
     const bytes = await this.ckpt.read(name);
     this.loadedBytes += bytes.byteLength;
     this.onBytes?.(this.loadedBytes, name);
-    return this.ops.weight(bytes, dtypeOf(info), shape, name);
+    const dtype = dtypeOf(info);
+    if (this.quant && shape.length === 2 && this.quant.filter(name)) {
+      const [rows, cols] = shape as [number, number];
+      return this.ops.weight(quantize(decodeToF32(bytes, dtype), rows, cols, this.quant.format).data, this.quant.format, shape, name);
+    }
+    return this.ops.weight(bytes, dtype, shape, name);
   }
 
   /** `get` for a linear layer's weight [out, in] and, when `bias`, its bias [out]. */

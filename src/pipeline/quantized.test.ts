@@ -1,0 +1,48 @@
+/**
+ * Quantize-on-load end to end (CPU backend, golden t2i-64 noise): the q8 and q4 pipelines stay
+ * close to the float32 reference. The bounds are measured drift on the tiny random-weight model,
+ * not a quality claim for the real one (random weights have no structure to preserve).
+ */
+import { describe, expect, it } from 'vitest';
+import { CpuOps } from '../ops/cpuOps';
+import { goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
+import { relL2 } from '../testing/expectClose';
+import type { QuantFormat } from '../util/dtype';
+import { type Dump, Pipeline } from './generate';
+
+/**
+ * rel_l2 of `decoded` vs the golden float32 decode, about twice the observed drift:
+ * q8 1.02e-2 (cosine 0.99995), q4 0.139 (cosine 0.9906).
+ */
+const MAX_DECODED_REL_L2: Readonly<Record<QuantFormat, number>> = { q8: 0.02, q4: 0.25 };
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i] as number) * (b[i] as number);
+    aa += (a[i] as number) ** 2;
+    bb += (b[i] as number) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe.each(['q8', 'q4'] as const)('%s pipeline on the golden t2i-64 case (cpu)', (format) => {
+  it('stays close to the float32 reference', async () => {
+    const c = await loadGoldenCase('t2i-64');
+    const p = await Pipeline.load(new CpuOps(), goldenModelSource(), undefined, { quant: format });
+    expect(p.info.summary).toContain(`linear weights ${format}`);
+    const dump: Dump = new Map();
+    const m = c.meta;
+    await p.generate(
+      { prompt: m.prompt, width: m.width, height: m.height, steps: m.num_inference_steps, seed: m.seed, latents: goldenTensor(c.tensors, 'noise').data as Float32Array },
+      { dump },
+    );
+    const got = dump.get('decoded')!.data as Float32Array;
+    const want = goldenTensor(c.tensors, 'decoded').data as Float32Array;
+    const r = relL2(got, want);
+    console.log(`[quant] ${format} decoded: rel_l2 ${r.toExponential(2)}, cosine ${cosine(got, want).toFixed(5)}`);
+    expect(r).toBeLessThanOrEqual(MAX_DECODED_REL_L2[format]);
+  });
+});
