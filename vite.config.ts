@@ -13,7 +13,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',
-    testTimeout: 300_000,
+    testTimeout: 900_000, // the golden CLI runs take ~2–3 min each on SwiftShader
     hookTimeout: 300_000,
     // Dawn keeps one process-wide instance; one worker keeps SwiftShader off both cores twice over.
     pool: 'forks',

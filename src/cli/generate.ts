@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   let shown = -1;
   const pipeline = await Pipeline.load(ops, resolveSource(o.model), (p) => {
     const pct = Math.floor((100 * p.loadedBytes) / Math.max(p.totalBytes, 1));
-    if (pct !== shown) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
+    if (pct !== shown && process.stderr.isTTY) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
   }, o.quant ? { quant: o.quant as QuantFormat } : {});
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
@@ -103,7 +103,7 @@ export async function main(argv: string[]): Promise<number> {
   const result = await pipeline.generate(
     { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) },
     {
-      onProgress: (p) => process.stderr.write(`\r${p.stage}${p.step ? ` ${p.step}/${p.steps}` : ''}        `),
+      onProgress: (p) => process.stderr.isTTY && process.stderr.write(`\r${p.stage}${p.step ? ` ${p.step}/${p.steps}` : ''}        `),
       ...(dump ? { dump } : {}),
     },
   );
