@@ -1,12 +1,15 @@
 /** Layout and state wiring: capability banner, model panel, prompt panel, progress, output, errors. */
+import { useState } from 'react';
 import { ImageView } from './ImageView';
 import { ModelPanel } from './ModelPanel';
 import { Progress } from './Progress';
-import { PromptForm } from './PromptForm';
+import { PromptForm, type SeedField } from './PromptForm';
+import { QueueList } from './Queue';
 import { ReferencePanel } from './ReferencePanel';
 import { stageLabel } from './format';
 import { useGenerator } from './useGenerator';
 import { useReferences } from './useReferences';
+import { randomSeed } from './validate';
 
 const ERROR_TITLES: Readonly<Record<string, string>> = {
   load: 'Loading the model failed',
@@ -17,6 +20,7 @@ const ERROR_TITLES: Readonly<Record<string, string>> = {
 export function App() {
   const gen = useGenerator();
   const refs = useReferences();
+  const [seed, setSeed] = useState<SeedField>(() => ({ text: String(randomSeed()), random: false }));
   const caps = gen.capabilities;
   const running = gen.run.kind !== 'idle';
   const loading = gen.model.kind === 'loading';
@@ -68,7 +72,9 @@ export function App() {
             running={running}
             cancelling={gen.run.kind === 'cancelling'}
             references={refs.items}
-            onGenerate={gen.generate}
+            seed={seed}
+            onSeed={setSeed}
+            onGenerate={gen.enqueue}
             onCancel={gen.cancel}
           />
           {gen.run.kind === 'running' ? (
@@ -76,6 +82,7 @@ export function App() {
               fraction={gen.run.progress?.fraction ?? null} />
           ) : null}
           {gen.run.kind === 'cancelling' ? <Progress testId="progress" label="Cancelling…" fraction={null} /> : null}
+          <QueueList jobs={gen.jobs} onSkip={gen.skip} onRemove={gen.remove} />
           {gen.notice ? (
             <p className="notice" role="status" data-testid="notice">
               {gen.notice}
@@ -84,7 +91,12 @@ export function App() {
         </div>
         <div className="column">
           <ImageView
-            result={gen.result}
+            shown={gen.shown}
+            outputs={gen.outputs}
+            onShow={gen.show}
+            onReuseSeed={(s) => setSeed({ text: String(s), random: false })}
+            onRegenerate={(req) => gen.enqueue([req])}
+            regenerateBlock={engineBlock ?? modelBlock}
             onUseAsReference={(r) => refs.addPixels(`output-${r.seed}.png`, r.width, r.height, new Uint8ClampedArray(r.rgba))}
           />
         </div>

@@ -1,33 +1,66 @@
-/** Output panel: the RGBA result drawn into a canvas, a Download PNG button and per-stage timings. */
-import { useEffect, useRef } from 'react';
-import type { GenerateResult } from '../worker/api';
+/**
+ * Output panel: the shown image in a canvas, the strip of this session's images, downloads (PNG
+ * with parameters in text chunks, JPEG or WebP at a chosen quality), copy image / prompt, reuse
+ * seed, regenerate, use as reference, and the image's total and per-stage timings.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { GenerateRequest, GenerateResult } from '../worker/api';
 import { formatMs } from './format';
+import { encodePng } from './png';
+import { ResultStrip } from './Queue';
+import type { Output } from './useGenerator';
 
 export interface ImageViewProps {
-  result: GenerateResult | null;
+  shown: Output | null;
+  outputs: readonly Output[];
+  onShow(id: number): void;
   /** Adds the shown image to the reference panel. */
   onUseAsReference(result: GenerateResult): void;
+  onReuseSeed(seed: number): void;
+  onRegenerate(req: GenerateRequest): void;
+  /** Why Regenerate is disabled (no model loaded), or null. */
+  regenerateBlock: string | null;
 }
 
-function downloadPng(canvas: HTMLCanvasElement, fileName: string): void {
-  canvas.toBlob((blob) => {
-    if (!blob) return;
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = fileName;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    // The download has started from the object URL; release it once the click has been handled.
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  }, 'image/png');
+type LossyType = 'image/jpeg' | 'image/webp';
+
+function saveBlob(blob: Blob, fileName: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The download has started from the object URL; release it once the click has been handled.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-export function ImageView({ result, onUseAsReference }: ImageViewProps) {
+function pngBlob(o: Output): Blob {
+  const { width, height, rgba, seed } = o.result;
+  const png = encodePng(width, height, rgba, { prompt: o.req.prompt, seed, width, height, steps: o.req.steps, model: o.model });
+  return new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
+}
+
+function canvasBlob(canvas: HTMLCanvasElement, type: LossyType, quality: number): Promise<Blob> {
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error(`this browser cannot encode ${type}`))), type, quality),
+  );
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function ImageView({ shown, outputs, onShow, onUseAsReference, onReuseSeed, onRegenerate, regenerateBlock }: ImageViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
+  const [lossy, setLossy] = useState<LossyType>('image/jpeg');
+  const [quality, setQuality] = useState(90);
+  const [status, setStatus] = useState<string | null>(null);
+  const result = shown?.result ?? null;
 
   useEffect(() => {
+    setStatus(null);
     const c = canvas.current;
     if (!c || !result) return;
     c.width = result.width;
@@ -40,34 +73,77 @@ export function ImageView({ result, onUseAsReference }: ImageViewProps) {
     c.dataset.rendered = `${result.width}x${result.height}:${result.seed}`;
   }, [result]);
 
+  async function downloadLossy(o: Output) {
+    const c = canvas.current;
+    if (!c) return;
+    try {
+      saveBlob(await canvasBlob(c, lossy, quality / 100), `kleinbild-${o.result.seed}.${lossy === 'image/jpeg' ? 'jpg' : 'webp'}`);
+    } catch (e) {
+      setStatus(`Could not save: ${message(e)}.`);
+    }
+  }
+
+  async function copyImage(o: Output) {
+    try {
+      await navigator.clipboard.write([new ClipboardItem({ 'image/png': pngBlob(o) })]);
+      setStatus('Image copied to the clipboard.');
+    } catch (e) {
+      setStatus(`Copying the image is not permitted here (${message(e)}). Use Download instead.`);
+    }
+  }
+
+  async function copyPrompt(o: Output) {
+    try {
+      await navigator.clipboard.writeText(o.req.prompt);
+      setStatus('Prompt copied to the clipboard.');
+    } catch (e) {
+      setStatus(`Copying text is not permitted here (${message(e)}).`);
+    }
+  }
+
   const t = result?.timings;
   return (
     <section className="panel output" aria-labelledby="output-heading">
       <h2 id="output-heading">Image</h2>
       <div className="canvas-frame">
-        <canvas
-          ref={canvas}
-          data-testid="output-canvas"
-          hidden={!result}
-          role="img"
-          aria-label={result ? `Generated image, ${result.width}×${result.height}, seed ${result.seed}` : 'No image yet'}
-        />
+        <canvas ref={canvas} data-testid="output-canvas" hidden={!result} role="img"
+          aria-label={result ? `Generated image, ${result.width}×${result.height}, seed ${result.seed}` : 'No image yet'} />
         {!result ? <p className="muted">No image yet.</p> : null}
       </div>
-      {result ? (
+      <ResultStrip outputs={outputs} shownId={shown?.id ?? null} onShow={onShow} />
+      {shown && result ? (
         <>
+          <p className="muted output-info" data-testid="output-info">
+            {result.width}×{result.height} · seed {result.seed} · {shown.req.steps} steps · {t ? formatMs(t.totalMs) : ''}
+          </p>
           <div className="row">
-            <button type="button" onClick={() => canvas.current && downloadPng(canvas.current, `kleinbild-${result.seed}.png`)}
-              data-testid="download-button">
+            <button type="button" onClick={() => saveBlob(pngBlob(shown), `kleinbild-${result.seed}.png`)} data-testid="download-button">
               Download PNG
             </button>
-            <button type="button" onClick={() => onUseAsReference(result)} data-testid="use-as-reference">
-              Use as reference
+            <button type="button" onClick={() => void downloadLossy(shown)} data-testid="download-lossy">
+              Download {lossy === 'image/jpeg' ? 'JPEG' : 'WebP'}
             </button>
-            <span className="muted">
-              {result.width}×{result.height} · seed {result.seed}
-            </span>
+            <select value={lossy} onChange={(e) => setLossy(e.target.value as LossyType)} aria-label="Lossy format" data-testid="lossy-format">
+              <option value="image/jpeg">JPEG</option>
+              <option value="image/webp">WebP</option>
+            </select>
+            <label className="inline">
+              <span>Quality {quality}</span>
+              <input type="range" min={10} max={100} value={quality} onChange={(e) => setQuality(Number(e.target.value))}
+                data-testid="lossy-quality" />
+            </label>
           </div>
+          <div className="row">
+            <button type="button" onClick={() => void copyImage(shown)} data-testid="copy-image">Copy image</button>
+            <button type="button" onClick={() => void copyPrompt(shown)} data-testid="copy-prompt">Copy prompt</button>
+            <button type="button" onClick={() => onReuseSeed(result.seed)} data-testid="reuse-seed">Reuse seed</button>
+            <button type="button" onClick={() => onRegenerate(shown.req)} disabled={regenerateBlock !== null}
+              title={regenerateBlock ?? 'Queue this image again with the same parameters'} data-testid="regenerate">
+              Regenerate
+            </button>
+            <button type="button" onClick={() => onUseAsReference(result)} data-testid="use-as-reference">Use as reference</button>
+          </div>
+          <p className="hint" role="status" data-testid="output-status">{status ?? ''}</p>
           {t ? (
             <table className="timings" data-testid="timings">
               <caption>Timings</caption>

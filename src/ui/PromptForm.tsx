@@ -1,13 +1,23 @@
 /**
- * Prompt panel: prompt, size, steps, seed, optional initial-noise file, Generate and Cancel.
- * Owns the raw field text; builds a GenerateRequest only when every field is valid. Until the user
- * edits the size, it follows the first reference image's processed size (diffusers' default).
+ * Prompt panel: prompt, size (presets or custom), steps, seed (fixed or random), number of images,
+ * optional initial-noise file, Generate and Cancel. Owns the raw field text (the seed lives in App
+ * so that an output can hand its seed back); builds one GenerateRequest per image only when every
+ * field is valid. Until the user picks or edits a size, it follows the first reference image's
+ * processed size (diffusers' default).
  */
 import { useId, useRef, useState } from 'react';
 import { defaultSizeFor } from '../pipeline/references';
 import type { GenerateRequest, ReferenceImage } from '../worker/api';
 import { type NoiseFile, NOISE_TENSOR, readNoiseFile } from './noise';
-import { noiseError, randomSeed, seedError, sizeError, SIZE_MAX, SIZE_MIN, SIZE_MULTIPLE, stepsError, STEPS_MAX } from './validate';
+import { SizeFields } from './SizeFields';
+import { customSizeErrors } from './sizes';
+import { batchSeeds, countError, IMAGES_MAX, noiseError, randomSeed, seedError, stepsError, STEPS_MAX } from './validate';
+
+/** The seed field's text and whether each run draws fresh random seeds instead. */
+export interface SeedField {
+  text: string;
+  random: boolean;
+}
 
 export interface PromptFormProps {
   /** Why nothing can run at all (no WebGPU, still probing), or null. Shown first. */
@@ -18,7 +28,10 @@ export interface PromptFormProps {
   cancelling: boolean;
   /** Reference images in panel order, sent with the request. */
   references: readonly ReferenceImage[];
-  onGenerate(req: GenerateRequest): void;
+  seed: SeedField;
+  onSeed(seed: SeedField): void;
+  /** One request per image, in queue order. */
+  onGenerate(reqs: GenerateRequest[]): void;
   onCancel(): void;
 }
 
@@ -27,35 +40,39 @@ type NoiseState = { kind: 'none' } | { kind: 'reading'; name: string } | { kind:
 const DEFAULT_PROMPT = 'A red balloon on a wooden table.';
 const DEFAULT_SIZE = 512;
 
-export function PromptForm({ engineBlock, modelBlock, running, cancelling, references, onGenerate, onCancel }: PromptFormProps) {
+export function PromptForm({ engineBlock, modelBlock, running, cancelling, references, seed: seedField, onSeed, onGenerate, onCancel }: PromptFormProps) {
   const [prompt, setPrompt] = useState(DEFAULT_PROMPT);
   // null until the user edits width or height; then both fields keep their text.
   const [size, setSize] = useState<{ width: string; height: string } | null>(null);
   const fallback = defaultSizeFor(references) ?? { width: DEFAULT_SIZE, height: DEFAULT_SIZE };
   const width = size?.width ?? String(fallback.width);
   const height = size?.height ?? String(fallback.height);
+  const [preset, setPreset] = useState({ aspect: '1:1', megapixels: 0.25 });
   const [steps, setSteps] = useState('4');
-  const [seed, setSeed] = useState(() => String(randomSeed()));
+  const [count, setCount] = useState('1');
+  const seed = seedField.text;
+  const setSeed = (text: string) => onSeed({ ...seedField, text });
   const [noise, setNoise] = useState<NoiseState>({ kind: 'none' });
   const noiseInput = useRef<HTMLInputElement>(null);
   const id = useId();
 
-  const widthErr = sizeError('Width', width);
-  const heightErr = sizeError('Height', height);
+  const sizeErrs = customSizeErrors(width, height);
   const stepsErr = stepsError(steps);
-  const seedErr = noise.kind === 'ok' ? null : seedError(seed);
+  const countErr = countError(count);
+  const seedErr = noise.kind === 'ok' || seedField.random ? null : seedError(seed);
   const noiseErr =
     noise.kind === 'error'
       ? noise.message
-      : noise.kind === 'ok' && !widthErr && !heightErr
+      : noise.kind === 'ok' && sizeErrs.length === 0
         ? noiseError(noise.noise.data.length, noise.noise.shape, Number(width), Number(height))
         : null;
   // The messages themselves sit next to their fields; the reason beside Generate points there.
+  const badFields = [stepsErr && 'steps', seedErr && 'seed', countErr && 'number of images'].filter(Boolean);
   const fieldErr =
-    widthErr || heightErr
+    sizeErrs.length > 0
       ? 'Fix the image size above.'
-      : stepsErr || seedErr
-        ? `Fix the ${stepsErr ? 'steps' : 'seed'} above.`
+      : badFields.length > 0
+        ? `Fix the ${badFields.join(' and ')} above.`
         : noiseErr
           ? 'Fix or clear the initial noise (Advanced).'
           : noise.kind === 'reading'
@@ -83,12 +100,19 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
 
   function submit() {
     if (reason) return;
-    const req: GenerateRequest = { prompt, width: Number(width), height: Number(height), steps: Number(steps), seed: Number(seed) };
-    if (references.length) req.references = references.map(({ width: w, height: h, rgba }) => ({ width: w, height: h, rgba }));
-    onGenerate(noise.kind === 'ok' ? { ...req, latents: noise.noise.data } : req);
+    const seeds = batchSeeds(seedField.random ? null : Number(seed), Number(count));
+    // In random mode the field shows the first seed drawn, so the seed in use is always visible.
+    if (seedField.random) onSeed({ ...seedField, text: String(seeds[0]) });
+    const refs = references.map(({ width: w, height: h, rgba }) => ({ width: w, height: h, rgba }));
+    const reqs = seeds.map((s): GenerateRequest => {
+      const req: GenerateRequest = { prompt, width: Number(width), height: Number(height), steps: Number(steps), seed: s };
+      if (refs.length) req.references = refs;
+      if (noise.kind === 'ok') req.latents = noise.noise.data;
+      return req;
+    });
+    onGenerate(reqs);
   }
 
-  const sizeHint = `${SIZE_MIN}–${SIZE_MAX}, multiple of ${SIZE_MULTIPLE}`;
   return (
     <section className="panel" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Prompt</h2>
@@ -102,40 +126,51 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
           <span>Prompt</span>
           <textarea value={prompt} onChange={(e) => setPrompt(e.target.value)} rows={4} data-testid="prompt" />
         </label>
+        <SizeFields width={width} height={height} aspect={preset.aspect} megapixels={preset.megapixels}
+          onSize={(w, h) => setSize({ width: w, height: h })} onPreset={(aspect, megapixels) => setPreset({ aspect, megapixels })}
+          messageId={`${id}-size`} />
         <div className="grid">
-          <label>
-            <span>Width</span>
-            <input type="number" inputMode="numeric" min={SIZE_MIN} max={SIZE_MAX} step={SIZE_MULTIPLE} value={width}
-              onChange={(e) => setSize({ width: e.target.value, height })} aria-invalid={widthErr !== null} aria-describedby={`${id}-size`}
-              title={sizeHint} data-testid="width" />
-          </label>
-          <label>
-            <span>Height</span>
-            <input type="number" inputMode="numeric" min={SIZE_MIN} max={SIZE_MAX} step={SIZE_MULTIPLE} value={height}
-              onChange={(e) => setSize({ width, height: e.target.value })} aria-invalid={heightErr !== null} aria-describedby={`${id}-size`}
-              title={sizeHint} data-testid="height" />
-          </label>
           <label>
             <span>Steps</span>
             <input type="number" inputMode="numeric" min={1} max={STEPS_MAX} value={steps}
               onChange={(e) => setSteps(e.target.value)} aria-invalid={stepsErr !== null} data-testid="steps" />
           </label>
+          <label>
+            <span>Images</span>
+            <input type="number" inputMode="numeric" min={1} max={IMAGES_MAX} value={count}
+              onChange={(e) => setCount(e.target.value)} aria-invalid={countErr !== null} data-testid="count" />
+          </label>
           <label className="seed">
             <span>Seed</span>
             <span className="row tight">
               <input type="number" inputMode="numeric" min={0} value={seed} onChange={(e) => setSeed(e.target.value)}
-                aria-invalid={seedErr !== null} disabled={noise.kind === 'ok'} data-testid="seed" />
-              <button type="button" onClick={() => setSeed(String(randomSeed()))} disabled={noise.kind === 'ok'}
-                aria-label="Random seed" data-testid="seed-random">
+                aria-invalid={seedErr !== null} disabled={noise.kind === 'ok' || seedField.random} data-testid="seed" />
+              <button type="button" onClick={() => setSeed(String(randomSeed()))} disabled={noise.kind === 'ok' || seedField.random}
+                aria-label="New random seed" title="Draw a new seed now" data-testid="seed-random">
                 random
               </button>
             </span>
+            <span className="check">
+              <input type="checkbox" checked={seedField.random} onChange={(e) => onSeed({ ...seedField, random: e.target.checked })}
+                disabled={noise.kind === 'ok'} data-testid="seed-mode-random" />
+              new random seed for every image
+            </span>
           </label>
         </div>
-        <p className="field-error" id={`${id}-size`} data-testid="size-error" hidden={!widthErr && !heightErr}>
-          {[widthErr, heightErr].filter(Boolean).join(' ')}
+        <p className="hint" data-testid="seed-plan">
+          {noise.kind === 'ok'
+            ? 'The initial noise file replaces the seed.'
+            : seedField.random
+              ? 'Each image gets a fresh random seed; the field shows the first one used.'
+              : Number(count) > 1 && !seedErr && !countErr
+                ? `Seeds ${seed}, ${(Number(seed) + 1) % 2 ** 32}, … one per image.`
+                : 'Fixed seed: the same settings give the same image.'}
         </p>
-        {stepsErr || seedErr ? <p className="field-error" data-testid="field-error">{stepsErr ?? seedErr}</p> : null}
+        {stepsErr || seedErr || countErr ? (
+          <p className="field-error" data-testid="field-error">
+            {[stepsErr, seedErr, countErr].filter(Boolean).join(' ')}
+          </p>
+        ) : null}
 
         <details className="advanced">
           <summary>Advanced</summary>
@@ -166,7 +201,8 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
             Generate
           </button>
           {running ? (
-            <button type="button" onClick={onCancel} disabled={cancelling} data-testid="cancel-button">
+            <button type="button" onClick={onCancel} disabled={cancelling} title="Stop the running image and drop the pending ones"
+              data-testid="cancel-button">
               {cancelling ? 'Cancelling…' : 'Cancel'}
             </button>
           ) : null}

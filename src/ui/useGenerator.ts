@@ -13,6 +13,24 @@ export type ModelState =
 
 export type RunState = { kind: 'idle' } | { kind: 'running'; progress: GenerateProgress | null } | { kind: 'cancelling' };
 
+export type JobStatus = 'pending' | 'running' | 'done' | 'cancelled' | 'failed';
+
+/** One image in the queue. `model` is the source it was generated with (written into the PNG). */
+export interface Job {
+  id: number;
+  req: GenerateRequest;
+  model: ModelSource;
+  status: JobStatus;
+}
+
+/** A finished image with the request and model that made it. */
+export interface Output {
+  id: number;
+  req: GenerateRequest;
+  model: ModelSource;
+  result: GenerateResult;
+}
+
 /** An error to show in the alert region: the engine's error `name` and its message. */
 export interface UiError {
   name: string;
@@ -26,13 +44,25 @@ export interface Generator {
   capabilities: Capabilities | null;
   model: ModelState;
   run: RunState;
-  result: GenerateResult | null;
+  /** This session's queue, oldest first; finished entries stay with their status. */
+  jobs: readonly Job[];
+  /** Every finished image of this session, oldest first. */
+  outputs: readonly Output[];
+  /** The output shown in the image panel (the newest unless the user picked another). */
+  shown: Output | null;
   error: UiError | null;
   /** A short non-error notice (e.g. "Cancelled."). */
   notice: string | null;
   load(source: ModelSource): void;
-  generate(req: GenerateRequest): void;
+  /** Appends one job per request to the queue; they run one after another. */
+  enqueue(reqs: readonly GenerateRequest[]): void;
+  /** Stops the running image and drops every pending one. */
   cancel(): void;
+  /** Stops only the running image; the queue goes on with the next. */
+  skip(): void;
+  /** Drops a pending job. */
+  remove(id: number): void;
+  show(id: number): void;
   dismissError(): void;
 }
 
@@ -41,15 +71,47 @@ function toUiError(e: unknown, during: string): UiError {
   return { name: 'Error', message: String(e), during };
 }
 
+/** Copies of the request's noise and reference pixels, transferred so the queue keeps its own. */
+function forTransfer(req: GenerateRequest): GenerateRequest {
+  const sent: GenerateRequest = { ...req };
+  const buffers: ArrayBuffer[] = [];
+  if (req.latents) {
+    const latents = req.latents.slice();
+    sent.latents = latents;
+    buffers.push(latents.buffer);
+  }
+  if (req.references) {
+    sent.references = req.references.map((r) => ({ width: r.width, height: r.height, rgba: r.rgba.slice() }));
+    for (const r of sent.references) buffers.push(r.rgba.buffer as ArrayBuffer);
+  }
+  return Comlink.transfer(sent, buffers);
+}
+
 export function useGenerator(): Generator {
   const remote = useRef<Comlink.Remote<GeneratorApi> | null>(null);
   const [capabilities, setCapabilities] = useState<Capabilities | null>(null);
   const [model, setModel] = useState<ModelState>({ kind: 'none' });
   const [run, setRun] = useState<RunState>({ kind: 'idle' });
-  const [result, setResult] = useState<GenerateResult | null>(null);
+  const [jobs, setJobs] = useState<readonly Job[]>([]);
+  const [outputs, setOutputs] = useState<readonly Output[]>([]);
+  const [shownId, setShownId] = useState<number | null>(null);
   const [error, setError] = useState<UiError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  // The queue loop reads and writes jobs between awaits, so it works on a ref mirrored into state.
+  const queue = useRef<Job[]>([]);
+  const draining = useRef(false);
+  const nextId = useRef(1);
+  const modelRef = useRef<ModelState>(model);
+  modelRef.current = model;
 
+  const setQueue = useCallback((next: Job[]) => {
+    queue.current = next;
+    setJobs(next);
+  }, []);
+  const setStatus = useCallback(
+    (id: number, status: JobStatus) => setQueue(queue.current.map((j) => (j.id === id ? { ...j, status } : j))),
+    [setQueue],
+  );
   useEffect(() => {
     const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'kleinbild-engine' });
     const api = Comlink.wrap<GeneratorApi>(worker);
@@ -90,50 +152,68 @@ export function useGenerator(): Generator {
     );
   }, []);
 
-  const generate = useCallback((req: GenerateRequest) => {
-    const api = remote.current;
-    if (!api) return;
-    setError(null);
-    setNotice(null);
-    setRun({ kind: 'running', progress: null });
-    const onProgress = (progress: GenerateProgress) => setRun((r) => (r.kind === 'running' ? { kind: 'running', progress } : r));
-    // The UI keeps its noise and reference pixels for the next run, so the worker gets (and may
-    // keep) copies, transferred rather than cloned.
-    const sent: GenerateRequest = { ...req };
-    const buffers: ArrayBuffer[] = [];
-    if (req.latents) {
-      const latents = req.latents.slice();
-      sent.latents = latents;
-      buffers.push(latents.buffer);
-    }
-    if (req.references) {
-      sent.references = req.references.map((r) => ({ width: r.width, height: r.height, rgba: r.rgba.slice() }));
-      for (const r of sent.references) buffers.push(r.rgba.buffer as ArrayBuffer);
-    }
-    api.generate(Comlink.transfer(sent, buffers), Comlink.proxy(onProgress)).then(
-      (res) => {
-        setResult(res);
-        setRun({ kind: 'idle' });
-      },
-      (e: unknown) => {
-        setRun({ kind: 'idle' });
+  const drain = useCallback(async () => {
+    if (draining.current) return;
+    draining.current = true;
+    let cancelled = false;
+    for (let job = queue.current.find((j) => j.status === 'pending'); job; job = queue.current.find((j) => j.status === 'pending')) {
+      const api = remote.current;
+      if (!api) break;
+      const { id, req, model: source } = job;
+      setStatus(id, 'running');
+      setRun({ kind: 'running', progress: null });
+      const onProgress = (progress: GenerateProgress) => setRun((r) => (r.kind === 'running' ? { kind: 'running', progress } : r));
+      try {
+        const result = await api.generate(forTransfer(req), Comlink.proxy(onProgress));
+        setStatus(id, 'done');
+        setOutputs((o) => [...o, { id, req, model: source, result }]);
+        setShownId(id);
+      } catch (e) {
         const err = toUiError(e, 'generate');
         if (err.name === 'Cancelled') {
-          setNotice('Cancelled.');
-          return;
+          setStatus(id, 'cancelled');
+          cancelled = true;
+          continue;
         }
+        setStatus(id, 'failed');
+        // A failed image stops the queue: the next ones would most likely fail the same way.
+        setQueue(queue.current.map((j) => (j.status === 'pending' ? { ...j, status: 'cancelled' } : j)));
         if (err.name === 'DeviceLost') setModel({ kind: 'none' });
         setError(err);
-      },
-    );
+      }
+    }
+    draining.current = false;
+    setRun({ kind: 'idle' });
+    if (cancelled) setNotice('Cancelled.');
+  }, [setQueue, setStatus]);
+
+  const enqueue = useCallback(
+    (reqs: readonly GenerateRequest[]) => {
+      const m = modelRef.current;
+      if (m.kind !== 'ready' || reqs.length === 0) return;
+      setError(null);
+      setNotice(null);
+      const added = reqs.map((req): Job => ({ id: nextId.current++, req, model: m.info.source, status: 'pending' }));
+      setQueue([...queue.current, ...added]);
+      void drain();
+    },
+    [drain, setQueue],
+  );
+
+  const skip = useCallback(() => {
+    if (queue.current.some((j) => j.status === 'running')) void remote.current?.cancel();
   }, []);
 
   const cancel = useCallback(() => {
+    setQueue(queue.current.map((j) => (j.status === 'pending' ? { ...j, status: 'cancelled' } : j)));
     setRun((r) => (r.kind === 'running' ? { kind: 'cancelling' } : r));
-    void remote.current?.cancel();
-  }, []);
+    skip();
+  }, [setQueue, skip]);
+
+  const remove = useCallback((id: number) => setQueue(queue.current.filter((j) => j.id !== id || j.status !== 'pending')), [setQueue]);
 
   const dismissError = useCallback(() => setError(null), []);
 
-  return { capabilities, model, run, result, error, notice, load, generate, cancel, dismissError };
+  const shown = outputs.find((o) => o.id === shownId) ?? outputs.at(-1) ?? null;
+  return { capabilities, model, run, jobs, outputs, shown, error, notice, load, enqueue, cancel, skip, remove, show: setShownId, dismissError };
 }

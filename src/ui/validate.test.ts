@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../weights/safetensorsWrite';
 import { f32ToBf16 } from '../util/dtype';
 import { noiseFromSafetensors } from './noise';
-import { noiseElements, noiseError, seedError, sizeError, stepsError } from './validate';
+import { batchSeeds, countError, noiseElements, noiseError, seedError, sizeError, stepsError } from './validate';
 
 describe('form validation', () => {
   it('accepts multiples of 16 from 64 to 2048 only', () => {
@@ -16,11 +16,24 @@ describe('form validation', () => {
   it('checks steps and seed ranges', () => {
     expect(stepsError('4')).toBeNull();
     expect(stepsError('0')).not.toBeNull();
+    expect(stepsError('8')).toBeNull();
+    expect(stepsError('9')).toBe('Steps must be a whole number from 1 to 8 (klein is distilled for 4; more steps do not improve it).');
     expect(stepsError('51')).not.toBeNull();
     expect(seedError('0')).toBeNull();
     expect(seedError('4294967295')).toBeNull();
     expect(seedError('4294967296')).not.toBeNull();
     expect(seedError('-1')).not.toBeNull();
+  });
+
+  it('checks the number of images and numbers the seeds of a batch', () => {
+    expect(countError('1')).toBeNull();
+    expect(countError('10')).toBeNull();
+    for (const bad of ['0', '11', '', '2.5']) expect(countError(bad)).toBe('Number of images must be a whole number from 1 to 10.');
+    expect(batchSeeds(7, 3)).toEqual([7, 8, 9]);
+    expect(batchSeeds(4294967295, 2)).toEqual([4294967295, 0]);
+    const random = batchSeeds(null, 4);
+    expect(random).toHaveLength(4);
+    for (const s of random) expect(seedError(String(s))).toBeNull();
   });
 
   it('sizes the initial noise as 128·(H/16)·(W/16)', () => {

@@ -8,7 +8,11 @@
 export const SIZE_MIN = 64;
 export const SIZE_MAX = 2048;
 export const SIZE_MULTIPLE = 16;
-export const STEPS_MAX = 50;
+/** The UI allows 1–8 steps: klein is distilled for 4, and more steps do not help it. The engine
+ * itself accepts up to 50 (pipeline/generate.ts STEPS_MAX). */
+export const STEPS_MAX = 8;
+/** Images per Generate click, run one after another. */
+export const IMAGES_MAX = 10;
 export const SEED_MAX = 2 ** 32 - 1;
 /** Packed latent channels: 32 VAE channels × 2×2 patch. Noise is [1, 128, H/16, W/16]. */
 export const LATENT_CHANNELS = 128;
@@ -31,8 +35,19 @@ export function sizeError(label: string, text: string): string | null {
 
 export function stepsError(text: string): string | null {
   const v = asInteger(text);
-  if (v === null || v < 1 || v > STEPS_MAX) return `Steps must be a whole number from 1 to ${STEPS_MAX} (klein is distilled for 4).`;
+  if (v === null || v < 1 || v > STEPS_MAX) return `Steps must be a whole number from 1 to ${STEPS_MAX} (klein is distilled for 4; more steps do not improve it).`;
   return null;
+}
+
+export function countError(text: string): string | null {
+  const v = asInteger(text);
+  if (v === null || v < 1 || v > IMAGES_MAX) return `Number of images must be a whole number from 1 to ${IMAGES_MAX}.`;
+  return null;
+}
+
+/** Seeds for `count` images: seed, seed+1, … (wrapping at 2³²) when fixed; fresh random ones when `seed` is null. */
+export function batchSeeds(seed: number | null, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (seed === null ? randomSeed() : (seed + i) % (SEED_MAX + 1)));
 }
 
 export function seedError(text: string): string | null {
