@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { CpuOps } from '../ops/cpuOps';
 import { goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
-import { relL2 } from '../testing/expectClose';
+import { cosine, relL2 } from '../testing/expectClose';
 import type { QuantFormat } from '../util/dtype';
 import { type Dump, Pipeline } from './generate';
 
@@ -16,17 +16,6 @@ import { type Dump, Pipeline } from './generate';
  */
 const MAX_DECODED_REL_L2: Readonly<Record<QuantFormat, number>> = { q8: 0.02, q4: 0.25 };
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += (a[i] as number) * (b[i] as number);
-    aa += (a[i] as number) ** 2;
-    bb += (b[i] as number) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 describe.each(['q8', 'q4'] as const)('%s pipeline on the golden t2i-64 case (cpu)', (format) => {
   it('stays close to the float32 reference', async () => {

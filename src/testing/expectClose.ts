@@ -27,6 +27,19 @@ export function maxAbs(got: ArrayLike<number>, want: ArrayLike<number>): number 
   return m;
 }
 
+/** Cosine similarity a·b / (‖a‖‖b‖). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i] as number) * (b[i] as number);
+    aa += (a[i] as number) ** 2;
+    bb += (b[i] as number) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
 /** Root mean square of x. */
 export function rms(x: ArrayLike<number>): number {
   let s = 0;

@@ -6,13 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadGoldenCase, goldenModelSource, goldenTensor, type GoldenCase } from '../testing/golden';
-import { maxAbs, rms } from '../testing/expectClose';
+import { cosine, maxAbs, rms } from '../testing/expectClose';
 import { CpuOps } from '../ops/cpuOps';
 import type { Ops } from '../ops/ops';
 import type { CpuTensor } from '../ops/cpu/tensor';
 import { openComponent } from './safetensors';
-import { type WeightGetter, WeightLoader } from './load';
-import { type QuantFormat, quantize } from './quant';
+import { WeightLoader } from './load';
+import type { QuantFormat } from './quant';
 import { readConfigs } from '../pipeline/generate';
 import { embedContext, loadTransformer, transformerForward } from '../model/transformer';
 import { fluxRopeTable } from '../ops/cpu/ropeTables';
@@ -27,31 +27,6 @@ const BOUNDS: Record<QuantFormat, { minCos: number; maxAbs: number }> = {
   q4: { minCos: 0.971, maxAbs: 0.97 },
 };
 
-/** Wraps `inner`: every 2-D weight is quantized to `format` and handed to ops.weight as such. */
-function quantizingGetter(ops: Ops<CpuTensor>, inner: WeightGetter<CpuTensor>, format: QuantFormat): WeightGetter<CpuTensor> {
-  return {
-    async get(name, shape) {
-      const t = await inner.get(name, shape);
-      if (shape.length < 2) return t;
-      expect(shape.length, `${name}: only 2-D weights are quantized`).toBe(2);
-      const [rows, cols] = shape as [number, number];
-      return ops.weight(quantize(t.data, rows, cols, format).data, format, shape, name);
-    },
-  };
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += (a[i] as number) * (b[i] as number);
-    aa += (a[i] as number) ** 2;
-    bb += (b[i] as number) ** 2;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
-
 const ids = (c: GoldenCase, name: string) => Int32Array.from(goldenTensor(c.tensors, name).data as BigInt64Array, Number);
 
 async function velocity0(format: QuantFormat | null): Promise<Float32Array> {
@@ -59,8 +34,8 @@ async function velocity0(format: QuantFormat | null): Promise<Float32Array> {
   const c = await loadGoldenCase('t2i-64');
   const src = goldenModelSource();
   const cfg = (await readConfigs(src)).transformer;
-  const loader = new WeightLoader(ops, await openComponent(src, 'transformer'));
-  const w = await loadTransformer(format ? quantizingGetter(ops, loader, format) : loader, cfg);
+  const quant = format ? { format, filter: () => true } : undefined; // every 2-D weight
+  const w = await loadTransformer(new WeightLoader(ops, await openComponent(src, 'transformer'), undefined, quant), cfg);
   const pe = goldenTensor(c.tensors, 'prompt_embeds');
   const txt = embedContext(ops, w, ops.fromHost(pe.data as Float32Array, pe.shape.slice(1), 'prompt_embeds'));
   const table = fluxRopeTable(new Int32Array([...ids(c, 'text_ids'), ...ids(c, 'latent_ids')]), cfg.axes_dims_rope, cfg.rope_theta);
