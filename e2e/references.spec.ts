@@ -122,6 +122,33 @@ test('a file that is not an image is refused by name and the panel is unchanged'
   await expect(page.getByTestId('reference-size')).toHaveText('96×80 → 96×80');
 });
 
+test('truncated PNG/JPEG files are refused; 16-bit and alpha PNGs are accepted', async ({ page }) => {
+  await openApp(page);
+  const file = page.getByTestId('reference-file');
+  const error = page.getByTestId('reference-error');
+  const whole = png(96, 80, [10, 200, 30]);
+  await file.setInputFiles(await fixture('cut.png', whole.slice(0, Math.floor(whole.length / 2))));
+  await expect(error).toContainText('Could not add cut.png');
+  // A real JPEG from the browser's own encoder, cut in half.
+  const jpeg = await page.evaluate(async () => {
+    const c = new OffscreenCanvas(96, 96);
+    const g = c.getContext('2d')!;
+    g.fillStyle = '#c03020';
+    g.fillRect(0, 0, 96, 96);
+    return [...new Uint8Array(await (await c.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer())];
+  });
+  await file.setInputFiles({ name: 'cut.jpg', mimeType: 'image/jpeg', buffer: Buffer.from(jpeg.slice(0, 200)) });
+  await expect(error).toContainText('Could not add cut.jpg');
+  await expect(page.getByTestId('reference-item')).toHaveCount(0);
+  // 16-bit RGB and 8-bit RGBA (alpha is dropped like PIL's convert('RGB'), as in the reference)
+  const deep = encode({ width: 100, height: 90, data: new Uint16Array(100 * 90 * 3).fill(40000), channels: 3, depth: 16 });
+  await file.setInputFiles(await fixture('deep.png', deep));
+  const alpha = encode({ width: 70, height: 70, data: new Uint8Array(70 * 70 * 4).fill(128), channels: 4, depth: 8 });
+  await file.setInputFiles(await fixture('alpha.png', alpha));
+  await expect(page.getByTestId('reference-item')).toHaveCount(2);
+  await expect(page.getByTestId('reference-size')).toHaveText(['100×90 → 96×80', '70×70 → 64×64']);
+});
+
 test('too small and too elongated images are refused with the engine wording', async ({ page }) => {
   await openApp(page);
   const file = page.getByTestId('reference-file');
