@@ -3,24 +3,18 @@
  * then refusals, the four-image limit, reorder / remove, drag and drop and paste without a model.
  * Test PNGs are encoded here with fast-png into a temp dir (no binary fixtures in the repo).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { decode, encode } from 'fast-png';
+import { encode } from 'fast-png';
 import { GOLDEN_DIR, HUB_URL } from './env';
+import { expectCanvasMatchesGolden } from './golden';
 
 const CASE_DIR = join(GOLDEN_DIR, 'cases', 'edit-1ref');
 const PROMPT = 'Turn the square into a glossy red balloon.';
 const SIZE = 64;
 const STEPS = 4;
-/**
- * Per-channel 8-bit difference to the golden PNG, as in generate.spec.ts (float32 golden bound 1 / 0.05;
- * SwiftShader's approximate transcendentals and summation order can flip a rounding boundary).
- * Observed (Chromium 156, SwiftShader, 2 cores): max 0 levels, mean 0.0000 levels; the run took 2.8 minutes.
- */
-const MAX_LEVEL_DIFF = 2;
-const MEAN_LEVEL_DIFF = 0.1;
 /** One 64×64 generation (plus the VAE encoder load) on SwiftShader: a few minutes on 2 cores. */
 const RUN_TIMEOUT_MS = 480_000;
 
@@ -83,28 +77,7 @@ test('edit-1ref with the golden noise matches image.png; the output can become a
   await expect(page.getByTestId('error')).toBeEmpty();
   await expect(page.getByTestId('timings')).toContainText(`Step ${STEPS}`);
 
-  const got = await page.getByTestId('output-canvas').evaluate((el) => {
-    const c = el as HTMLCanvasElement;
-    const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
-    if (!data) throw new Error('canvas has no 2d context');
-    return { width: c.width, height: c.height, rgba: Array.from(data) };
-  });
-  const want = decode(await readFile(join(CASE_DIR, 'image.png')));
-  expect([got.width, got.height]).toEqual([want.width, want.height]);
-  expect(want.channels).toBe(3);
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < want.width * want.height; i++) {
-    for (let c = 0; c < 3; c++) {
-      const d = Math.abs((got.rgba[4 * i + c] as number) - (want.data[3 * i + c] as number));
-      max = Math.max(max, d);
-      sum += d;
-    }
-  }
-  const mean = sum / (want.width * want.height * 3);
-  console.log(`edit-1ref vs image.png: max ${max} levels, mean ${mean.toFixed(4)} levels`);
-  expect(max).toBeLessThanOrEqual(MAX_LEVEL_DIFF);
-  expect(mean).toBeLessThanOrEqual(MEAN_LEVEL_DIFF);
+  await expectCanvasMatchesGolden(page, CASE_DIR, 'edit-1ref');
 
   await page.getByTestId('use-as-reference').click();
   await expect(page.getByTestId('reference-size')).toHaveText(['88×72 → 80×64', '64×64 → 64×64']);
