@@ -4,8 +4,11 @@ import { resolve } from 'node:path';
 
 export const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 
+/** Build output of the app under test ($KLEINBILD_DIST lets parallel runs use separate folders). */
+export const DIST_DIR = process.env.KLEINBILD_DIST ?? 'dist';
+
 /** `vite preview` (the built app). 127.0.0.1 is a secure context, so navigator.gpu exists. */
-export const APP_PORT = 4173;
+export const APP_PORT = Number(process.env.KLEINBILD_APP_PORT ?? 4173);
 export const APP_URL = `http://127.0.0.1:${APP_PORT}`;
 
 /** The hub-like model server (hubServer.ts); a different origin from the app, as the real hub is. */

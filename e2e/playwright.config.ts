@@ -4,12 +4,12 @@
  * comes from hubServer.ts (started in globalSetup), a different origin like the real hub.
  */
 import { defineConfig } from '@playwright/test';
-import { APP_PORT, APP_URL, CHROMIUM_PATH, CHROMIUM_WEBGPU_ARGS, REPO_DIR } from './env';
+import { APP_PORT, APP_URL, CHROMIUM_PATH, CHROMIUM_WEBGPU_ARGS, DIST_DIR, REPO_DIR } from './env';
 
 export default defineConfig({
   testDir: '.',
   testMatch: '*.spec.ts',
-  outputDir: '../test-results',
+  outputDir: process.env.KLEINBILD_TEST_RESULTS ?? '../test-results',
   // SwiftShader runs the tiny model at roughly 1 GFLOP/s: a 64×64 generation takes minutes.
   timeout: 600_000,
   expect: { timeout: 30_000 },
@@ -28,7 +28,7 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   webServer: {
-    command: `npx vite build && npx vite preview --port ${APP_PORT} --strictPort`,
+    command: `npx vite build --outDir ${DIST_DIR} && npx vite preview --outDir ${DIST_DIR} --port ${APP_PORT} --strictPort`,
     cwd: REPO_DIR,
     url: APP_URL,
     reuseExistingServer: false,
