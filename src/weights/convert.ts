@@ -1,0 +1,500 @@
+/**
+ * planPack: a model (diffusers layout, per-component overrides, or an existing pack) → a PackJob
+ * that produces the pack's chunks one at a time (packJob.ts, packFormat.ts).
+ *
+ * Conversion is row-local: every target format keeps rows independent (q4/q8 quantize groups along
+ * a row; plain dtypes are row-major), so the bytes of chunk i need only the source rows whose output
+ * lands in [i·C, (i+1)·C). A quantized tensor's output is planar (codes of all rows, then scales,
+ * then mins; src/weights/quant.ts), so a chunk may need up to three row intervals of one tensor;
+ * each interval's source bytes are one range, and all ranges of a chunk are coalesced per file
+ * (gaps ≤ COALESCE_GAP_BYTES) into few requests.
+ */
+import { InvalidInput, WeightMismatch } from '../gpu/errors';
+import { LAYERS_NEEDED } from '../model/qwen3';
+import { type DType, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
+import { dequantize, quantLayout, quantize } from './quant';
+import { type Checkpoint, openComponent } from './safetensors';
+import type { FileSource } from './source';
+import { COMPONENTS, type Component, type SourceTensor, rowsCols } from './sourceTensor';
+import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackQuant, type PackTensor, TENSOR_ALIGN } from './packFormat';
+import type { PackJob, PackRecipe } from './packJob';
+import { readPackManifest } from './pack';
+
+/** Files copied verbatim into a pack: what readConfigs and loadTokenizer read. */
+export const PACK_SMALL_FILES = [
+  'text_encoder/config.json',
+  'transformer/config.json',
+  'vae/config.json',
+  'tokenizer/tokenizer.json',
+  'tokenizer/tokenizer_config.json',
+] as const;
+
+/**
+ * Two source ranges of one file closer than this are fetched as one request: a few wasted bytes
+ * are cheaper than a request (the hub limits requests per IP; each costs a round trip).
+ */
+export const COALESCE_GAP_BYTES = 1 << 20;
+
+/** Source values converted as one block (bounds the f32 scratch to 16 MB per block). */
+const ROWS_BLOCK_VALUES = 4 << 20;
+
+/**
+ * Converted blocks kept for later chunks (bytes of stored format): with 32 MiB chunks a tensor's
+ * scales section usually lands one chunk after its codes; 256 MiB keeps every block until then
+ * even with a few chunks in flight, so no source byte is fetched twice in one session.
+ */
+const BLOCK_CACHE_BYTES = 256 << 20;
+
+/** Which tensors the engine reads: text encoder layers 0…26 + embedding, the whole transformer and VAE. */
+export function neededTensor(component: Component, name: string): boolean {
+  if (component === 'text_encoder') {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    return m ? Number(m[1]) < LAYERS_NEEDED : name === 'model.embed_tokens.weight';
+  }
+  if (component === 'vae') return name !== 'bn.num_batches_tracked';
+  return true;
+}
+
+/**
+ * Storage format of one tensor in a pack of `quant`: 2-D weights of the text encoder (embedding
+ * included: its rows are gathered on the host, any format works) and of the transformer are
+ * quantized; everything else (norms, biases, BatchNorm statistics, the VAE) keeps its dtype, or f32
+ * when the source is not a plain dtype (fp8, GGUF blocks).
+ */
+export function targetDtype(component: Component, t: SourceTensor, quant: PackQuant): PackTensor['dtype'] {
+  if (quant !== 'none' && component !== 'vae' && t.shape.length === 2) return quant;
+  if (t.plainDtype) return t.plainDtype;
+  return quant === 'none' && t.shape.length >= 2 ? 'bf16' : 'f32';
+}
+
+/** Output bytes of a tensor stored as `dtype`. */
+export function storedBytes(dtype: PackTensor['dtype'], shape: readonly number[]): number {
+  const { rows, cols } = rowsCols(shape);
+  if (dtype === 'q4' || dtype === 'q8') return quantLayout(dtype, rows, cols).byteLength;
+  return rows * cols * (dtype === 'f32' ? 4 : 2);
+}
+
+const align = (n: number): number => Math.ceil(n / TENSOR_ALIGN) * TENSOR_ALIGN;
+
+/** A safetensors tensor as a SourceTensor (plain float dtypes only). */
+export function safetensorsSource(info: { name: string; dtype: string; shape: number[]; file: string; start: number; end: number }): SourceTensor {
+  const plain: Record<string, DType> = { BF16: 'bf16', F16: 'f16', F32: 'f32' };
+  const dt = plain[info.dtype];
+  if (!dt) throw new WeightMismatch(info.name, 'dtype BF16, F16 or F32', `${info.dtype} (${info.file})`);
+  const { rows, cols } = rowsCols(info.shape);
+  const rowBytes = cols * (dt === 'f32' ? 4 : 2);
+  if (rows * rowBytes !== info.end - info.start) throw new WeightMismatch(info.name, `${rows * rowBytes} bytes`, `${info.end - info.start}`);
+  return {
+    name: info.name,
+    shape: info.shape,
+    sourceDtype: info.dtype,
+    plainDtype: dt,
+    rowBytes: (r0, r1) => ({ file: info.file, start: info.start + r0 * rowBytes, end: info.start + r1 * rowBytes }),
+    decode: (bytes, r0, r1) => {
+      if (bytes.length !== (r1 - r0) * rowBytes) throw new WeightMismatch(info.name, `${(r1 - r0) * rowBytes} bytes for rows [${r0}, ${r1})`, `${bytes.length}`);
+      return decodeToF32(bytes, dt);
+    },
+  };
+}
+
+/** The tensors of `component` the engine reads, as SourceTensors. */
+function checkpointSources(ckpt: Checkpoint, component: Component): SourceTensor[] {
+  return [...ckpt.tensors.values()].filter((t) => neededTensor(component, t.name)).map(safetensorsSource);
+}
+
+/** One tensor placed in the pack, with the source it comes from. */
+interface Placed {
+  component: Component;
+  src: SourceTensor;
+  /** The FileSource the source tensor's rowBytes refer to. */
+  from: FileSource;
+  meta: PackTensor;
+  rows: number;
+  cols: number;
+  /** Per-row output sections: [section start within the tensor, bytes per row]. */
+  sections: Array<{ at: number; rowBytes: number }>;
+  /** Rows converted together (a block is the unit of fetching, converting and caching). */
+  blockRows: number;
+}
+
+function sectionsOf(dtype: PackTensor['dtype'], rows: number, cols: number): Placed['sections'] {
+  if (dtype === 'q4' || dtype === 'q8') {
+    const L = quantLayout(dtype, rows, cols);
+    const s = [{ at: 0, rowBytes: L.codeWordsPerRow * 4 }, { at: L.scaleOffset, rowBytes: L.groups * 2 }];
+    if (L.minOffset >= 0) s.push({ at: L.minOffset, rowBytes: L.groups * 2 });
+    return s;
+  }
+  return [{ at: 0, rowBytes: cols * (dtype === 'f32' ? 4 : 2) }];
+}
+
+/** Rows [r0, r1) of `p` in its stored format: the bytes of each section for those rows, in section order. */
+function encodeRows(p: Placed, values: Float32Array, r0: number, r1: number): Uint8Array[] {
+  const n = r1 - r0;
+  const d = p.meta.dtype;
+  if (d === 'q4' || d === 'q8') {
+    const q = quantize(values, n, p.cols, d).data;
+    const L = quantLayout(d, n, p.cols);
+    const out = [q.subarray(0, n * L.codeWordsPerRow * 4), q.subarray(L.scaleOffset, L.scaleOffset + n * L.groups * 2)];
+    if (L.minOffset >= 0) out.push(q.subarray(L.minOffset, L.minOffset + n * L.groups * 2));
+    return out;
+  }
+  if (d === 'f32') return [new Uint8Array(values.buffer, values.byteOffset, values.byteLength)];
+  const bits = d === 'bf16' ? f32ToBf16(values) : f32ToF16(values);
+  return [new Uint8Array(bits.buffer)];
+}
+
+/** Fetches many ranges of one source with coalescing; returns one view per request in input order. */
+export async function readCoalesced(
+  src: FileSource,
+  ranges: ReadonlyArray<{ file: string; start: number; end: number }>,
+  gap = COALESCE_GAP_BYTES,
+): Promise<Uint8Array[]> {
+  const order = ranges.map((r, i) => ({ ...r, i })).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.start - b.start));
+  const out: Uint8Array[] = new Array<Uint8Array>(ranges.length);
+  let k = 0;
+  const fetches: Promise<void>[] = [];
+  while (k < order.length) {
+    const first = order[k] as (typeof order)[number];
+    const group = [first];
+    let end = first.end;
+    k++;
+    while (k < order.length) {
+      const r = order[k] as (typeof order)[number];
+      if (r.file !== first.file || r.start > end + gap) break;
+      group.push(r);
+      end = Math.max(end, r.end);
+      k++;
+    }
+    fetches.push(
+      src.range(first.file, first.start, end).then((bytes) => {
+        for (const r of group) out[r.i] = bytes.subarray(r.start - first.start, r.end - first.start);
+      }),
+    );
+  }
+  await Promise.all(fetches);
+  return out;
+}
+
+async function readSmallFile(src: FileSource, path: string): Promise<Uint8Array> {
+  return src.range(path, 0, await src.size(path));
+}
+
+/** Per-tensor quantization error accumulated over the rows converted by this job. */
+interface ErrAcc {
+  err: number;
+  ref: number;
+  rows: number;
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The SHA-256 of `bytes` as lower-case hex (Web Crypto; browser and Node). */
+export { sha256Hex };
+
+/**
+ * Plans a pack. `open` turns a source string (recipe.base or an override's source) into a
+ * FileSource. Reads only configs, tokenizer sizes and checkpoint headers. Errors: InvalidInput /
+ * WeightMismatch for missing files or tensors, network errors from the source.
+ */
+export async function planPack(
+  recipe: PackRecipe,
+  open: (source: string) => FileSource,
+  opts: { chunkBytes?: number; signal?: AbortSignal } = {},
+): Promise<PackJob> {
+  const base = open(recipe.base);
+  if (await base.exists(PACK_MANIFEST)) return copyJob(base, await readPackManifest(base));
+  const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < TENSOR_ALIGN || chunkBytes % TENSOR_ALIGN !== 0) {
+    throw new InvalidInput(`chunk size ${chunkBytes}: use a multiple of ${TENSOR_ALIGN} bytes`);
+  }
+
+  const placed: Placed[] = [];
+  let offset = 0;
+  const components = { text_encoder: {}, transformer: {}, vae: {} } as PackManifest['components'];
+  for (const component of COMPONENTS) {
+    const override = recipe.overrides?.[component];
+    const from = override ? open(override.source) : base;
+    const tensors = override ? await overrideSources(from, override, component) : checkpointSources(await openComponent(base, component), component);
+    // VAE decoder first, encoder (only for editing) last: a reader needing the decoder touches fewer chunks
+    const ordered = component === 'vae' ? [...tensors].sort((a, b) => Number(isEncoder(a.name)) - Number(isEncoder(b.name))) : tensors;
+    for (const src of ordered) {
+      if (!neededTensor(component, src.name)) continue;
+      const dtype = targetDtype(component, src, recipe.quant);
+      const { rows, cols } = rowsCols(src.shape);
+      const bytes = storedBytes(dtype, src.shape);
+      const meta: PackTensor = { dtype, shape: [...src.shape], offset, bytes, from: src.sourceDtype };
+      components[component][src.name] = meta;
+      placed.push({ component, src, from, meta, rows, cols, sections: sectionsOf(dtype, rows, cols), blockRows: Math.max(1, Math.floor(ROWS_BLOCK_VALUES / cols)) });
+      offset = align(offset + bytes);
+    }
+  }
+  const totalBytes = offset;
+  const nChunks = Math.max(1, Math.ceil(totalBytes / chunkBytes));
+  const chunks = Array.from({ length: nChunks }, (_, i) => ({
+    path: chunkPath(i),
+    bytes: Math.min(chunkBytes, totalBytes - i * chunkBytes),
+    sha256: '',
+  }));
+  const files = await Promise.all(PACK_SMALL_FILES.map(async (path) => ({ path, bytes: await base.size(path), sha256: '' })));
+  const plan: PackManifest = {
+    format: PACK_FORMAT,
+    version: PACK_VERSION,
+    name: recipe.name,
+    source: describeRecipe(recipe),
+    quant: recipe.quant,
+    chunkBytes,
+    totalBytes,
+    files,
+    chunks,
+    components,
+  };
+  const errors = new Map<string, ErrAcc>();
+  const cache = new BlockCache(errors);
+
+  return {
+    plan,
+    file: (path) => readSmallFile(base, path),
+    chunk: async (i, signal) => {
+      const c = chunks[i];
+      if (!c) throw new InvalidInput(`chunk ${i} does not exist (pack has ${nChunks})`);
+      const lo = i * chunkBytes;
+      const hi = lo + c.bytes;
+      const out = new Uint8Array(c.bytes);
+      // The row blocks whose section bytes overlap [lo, hi): a quantized tensor's codes, scales
+      // and mins of the same rows often fall in different chunks, so blocks are cached.
+      const needed: Array<{ p: Placed; block: number }> = [];
+      for (const p of placed) {
+        const t0 = p.meta.offset;
+        if (t0 >= hi || t0 + p.meta.bytes <= lo) continue;
+        for (const s of p.sections) {
+          const a = Math.max(lo, t0 + s.at);
+          const e = Math.min(hi, t0 + s.at + p.rows * s.rowBytes);
+          if (a >= e) continue;
+          const r0 = Math.floor((a - t0 - s.at) / s.rowBytes);
+          const r1 = Math.ceil((e - t0 - s.at) / s.rowBytes);
+          for (let bk = Math.floor(r0 / p.blockRows); bk * p.blockRows < r1; bk++) {
+            if (!needed.some((n) => n.p === p && n.block === bk)) needed.push({ p, block: bk });
+          }
+        }
+      }
+      const blocks = await cache.get(needed, signal);
+      needed.forEach(({ p, block }, j) => {
+        const r0 = block * p.blockRows;
+        const encoded = blocks[j] as Uint8Array[];
+        p.sections.forEach((s, si) => {
+          const sec = encoded[si] as Uint8Array;
+          const at = p.meta.offset + s.at + r0 * s.rowBytes; // absolute position of row r0 in this section
+          const a = Math.max(lo, at);
+          const e = Math.min(hi, at + sec.length);
+          if (a < e) out.set(sec.subarray(a - at, e - at), a - lo);
+        });
+      });
+      return out;
+    },
+    finish: (chunkSha, fileSha) => finishManifest(plan, chunkSha, fileSha, (name, component) => {
+      const acc = errors.get(`${component}/${name}`);
+      const meta = components[component][name];
+      return acc && meta && acc.rows >= (meta.shape[0] ?? 1) ? (acc.ref > 0 ? Math.sqrt(acc.err / acc.ref) : 0) : undefined;
+    }),
+  };
+}
+
+/**
+ * Converted row blocks by (tensor, block), shared by concurrent chunk productions: a block is fetched
+ * and converted once (its promise is cached before the fetch starts), evicted least recently used
+ * beyond BLOCK_CACHE_BYTES. Missing blocks of one request are fetched together, coalesced.
+ */
+class BlockCache {
+  private readonly entries = new Map<string, { promise: Promise<Uint8Array[]>; bytes: number }>();
+  private bytes = 0;
+
+  constructor(private readonly errors: Map<string, ErrAcc>) {}
+
+  async get(wanted: ReadonlyArray<{ p: Placed; block: number }>, signal?: AbortSignal): Promise<Uint8Array[][]> {
+    const key = (w: { p: Placed; block: number }) => `${w.p.component}/${w.p.src.name}#${w.block}`;
+    const missing: Array<{ p: Placed; block: number; resolve: (v: Uint8Array[]) => void; reject: (e: unknown) => void }> = [];
+    const promises = wanted.map((w) => {
+      const k = key(w);
+      const hit = this.entries.get(k);
+      if (hit) {
+        this.entries.delete(k); // re-insert: most recently used last
+        this.entries.set(k, hit);
+        return hit.promise;
+      }
+      let resolve!: (v: Uint8Array[]) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<Uint8Array[]>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      const entry = { promise, bytes: 0 };
+      this.entries.set(k, entry);
+      // a failed block is forgotten so that a retry fetches it again
+      promise.then((v) => {
+        entry.bytes = v.reduce((s, x) => s + x.byteLength, 0);
+        this.bytes += entry.bytes;
+        this.evict();
+      }, () => {
+        if (this.entries.get(k) === entry) this.entries.delete(k);
+      });
+      missing.push({ ...w, resolve, reject });
+      return promise;
+    });
+    if (missing.length) this.fill(missing, signal).catch(() => {}); // errors reach the callers through the promises
+    return Promise.all(promises);
+  }
+
+  private async fill(
+    list: Array<{ p: Placed; block: number; resolve: (v: Uint8Array[]) => void; reject: (e: unknown) => void }>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const bySource = new Map<FileSource, typeof list>();
+    for (const b of list) bySource.set(b.p.from, [...(bySource.get(b.p.from) ?? []), b]);
+    await Promise.all([...bySource].map(async ([from, items]) => {
+      try {
+        if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+        const ranges = items.map(({ p, block }) => p.src.rowBytes(block * p.blockRows, Math.min(p.rows, (block + 1) * p.blockRows)));
+        const raw = await readCoalesced(from, ranges);
+        items.forEach((it, j) => {
+          try {
+            it.resolve(this.convert(it.p, it.block, raw[j] as Uint8Array));
+          } catch (e) {
+            it.reject(e);
+          }
+        });
+      } catch (e) {
+        for (const it of items) it.reject(e);
+      }
+    }));
+  }
+
+  /** Source bytes of one block → its stored-format section bytes. */
+  private convert(p: Placed, block: number, bytes: Uint8Array): Uint8Array[] {
+    const r0 = block * p.blockRows;
+    const r1 = Math.min(p.rows, r0 + p.blockRows);
+    if (p.src.plainDtype === p.meta.dtype) return [bytes];
+    const values = p.src.decode(bytes, r0, r1);
+    const encoded = encodeRows(p, values, r0, r1);
+    if (p.meta.dtype === 'q4' || p.meta.dtype === 'q8') accumulateError(this.errors, p, values, encoded, r0, r1);
+    return encoded;
+  }
+
+  private evict(): void {
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= BLOCK_CACHE_BYTES) break;
+      if (e.bytes === 0) continue; // still in flight
+      this.entries.delete(k);
+      this.bytes -= e.bytes;
+    }
+  }
+}
+
+const isEncoder = (name: string): boolean => name.startsWith('encoder.') || name.startsWith('quant_conv.');
+
+/** `chunks/00012.bin`. */
+export function chunkPath(i: number): string {
+  return `chunks/${String(i).padStart(5, '0')}.bin`;
+}
+
+function describeRecipe(r: PackRecipe): string {
+  const parts = [`${r.base} (${r.quant})`];
+  for (const c of COMPONENTS) {
+    const o = r.overrides?.[c];
+    if (o) parts.push(`${c}: ${o.source}/${o.path} (${o.format})`);
+  }
+  return parts.join('; ');
+}
+
+/** Adds the quantization error of rows [r0, r1) (dequantized from `encoded`) to the tensor's total. */
+function accumulateError(errors: Map<string, ErrAcc>, p: Placed, values: Float32Array, encoded: Uint8Array[], r0: number, r1: number): void {
+  // Rebuild the planar buffer of just these rows and dequantize it (the oracle the kernels match).
+  const fmt = p.meta.dtype as 'q4' | 'q8';
+  const n = r1 - r0;
+  const L = quantLayout(fmt, n, p.cols);
+  const data = new Uint8Array(L.byteLength);
+  data.set(encoded[0] as Uint8Array, 0);
+  data.set(encoded[1] as Uint8Array, L.scaleOffset);
+  if (L.minOffset >= 0) data.set(encoded[2] as Uint8Array, L.minOffset);
+  const d = dequantizeRows(fmt, n, p.cols, data);
+  const key = `${p.component}/${p.src.name}`;
+  const acc = errors.get(key) ?? { err: 0, ref: 0, rows: 0 };
+  for (let i = 0; i < values.length; i++) {
+    const e = (values[i] as number) - (d[i] as number);
+    acc.err += e * e;
+    acc.ref += (values[i] as number) ** 2;
+  }
+  acc.rows += n;
+  errors.set(key, acc);
+}
+
+function dequantizeRows(format: 'q4' | 'q8', rows: number, cols: number, data: Uint8Array): Float32Array {
+  return dequantize({ format, rows, cols, groupSize: quantLayout(format, rows, cols).groupSize, data });
+}
+
+function finishManifest(
+  plan: PackManifest,
+  chunkSha: readonly string[],
+  fileSha: readonly string[],
+  relRms: (name: string, component: Component) => number | undefined,
+): PackManifest {
+  if (chunkSha.length !== plan.chunks.length || fileSha.length !== plan.files.length) {
+    throw new InvalidInput(`finish: ${chunkSha.length}/${plan.chunks.length} chunk and ${fileSha.length}/${plan.files.length} file hashes`);
+  }
+  const hex = /^[0-9a-f]{64}$/;
+  for (const h of [...chunkSha, ...fileSha]) if (!hex.test(h)) throw new InvalidInput(`finish: "${h}" is not a SHA-256 hex digest`);
+  const components = { text_encoder: {}, transformer: {}, vae: {} } as PackManifest['components'];
+  for (const c of COMPONENTS) {
+    for (const [name, t] of Object.entries(plan.components[c])) {
+      const e = relRms(name, c);
+      components[c][name] = e === undefined ? { ...t } : { ...t, relRms: e };
+    }
+  }
+  return {
+    ...plan,
+    chunks: plan.chunks.map((ch, i) => ({ ...ch, sha256: chunkSha[i] as string })),
+    files: plan.files.map((f, i) => ({ ...f, sha256: fileSha[i] as string })),
+    components,
+  };
+}
+
+/** A job that copies an existing pack, checking every chunk and file against its manifest. */
+function copyJob(src: FileSource, manifest: PackManifest): PackJob {
+  const verified = async (path: string, bytes: Uint8Array, want: string): Promise<Uint8Array> => {
+    const got = await sha256Hex(bytes);
+    if (want && got !== want) throw new Error(`${src.id}/${path}: SHA-256 ${got} does not match the manifest's ${want} (corrupted or changed on the server)`);
+    return bytes;
+  };
+  return {
+    plan: manifest,
+    file: async (path) => {
+      const f = manifest.files.find((x) => x.path === path);
+      if (!f) throw new InvalidInput(`${src.id}: ${path} is not a file of this pack`);
+      return verified(path, await src.range(path, 0, f.bytes), f.sha256);
+    },
+    chunk: async (i) => {
+      const c = manifest.chunks[i];
+      if (!c) throw new InvalidInput(`chunk ${i} does not exist (pack has ${manifest.chunks.length})`);
+      return verified(c.path, await src.range(c.path, 0, c.bytes), c.sha256);
+    },
+    finish: (chunkSha, fileSha) => finishManifest(manifest, chunkSha, fileSha, (name, c) => manifest.components[c][name]?.relRms),
+  };
+}
+
+/** Per-component override checkpoints (GGUF, BFL-named safetensors): loaded on demand. */
+async function overrideSources(
+  src: FileSource,
+  o: NonNullable<PackRecipe['overrides']>[Component] & object,
+  component: Component,
+): Promise<SourceTensor[]> {
+  if (component === 'vae') throw new InvalidInput('the VAE comes from the base model; overrides are for the text encoder and the transformer');
+  if (o.format === 'gguf') {
+    const { openGgufTensors } = await import('./gguf');
+    return openGgufTensors(src, o.path, component);
+  }
+  if (component !== 'transformer') throw new InvalidInput(`a single-file safetensors override is supported for the transformer, not ${component}`);
+  const { openFp8Tensors } = await import('./fp8');
+  return openFp8Tensors(src, o.path);
+}

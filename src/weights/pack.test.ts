@@ -1,0 +1,166 @@
+/**
+ * Packs: conversion chunk by chunk must give exactly the bytes of converting each tensor whole
+ * (row-local conversion, sections straddling chunk borders), the pack reader must return them,
+ * copying a pack must verify every chunk, and source reads must be coalesced.
+ */
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { memorySource } from '../testing/memorySource';
+import { decodeToF32 } from '../util/dtype';
+import { COALESCE_GAP_BYTES, planPack, readCoalesced, sha256Hex } from './convert';
+import { folderSource } from './folderSource';
+import { openCheckpoints } from './pack';
+import { PACK_MANIFEST, type PackQuant } from './packFormat';
+import type { PackJob } from './packJob';
+import { quantize } from './quant';
+import { dtypeOf, openComponent } from './safetensors';
+import { COMPONENTS, rowsCols } from './sourceTensor';
+
+const MODEL_A = resolve(process.env.KLEINBILD_GOLDEN ?? resolve(__dirname, '../../../shared/golden'), 'model-a');
+/** Tiny chunks so that most tensors and their planar sections straddle chunk borders. */
+const CHUNK = 4096;
+
+/** −1 when equal, else the first differing index (or the shorter length); cheap on MB-sized arrays. */
+function firstDiff(a: Uint8Array | object | undefined, b: Uint8Array | object | undefined): number {
+  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array)) return a === b ? -1 : 0;
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  const i = Buffer.compare(a, b) === 0 ? -1 : a.findIndex((v, k) => v !== b[k]);
+  return i;
+}
+
+/** Runs a job into an in-memory pack folder (manifest last), as the CLI and the store do. */
+async function build(job: PackJob): Promise<Map<string, Uint8Array | object>> {
+  const files = new Map<string, Uint8Array | object>();
+  const fileSha: string[] = [];
+  for (const f of job.plan.files) {
+    const b = await job.file(f.path);
+    files.set(f.path, b);
+    fileSha.push(await sha256Hex(b));
+  }
+  const chunkSha: string[] = [];
+  for (let i = 0; i < job.plan.chunks.length; i++) {
+    const b = await job.chunk(i);
+    expect(b.length).toBe(job.plan.chunks[i]?.bytes);
+    files.set(job.plan.chunks[i]?.path as string, b);
+    chunkSha.push(await sha256Hex(b));
+  }
+  files.set(PACK_MANIFEST, job.finish(chunkSha, fileSha));
+  return files;
+}
+
+async function packOf(quant: PackQuant) {
+  const src = folderSource(MODEL_A);
+  const job = await planPack({ name: `test ${quant}`, quant, base: MODEL_A }, () => src, { chunkBytes: CHUNK });
+  return { job, files: await build(job) };
+}
+
+describe('pack conversion (golden model-a)', () => {
+  it('quant none: every needed tensor reads back byte-identical to the checkpoint', async () => {
+    const { job, files } = await packOf('none');
+    expect(job.plan.chunks.length).toBeGreaterThan(100);
+    const pack = await openCheckpoints(memorySource(files));
+    expect(pack.pack?.quant).toBe('none');
+    const orig = folderSource(MODEL_A);
+    for (const c of COMPONENTS) {
+      const src = await openComponent(orig, c);
+      const names = [...pack[c].tensors.keys()];
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names) expect(firstDiff(await pack[c].read(name), await src.read(name)), `${c}/${name}`).toBe(-1);
+    }
+    // layers ≥ 27 of the text encoder and the BN step counter are not in the pack
+    expect([...pack.text_encoder.tensors.keys()].some((n) => /^model\.layers\.(2[7-9]|[3-9]\d)\./.test(n))).toBe(false);
+    expect(pack.vae.tensors.has('bn.num_batches_tracked')).toBe(false);
+  });
+
+  for (const quant of ['q8', 'q4'] as const) {
+    it(`${quant}: chunked conversion equals quantizing each tensor whole; relRms recorded`, async () => {
+      const { files } = await packOf(quant);
+      const pack = await openCheckpoints(memorySource(files));
+      const orig = folderSource(MODEL_A);
+      let quantized = 0;
+      for (const c of ['text_encoder', 'transformer'] as const) {
+        const src = await openComponent(orig, c);
+        for (const [name, info] of pack[c].tensors) {
+          const o = src.info(name);
+          const values = decodeToF32(await src.read(name), dtypeOf(o));
+          if (o.shape.length === 2) {
+            expect(info.dtype, name).toBe(quant.toUpperCase());
+            const { rows, cols } = rowsCols(o.shape);
+            expect(firstDiff(await pack[c].read(name), quantize(values, rows, cols, quant).data), `${c}/${name}`).toBe(-1);
+            const rel = pack.pack?.components[c][name]?.relRms;
+            expect(rel, name).toBeGreaterThan(0);
+            expect(rel, name).toBeLessThan(quant === 'q8' ? 0.02 : 0.2);
+            quantized++;
+          } else {
+            expect(firstDiff(await pack[c].read(name), await src.read(name)), name).toBe(-1);
+          }
+        }
+      }
+      expect(quantized).toBeGreaterThan(50);
+      // readRange over chunk borders equals the slice of read()
+      const emb = 'model.embed_tokens.weight';
+      const whole = await pack.text_encoder.read(emb);
+      expect(firstDiff(await pack.text_encoder.readRange(emb, 1000, 9000), whole.slice(1000, 9000))).toBe(-1);
+    });
+  }
+
+  it('copying a pack verifies every chunk against the manifest', async () => {
+    const { files } = await packOf('q8');
+    const src = memorySource(files);
+    const copy = await planPack({ name: 'copy', quant: 'q8', base: 'pack' }, () => src);
+    const again = await build(copy);
+    for (const [path, bytes] of files) if (path !== PACK_MANIFEST) expect(firstDiff(again.get(path), bytes), path).toBe(-1);
+    // one flipped byte in chunk 3 is refused by name
+    const bad = new Map(files);
+    const c3 = (files.get('chunks/00003.bin') as Uint8Array).slice();
+    c3[17] = (c3[17] as number) ^ 0xff;
+    bad.set('chunks/00003.bin', c3);
+    const badSrc = memorySource(bad);
+    const job = await planPack({ name: 'copy', quant: 'q8', base: 'pack' }, () => badSrc);
+    await expect(job.chunk(2)).resolves.toBeInstanceOf(Uint8Array);
+    await expect(job.chunk(3)).rejects.toThrow(/chunks\/00003\.bin: SHA-256 [0-9a-f]{64} does not match/);
+  });
+
+  it('reads only what a chunk needs, in few coalesced requests', async () => {
+    const folder = folderSource(MODEL_A);
+    const files = new Map<string, Uint8Array | object>();
+    for (const c of COMPONENTS) {
+      for (const f of ['config.json', c === 'text_encoder' ? 'model.safetensors' : 'diffusion_pytorch_model.safetensors']) {
+        files.set(`${c}/${f}`, await folder.range(`${c}/${f}`, 0, await folder.size(`${c}/${f}`)));
+      }
+    }
+    for (const f of ['tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json']) files.set(f, await folder.range(f, 0, await folder.size(f)));
+    const src = memorySource(files);
+    const job = await planPack({ name: 'q4', quant: 'q4', base: 'mem' }, () => src, { chunkBytes: 1 << 20 });
+    let ranges = 0;
+    let bytes = 0;
+    for (let i = 0; i < job.plan.chunks.length; i++) {
+      src.resetStats();
+      await job.chunk(i);
+      ranges += src.stats.ranges;
+      bytes += src.stats.bytes;
+      expect(src.stats.ranges, `chunk ${i}`).toBeLessThanOrEqual(3); // ≤ one request per source file
+    }
+    // every source byte of a needed tensor is read about once (q4 chunk borders re-read a few rows)
+    const needed = COMPONENTS.reduce((s, c) => s + Object.values(job.plan.components[c]).reduce((t, x) => t + rowsCols(x.shape).rows * rowsCols(x.shape).cols * (x.from === 'F32' ? 4 : 2), 0), 0);
+    expect(bytes).toBeGreaterThanOrEqual(needed);
+    expect(bytes).toBeLessThan(needed * 1.2 + job.plan.chunks.length * COALESCE_GAP_BYTES);
+    expect(ranges).toBeLessThanOrEqual(job.plan.chunks.length * 3);
+  });
+});
+
+describe('readCoalesced', () => {
+  it('merges ranges closer than the gap into one request and returns them in input order', async () => {
+    const data = Uint8Array.from({ length: 1000 }, (_, i) => i & 255);
+    const src = memorySource({ a: data, b: data });
+    const ranges = [
+      { file: 'a', start: 500, end: 510 },
+      { file: 'a', start: 0, end: 10 },
+      { file: 'b', start: 5, end: 8 },
+      { file: 'a', start: 12, end: 20 },
+    ];
+    const out = await readCoalesced(src, ranges, 4);
+    expect(src.stats.ranges).toBe(3); // a[0,20), a[500,510), b[5,8)
+    ranges.forEach((r, i) => expect(out[i]).toEqual(data.slice(r.start, r.end)));
+  });
+});

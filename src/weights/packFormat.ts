@@ -1,0 +1,69 @@
+/**
+ * The Kleinbild pack: a model converted to the engine's storage layout (q4/q8 linear weights, other
+ * tensors in bf16/f16/f32), cut into chunk files of bounded size, described by one manifest written
+ * last. The same files live on disk (`npm run pack`, self-hosting, kiosks), behind any static URL,
+ * or in the browser's IndexedDB store; all are read through a FileSource with the same paths.
+ *
+ * Files of a pack (paths relative to its root):
+ *   kleinbild-pack.json            the manifest (PackManifest); its presence marks a complete pack
+ *   text_encoder/config.json, transformer/config.json, vae/config.json, tokenizer/…  copied as-is
+ *   chunks/00000.bin …             the weight bytes: one byte space of `totalBytes`, chunk i holds
+ *                                  [i·chunkBytes, min((i+1)·chunkBytes, totalBytes))
+ * Every tensor occupies [offset, offset + bytes) of that byte space (offsets 256-byte aligned); a
+ * large tensor simply spans consecutive chunks.
+ */
+import type { Component } from './sourceTensor';
+
+export const PACK_MANIFEST = 'kleinbild-pack.json';
+export const PACK_FORMAT = 'kleinbild-pack';
+export const PACK_VERSION = 1;
+/** Default chunk size: small enough for one IndexedDB value, large enough for few requests. */
+export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
+/** Tensor offsets are multiples of this (GPU upload alignment, and u32 views). */
+export const TENSOR_ALIGN = 256;
+
+/** How the pack's weights are stored: quantized linear weights, or the checkpoint's own dtypes. */
+export type PackQuant = 'q4' | 'q8' | 'none';
+
+/** One stored tensor. `dtype` is an engine WeightFormat ('q4' | 'q8' | 'bf16' | 'f16' | 'f32'). */
+export interface PackTensor {
+  dtype: 'q4' | 'q8' | 'bf16' | 'f16' | 'f32';
+  shape: number[];
+  /** Absolute position in the pack's weight byte space. */
+  offset: number;
+  bytes: number;
+  /** Source dtype it was converted from, for reports ('BF16', 'F8_E4M3', 'Q4_K', …). */
+  from: string;
+  /** Relative RMS error of the stored values against the source values (0 when copied). */
+  relRms?: number;
+}
+
+export interface PackChunk {
+  /** e.g. `chunks/00012.bin`. */
+  path: string;
+  bytes: number;
+  /** Lower-case hex SHA-256 of the chunk file. */
+  sha256: string;
+}
+
+export interface PackFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface PackManifest {
+  format: typeof PACK_FORMAT;
+  version: typeof PACK_VERSION;
+  /** Display name, e.g. "FLUX.2 [klein] 4B · q4". */
+  name: string;
+  /** Where it was converted from (hub id / URL / folder) and how. */
+  source: string;
+  quant: PackQuant;
+  chunkBytes: number;
+  totalBytes: number;
+  /** Small files copied verbatim (configs, tokenizer). */
+  files: PackFile[];
+  chunks: PackChunk[];
+  components: Record<Component, Record<string, PackTensor>>;
+}
