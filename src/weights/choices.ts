@@ -1,0 +1,182 @@
+/**
+ * The model downloads the app offers, with their sizes before anything is fetched: the stored pack
+ * size is computed from the real FLUX.2 [klein] 4B configs (bench/configs/flux2-klein-4b) by asking
+ * the model loaders which tensors they read (`tensorList`) and laying them out exactly as planPack
+ * does (`packLayoutBytes`); the download size adds up what the sources hold for those tensors.
+ */
+import type { Configs } from '../pipeline/generate';
+import { type Flux2TransformerConfig, type Flux2VaeConfig, type Qwen3Config, parseQwen3Config, parseTransformerConfig, parseVaeConfig } from '../model/config';
+import type { TokenEmbedding } from '../model/embeddingRows';
+import { loadQwen3 } from '../model/qwen3';
+import { loadTransformer } from '../model/transformer';
+import { loadDecoder } from '../model/vae';
+import { loadEncoder } from '../model/vaeEncoder';
+import kleinText from '../../bench/configs/flux2-klein-4b/text_encoder/config.json';
+import kleinTransformer from '../../bench/configs/flux2-klein-4b/transformer/config.json';
+import kleinVae from '../../bench/configs/flux2-klein-4b/vae/config.json';
+import { DEFAULT_MODEL } from '../worker/api';
+import { storedBytes, targetDtype } from './convert';
+import type { WeightGetter } from './load';
+import { type PackQuant, TENSOR_ALIGN } from './packFormat';
+import type { PackRecipe } from './packJob';
+import type { Component, SourceTensor } from './sourceTensor';
+
+/** One tensor the engine reads: component, checkpoint name, shape. */
+export interface TensorSpec {
+  component: Component;
+  name: string;
+  shape: number[];
+}
+
+/** Records the (name, shape) requests of a model loader; returns placeholders. */
+class ShapeRecorder implements WeightGetter<null> {
+  readonly specs: TensorSpec[] = [];
+  readonly loadedBytes = 0;
+  constructor(private readonly component: Component) {}
+  async get(name: string, shape: readonly number[]): Promise<null> {
+    this.specs.push({ component: this.component, name, shape: [...shape] });
+    return null;
+  }
+  tokenEmbedding(name: string, shape: readonly [number, number]): TokenEmbedding {
+    this.specs.push({ component: this.component, name, shape: [...shape] });
+    return { shape, rows: async () => new Float32Array(0) };
+  }
+}
+
+/**
+ * Every tensor the engine reads for `configs` (text encoder layers 0…26 and embedding, transformer,
+ * VAE decoder, VAE encoder), in pack order, by running the real loaders against a recorder.
+ */
+export async function tensorList(configs: Configs): Promise<TensorSpec[]> {
+  const te = new ShapeRecorder('text_encoder');
+  await loadQwen3(te, configs.textEncoder);
+  const tr = new ShapeRecorder('transformer');
+  await loadTransformer(tr, configs.transformer);
+  const vae = new ShapeRecorder('vae');
+  await loadDecoder(vae, configs.vae);
+  await loadEncoder(vae, configs.vae);
+  // the decoder and the encoder share the BatchNorm statistics: one entry per tensor
+  const seen = new Set<string>();
+  return [...te.specs, ...tr.specs, ...vae.specs].filter((s) => {
+    const key = `${s.component}/${s.name}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/** Stored bytes of a pack of `quant` holding `specs` (bf16 sources), including alignment padding as planPack lays it out. */
+export function packLayoutBytes(specs: readonly TensorSpec[], quant: PackQuant): number {
+  let offset = 0;
+  for (const s of specs) {
+    const dtype = targetDtype(s.component, { shape: s.shape, plainDtype: 'bf16' } as Pick<SourceTensor, 'shape' | 'plainDtype'> as SourceTensor, quant);
+    offset = Math.ceil((offset + storedBytes(dtype, s.shape)) / TENSOR_ALIGN) * TENSOR_ALIGN;
+  }
+  return offset;
+}
+
+/** How a source stores weights, for the download size: bytes per weight of 2-D tensors, and of the rest. */
+interface SourceDensity {
+  /** Bytes per element of 2-D (linear, embedding) weights. */
+  linear: number;
+  /** Bytes per element of other tensors (norms, biases, convolutions). */
+  other: number;
+}
+
+const BF16: SourceDensity = { linear: 2, other: 2 };
+/** fp8 E4M3 linear weights (1 B) with per-tensor scales; the rest bf16. */
+const FP8: SourceDensity = { linear: 1, other: 2 };
+/**
+ * GGUF "Q4_K_M" mixes: Q4_K (4.5 bits/weight) for most linear weights, Q6_K (6.5625) for some
+ * (attn_v, ffn_down halves) — llama.cpp's own average for Q4_K_M 7B-class models is ≈ 4.85 bits.
+ */
+const GGUF_Q4_K_M: SourceDensity = { linear: 4.85 / 8, other: 4 };
+
+function sourceBytes(specs: readonly TensorSpec[], density: Partial<Record<Component, SourceDensity>>): number {
+  let n = 0;
+  for (const s of specs) {
+    const d = density[s.component] ?? BF16;
+    const numel = s.shape.reduce((a, b) => a * b, 1);
+    n += numel * (s.shape.length === 2 ? d.linear : d.other);
+  }
+  return Math.round(n);
+}
+
+/** One offered download. */
+export interface ModelChoice {
+  id: string;
+  label: string;
+  description: string;
+  recipe: PackRecipe;
+  /** Bytes stored in IndexedDB once done (exact for the real configs). */
+  storedBytes: number;
+  /** Bytes fetched to build it (bf16 and fp8: exact; GGUF: estimated from the quant mix). */
+  downloadBytes: number;
+  /** Whether the download size is an estimate. */
+  approximate: boolean;
+  recommended: boolean;
+}
+
+/** The real klein 4B configs bundled with the app (same files the benchmark uses). */
+export function kleinConfigs(): Configs {
+  return {
+    textEncoder: parseQwen3Config(kleinText) as Qwen3Config,
+    transformer: parseTransformerConfig(kleinTransformer) as Flux2TransformerConfig,
+    vae: parseVaeConfig(kleinVae) as Flux2VaeConfig,
+  };
+}
+
+/** Hub locations of the alternative sources (file names as published). */
+export const FP8_REPO = 'black-forest-labs/FLUX.2-klein-4b-fp8';
+export const FP8_FILE = 'flux-2-klein-4b-fp8.safetensors';
+export const GGUF_TRANSFORMER_REPO = 'unsloth/FLUX.2-klein-4B-GGUF';
+export const GGUF_TRANSFORMER_FILE = 'flux-2-klein-4b-Q4_K_M.gguf';
+export const GGUF_TEXT_REPO = 'unsloth/Qwen3-4B-GGUF';
+export const GGUF_TEXT_FILE = 'Qwen3-4B-Q4_K_M.gguf';
+
+/** The offered downloads of `base` (default: the official klein 4B repo), sizes from `configs`. */
+export async function modelChoices(base: string = DEFAULT_MODEL, configs: Configs = kleinConfigs()): Promise<ModelChoice[]> {
+  const specs = await tensorList(configs);
+  const choice = (
+    id: string,
+    label: string,
+    description: string,
+    recipe: PackRecipe,
+    density: Partial<Record<Component, SourceDensity>>,
+    extra: { approximate?: boolean; recommended?: boolean } = {},
+  ): ModelChoice => ({
+    id,
+    label,
+    description,
+    recipe,
+    storedBytes: packLayoutBytes(specs, recipe.quant),
+    downloadBytes: sourceBytes(specs, density),
+    approximate: extra.approximate ?? false,
+    recommended: extra.recommended ?? false,
+  });
+  return [
+    choice('klein-q4', '4-bit (recommended)', 'Official bf16 weights, quantized to 4-bit groups of 64 while they download.', { name: 'FLUX.2 [klein] 4B · 4-bit', quant: 'q4', base }, {}, { recommended: true }),
+    choice('klein-q8', '8-bit', 'Official bf16 weights, quantized to 8-bit: closest to the reference, twice the memory.', { name: 'FLUX.2 [klein] 4B · 8-bit', quant: 'q8', base }, {}),
+    choice(
+      'klein-fp8-q8',
+      '8-bit from the fp8 release',
+      'The official fp8 transformer (half the download of bf16) requantized to 8-bit; text encoder and VAE from the bf16 repo.',
+      { name: 'FLUX.2 [klein] 4B · fp8 → 8-bit', quant: 'q8', base, overrides: { transformer: { source: FP8_REPO, path: FP8_FILE, format: 'safetensors' } } },
+      { transformer: FP8 },
+    ),
+    choice(
+      'klein-gguf-q4',
+      '4-bit from GGUF (smallest download)',
+      'Q4_K_M GGUF files of the transformer and of Qwen3-4B repacked to 4-bit; VAE from the bf16 repo.',
+      {
+        name: 'FLUX.2 [klein] 4B · GGUF Q4_K_M → 4-bit',
+        quant: 'q4',
+        base,
+        overrides: {
+          transformer: { source: GGUF_TRANSFORMER_REPO, path: GGUF_TRANSFORMER_FILE, format: 'gguf' },
+          text_encoder: { source: GGUF_TEXT_REPO, path: GGUF_TEXT_FILE, format: 'gguf' },
+        },
+      },
+      { transformer: GGUF_Q4_K_M, text_encoder: GGUF_Q4_K_M },
+      { approximate: true },
+    ),
+  ];
+}
