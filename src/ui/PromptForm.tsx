@@ -5,7 +5,7 @@
  * field is valid. Until the user picks or edits a size, it follows the first reference image's
  * processed size (diffusers' default).
  */
-import { useId, useRef, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { defaultSizeFor } from '../pipeline/references';
 import type { GenerateRequest, ReferenceImage } from '../worker/api';
 import { type NoiseFile, NOISE_TENSOR, readNoiseFile } from './noise';
@@ -17,6 +17,14 @@ import { batchSeeds, countError, IMAGES_MAX, noiseError, randomSeed, seedError, 
 export interface SeedField {
   text: string;
   random: boolean;
+}
+
+/** Values put into the form from outside (History → Reopen parameters); a new object each time. */
+export interface ReopenParams {
+  prompt: string;
+  width: number;
+  height: number;
+  steps: number;
 }
 
 export interface PromptFormProps {
@@ -33,6 +41,8 @@ export interface PromptFormProps {
   /** One request per image, in queue order. */
   onGenerate(reqs: GenerateRequest[]): void;
   onCancel(): void;
+  /** When this changes to a new object, its values replace the prompt, size and steps fields. */
+  reopen?: ReopenParams | null;
 }
 
 type NoiseState = { kind: 'none' } | { kind: 'reading'; name: string } | { kind: 'ok'; noise: NoiseFile } | { kind: 'error'; message: string };
@@ -40,7 +50,7 @@ type NoiseState = { kind: 'none' } | { kind: 'reading'; name: string } | { kind:
 const DEFAULT_PROMPT = 'A red balloon on a wooden table.';
 const DEFAULT_SIZE = 512;
 
-export function PromptForm({ engineBlock, modelBlock, running, cancelling, references, seed: seedField, onSeed, onGenerate, onCancel }: PromptFormProps) {
+export function PromptForm({ engineBlock, modelBlock, running, cancelling, references, seed: seedField, onSeed, onGenerate, onCancel, reopen = null }: PromptFormProps) {
   const [prompt, setPrompt] = useState(DEFAULT_PROMPT);
   // null until the user edits width or height; then both fields keep their text.
   const [size, setSize] = useState<{ width: string; height: string } | null>(null);
@@ -55,6 +65,12 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
   const [noise, setNoise] = useState<NoiseState>({ kind: 'none' });
   const noiseInput = useRef<HTMLInputElement>(null);
   const id = useId();
+  useEffect(() => {
+    if (!reopen) return;
+    setPrompt(reopen.prompt);
+    setSize({ width: String(reopen.width), height: String(reopen.height) });
+    setSteps(String(reopen.steps));
+  }, [reopen]);
 
   const sizeErrs = customSizeErrors(width, height);
   const stepsErr = stepsError(steps);
