@@ -6,12 +6,12 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../testing/memorySource';
+import { buildPack } from '../testing/pack';
 import { decodeToF32 } from '../util/dtype';
-import { COALESCE_GAP_BYTES, planPack, readCoalesced, sha256Hex } from './convert';
+import { COALESCE_GAP_BYTES, planPack, readCoalesced } from './convert';
 import { folderSource } from './folderSource';
 import { openCheckpoints } from './pack';
 import { PACK_MANIFEST, type PackQuant } from './packFormat';
-import type { PackJob } from './packJob';
 import { quantize } from './quant';
 import { dtypeOf, openComponent } from './safetensors';
 import { COMPONENTS, rowsCols } from './sourceTensor';
@@ -28,30 +28,10 @@ function firstDiff(a: Uint8Array | object | undefined, b: Uint8Array | object | 
   return i;
 }
 
-/** Runs a job into an in-memory pack folder (manifest last), as the CLI and the store do. */
-async function build(job: PackJob): Promise<Map<string, Uint8Array | object>> {
-  const files = new Map<string, Uint8Array | object>();
-  const fileSha: string[] = [];
-  for (const f of job.plan.files) {
-    const b = await job.file(f.path);
-    files.set(f.path, b);
-    fileSha.push(await sha256Hex(b));
-  }
-  const chunkSha: string[] = [];
-  for (let i = 0; i < job.plan.chunks.length; i++) {
-    const b = await job.chunk(i);
-    expect(b.length).toBe(job.plan.chunks[i]?.bytes);
-    files.set(job.plan.chunks[i]?.path as string, b);
-    chunkSha.push(await sha256Hex(b));
-  }
-  files.set(PACK_MANIFEST, job.finish(chunkSha, fileSha));
-  return files;
-}
-
 async function packOf(quant: PackQuant) {
   const src = folderSource(MODEL_A);
   const job = await planPack({ name: `test ${quant}`, quant, base: MODEL_A }, () => src, { chunkBytes: CHUNK });
-  return { job, files: await build(job) };
+  return { job, files: await buildPack(job) };
 }
 
 describe('pack conversion (golden model-a)', () => {
@@ -108,7 +88,7 @@ describe('pack conversion (golden model-a)', () => {
     const { files } = await packOf('q8');
     const src = memorySource(files);
     const copy = await planPack({ name: 'copy', quant: 'q8', base: 'pack' }, () => src);
-    const again = await build(copy);
+    const again = await buildPack(copy);
     for (const [path, bytes] of files) if (path !== PACK_MANIFEST) expect(firstDiff(again.get(path), bytes), path).toBe(-1);
     // one flipped byte in chunk 3 is refused by name
     const bad = new Map(files);
