@@ -1,0 +1,132 @@
+/**
+ * Kiosk mode (src/ui/kiosk) in Chromium on SwiftShader with the tiny golden model (model-a from
+ * the hub-like server). The kiosk configuration is served with page.route() at a same-origin path
+ * (`?config=/e2e-kiosk.json`), with the idle reset and the attract loop shortened to 5 s and 2 s
+ * slides. One 64×64 image is generated (about a minute); everything else runs without the engine.
+ */
+import { createHash } from 'node:crypto';
+import { expect, test, type Page } from '@playwright/test';
+import { HUB_URL } from './env';
+
+const PIN = '2468';
+const SUGGESTIONS = ['A small blue house by the sea', 'A red balloon on a wooden table'];
+const IDLE_RESET_S = 5;
+const CONFIG = {
+  $comment: 'e2e/kiosk.spec.ts',
+  title: 'Kiosk test',
+  model: `${HUB_URL}/model-a`,
+  width: 64,
+  height: 64,
+  steps: 2,
+  suggestions: SUGGESTIONS,
+  blockedWords: ['forbidden', 'bad word'],
+  idleResetSeconds: IDLE_RESET_S,
+  attractAfterSeconds: IDLE_RESET_S,
+  slideSeconds: 2,
+  maxQueued: 2,
+  maxQueuedPerVisitor: 1,
+  pinSha256: createHash('sha256').update(PIN).digest('hex'),
+};
+const REFUSAL = "Sorry, that prompt can't be used here. Please try a different idea.";
+
+/** Loading the tiny model takes seconds; one 64×64 image 1–2 minutes on SwiftShader (2 cores). */
+const LOAD_TIMEOUT_MS = 120_000;
+const RUN_TIMEOUT_MS = 300_000;
+
+// The PWA service worker would fetch the config itself, out of page.route()'s reach.
+test.use({ serviceWorkers: 'block' });
+
+/** Answers requests for `path` (exactly; not the page URL whose query names it) with CONFIG. */
+async function serveConfig(page: Page, path: string): Promise<void> {
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
+  });
+  await page.route((url) => url.pathname === path, (route) => route.fulfill({ json: CONFIG }));
+}
+
+test('kiosk: refusal, suggestion chip, one image, then idle reset and attract loop with a shortened timeout', async ({ page }) => {
+  await serveConfig(page, '/e2e-kiosk.json');
+  await page.goto('/?kiosk=1&config=/e2e-kiosk.json');
+  const kiosk = page.getByTestId('kiosk');
+  await expect(kiosk).toHaveAttribute('data-engine', 'ready', { timeout: LOAD_TIMEOUT_MS });
+  await expect(page.getByRole('heading', { name: 'Kiosk test' })).toBeVisible();
+  await expect(page.getByTestId('model-source')).toHaveCount(0); // no model panel or settings
+
+  // Idle with an empty gallery: the welcome slide; a click ends the attract loop.
+  const attract = page.getByTestId('kiosk-attract');
+  await expect(page.getByTestId('kiosk-welcome')).toBeVisible({ timeout: 15_000 });
+  await attract.click();
+  await expect(attract).toBeHidden();
+
+  const prompt = page.getByTestId('kiosk-prompt');
+  const create = page.getByTestId('kiosk-generate');
+  await prompt.fill('A FORBIDDEN castle at night');
+  await create.click();
+  await expect(page.getByTestId('kiosk-message')).toHaveText(REFUSAL);
+  await expect(page.getByTestId('kiosk-progress')).toHaveCount(0);
+  await expect(page.getByTestId('kiosk-queue')).toHaveCount(0);
+
+  await page.getByTestId('kiosk-chip').nth(1).click();
+  await expect(prompt).toHaveValue(SUGGESTIONS[1] as string);
+  await create.click();
+  await expect(page.getByTestId('kiosk-message')).toBeEmpty();
+  await expect(page.getByTestId('kiosk-progress')).toBeVisible();
+  // A second request while the first runs is over this visitor's limit of one.
+  await create.click();
+  await expect(page.getByTestId('kiosk-message')).toHaveText(/already on its way/);
+
+  // The image takes far longer than the idle timeout: the visitor's own running image holds it.
+  const result = page.getByTestId('kiosk-result');
+  await expect(result).toHaveAttribute('data-rendered', /^64x64:\d+$/, { timeout: RUN_TIMEOUT_MS });
+  const shownAt = Date.now();
+  await expect(prompt).toHaveValue(SUGGESTIONS[1] as string);
+  await expect(attract).toHaveCount(0);
+
+  // No interaction from here: the session resets (prompt and picture cleared) and the attract
+  // loop shows the new gallery image with its prompt.
+  await expect(prompt).toHaveValue('', { timeout: 15_000 });
+  // Lower bound with slack: expect() polls up to 1 s apart, so shownAt may be late by that much.
+  expect(Date.now() - shownAt).toBeGreaterThan((IDLE_RESET_S - 2) * 1000);
+  await expect(result).toHaveCount(0);
+  await expect(page.getByTestId('kiosk-attract-caption')).toHaveText(`“${SUGGESTIONS[1]}”`);
+  const image = page.getByTestId('kiosk-attract-image');
+  await expect(image).toBeVisible();
+  expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([64, 64]);
+  // Slides advance every 2 s (one image: the same one again).
+  const slide = Number(await attract.getAttribute('data-slide'));
+  await expect(attract).toHaveAttribute('data-slide', String(slide + 1), { timeout: 5_000 });
+
+  await attract.click();
+  await expect(attract).toBeHidden();
+  await expect(prompt).toBeVisible();
+  await expect(prompt).toHaveValue('');
+  await expect(page.getByTestId('kiosk-message')).toBeEmpty();
+});
+
+test('kiosk: entered from the app and left with the PIN', async ({ page }) => {
+  await serveConfig(page, '/kiosk.json');
+  await page.goto('/');
+  await page.getByTestId('kiosk-enter').click();
+  const dialog = page.getByTestId('pin-dialog');
+  await dialog.getByTestId('pin-input').fill('1111');
+  await dialog.getByTestId('pin-confirm').click();
+  await expect(dialog.getByTestId('pin-error')).toHaveText('Wrong PIN.');
+  for (const digit of PIN) await dialog.getByRole('button', { name: digit, exact: true }).click();
+  await expect(dialog.getByTestId('pin-input')).toHaveValue(PIN);
+  await dialog.getByTestId('pin-confirm').click();
+  await expect(page).toHaveURL(/[?&]kiosk=1/);
+  await expect(page.getByTestId('kiosk-prompt')).toBeVisible();
+
+  // Remembered: the plain URL stays in kiosk mode.
+  await page.goto('/');
+  await expect(page.getByTestId('kiosk-prompt')).toBeVisible();
+  await expect(page.getByTestId('kiosk-enter')).toHaveCount(0);
+
+  await page.keyboard.press('Control+Shift+K');
+  await dialog.getByTestId('pin-input').fill(PIN);
+  await dialog.getByTestId('pin-input').press('Enter');
+  await expect(page.getByTestId('kiosk-enter')).toBeVisible();
+  await expect(page.getByTestId('kiosk')).toHaveCount(0);
+  await page.goto('/');
+  await expect(page.getByTestId('kiosk-enter')).toBeVisible();
+});

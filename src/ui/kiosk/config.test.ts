@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL } from '../../worker/api';
+import { DEFAULT_KIOSK_CONFIG, loadKioskConfig, parseKioskConfig, resolveConfigUrl } from './config';
+
+function errorsOf(raw: unknown): string[] {
+  const r = parseKioskConfig(raw);
+  return r.ok ? [] : r.errors;
+}
+
+describe('parseKioskConfig', () => {
+  it('fills every missing key from the defaults', () => {
+    expect(parseKioskConfig({})).toEqual({ ok: true, config: DEFAULT_KIOSK_CONFIG });
+    expect(DEFAULT_KIOSK_CONFIG.model).toBe(DEFAULT_MODEL);
+    const r = parseKioskConfig({ $comment: 'ignored', width: 64, height: 128, model: 'http://127.0.0.1:4180/model-a', pinSha256: 'AB'.repeat(32) });
+    expect(r.ok && r.config).toMatchObject({ width: 64, height: 128, steps: 4, model: 'http://127.0.0.1:4180/model-a', pinSha256: 'ab'.repeat(32) });
+  });
+
+  it('reports every problem with its key and value', () => {
+    const errors = errorsOf({
+      width: 70,
+      height: '64',
+      steps: 9,
+      idleResetSeconds: 0,
+      maxQueued: 2.5,
+      suggestions: ['ok', ''],
+      blockedWords: 'nope',
+      model: '../models/a',
+      pinSha256: '1234',
+      idleResetSecond: 30,
+    });
+    expect(errors).toHaveLength(10);
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        'width: Width must be a multiple of 16 between 64 and 2048 (got 70).',
+        'height: must be a number (got "64").',
+        expect.stringMatching(/^steps: Steps must be a whole number from 1 to 8/),
+        'idleResetSeconds must be a number of seconds from 1 to 86400 (got 0).',
+        'maxQueued must be a whole number from 0 to 100 (got 2.5).',
+        'suggestions[1] must be a non-empty string (got "").',
+        'blockedWords must be an array of strings (got "nope").',
+        expect.stringMatching(/^model must be a hub repo id .* \(got "\.\.\/models\/a"\)\.$/),
+        expect.stringMatching(/^pinSha256 must be null or the SHA-256 .*\(got "1234"\)\.$/),
+        expect.stringMatching(/^Unknown key "idleResetSecond"; the known keys are title, model, /),
+      ]),
+    );
+  });
+
+  it('refuses a non-object and inconsistent settings', () => {
+    expect(errorsOf([1])).toEqual(['The kiosk configuration must be a JSON object (got an array).']);
+    expect(errorsOf(null)).toEqual(['The kiosk configuration must be a JSON object (got null).']);
+    expect(errorsOf({ suggestions: ['A cute Dog'], blockedWords: ['dog'] })).toEqual([
+      'suggestions[0] contains a blocked word, so it could never be used.',
+    ]);
+    expect(errorsOf({ suggestions: ['a long idea'], maxPromptLength: 5 })).toEqual([
+      'suggestions[0] is 11 characters long; maxPromptLength is 5.',
+    ]);
+    expect(errorsOf({ maxQueued: 1, maxQueuedPerVisitor: 3 })).toEqual([
+      'maxQueuedPerVisitor (3) cannot exceed maxQueued + 1 (2: the waiting ones plus the running one).',
+    ]);
+  });
+});
+
+describe('resolveConfigUrl', () => {
+  const page = 'http://127.0.0.1:4173/app/?kiosk=1';
+  it('accepts same-origin paths and defaults to kiosk.json at the base URL', () => {
+    expect(resolveConfigUrl(null, page)).toEqual({ url: new URL('http://127.0.0.1:4173/kiosk.json') });
+    expect(resolveConfigUrl('/e2e/kiosk.json', page)).toEqual({ url: new URL('http://127.0.0.1:4173/e2e/kiosk.json') });
+    expect(resolveConfigUrl('other.json', page)).toEqual({ url: new URL('http://127.0.0.1:4173/app/other.json') });
+  });
+  it('refuses other origins', () => {
+    expect(resolveConfigUrl('https://evil.example/kiosk.json', page)).toEqual({
+      error: 'config="https://evil.example/kiosk.json" must be a path on this site (http://127.0.0.1:4173), not https://evil.example.',
+    });
+    expect('error' in resolveConfigUrl('//evil.example/k.json', page)).toBe(true);
+  });
+});
+
+describe('loadKioskConfig', () => {
+  const url = new URL('http://127.0.0.1/kiosk.json');
+  const serve = (body: string, status = 200): typeof fetch => async () => new Response(body, { status, statusText: status === 200 ? 'OK' : 'Not Found' });
+
+  it('turns HTTP, network and JSON failures into errors', async () => {
+    expect(await loadKioskConfig(url, serve('', 404))).toEqual({ ok: false, errors: ['Could not read /kiosk.json: HTTP 404 Not Found'] });
+    const down: typeof fetch = async () => {
+      throw new TypeError('Failed to fetch');
+    };
+    expect(await loadKioskConfig(url, down)).toEqual({ ok: false, errors: ['Could not read /kiosk.json: Failed to fetch'] });
+    const bad = await loadKioskConfig(url, serve('{"width": 64,}'));
+    expect(bad.ok === false && bad.errors[0]).toMatch(/^\/kiosk\.json is not valid JSON: /);
+    expect(await loadKioskConfig(url, serve('{"steps": 2}'))).toEqual({ ok: true, config: { ...DEFAULT_KIOSK_CONFIG, steps: 2 } });
+  });
+
+  it('the committed public/kiosk.json is valid', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const body = await readFile(new URL('../../../public/kiosk.json', import.meta.url), 'utf8');
+    const r = await loadKioskConfig(url, serve(body));
+    expect(r).toMatchObject({ ok: true, config: { model: DEFAULT_MODEL } });
+  });
+});
