@@ -6,13 +6,13 @@
 import { InvalidInput } from '../gpu/errors';
 import { fmtShape, numel } from '../util/assert';
 
-export type WritableDType = 'F32' | 'BF16' | 'F16' | 'I64';
+export type WritableDType = 'F32' | 'BF16' | 'F16' | 'I64' | 'F8_E4M3' | 'F8_E5M2' | 'U8';
 
 export interface WritableTensor {
   dtype: WritableDType;
   shape: number[];
-  /** F32 → Float32Array, BF16/F16 → Uint16Array bit patterns, I64 → BigInt64Array. */
-  data: Float32Array | Uint16Array | BigInt64Array;
+  /** F32 → Float32Array, BF16/F16 → Uint16Array bit patterns, I64 → BigInt64Array, F8_E4M3/F8_E5M2/U8 → Uint8Array bytes. */
+  data: Float32Array | Uint16Array | BigInt64Array | Uint8Array;
 }
 
 const ARRAY_OF: Readonly<Record<WritableDType, Function>> = {
@@ -20,6 +20,9 @@ const ARRAY_OF: Readonly<Record<WritableDType, Function>> = {
   BF16: Uint16Array,
   F16: Uint16Array,
   I64: BigInt64Array,
+  F8_E4M3: Uint8Array,
+  F8_E5M2: Uint8Array,
+  U8: Uint8Array,
 };
 
 /** Encodes `tensors` (in key order) as one safetensors file; throws InvalidInput on a dtype/length mismatch. */

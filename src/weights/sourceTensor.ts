@@ -17,10 +17,14 @@ export interface SourceTensor {
    * that dtype: the converter may copy them unchanged. null for formats that must be decoded.
    */
   readonly plainDtype: 'bf16' | 'f16' | 'f32' | null;
-  /** File (path inside the source) and absolute byte range [start, end) holding rows [r0, r1). */
+  /**
+   * File (path inside the source) and absolute byte range [start, end) covering rows [r0, r1): exactly
+   * those rows for plain tensors, possibly more for reordered ones (diffusers' half-swapped
+   * `norm_out.linear` decodes from the covering range; such tensors have plainDtype null).
+   */
   rowBytes(r0: number, r1: number): { file: string; start: number; end: number };
   /**
-   * Decodes the bytes of rows [r0, r1) (exactly what `rowBytes(r0, r1)` names) to f32,
+   * Decodes the bytes `rowBytes(r0, r1)` named to rows [r0, r1) in f32,
    * row-major [r1 − r0, cols]. Throws WeightMismatch when the byte count is wrong.
    */
   decode(bytes: Uint8Array, r0: number, r1: number): Float32Array;
