@@ -2,28 +2,13 @@
  * Test fixtures for the BFL-named readers (weights/gguf.ts, weights/fp8.ts): the golden model-a
  * transformer converted back to BFL single-file naming with a mapping written independently of
  * weights/bflNames.ts (diffusers → BFL: q/k/v rows concatenated into the fused qkv, norm_out's
- * (scale; shift) halves swapped back to (shift; scale)), and an in-memory FileSource.
+ * (scale; shift) halves swapped back to (shift; scale)).
  */
 import { decodeToF32 } from '../util/dtype';
 import { openComponent } from '../weights/safetensors';
-import type { FileSource } from '../weights/source';
 import { goldenModelSource } from './golden';
 
-/** In-memory FileSource over named files. */
-export function memorySource(files: Record<string, Uint8Array>): FileSource {
-  const get = (p: string): Uint8Array => {
-    const f = files[p];
-    if (!f) throw new Error(`file not found in model mem: ${p}`);
-    return f;
-  };
-  return {
-    id: 'mem',
-    size: async (p) => get(p).length,
-    range: async (p, s, e) => get(p).slice(s, e),
-    json: async <T>(p: string) => JSON.parse(new TextDecoder().decode(get(p))) as T,
-    exists: async (p) => p in files,
-  };
-}
+export { memorySource } from './memorySource';
 
 export interface F32Tensor {
   shape: number[];
