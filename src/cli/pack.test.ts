@@ -1,0 +1,48 @@
+/** `npm run pack`: a folder with configs, tokenizer, chunks and the manifest, loadable by `--model DIR`. */
+import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { GOLDEN_DIR } from '../testing/golden';
+import { sha256Hex } from '../weights/convert';
+import { folderSource } from '../weights/folderSource';
+import { openCheckpoints } from '../weights/pack';
+import { PACK_MANIFEST, type PackManifest } from '../weights/packFormat';
+import { main } from './pack';
+
+describe('npm run pack', () => {
+  it('writes a q4 pack whose files match the manifest, with a quantization report', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'kleinbild-pack-'));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    let lines: string[];
+    try {
+      expect(await main(['--from', join(GOLDEN_DIR, 'model-a'), '--quant', 'q4', '--out', out, '--chunk-bytes', String(1 << 20)])).toBe(0);
+      lines = log.mock.calls.map((c) => String(c[0]));
+    } finally {
+      log.mockRestore();
+    }
+    const m = JSON.parse(await readFile(join(out, PACK_MANIFEST), 'utf8')) as PackManifest;
+    expect(m.quant).toBe('q4');
+    expect(m.chunks.length).toBe(Math.ceil(m.totalBytes / (1 << 20)));
+    for (const f of [...m.chunks, ...m.files]) {
+      const bytes = new Uint8Array(await readFile(join(out, f.path)));
+      expect(bytes.length, f.path).toBe(f.bytes);
+      expect(await sha256Hex(bytes), f.path).toBe(f.sha256);
+    }
+    expect((await readdir(join(out, 'chunks'))).length).toBe(m.chunks.length);
+    // report: per component sizes and the mean/max relative RMS error of the quantized weights
+    expect(lines.some((l) => /^transformer +\d+ tensors, [\d.]+ GB \(q4/.test(l))).toBe(true);
+    const rel = lines.map((l) => /relRms mean ([\d.e+-]+), max ([\d.e+-]+)/.exec(l)).filter((x) => x !== null);
+    expect(rel.length).toBe(2); // text encoder and transformer
+    for (const r of rel) expect(Number(r[2])).toBeLessThan(0.2); // q4 g64 on gaussian-like weights ≈ 0.09
+    // the folder reads as a pack (what `npm run generate -- --model DIR` does)
+    const ck = await openCheckpoints(folderSource(out));
+    expect(ck.pack?.name).toContain('q4');
+    expect(ck.transformer.info('proj_out.weight').dtype).toBe('Q4');
+    expect((await stat(join(out, 'tokenizer/tokenizer.json'))).size).toBeGreaterThan(1000);
+  });
+
+  it('refuses an unknown --quant', async () => {
+    await expect(main(['--from', join(GOLDEN_DIR, 'model-a'), '--quant', 'q3', '--out', '/tmp/never'])).rejects.toThrow(/--quant q3: use q4, q8 or none/);
+  });
+});
