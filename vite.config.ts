@@ -1,11 +1,56 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { VitePWA } from 'vite-plugin-pwa';
 import { fileURLToPath } from 'node:url';
+
+const DESCRIPTION = 'FLUX.2 [klein] 4B image generation in the browser on your GPU via WebGPU.';
 
 // One config for the app, the Node CLI runner (scripts/run.mjs) and the Vitest node tests.
 export default defineConfig({
-  plugins: [react()],
+  plugins: [
+    react(),
+    // Offline app shell: a Workbox service worker precaches the built app (the UI, the engine worker
+    // bundle with its inlined WGSL, the icons) and answers navigations with index.html. The only
+    // runtime cache is kiosk.json's; hub requests and model bytes always go to the network (the
+    // model lives in IndexedDB, never in the service worker's caches).
+    VitePWA({
+      registerType: 'prompt', // a new version waits until the user presses Reload (src/ui/UpdatePrompt.tsx)
+      injectRegister: false, // registered by useRegisterSW in UpdatePrompt
+      includeManifestIcons: false, // globPatterns below already take every file of public/
+      manifest: {
+        name: 'Kleinbild',
+        short_name: 'Kleinbild',
+        description: DESCRIPTION,
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        theme_color: '#1f2937',
+        background_color: '#111417',
+        icons: [
+          { src: '/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+          { src: '/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+          { src: '/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        ],
+      },
+      workbox: {
+        globPatterns: ['**/*.{js,css,html,svg,png,wgsl}'], // the plugin adds manifest.webmanifest itself
+        navigateFallback: 'index.html',
+        // The engine worker bundle grows with the kernels; Workbox silently skips files over its 2 MiB default.
+        maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
+        cleanupOutdatedCaches: true,
+        runtimeCaching: [
+          {
+            // The kiosk settings are edited in place by whoever runs the kiosk: fresh when online,
+            // the last copy offline. Same origin and this one file name only (never model files).
+            urlPattern: ({ url, sameOrigin }) => sameOrigin && url.pathname.endsWith('/kiosk.json'),
+            handler: 'NetworkFirst',
+            options: { cacheName: 'kleinbild-kiosk-config', networkTimeoutSeconds: 3 },
+          },
+        ],
+      },
+    }),
+  ],
   resolve: { alias: { '@shaders': fileURLToPath(new URL('./shaders', import.meta.url)) } },
   worker: { format: 'es' },
   server: { host: '127.0.0.1' },

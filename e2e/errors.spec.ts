@@ -11,6 +11,14 @@ test('without WebGPU the app says so and disables Load and Generate with the rea
     await expect(page.getByTestId('webgpu-error')).toBeVisible();
     await expect(page.getByTestId('webgpu-error')).toContainText('WebGPU is not available');
     await expect(page.getByTestId('webgpu-error')).toContainText(/adapter|navigator\.gpu/);
+    // …and what to do: browsers that ship WebGPU, the flags that enable it elsewhere, where to look.
+    const help = page.getByTestId('webgpu-help');
+    await expect(help).toContainText('Chrome or Edge 113+');
+    await expect(help).toContainText('chrome://flags/#enable-unsafe-webgpu');
+    await expect(help).toContainText('Safari 26+');
+    await expect(help).toContainText('dom.webgpu.enabled');
+    await expect(help).toContainText('chrome://gpu');
+    await expect(page.getByTestId('adapter')).toBeHidden();
     await expect(page.getByTestId('load-button')).toBeDisabled();
     await expect(page.getByTestId('generate-button')).toBeDisabled();
     await expect(page.getByTestId('load-reason')).toContainText('no usable WebGPU');
