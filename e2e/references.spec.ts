@@ -1,14 +1,15 @@
 /**
  * The reference panel: the edit-1ref golden case end to end (the one test here that generates),
- * then refusals, the four-image limit, reorder / remove, drag and drop and paste without a model.
- * Test PNGs are encoded here with fast-png into a temp dir (no binary fixtures in the repo).
+ * then refusals, the four-image limit, reorder / remove, drag and drop and paste, a CMYK JPEG and a
+ * 12000×8000 photo without a model. Test PNGs are encoded here with fast-png into a temp dir; the
+ * CMYK JPEG and Pillow's decode of it are src/pipeline/fixtures (scripts/fixtures/lanczos_fixture.py).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { encode } from 'fast-png';
-import { GOLDEN_DIR, HUB_URL } from './env';
+import { decode, encode } from 'fast-png';
+import { GOLDEN_DIR, HUB_URL, REPO_DIR } from './env';
 import { expectCanvasMatchesGolden } from './golden';
 
 const CASE_DIR = join(GOLDEN_DIR, 'cases', 'edit-1ref');
@@ -17,6 +18,26 @@ const SIZE = 64;
 const STEPS = 4;
 /** One 64×64 generation (plus the VAE encoder load) on SwiftShader: a few minutes on 2 cores. */
 const RUN_TIMEOUT_MS = 480_000;
+const PIPELINE_FIXTURES = join(REPO_DIR, 'src', 'pipeline', 'fixtures');
+/**
+ * Chromium's CMYK JPEG decode against Pillow's convert('RGB') of the same file: both compute
+ * (255 − C)(255 − K)/255 with no ICC profile, with their own rounding and IDCT. Observed max 1,
+ * mean 0.35 levels (Debian's Chromium 156).
+ */
+const CMYK_MAX_LEVELS = 1;
+const CMYK_MEAN_LEVELS = 0.5;
+/**
+ * The 12000×8000 image: decode plus the Lanczos downscale take a few seconds in the reference worker;
+ * allow a minute or two with other work on the 2 CI cores.
+ */
+const BIG_TIMEOUT_MS = 120_000;
+/**
+ * Longest task on the page's thread while the 12000×8000 image is added. Decoding and downscaling
+ * run in the reference worker; the page reads the header and makes a thumbnail of the 1254×836
+ * result. Observed: no long task (≥ 50 ms) at all on the 2-core machine with other tests running;
+ * decoding on the page's thread (createImageBitmap with colorSpaceConversion 'none') alone was 1.6 s.
+ */
+const BIG_LONGEST_TASK_MS = 200;
 
 let dir: string;
 
@@ -95,7 +116,7 @@ test('a file that is not an image is refused by name and the panel is unchanged'
   await expect(page.getByTestId('reference-size')).toHaveText('96×80 → 96×80');
 });
 
-test('truncated PNG/JPEG files are refused; 16-bit and alpha PNGs are accepted', async ({ page }) => {
+test('truncated PNG/JPEG files are refused; 16-bit and alpha PNGs and a CMYK JPEG are accepted', async ({ page }) => {
   await openApp(page);
   const file = page.getByTestId('reference-file');
   const error = page.getByTestId('reference-error');
@@ -120,6 +141,74 @@ test('truncated PNG/JPEG files are refused; 16-bit and alpha PNGs are accepted',
   await file.setInputFiles(await fixture('alpha.png', alpha));
   await expect(page.getByTestId('reference-item')).toHaveCount(2);
   await expect(page.getByTestId('reference-size')).toHaveText(['100×90 → 96×80', '70×70 → 64×64']);
+  // A CMYK JPEG (as Photoshop and Pillow write them): Chromium converts it to RGB itself. Its 96×80
+  // thumbnail is the decoded image at 1:1, so it shows the pixels the engine gets.
+  await file.setInputFiles(join(PIPELINE_FIXTURES, 'cmyk.jpg'));
+  await expect(page.getByTestId('reference-size')).toHaveText(['100×90 → 96×80', '70×70 → 64×64', '96×80 → 96×80']);
+  const src = await page.getByTestId('reference-item').last().locator('img').getAttribute('src');
+  const got = decode(Buffer.from((src ?? '').replace(/^data:image\/png;base64,/, ''), 'base64'));
+  const want = decode(await readFile(join(PIPELINE_FIXTURES, 'cmyk-rgb.png')));
+  expect([got.width, got.height]).toEqual([want.width, want.height]);
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < want.width * want.height; i++) {
+    for (let c = 0; c < 3; c++) {
+      const d = Math.abs((got.data[i * got.channels + c] as number) - (want.data[i * want.channels + c] as number));
+      max = Math.max(max, d);
+      sum += d;
+    }
+  }
+  const mean = sum / (want.width * want.height * 3);
+  console.log(`[cmyk] Chromium vs Pillow convert('RGB'): max ${max}, mean ${mean.toFixed(3)} levels`);
+  expect(max).toBeLessThanOrEqual(CMYK_MAX_LEVELS);
+  expect(mean).toBeLessThanOrEqual(CMYK_MEAN_LEVELS);
+});
+
+test('a 12000×8000 photo is downscaled as the reference does, without freezing the page', async ({ page }) => {
+  const [w, h] = [12000, 8000];
+  // Four flat horizontal bands: 288 MB of RGB that deflates to a few hundred KB.
+  const bands: [number, number, number][] = [[200, 40, 40], [40, 200, 40], [40, 40, 200], [230, 230, 230]];
+  const rows = bands.map((rgb) => {
+    const row = new Uint8Array(w * 3);
+    for (let x = 0; x < w; x++) row.set(rgb, 3 * x);
+    return row;
+  });
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) data.set(rows[Math.floor((4 * y) / h)] as Uint8Array, y * w * 3);
+  const path = await fixture('big.png', encode({ width: w, height: h, data, channels: 3, depth: 8 }));
+  // The reference rule (flux2-klein.md §7.1): s = √(1024²/(w·h)), (int(w·s), int(h·s)), then floor to ×16.
+  const s = Math.sqrt((1024 * 1024) / (w * h));
+  const [rw, rh] = [Math.trunc(w * s), Math.trunc(h * s)];
+  const [pw, ph] = [rw - (rw % 16), rh - (rh % 16)];
+
+  await openApp(page);
+  await page.evaluate(() => {
+    const longest = { ms: 0 };
+    (window as unknown as { longest: typeof longest }).longest = longest;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) longest.ms = Math.max(longest.ms, e.duration);
+    }).observe({ type: 'longtask' });
+  });
+  const t0 = Date.now();
+  await page.getByTestId('reference-file').setInputFiles(path);
+  await expect(page.getByTestId('reference-adding')).toBeVisible();
+  await expect(page.getByTestId('reference-size')).toHaveText(`${w}×${h} → ${pw}×${ph}`, { timeout: BIG_TIMEOUT_MS });
+  const seconds = (Date.now() - t0) / 1000;
+  await expect(page.getByTestId('reference-adding')).toHaveCount(0);
+  await expect(page.getByTestId('reference-error')).toHaveCount(0);
+  await expect(page.getByTestId('width')).toHaveValue(String(pw)); // the output size follows the reference
+  await expect(page.getByTestId('height')).toHaveValue(String(ph));
+  const longest = await page.evaluate(() => (window as unknown as { longest: { ms: number } }).longest.ms);
+  console.log(`[big] ${w}×${h} → ${pw}×${ph}: added in ${seconds.toFixed(1)} s, longest page task ${longest.toFixed(0)} ms`);
+  expect(longest).toBeLessThan(BIG_LONGEST_TASK_MS);
+  // The thumbnail shows the four bands in order (from the downscaled image the engine gets).
+  const thumb = await page.getByTestId('reference-item').locator('img').getAttribute('src');
+  const t = decode(Buffer.from((thumb ?? '').replace(/^data:image\/png;base64,/, ''), 'base64'));
+  for (const [k, rgb] of bands.entries()) {
+    const y = Math.floor(((k + 0.5) * t.height) / 4);
+    const i = (y * t.width + Math.floor(t.width / 2)) * t.channels;
+    expect([t.data[i], t.data[i + 1], t.data[i + 2]]).toEqual(rgb);
+  }
 });
 
 test('too small and too elongated images are refused with the engine wording', async ({ page }) => {

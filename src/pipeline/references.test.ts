@@ -1,6 +1,6 @@
 /**
  * Reference preprocessing (diffusers Flux2KleinPipeline + Flux2ImageProcessor): sizes, crops,
- * rejections, the PIL-style Lanczos resampler, and the golden edit-1ref `ref0_pixels`.
+ * rejections and the golden edit-1ref `ref0_pixels` (the resampler itself: lanczos.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
@@ -9,13 +9,13 @@ import { InvalidInput } from '../gpu/errors';
 import { goldenTensor, loadGoldenCase } from '../testing/golden';
 import { maxAbs } from '../testing/expectClose';
 import { pngToRgba } from '../cli/png';
+import { resizeLanczos } from './lanczos';
 import {
   type ReferenceImage,
   defaultSizeFor,
   preprocessReference,
   processedSize,
   referenceIds,
-  resizeLanczos,
   resizedSize,
   validateReferences,
 } from './references';
@@ -56,6 +56,18 @@ describe('reference sizes', () => {
     expect(p.pixels.every((v) => v === want)).toBe(true);
   });
 
+  it('gives the same pixels for an image the panel fitted to ≤ 1024² beforehand (it skips its own resize)', () => {
+    const [w, h] = [1500, 1000];
+    const rgba = new Uint8ClampedArray(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : (i * 37) % 251));
+    const [rw, rh] = resizedSize(w, h);
+    const fitted = { width: rw, height: rh, rgba: resizeLanczos(rgba, w, h, rw, rh) };
+    expect(resizedSize(rw, rh)).toEqual([rw, rh]);
+    const got = preprocessReference(fitted).pixels;
+    const want = preprocessReference({ width: w, height: h, rgba }).pixels;
+    expect(got.length).toBe(want.length);
+    expect(maxAbs(got, want)).toBe(0); // toEqual on 3 M floats takes half a minute
+  });
+
   it('rejects sides under 64 px, aspect ratios over 8 and a fifth reference', () => {
     expect(() => validateReferences([solid(63, 100)])).toThrow(new InvalidInput('reference image 1 is 63×100; each side must be at least 64 px'));
     expect(() => validateReferences([solid(64, 64), solid(100, 63)])).toThrow(/reference image 2 is 100×63; each side must be at least 64 px/);
@@ -68,23 +80,6 @@ describe('reference sizes', () => {
     expect(defaultSizeFor([])).toBeNull();
     expect(defaultSizeFor([solid(88, 72), solid(64, 64)])).toEqual({ width: 80, height: 64 });
     expect([...referenceIds(1, 1, 2)]).toEqual([20, 0, 0, 0, 20, 0, 1, 0]);
-  });
-});
-
-describe('resizeLanczos (PIL LANCZOS arithmetic)', () => {
-  it('is the identity at the same size, keeps flat colors, and mirrors with its input', () => {
-    const w = 37;
-    const h = 23;
-    const rgb = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 97) % 256);
-    expect(resizeLanczos(rgb, w, h, w, h)).toEqual(rgb);
-    expect(resizeLanczos(new Uint8Array(w * h * 3).fill(77), w, h, 15, 9).every((v) => v === 77)).toBe(true);
-    // a horizontal ramp resized stays monotone up to Lanczos ringing at the ends, and mirrors exactly
-    const ramp = Uint8Array.from({ length: 40 * 3 }, (_, i) => Math.floor(i / 3) * 6);
-    const mirrored = Uint8Array.from({ length: 40 * 3 }, (_, i) => ramp[(39 - Math.floor(i / 3)) * 3] as number);
-    const a = resizeLanczos(ramp, 40, 1, 10, 1);
-    const b = resizeLanczos(mirrored, 40, 1, 10, 1);
-    for (let x = 0; x < 10; x++) expect(a[x * 3]).toBe(b[(9 - x) * 3]);
-    for (let x = 2; x < 8; x++) expect(a[x * 3] as number).toBeGreaterThan(a[(x - 1) * 3] as number);
   });
 });
 

@@ -12,7 +12,7 @@ export interface ReferencePanelProps {
 }
 
 export function ReferencePanel({ refs }: ReferencePanelProps) {
-  const { items, messages, addFiles, remove, move } = refs;
+  const { items, messages, adding, addFiles, remove, move } = refs;
   const [dragging, setDragging] = useState(false);
   const id = useId();
 
@@ -61,6 +61,11 @@ export function ReferencePanel({ refs }: ReferencePanelProps) {
             void addFiles(files);
           }} />
       </label>
+      {adding ? (
+        <p className="hint" role="status" data-testid="reference-adding">
+          Reading and downscaling…
+        </p>
+      ) : null}
       {messages.length ? (
         <div role="alert" className="field-error" data-testid="reference-error">
           {messages.map((m, k) => (
@@ -75,7 +80,7 @@ export function ReferencePanel({ refs }: ReferencePanelProps) {
               <img src={r.thumbnail} alt={r.name} />
               <span className="reference-size" data-testid="reference-size"
                 title="original size → size the model uses (downscaled to ≤ 1024², cropped to multiples of 16)">
-                {r.width}×{r.height} → {r.processed.width}×{r.processed.height}
+                {r.original.width}×{r.original.height} → {r.processed.width}×{r.processed.height}
               </span>
               <span className="row tight">
                 <button type="button" onClick={() => move(r.id, -1)} disabled={k === 0} aria-label={`Move ${r.name} left`}

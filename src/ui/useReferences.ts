@@ -1,6 +1,7 @@
 /**
- * State of the reference panel: the ordered list (at most 4) and the refusals of the last add.
- * A refused or undecodable image leaves the list as it was.
+ * State of the reference panel: the ordered list (at most 4), the refusals of the last add, and
+ * how many adds are still decoding / downscaling. A refused or undecodable image leaves the list
+ * as it was.
  */
 import { useCallback, useRef, useState } from 'react';
 import { MAX_REFERENCES } from '../pipeline/references';
@@ -10,9 +11,11 @@ export interface References {
   items: PanelReference[];
   /** Why the last add refused some images (one line each); empty when all went in. */
   messages: string[];
+  /** Adds in progress (a 12000×8000 photo takes a few seconds to downscale). */
+  adding: number;
   addFiles(files: readonly File[]): Promise<void>;
   /** Adds RGBA8 the caller no longer needs to own (pass a copy). */
-  addPixels(name: string, width: number, height: number, rgba: Uint8ClampedArray): void;
+  addPixels(name: string, width: number, height: number, rgba: Uint8ClampedArray): Promise<void>;
   remove(id: string): void;
   /** Moves an item one place left (−1) or right (+1). */
   move(id: string, by: -1 | 1): void;
@@ -25,6 +28,7 @@ function message(e: unknown): string {
 export function useReferences(): References {
   const [items, setItems] = useState<PanelReference[]>([]);
   const [messages, setMessages] = useState<string[]>([]);
+  const [adding, setAdding] = useState(0);
   // Adds are async (decoding); the count check runs against the list as it is when each one lands.
   const current = useRef<PanelReference[]>([]);
   const commit = useCallback((next: PanelReference[]) => {
@@ -46,6 +50,7 @@ export function useReferences(): References {
   const addFiles = useCallback(
     async (files: readonly File[]) => {
       const refused: string[] = [];
+      setAdding((k) => k + 1);
       for (const file of files) {
         const name = file.name || 'pasted image';
         try {
@@ -55,18 +60,22 @@ export function useReferences(): References {
           refused.push(message(e));
         }
       }
+      setAdding((k) => k - 1);
       setMessages(refused);
     },
     [append],
   );
 
   const addPixels = useCallback(
-    (name: string, width: number, height: number, rgba: Uint8ClampedArray) => {
+    async (name: string, width: number, height: number, rgba: Uint8ClampedArray) => {
+      setAdding((k) => k + 1);
       try {
-        const err = append(referenceFromPixels(name, width, height, rgba, current.current.length + 1));
+        const err = append(await referenceFromPixels(name, width, height, rgba, current.current.length + 1));
         setMessages(err ? [err] : []);
       } catch (e) {
         setMessages([message(e)]);
+      } finally {
+        setAdding((k) => k - 1);
       }
     },
     [append],
@@ -92,5 +101,5 @@ export function useReferences(): References {
     [commit],
   );
 
-  return { items, messages, addFiles, addPixels, remove, move };
+  return { items, messages, adding, addFiles, addPixels, remove, move };
 }
