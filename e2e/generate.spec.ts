@@ -46,9 +46,10 @@ async function setForm(p: Page): Promise<void> {
   await p.getByTestId('steps').fill(String(STEPS));
 }
 
-/** Clicks Generate and waits until the run is over and its image and timings are shown. */
-async function generate(p: Page): Promise<void> {
+/** Clicks Generate, runs `during` (checks while it runs), waits until its image and timings are shown. */
+async function generate(p: Page, during?: () => Promise<void>): Promise<void> {
   await p.getByTestId('generate-button').click();
+  await during?.();
   await expect(p.getByTestId('progress')).toBeHidden({ timeout: RUN_TIMEOUT_MS });
   await expect(p.getByRole('alert')).toBeEmpty();
   await expect(p.getByTestId('output-canvas')).toBeVisible();
@@ -60,7 +61,12 @@ test('t2i-64 with the golden noise matches image.png', async () => {
   await page.locator('summary', { hasText: 'Advanced' }).click();
   await page.getByTestId('noise-file').setInputFiles(join(CASE_DIR, 'tensors.safetensors'));
   await expect(page.getByTestId('noise-status')).toContainText('[1, 128, 4, 4]');
-  await generate(page);
+  // live previews while denoising (W/8 × H/8 = 8×8, scaled up), replaced by the final image
+  await generate(page, () => expect(page.getByTestId('preview-label')).toHaveText(new RegExp(`^preview · step [1-${STEPS}]/${STEPS}$`), { timeout: RUN_TIMEOUT_MS }));
+  const frame = page.getByTestId('canvas-frame');
+  expect(Number(await frame.getAttribute('data-preview-frames'))).toBeGreaterThanOrEqual(1);
+  await expect(frame).toHaveAttribute('data-preview-last', new RegExp(`^[1-${STEPS}]/${STEPS}:${SIZE / 8}x${SIZE / 8}$`));
+  await expect(page.getByTestId('preview-canvas')).toHaveCount(0);
 
   await expectCanvasMatchesGolden(page, CASE_DIR, 't2i-64');
 });
@@ -91,6 +97,7 @@ test('Cancel stops a running generation and says so', async () => {
   await page.getByTestId('cancel-button').click();
   await expect(page.getByTestId('notice')).toHaveText('Cancelled.', { timeout: RUN_TIMEOUT_MS });
   await expect(page.getByTestId('progress')).toBeHidden();
+  await expect(page.getByTestId('preview-canvas')).toHaveCount(0);
   await expect(page.getByRole('alert')).toBeEmpty();
   await expect(page.getByTestId('generate-button')).toBeEnabled();
 });

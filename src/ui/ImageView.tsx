@@ -4,15 +4,18 @@
  * seed, regenerate, use as reference, and the image's total and per-stage timings.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { GenerateRequest, GenerateResult } from '../worker/api';
+import type { GeneratePreview, GenerateRequest, GenerateResult } from '../worker/api';
 import { formatMs } from './format';
 import { encodePng } from './png';
 import { ResultStrip } from './Queue';
 import type { Output } from './useGenerator';
+import './preview.css';
 
 export interface ImageViewProps {
   shown: Output | null;
   outputs: readonly Output[];
+  /** The running image's live preview: shown in place of the image until the final one replaces it. */
+  preview?: GeneratePreview | null;
   onShow(id: number): void;
   /** Adds the shown image to the reference panel. */
   onUseAsReference(result: GenerateResult): void;
@@ -52,12 +55,16 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export function ImageView({ shown, outputs, onShow, onUseAsReference, onReuseSeed, onRegenerate, regenerateBlock }: ImageViewProps) {
+export function ImageView({ shown, outputs, preview = null, onShow, onUseAsReference, onReuseSeed, onRegenerate, regenerateBlock }: ImageViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [lossy, setLossy] = useState<LossyType>('image/jpeg');
   const [quality, setQuality] = useState(90);
   const [status, setStatus] = useState<string | null>(null);
   const result = shown?.result ?? null;
+  const frame = useRef<HTMLDivElement>(null);
+  const previewCanvas = useRef<HTMLCanvasElement>(null);
+  /** Preview frames drawn this session (data-preview-frames: lets the e2e test see that previews came). */
+  const previewFrames = useRef(0);
 
   useEffect(() => {
     setStatus(null);
@@ -72,6 +79,21 @@ export function ImageView({ shown, outputs, onShow, onUseAsReference, onReuseSee
     ctx.putImageData(new ImageData(pixels, result.width, result.height), 0, 0);
     c.dataset.rendered = `${result.width}x${result.height}:${result.seed}`;
   }, [result]);
+
+  useEffect(() => {
+    const c = previewCanvas.current;
+    if (!c || !preview) return;
+    c.width = preview.width;
+    c.height = preview.height;
+    const ctx = c.getContext('2d');
+    if (!ctx) return;
+    ctx.putImageData(new ImageData(new Uint8ClampedArray(preview.rgba), preview.width, preview.height), 0, 0);
+    previewFrames.current += 1;
+    if (frame.current) {
+      frame.current.dataset.previewFrames = String(previewFrames.current);
+      frame.current.dataset.previewLast = `${preview.step}/${preview.steps}:${preview.width}x${preview.height}`;
+    }
+  }, [preview]);
 
   async function downloadLossy(o: Output) {
     const c = canvas.current;
@@ -105,10 +127,19 @@ export function ImageView({ shown, outputs, onShow, onUseAsReference, onReuseSee
   return (
     <section className="panel output" aria-labelledby="output-heading">
       <h2 id="output-heading">Image</h2>
-      <div className="canvas-frame">
-        <canvas ref={canvas} data-testid="output-canvas" hidden={!result} role="img"
+      <div className="canvas-frame" ref={frame} data-testid="canvas-frame">
+        <canvas ref={canvas} data-testid="output-canvas" hidden={!result || preview !== null} role="img"
           aria-label={result ? `Generated image, ${result.width}×${result.height}, seed ${result.seed}` : 'No image yet'} />
-        {!result ? <p className="muted">No image yet.</p> : null}
+        {preview ? (
+          <>
+            <canvas ref={previewCanvas} className="preview-canvas" data-testid="preview-canvas" role="img"
+              aria-label={`Preview after step ${preview.step} of ${preview.steps}`} />
+            <span className="preview-label" data-testid="preview-label">
+              preview · step {preview.step}/{preview.steps}
+            </span>
+          </>
+        ) : null}
+        {!result && !preview ? <p className="muted">No image yet.</p> : null}
       </div>
       <ResultStrip outputs={outputs} shownId={shown?.id ?? null} onShow={onShow} />
       {shown && result ? (
