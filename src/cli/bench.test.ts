@@ -1,7 +1,8 @@
 /**
- * `npm run bench` on the tiny golden config (Dawn; SwiftShader on CI): one step at 64², no warmup.
- * FLOP counts must equal the analytic ones of flux2-klein.md §10.1 at the tiny dims, and the
- * profiler must have timed the matmul and attention kernels.
+ * `npm run bench` on the tiny golden config (Dawn; SwiftShader on CI): one step at 64², no warmup,
+ * in normal and in low-memory mode. FLOP counts must equal the analytic ones of flux2-klein.md
+ * §10.1 at the tiny dims, the profiler must have timed the matmul and attention kernels, and the
+ * per-stage peak GPU memory must show one stage's weights at a time in low-memory mode.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { join } from 'node:path';
@@ -13,17 +14,21 @@ import { type BenchConfigs, type BenchResult, KIND_KERNELS, main, readBenchConfi
 const CONFIG = join(GOLDEN_DIR, 'model-a');
 const SIZE = 64; // 16 image tokens, 64² decode (the pipeline minimum): every stage, ~1 min on SwiftShader
 
-/** Qwen3 encoder + context_embedder (512 tokens, causal attention counted as half). */
+/** Qwen3 encoder (512 tokens, causal attention counted as half). */
 function encodeFlops(c: BenchConfigs) {
   const q = c.textEncoder;
   const s = TEXT_SEQ_LEN;
   const perToken = q.hidden_size * q.num_attention_heads * q.head_dim * 2 + 2 * q.hidden_size * q.num_key_value_heads * q.head_dim + 3 * q.hidden_size * q.intermediate_size;
-  const context = 2 * s * 3 * q.hidden_size * hiddenSize(c.transformer);
   return {
-    linear: LAYERS_NEEDED * 2 * s * perToken + context,
+    linear: LAYERS_NEEDED * 2 * s * perToken,
     attention: (LAYERS_NEEDED * 4 * s * s * q.num_attention_heads * q.head_dim) / 2,
     conv2d: 0,
   };
+}
+
+/** context_embedder on the prompt embeddings (512 × 3·D_text → D), run at the start of step 1. */
+function contextFlops(c: BenchConfigs) {
+  return 2 * TEXT_SEQ_LEN * 3 * c.textEncoder.hidden_size * hiddenSize(c.transformer);
 }
 
 /** One transformer call: every block applies 4D² + 3DM weights to each of S = 512 + N tokens. */
@@ -74,24 +79,29 @@ describe('npm run bench on the tiny config', () => {
     vi.restoreAllMocks();
   });
 
-  it('times every stage, counts the analytic FLOPs and profiles the kernels', async () => {
+  /** Runs `npm run bench` with --json on the tiny config and parses its output. */
+  async function bench(...extra: string[]): Promise<BenchResult> {
     let out = '';
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       out += String(chunk);
       return true;
     });
-    const code = await main(['--config', CONFIG, '--size', String(SIZE), '--steps', '1', '--no-warmup', '--json']);
+    const code = await main(['--config', CONFIG, '--size', String(SIZE), '--steps', '1', '--no-warmup', '--json', ...extra]);
     vi.restoreAllMocks();
     expect(code).toBe(0);
-    const r = JSON.parse(out) as BenchResult;
+    return JSON.parse(out) as BenchResult;
+  }
+
+  it('times every stage, counts the analytic FLOPs, profiles the kernels, and peaks per stage in both modes', async () => {
+    const r = await bench();
     const cfg = await readBenchConfigs(CONFIG);
 
     expect(r.stages.map((s) => s.name)).toEqual(['encode', 'step 1', 'decode']);
     for (const s of r.stages) expect(s.ms).toBeGreaterThan(0);
     const g = SIZE / 16;
-    expect(r.stages[0]?.flops).toEqual(encodeFlops(cfg));
-    expect(r.stages[1]?.flops).toEqual(stepFlops(cfg, g * g));
-    expect(r.stages[2]?.flops).toEqual(decodeFlops(cfg, g, g));
+    const step1 = stepFlops(cfg, g * g);
+    const want = [encodeFlops(cfg), { ...step1, linear: step1.linear + contextFlops(cfg) }, decodeFlops(cfg, g, g)];
+    expect(r.stages.map((s) => s.flops)).toEqual(want);
 
     expect(r.kernels).not.toBeNull();
     const k = r.kernels ?? {};
@@ -102,5 +112,25 @@ describe('npm run bench on the tiny config', () => {
     expect(k.matmul?.ms).toBeGreaterThan(0);
     expect(r.dispatches).toBe(Object.values(k).reduce((s, x) => s + x.count, 0));
     expect(r.peakBytes).toBeGreaterThan(r.weightBytes);
+    // normal mode: every stage holds all weights (GPU bytes ≥ checkpoint bytes) plus activations
+    for (const s of r.stages) {
+      expect(s.peak?.live, s.name).toBeGreaterThan(r.weightBytes);
+      expect(s.peak?.allocated, s.name).toBeGreaterThanOrEqual(s.peak?.live ?? Infinity);
+    }
+
+    const low = await bench('--low-memory', '--no-profile');
+    expect(low.lowMemory).toBe(true);
+    expect(low.stages.map((s) => s.flops)).toEqual(want);
+    expect(low.weightBytes).toBe(r.weightBytes); // every stage's weights made once in the timed run
+    expect(low.stageLoadMs).toBeGreaterThan(0);
+    // each stage lacks the other two stages' weights: Σ (normal − low) = 2 × all weights' GPU bytes
+    let lacking = 0;
+    for (const [i, s] of low.stages.entries()) {
+      const normal = r.stages[i]?.peak?.live ?? 0;
+      expect(s.peak?.live, s.name).toBeLessThan(normal);
+      lacking += normal - (s.peak?.live ?? 0);
+    }
+    expect(lacking).toBeGreaterThanOrEqual(2 * r.weightBytes);
+    console.log(`[bench] peak live MiB per stage: normal ${r.stages.map((s) => ((s.peak?.live ?? 0) / 2 ** 20).toFixed(2)).join(' / ')}, low memory ${low.stages.map((s) => ((s.peak?.live ?? 0) / 2 ** 20).toFixed(2)).join(' / ')}`);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --config DIR [--size N | --width W --height H] [--steps N] [--no-warmup]
- *   [--no-profile] [--backend gpu|cpu] [--seed S] [--json]`
+ *   [--no-profile] [--low-memory] [--backend gpu|cpu] [--seed S] [--json]`
  *
  * Times the whole text-to-image pipeline (Qwen3 encoding of a fixed 512-token prompt, N Euler
  * steps of the transformer, VAE decode + RGBA8) on RANDOM bf16 weights (RandomWeights) at the
@@ -10,6 +10,12 @@
  * that has 'timestamp-query', GPU time per kernel entry point and achieved GFLOP/s per kind
  * (linear = matmul + matvec, attention = attention + attention_rows, conv2d = conv2d), plus the
  * dispatch count, peak GPU memory and the adapter. `--json` prints the same as one JSON object.
+ *
+ * Peak GPU memory is reported per stage (encode, each step, decode; a stage runs from its first
+ * progress event to the next stage's): `live` = weights + activations in use, `alloc` = every device
+ * buffer the engine holds (weights + the whole buffer pool, free buffers included). `--low-memory`
+ * runs the pipeline in LoadOptions.lowMemory mode: each stage makes its random weights when it
+ * starts and frees them (and the pool) when it ends; the time that takes is reported apart.
  *
  * `--warmup` (default; `--no-warmup` skips it) runs the pipeline once untimed first (shader
  * compilation, buffer pool). Profiling (default on when supported) puts every dispatch in its own
@@ -26,9 +32,6 @@ import { CountingOps, type FlopCounts, type FlopKind, zeroFlops } from '../ops/c
 import { RandomWeights } from '../weights/randomWeights';
 import { folderSource } from '../weights/folderSource';
 import { TEXT_SEQ_LEN } from '../model/config';
-import { loadQwen3 } from '../model/qwen3';
-import { loadTransformer } from '../model/transformer';
-import { loadDecoder } from '../model/vae';
 import type { PromptTokenizer } from '../model/tokenizer';
 import { type Configs, Pipeline, readConfigs } from '../pipeline/generate';
 
@@ -39,6 +42,8 @@ export interface StageResult {
   name: string;
   ms: number;
   flops: FlopCounts;
+  /** Peak bytes during the stage: live tensors, and all device buffers (pool included); null on cpu. */
+  peak: { live: number; allocated: number } | null;
 }
 
 export interface KindResult {
@@ -60,8 +65,12 @@ export interface BenchResult {
   steps: number;
   textTokens: number;
   imageTokens: number;
+  lowMemory: boolean;
+  /** Weight bytes made at load (normal) or by the timed run, stage by stage (low memory). */
   weightBytes: number;
   loadMs: number;
+  /** Low memory: ms the timed run spent making stage weights (not in the stage ms); null otherwise. */
+  stageLoadMs: number | null;
   warmupMs: number | null;
   stages: StageResult[];
   totalMs: number;
@@ -109,30 +118,47 @@ export function benchTokenizer(vocab: number): PromptTokenizer {
 }
 
 /**
- * One full text-to-image run through the real Pipeline. Stage ms come from its timings; FLOPs are
- * attributed to stages at its progress events (ops are encoded synchronously between them).
+ * One full text-to-image run through the real Pipeline. Stage ms come from its timings; FLOPs and
+ * peak GPU memory are attributed to stages at its progress events (ops are encoded synchronously
+ * between them): a stage runs from its first event to the next stage's first event.
  */
-async function runOnce<T>(ops: CountingOps<T>, pipeline: Pipeline<T>, width: number, height: number, steps: number, seed: number): Promise<StageResult[]> {
-  const flopsByStage: FlopCounts[] = [];
+async function runOnce<T>(
+  ops: CountingOps<T>,
+  ctx: GpuContext | null,
+  pipeline: Pipeline<T>,
+  width: number,
+  height: number,
+  steps: number,
+  seed: number,
+): Promise<{ stages: StageResult[]; loadMs: number | null }> {
+  const measured: Pick<StageResult, 'flops' | 'peak'>[] = [];
+  const start = () => {
+    ops.resetFlops();
+    ctx?.resetStagePeak();
+  };
+  const close = () => measured.push({ flops: { ...ops.flops }, peak: ctx ? { ...ctx.stagePeak } : null });
   let last = '';
-  ops.resetFlops();
+  start();
   const result = await pipeline.generate(
     { prompt: '', width, height, steps, seed },
     {
       onProgress: (p) => {
         const key = `${p.stage}${p.step ?? ''}`;
-        if (key === last || p.stage === 'encode') return;
+        if (key === last) return;
+        if (last) {
+          close();
+          start();
+        }
         last = key;
-        flopsByStage.push({ ...ops.flops });
-        ops.resetFlops();
       },
     },
   );
-  flopsByStage.push({ ...ops.flops });
+  close();
   const t = result.timings;
   const ms = [t.encodeMs, ...t.stepMs, t.decodeMs];
   const names = ['encode', ...t.stepMs.map((_, i) => `step ${i + 1}`), 'decode'];
-  return names.map((name, i) => ({ name, ms: ms[i] as number, flops: flopsByStage[i] ?? zeroFlops() }));
+  const stages = names.map((name, i) => ({ name, ms: ms[i] as number, flops: measured[i]?.flops ?? zeroFlops(), peak: measured[i]?.peak ?? null }));
+  return { stages, loadMs: t.loadMs ?? null };
 }
 
 function int(name: string) {
@@ -154,6 +180,7 @@ interface BenchOptions {
   backend: string;
   seed: number;
   json: boolean;
+  lowMemory: boolean;
 }
 
 function parseArgs(argv: string[]): BenchOptions {
@@ -169,11 +196,12 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--no-profile', 'no per-kernel GPU timing (clean stage times)')
     .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
     .option('--seed <n>', 'random weights and noise seed', int('seed'), 0)
+    .option('--low-memory', "one stage's weights on the GPU at a time (made per stage, freed after it)")
     .option('--json', 'print one JSON object instead of the table')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts<BenchOptions>();
-  return { ...o, warmup: o.warmup !== false, profile: o.profile !== false, json: o.json === true };
+  return { ...o, warmup: o.warmup !== false, profile: o.profile !== false, json: o.json === true, lowMemory: o.lowMemory === true };
 }
 
 /** Runs the benchmark described by the CLI arguments; progress goes to stderr. */
@@ -195,26 +223,22 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
   } else inner = new CpuOps() as Ops<unknown>;
   const ops = new CountingOps(inner);
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  log(`bench: ${adapter}; ${o.config} at ${width}×${height}, ${o.steps} step(s)`);
+  log(`bench: ${adapter}; ${o.config} at ${width}×${height}, ${o.steps} step(s)${o.lowMemory ? ', low memory' : ''}`);
 
   try {
     const t0 = performance.now();
     const rw = new RandomWeights(ops, o.seed);
-    const weights = {
-      textEncoder: await loadQwen3(rw, cfg.textEncoder),
-      transformer: await loadTransformer(rw, cfg.transformer),
-      vae: await loadDecoder(rw, cfg.vae),
-    };
-    const info = { source: `random:${o.config}`, weightBytes: rw.loadedBytes, summary: 'random weights' };
-    const pipeline = Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), weights, rw, info);
+    const info = { source: `random:${o.config}`, summary: 'random weights' };
+    const sources = { textEncoder: rw, transformer: rw, vae: rw };
+    const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, info, o.lowMemory ? { lowMemory: true } : {});
     await ops.sync();
     const loadMs = performance.now() - t0;
-    log(`random weights: ${(rw.loadedBytes / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
+    if (!o.lowMemory) log(`random weights: ${(rw.loadedBytes / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
 
     let warmupMs: number | null = null;
     if (o.warmup) {
       const tw = performance.now();
-      await runOnce(ops, pipeline, width, height, o.steps, o.seed);
+      await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed);
       warmupMs = performance.now() - tw;
       log(`warmup: ${(warmupMs / 1000).toFixed(1)} s`);
     }
@@ -225,7 +249,8 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       ctx.resetPeak();
     }
     const dispatches0 = ctx?.dispatchCount ?? 0;
-    const stages = await runOnce(ops, pipeline, width, height, o.steps, o.seed);
+    const bytes0 = rw.loadedBytes;
+    const { stages, loadMs: stageLoadMs } = await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed);
 
     const flops = zeroFlops();
     for (const s of stages) for (const k of Object.keys(flops) as FlopKind[]) flops[k] += s.flops[k];
@@ -245,8 +270,10 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       steps: o.steps,
       textTokens: TEXT_SEQ_LEN,
       imageTokens: (width / 16) * (height / 16),
-      weightBytes: rw.loadedBytes,
+      lowMemory: o.lowMemory,
+      weightBytes: o.lowMemory ? rw.loadedBytes - bytes0 : pipeline.info.weightBytes,
       loadMs,
+      stageLoadMs,
       warmupMs,
       stages,
       totalMs: stages.reduce((s, x) => s + x.ms, 0),
@@ -266,21 +293,30 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
 
 const gf = (flop: number) => flop / 1e9;
 const pad = (s: string, n: number) => s.padStart(n);
+const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : (bytes / 2 ** 20).toFixed(1));
 
 /** The human-readable report. */
 export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   lines.push(`adapter   ${r.adapter} (${r.backend})`);
   lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens`);
-  lines.push(`weights   ${(r.weightBytes / 1e9).toFixed(3)} GB random bf16, made in ${(r.loadMs / 1000).toFixed(1)} s${r.warmupMs !== null ? `; warmup run ${(r.warmupMs / 1000).toFixed(1)} s` : '; no warmup'}`);
+  const made = r.lowMemory
+    ? `per stage in the timed run (low memory), ${((r.stageLoadMs ?? 0) / 1000).toFixed(1)} s, not in the stage ms`
+    : `made in ${(r.loadMs / 1000).toFixed(1)} s`;
+  lines.push(`weights   ${(r.weightBytes / 1e9).toFixed(3)} GB random bf16, ${made}${r.warmupMs !== null ? `; warmup run ${(r.warmupMs / 1000).toFixed(1)} s` : '; no warmup'}`);
   lines.push('');
-  lines.push(`${'stage'.padEnd(10)}${pad('ms', 12)}${pad('linear GF', 12)}${pad('attn GF', 10)}${pad('conv GF', 10)}${pad('GFLOP/s', 10)}`);
-  const row = (name: string, ms: number, f: FlopCounts) => {
+  lines.push(`${'stage'.padEnd(10)}${pad('ms', 12)}${pad('linear GF', 12)}${pad('attn GF', 10)}${pad('conv GF', 10)}${pad('GFLOP/s', 10)}${pad('live MiB', 11)}${pad('alloc MiB', 11)}`);
+  const row = (name: string, ms: number, f: FlopCounts, peak: StageResult['peak']) => {
     const total = f.linear + f.attention + f.conv2d;
-    lines.push(`${name.padEnd(10)}${pad(ms.toFixed(1), 12)}${pad(gf(f.linear).toFixed(3), 12)}${pad(gf(f.attention).toFixed(3), 10)}${pad(gf(f.conv2d).toFixed(3), 10)}${pad((gf(total) / (ms / 1000)).toFixed(2), 10)}`);
+    lines.push(
+      `${name.padEnd(10)}${pad(ms.toFixed(1), 12)}${pad(gf(f.linear).toFixed(3), 12)}${pad(gf(f.attention).toFixed(3), 10)}${pad(gf(f.conv2d).toFixed(3), 10)}` +
+        `${pad((gf(total) / (ms / 1000)).toFixed(2), 10)}${pad(mib(peak?.live), 11)}${pad(mib(peak?.allocated), 11)}`,
+    );
   };
-  for (const s of r.stages) row(s.name, s.ms, s.flops);
-  row('total', r.totalMs, r.flops);
+  for (const s of r.stages) row(s.name, s.ms, s.flops, s.peak);
+  const peaks = r.stages.map((s) => s.peak).filter((p) => p !== null);
+  row('total', r.totalMs, r.flops, peaks.length ? { live: Math.max(...peaks.map((p) => p.live)), allocated: Math.max(...peaks.map((p) => p.allocated)) } : null);
+  lines.push('(live: peak of weights + activations in use; alloc: peak of all device buffers, the free ones of the pool included)');
   lines.push('');
   lines.push(`${'kind'.padEnd(10)}${pad('GFLOP', 12)}${pad('kernel ms', 12)}${pad('GFLOP/s', 10)}  kernels`);
   for (const k of r.kinds) {

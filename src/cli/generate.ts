@@ -1,8 +1,9 @@
 /**
  * `npm run generate -- --model <hub id | URL | folder> --prompt "…" [--ref in.png …] --width W --height H
- *   --steps N --seed S [--latents noise.safetensors] [--dump DIR] [--backend gpu|cpu] --out out.png`
+ *   --steps N --seed S [--latents noise.safetensors] [--dump DIR] [--backend gpu|cpu] [--quant q8|q4]
+ *   [--low-memory] --out out.png`
  * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
- * --ref (PNG, up to 4) it edits / combines the references; the size then defaults to the first one's.
+ * --ref (PNG or JPEG, up to 4) it edits / combines the references; the size then defaults to the first one's.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { type QuantFormat, decodeToF32 } from '../util/dtype';
 import { isQuantFormat } from '../weights/quant';
 import { dtypeOf } from '../weights/safetensors';
 import { createOps } from './backend';
+import { isJpeg, jpegToRgba } from './jpeg';
 import { pngToRgba } from './png';
 import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
 import type { ReferenceImage } from '../worker/api';
@@ -69,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('FLUX.2 [klein] text-to-image on WebGPU (Dawn) or the CPU reference backend')
     .option('--model <source>', 'hub repo id, http(s) URL or local folder (diffusers layout)', DEFAULT_MODEL)
     .requiredOption('--prompt <text>', 'the prompt')
-    .option('--ref <file.png>', `reference image for editing (repeatable, up to ${MAX_REFERENCES})`, collect, [])
+    .option('--ref <file>', `PNG or JPEG (CMYK too) reference image for editing (repeatable, up to ${MAX_REFERENCES})`, collect, [])
     .option('--width <px>', `output width, multiple of 16 (default: first reference's, else ${DEFAULT_SIDE})`, int('width'))
     .option('--height <px>', `output height, multiple of 16 (default: first reference's, else ${DEFAULT_SIDE})`, int('height'))
     .option('--steps <n>', 'denoising steps', int('steps'), 4)
@@ -78,13 +80,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--dump <dir>', 'write DIR/tensors.safetensors with the golden tensor names')
     .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
     .option('--quant <format>', 'quantize linear weights while loading: q8 or q4 (default: keep bf16)')
+    .option('--low-memory', "one stage's weights on the GPU at a time (read per stage, freed after it)")
     .option('--out <file.png>', 'output PNG', 'out.png')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; quant?: string; out: string }>();
+  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; out: string }>();
   if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
   const references: ReferenceImage[] = [];
-  for (const f of o.ref) references.push(pngToRgba(new Uint8Array(await readFile(f)), f));
+  for (const f of o.ref) {
+    const bytes = new Uint8Array(await readFile(f));
+    references.push(isJpeg(bytes) ? await jpegToRgba(bytes, f) : pngToRgba(bytes, f));
+  }
   validateReferences(references); // before the (slow) model load
   const size = defaultSizeFor(references);
   const width = o.width ?? size?.width ?? DEFAULT_SIDE;
@@ -96,14 +102,16 @@ export async function main(argv: string[]): Promise<number> {
   const pipeline = await Pipeline.load(ops, resolveSource(o.model), (p) => {
     const pct = Math.floor((100 * p.loadedBytes) / Math.max(p.totalBytes, 1));
     if (pct !== shown && process.stderr.isTTY) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
-  }, o.quant ? { quant: o.quant as QuantFormat } : {});
+  }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}) });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
   const latents = o.latents ? await readNoise(o.latents) : undefined;
   const result = await pipeline.generate(
     { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) },
     {
-      onProgress: (p) => process.stderr.isTTY && process.stderr.write(`\r${p.stage}${p.step ? ` ${p.step}/${p.steps}` : ''}        `),
+      onProgress: (p) =>
+        process.stderr.isTTY &&
+        process.stderr.write(`\r${p.stage}${p.step ? ` ${p.step}/${p.steps}` : ''}${p.load ? ` (reading weights ${(p.load.loadedBytes / 1e6).toFixed(0)} MB)` : ''}        `),
       ...(dump ? { dump } : {}),
     },
   );

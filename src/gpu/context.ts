@@ -65,9 +65,26 @@ export class GpuContext {
   private slots = 0;
   /** Bytes currently allocated from the device for activations (pooled or live). */
   pooledBytes = 0;
-  /** Peak of live activation + weight bytes since the last `resetPeak`. */
+  /** Bytes of the persistent (weight) buffers now. */
+  persistentBytes = 0;
+  /** Bytes of live tensors now: weights + activations in use (not the free buffers of the pool). */
+  liveBytes = 0;
+  /** Peak of `liveBytes` since the last `resetPeak`. */
   peakBytes = 0;
-  private liveBytes = 0;
+  /**
+   * Peaks since the last `resetStagePeak` (benchmarks: one pipeline stage): `live` of `liveBytes`,
+   * `allocated` of all device buffers, `persistentBytes + pooledBytes` (pool included: what the
+   * device really holds; staging and uniform buffers excluded).
+   */
+  stagePeak = { live: 0, allocated: 0 };
+  /**
+   * Free pool buffers beyond this many bytes are destroyed, the longest-free first (low-memory
+   * mode: the pool otherwise keeps every size class a stage ever used); default: keep them all.
+   */
+  poolLimitBytes = Infinity;
+  /** Free pool buffers in the order they were freed, and their bytes. */
+  private readonly freeOrder: GPUBuffer[] = [];
+  private freeBytes = 0;
   /** Number of dispatches encoded since creation (for benchmarks). */
   dispatchCount = 0;
   private profiler: GpuProfiler | null = null;
@@ -109,10 +126,15 @@ export class GpuContext {
   private take(bytes: number, label: string): GPUBuffer {
     const free = this.pool.get(bytes);
     const reused = free?.pop();
-    if (reused) return reused;
+    if (reused) {
+      this.freeOrder.splice(this.freeOrder.lastIndexOf(reused), 1);
+      this.freeBytes -= bytes;
+      return reused;
+    }
     const max = this.device.limits.maxBufferSize;
     if (bytes > max) throw new Error(`buffer ${label}: ${bytes} bytes exceeds maxBufferSize ${max}`);
     this.pooledBytes += bytes;
+    this.stagePeak.allocated = Math.max(this.stagePeak.allocated, this.persistentBytes + this.pooledBytes);
     return this.device.createBuffer({
       label,
       size: bytes,
@@ -123,6 +145,7 @@ export class GpuContext {
   private track(bytes: number): void {
     this.liveBytes += bytes;
     if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+    if (this.liveBytes > this.stagePeak.live) this.stagePeak.live = this.liveBytes;
   }
 
   /** A new activation tensor (contents undefined) in the current scope. */
@@ -150,6 +173,10 @@ export class GpuContext {
     const n = numel(shape);
     assert(data.byteLength === n * BYTES_PER_ELEMENT[dtype], () => `${label}: ${data.byteLength} bytes for ${dtype}${fmtShape(shape)}`);
     const bytes = storageBytes(n, dtype);
+    if (persistent) {
+      this.persistentBytes += bytes;
+      this.stagePeak.allocated = Math.max(this.stagePeak.allocated, this.persistentBytes + this.pooledBytes);
+    }
     const buffer = persistent
       ? this.device.createBuffer({
           label,
@@ -193,12 +220,30 @@ export class GpuContext {
     this.liveBytes -= bytes;
     for (const s of this.scopes) s.delete(t);
     if (t.persistent) {
+      this.persistentBytes -= bytes;
+      this.flush(); // encoded commands may still use it; submitted ones keep it alive until done
       t.buffer.destroy();
       return;
     }
     const list = this.pool.get(bytes);
     if (list) list.push(t.buffer);
     else this.pool.set(bytes, [t.buffer]);
+    this.freeOrder.push(t.buffer);
+    this.freeBytes += bytes;
+    if (this.freeBytes > this.poolLimitBytes) this.evict();
+  }
+
+  /** Destroys free pool buffers, the longest-free first, until at most `poolLimitBytes` are kept. */
+  private evict(): void {
+    this.flush(); // encoded commands may still use them
+    while (this.freeBytes > this.poolLimitBytes) {
+      const b = this.freeOrder.shift() as GPUBuffer;
+      const list = this.pool.get(b.size) as GPUBuffer[];
+      list.splice(list.indexOf(b), 1);
+      this.freeBytes -= b.size;
+      this.pooledBytes -= b.size;
+      b.destroy();
+    }
   }
 
   /**
@@ -222,17 +267,25 @@ export class GpuContext {
     return result;
   }
 
-  /** Frees pooled (unused) buffers, e.g. after a run. */
+  /** Frees pooled (unused) buffers, e.g. after a run or a low-memory stage. */
   trimPool(): void {
+    this.flush(); // encoded commands may still use freed buffers
     for (const list of this.pool.values()) for (const b of list) {
       this.pooledBytes -= b.size;
       b.destroy();
     }
     this.pool.clear();
+    this.freeOrder.length = 0;
+    this.freeBytes = 0;
   }
 
   resetPeak(): void {
     this.peakBytes = this.liveBytes;
+  }
+
+  /** Starts a new stage for `stagePeak` (at the current live and allocated bytes). */
+  resetStagePeak(): void {
+    this.stagePeak = { live: this.liveBytes, allocated: this.persistentBytes + this.pooledBytes };
   }
 
   // ---- profiling (benchmarks) -----------------------------------------------------------------

@@ -32,7 +32,7 @@ describe.each(backends)('golden t2i-64 stages on %s', (backend, makeOps) => {
     const src = goldenModelSource();
     const cfg = await readConfigs(src);
     const w = await loadQwen3(new WeightLoader(ops, await openComponent(src, 'text_encoder')), cfg.textEncoder);
-    const out = qwen3PromptEmbeds(ops, w, cfg.textEncoder, ids(c, 'input_ids'), ids(c, 'attention_mask'));
+    const out = await qwen3PromptEmbeds(ops, w, cfg.textEncoder, ids(c, 'input_ids'), ids(c, 'attention_mask'));
     expectGolden(c, await ops.read(out), 'prompt_embeds', `${backend} prompt_embeds`);
   });
 

@@ -9,6 +9,7 @@ import type { Ops } from '../ops/ops';
 import { qwenRopeTable } from '../ops/cpu/ropeTables';
 import type { WeightGetter } from '../weights/load';
 import { type Qwen3Config, TEXT_HIDDEN_STATE_LAYERS } from './config';
+import type { TokenEmbedding } from './embeddingRows';
 
 export interface Qwen3LayerWeights<T> {
   input_layernorm: T;
@@ -18,7 +19,8 @@ export interface Qwen3LayerWeights<T> {
 }
 
 export interface Qwen3Weights<T> {
-  embed_tokens: T;
+  /** [V, D], looked up on the host: only the prompt's rows are read (embeddingRows.ts). */
+  embed_tokens: TokenEmbedding;
   /** Only the layers needed for the last used hidden state. */
   layers: Qwen3LayerWeights<T>[];
 }
@@ -26,7 +28,10 @@ export interface Qwen3Weights<T> {
 /** Number of decoder layers the encoder path runs (27 for klein). */
 export const LAYERS_NEEDED = Math.max(...TEXT_HIDDEN_STATE_LAYERS);
 
-/** Loads `model.embed_tokens` and `model.layers.{0..LAYERS_NEEDED-1}` (no final norm, no lm_head). */
+/**
+ * Loads `model.layers.{0..LAYERS_NEEDED-1}` and binds `model.embed_tokens` for row lookups (nothing
+ * of the table is read here); no final norm, no lm_head.
+ */
 export async function loadQwen3<T>(w: WeightGetter<T>, cfg: Qwen3Config): Promise<Qwen3Weights<T>> {
   const { hidden_size: d, intermediate_size: m, num_attention_heads: h, num_key_value_heads: hkv, head_dim: dh } = cfg;
   const layers: Qwen3LayerWeights<T>[] = [];
@@ -50,7 +55,7 @@ export async function loadQwen3<T>(w: WeightGetter<T>, cfg: Qwen3Config): Promis
       },
     });
   }
-  return { embed_tokens: await w.get('model.embed_tokens.weight', [cfg.vocab_size, d]), layers };
+  return { embed_tokens: w.tokenEmbedding('model.embed_tokens.weight', [cfg.vocab_size, d]), layers };
 }
 
 /** One Qwen3 decoder layer, in place on x: [S, D] (pre-norm attention + SwiGLU MLP, residuals). */
@@ -75,14 +80,16 @@ function decoderLayer<T>(ops: Ops<T>, lw: Qwen3LayerWeights<T>, cfg: Qwen3Config
 /**
  * Prompt embeddings: ids/mask [S] (S = 512, right-padded) → [S, 3·D] = per token
  * concat(hidden_states[9], [18], [27]). Pad positions are computed like any other (their keys are
- * masked); they are part of the conditioning (flux2 issue #59).
+ * masked); they are part of the conditioning (flux2 issue #59). The token embedding rows are
+ * gathered on the host (awaits their range reads) and uploaded as the [S, D] input.
  */
-export function qwen3PromptEmbeds<T>(ops: Ops<T>, w: Qwen3Weights<T>, cfg: Qwen3Config, ids: Int32Array, mask: Int32Array): T {
+export async function qwen3PromptEmbeds<T>(ops: Ops<T>, w: Qwen3Weights<T>, cfg: Qwen3Config, ids: Int32Array, mask: Int32Array): Promise<T> {
+  const embeds = await w.embed_tokens.rows(ids); // [S, D]
   return ops.tidy(() => {
     const s = ids.length;
     const rope = ops.fromHost(qwenRopeTable(s, cfg.head_dim, cfg.rope_theta).data, [s, cfg.head_dim / 2, 2], 'qwen3.rope');
     const keyMask = ops.fromHost(Float32Array.from(mask), [s], 'qwen3.key_mask');
-    const x = ops.embedding(ids, w.embed_tokens);
+    const x = ops.fromHost(embeds, [s, cfg.hidden_size], 'qwen3.inputs_embeds');
     const states: T[] = [];
     for (let i = 0; i < w.layers.length; i++) {
       decoderLayer(ops, w.layers[i] as Qwen3LayerWeights<T>, cfg, x, rope, keyMask);

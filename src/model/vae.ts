@@ -116,11 +116,17 @@ export async function loadDecoder<T>(w: WeightGetter<T>, cfg: Flux2VaeConfig): P
 
 const GN_EPS = 1e-6; // diffusers VAE GroupNorm eps (vae.py Decoder/ResnetBlock2D, attention norm)
 
-/** ResnetBlock2D: x + conv2(silu(GN(conv1(silu(GN(x)))))), shortcut 1×1 when channels change. x: [Ci, H, W] → [Co, H, W]. */
+/**
+ * ResnetBlock2D: x + conv2(silu(GN(conv1(silu(GN(x)))))), shortcut 1×1 when channels change. x: [Ci, H, W] → [Co, H, W].
+ * Each intermediate is freed as soon as it is consumed (at 1024² one is 0.5–1 GiB), not at the scope's end.
+ */
 export function resnet<T>(ops: Ops<T>, w: ResnetWeights<T>, x: T, groups: number): T {
   return ops.tidy(() => {
-    let h = ops.conv2d(ops.groupNorm(x, w.norm1.weight, w.norm1.bias, groups, GN_EPS, true), w.conv1.weight, w.conv1.bias);
-    h = ops.conv2d(ops.groupNorm(h, w.norm2.weight, w.norm2.bias, groups, GN_EPS, true), w.conv2.weight, w.conv2.bias);
+    const consume = (t: T, y: T): T => (ops.release(t), y);
+    const n1 = ops.groupNorm(x, w.norm1.weight, w.norm1.bias, groups, GN_EPS, true);
+    const c1 = consume(n1, ops.conv2d(n1, w.conv1.weight, w.conv1.bias));
+    const n2 = consume(c1, ops.groupNorm(c1, w.norm2.weight, w.norm2.bias, groups, GN_EPS, true));
+    const h = consume(n2, ops.conv2d(n2, w.conv2.weight, w.conv2.bias));
     const shortcut = w.conv_shortcut ? ops.conv2d(x, w.conv_shortcut.weight, w.conv_shortcut.bias, { pad: [0, 0, 0, 0] }) : x;
     return ops.residual(h, shortcut);
   });
@@ -143,22 +149,30 @@ export function attentionBlock<T>(ops: Ops<T>, w: AttentionWeights<T>, x: T, gro
 
 /**
  * Latent tokens → RGB. tokens: [h·w, 128] (BN-normalised, packed) → [3, 16h, 16w] nominally in
- * [−1, 1]: BN de-normalise + unpatchify, post_quant_conv, decoder.
+ * [−1, 1]: BN de-normalise + unpatchify, post_quant_conv, decoder. Each activation is freed as soon as
+ * the next one exists (at 1024² the last blocks' are 0.5–1 GiB each), so the peak is about three of them.
  */
 export function decode<T>(ops: Ops<T>, w: DecoderWeights<T>, cfg: Flux2VaeConfig, tokens: T, h: number, wd: number): T {
   return ops.tidy(() => {
     const g = cfg.norm_num_groups;
-    let z = ops.latentUnpack(tokens, w.bn.running_mean, w.bn.running_var, h, wd, cfg.batch_norm_eps);
-    if (w.post_quant_conv) z = ops.conv2d(z, w.post_quant_conv.weight, w.post_quant_conv.bias, { pad: [0, 0, 0, 0] });
-    let x = ops.conv2d(z, w.conv_in.weight, w.conv_in.bias);
-    x = resnet(ops, w.mid_block.resnets[0], x, g);
-    if (w.mid_block.attention) x = attentionBlock(ops, w.mid_block.attention, x, g);
-    x = resnet(ops, w.mid_block.resnets[1], x, g);
+    let x = ops.latentUnpack(tokens, w.bn.running_mean, w.bn.running_var, h, wd, cfg.batch_norm_eps);
+    const next = (y: T): void => {
+      ops.release(x);
+      x = y;
+    };
+    if (w.post_quant_conv) next(ops.conv2d(x, w.post_quant_conv.weight, w.post_quant_conv.bias, { pad: [0, 0, 0, 0] }));
+    next(ops.conv2d(x, w.conv_in.weight, w.conv_in.bias));
+    next(resnet(ops, w.mid_block.resnets[0], x, g));
+    if (w.mid_block.attention) next(attentionBlock(ops, w.mid_block.attention, x, g));
+    next(resnet(ops, w.mid_block.resnets[1], x, g));
     for (const block of w.up_blocks) {
-      for (const r of block.resnets) x = resnet(ops, r, x, g);
-      if (block.upsampler) x = ops.conv2d(ops.upsampleNearest2x(x), block.upsampler.weight, block.upsampler.bias);
+      for (const r of block.resnets) next(resnet(ops, r, x, g));
+      if (block.upsampler) {
+        next(ops.upsampleNearest2x(x));
+        next(ops.conv2d(x, block.upsampler.weight, block.upsampler.bias));
+      }
     }
-    x = ops.groupNorm(x, w.conv_norm_out.weight, w.conv_norm_out.bias, g, GN_EPS, true);
+    next(ops.groupNorm(x, w.conv_norm_out.weight, w.conv_norm_out.bias, g, GN_EPS, true));
     return ops.conv2d(x, w.conv_out.weight, w.conv_out.bias);
   });
 }

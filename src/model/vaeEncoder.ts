@@ -64,22 +64,27 @@ const GN_EPS = 1e-6; // diffusers VAE GroupNorm eps (vae.py Encoder/ResnetBlock2
 /**
  * Encoder + quant_conv → latent mean. pixels: [3, H, W] in [−1, 1] (H, W multiples of 16) →
  * [latent_channels, H/8, W/8] (golden `ref{k}_latent`). Downsample = zero-pad right/bottom by 1,
- * then 3×3 stride 2 (diffusers Downsample2D padding=0).
+ * then 3×3 stride 2 (diffusers Downsample2D padding=0). Each activation is freed as soon as the
+ * next one exists (at 1024² the first blocks' are 0.5 GiB each), as in the decoder.
  */
 export function encodeLatent<T>(ops: Ops<T>, w: EncoderWeights<T>, cfg: Flux2VaeConfig, pixels: T): T {
   return ops.tidy(() => {
     const g = cfg.norm_num_groups;
     let x = ops.conv2d(pixels, w.conv_in.weight, w.conv_in.bias);
-    w.down_blocks.forEach((block, i) => {
-      for (const r of block.resnets) x = resnet(ops, r, x, g);
-      if (block.downsampler) x = ops.conv2d(x, block.downsampler.weight, block.downsampler.bias, { stride: 2, pad: [0, 0, 1, 1] });
+    const next = (y: T): void => {
+      ops.release(x);
+      x = y;
+    };
+    w.down_blocks.forEach((block) => {
+      for (const r of block.resnets) next(resnet(ops, r, x, g));
+      if (block.downsampler) next(ops.conv2d(x, block.downsampler.weight, block.downsampler.bias, { stride: 2, pad: [0, 0, 1, 1] }));
     });
-    x = resnet(ops, w.mid_block.resnets[0], x, g);
-    if (w.mid_block.attention) x = attentionBlock(ops, w.mid_block.attention, x, g);
-    x = resnet(ops, w.mid_block.resnets[1], x, g);
-    x = ops.groupNorm(x, w.conv_norm_out.weight, w.conv_norm_out.bias, g, GN_EPS, true);
-    x = ops.conv2d(x, w.conv_out.weight, w.conv_out.bias);
-    if (w.quant_conv) x = ops.conv2d(x, w.quant_conv.weight, w.quant_conv.bias, { pad: [0, 0, 0, 0] });
+    next(resnet(ops, w.mid_block.resnets[0], x, g));
+    if (w.mid_block.attention) next(attentionBlock(ops, w.mid_block.attention, x, g));
+    next(resnet(ops, w.mid_block.resnets[1], x, g));
+    next(ops.groupNorm(x, w.conv_norm_out.weight, w.conv_norm_out.bias, g, GN_EPS, true));
+    next(ops.conv2d(x, w.conv_out.weight, w.conv_out.bias));
+    if (w.quant_conv) next(ops.conv2d(x, w.quant_conv.weight, w.quant_conv.bias, { pad: [0, 0, 0, 0] }));
     return ops.sliceRows(x, 0, cfg.latent_channels); // mean; logvar (the rest) is unused
   });
 }

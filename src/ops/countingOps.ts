@@ -76,6 +76,12 @@ export class CountingOps<T> implements Ops<T> {
   sync(): Promise<void> {
     return this.inner.sync();
   }
+  trim(): void {
+    this.inner.trim();
+  }
+  setReuseLimit(bytes: number): void {
+    this.inner.setReuseLimit(bytes);
+  }
   rmsNorm(x: T, w: T, eps: number, cols?: number): T {
     return this.inner.rmsNorm(x, w, eps, cols);
   }

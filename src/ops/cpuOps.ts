@@ -53,6 +53,8 @@ export class CpuOps implements Ops<CpuTensor> {
     return cpuTensor(x.data, shape);
   }
   release(): void {}
+  trim(): void {}
+  setReuseLimit(): void {}
   sync(): Promise<void> {
     return Promise.resolve();
   }

@@ -51,6 +51,12 @@ export class GpuOps implements Ops<GpuTensor> {
   sync(): Promise<void> {
     return this.ctx.sync();
   }
+  trim(): void {
+    this.ctx.trimPool();
+  }
+  setReuseLimit(bytes: number): void {
+    this.ctx.poolLimitBytes = bytes;
+  }
 
   linear(x: GpuTensor, w: GpuTensor, opts?: LinearOptions<GpuTensor>): GpuTensor {
     return linear(this.ctx, x, w, opts);

@@ -58,6 +58,10 @@ export interface Ops<T> {
   release(t: T): void;
   /** Waits until all queued work is done (for stage timings). */
   sync(): Promise<void>;
+  /** Frees memory kept for reuse (GPU: the free buffers of the pool); live tensors stay valid. */
+  trim(): void;
+  /** Caps the memory kept for reuse: beyond `bytes`, the longest unused is freed (GPU: pool buffers). Default Infinity. */
+  setReuseLimit(bytes: number): void;
 
   // ---- linear algebra ---------------------------------------------------------------------
   /** y = x·Wᵀ (+ b). x: [M, K], w: [N, K] (any weight dtype) → [M, N] (or [M, count] with rows). */

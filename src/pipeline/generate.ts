@@ -7,11 +7,10 @@
  */
 import { Cancelled, InvalidInput } from '../gpu/errors';
 import type { Ops } from '../ops/ops';
-import type { QuantFormat } from '../util/dtype';
 import { fluxRopeTable } from '../ops/cpu/ropeTables';
-import type { GenerateProgress, GenerateRequest, GenerateResult, LoadProgress, ModelInfo } from '../worker/api';
+import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo } from '../worker/api';
 import type { FileSource } from '../weights/source';
-import { openComponent } from '../weights/safetensors';
+import { openCheckpoints } from '../weights/pack';
 import { type WeightGetter, WeightLoader } from '../weights/load';
 import { type Flux2TransformerConfig, type Flux2VaeConfig, type Qwen3Config, TEXT_SEQ_LEN, hiddenSize, parseQwen3Config, parseTransformerConfig, parseVaeConfig } from '../model/config';
 import { LAYERS_NEEDED, type Qwen3Weights, loadQwen3, qwen3PromptEmbeds } from '../model/qwen3';
@@ -20,8 +19,13 @@ import { type DecoderWeights, decode, loadDecoder } from '../model/vae';
 import { type PromptTokenizer, loadTokenizer } from '../model/tokenizer';
 import { fluxSigmas, timestepEmbeddingInput } from './schedule';
 import { drawNoise, imageIds, packLatents, textIds } from './latents';
+import { type PreviewProjection, previewRgba } from './preview';
+import { fitPreview, previewFitGrid } from './previewFit';
 import { validateReferences } from './references';
-import { type EncodedReferences, ReferenceEncoder, releaseAll } from './referenceEncoder';
+import { type EncodedReferences, ReferenceEncoder } from './referenceEncoder';
+import { LOW_MEMORY_REUSE_BYTES, StageWeights } from './stageWeights';
+
+export type { LoadOptions };
 
 /** Output size limits (multiples of 16; BFL documents 64² minimum, 4 MP maximum). */
 export const SIZE_MIN = 64;
@@ -37,9 +41,21 @@ export interface Configs {
 /** Host copies of intermediate tensors, named as in the golden `tensors.safetensors`. */
 export type Dump = Map<string, { shape: number[]; data: Float32Array | Int32Array }>;
 
-export interface LoadOptions {
-  /** Quantize linear weights while loading (src/weights/quant.ts); default: keep bf16. */
-  quant?: QuantFormat;
+/** Where each component's weights come from: WeightLoaders over checkpoints, or RandomWeights (bench). */
+export interface WeightSources<T> {
+  textEncoder: WeightGetter<T>;
+  transformer: WeightGetter<T>;
+  /** The VAE decoder, and the encoder on the first request with reference images. */
+  vae: WeightGetter<T>;
+}
+
+export interface CreateOptions {
+  /** LoadOptions.lowMemory: each generate() reads a stage's weights and frees them after it. */
+  lowMemory?: boolean;
+  /** Bytes each stage's load reads (progress totals, ModelInfo.weightBytes); default: unknown (0). */
+  stageBytes?: Partial<Record<keyof WeightSources<unknown>, number>>;
+  /** Normal mode: progress of reading every weight in create(). */
+  onProgress?: (p: LoadProgress) => void;
 }
 
 export interface GenerateOptions {
@@ -47,6 +63,13 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** When given, filled with input_ids, attention_mask, prompt_embeds, sigmas, step_velocity, … */
   dump?: Dump;
+  /**
+   * Live previews (preview.ts): called after every step with the latent projected to RGB at W/8 × H/8.
+   * The first generate() with it fits the model's projection (previewFit.ts: two VAE decodes of at
+   * most 128² px and at most the request's size, outside the timings; again once for a larger
+   * request; low-memory mode reads the decoder for it). Without it no latent is read back.
+   */
+  preview?: (p: GeneratePreview) => void;
 }
 
 /** Reads and cross-checks the three config.json files. */
@@ -84,72 +107,115 @@ export class Pipeline<T> {
     private readonly ops: Ops<T>,
     readonly configs: Configs,
     private readonly tokenizer: PromptTokenizer,
-    private readonly weights: { textEncoder: Qwen3Weights<T>; transformer: TransformerWeights<T>; vae: DecoderWeights<T> },
+    /** Resident from create() to dispose(), or read and freed per stage (low-memory mode). */
+    private readonly stages: { textEncoder: StageWeights<T, Qwen3Weights<T>>; transformer: StageWeights<T, TransformerWeights<T>>; vae: StageWeights<T, DecoderWeights<T>> },
     /** VAE encoder for reference images; its weights load on the first request with references. */
     private readonly references: ReferenceEncoder<T>,
     readonly info: ModelInfo,
+    readonly lowMemory: boolean,
   ) {}
 
+  /** The live-preview map of this model's VAE and the fit grid it was fitted at (previewFit.ts). */
+  private previewFit: { grid: number; projection: Promise<PreviewProjection> } | null = null;
+
+  /** The preview map for a request of h×w tokens: fitted on first use, refitted once for a larger grid. */
+  private previewProjection(h: number, wd: number): Promise<PreviewProjection> {
+    const grid = previewFitGrid(h, wd);
+    if (!this.previewFit || this.previewFit.grid < grid) {
+      const vae = this.stages.vae;
+      const projection = (async () => {
+        try {
+          return await fitPreview(this.ops, await vae.acquire(), this.configs.vae, { grid });
+        } finally {
+          vae.release();
+        }
+      })();
+      const fit = { grid, projection };
+      projection.catch(() => {
+        if (this.previewFit === fit) this.previewFit = null; // retried by the next request
+      });
+      this.previewFit = fit;
+    }
+    return this.previewFit.projection;
+  }
+
   /**
-   * Loads configs, tokenizer and weights (Qwen3 layers 0…26 only, VAE decoder only; the encoder
-   * lazily). `opts.quant` quantizes the text encoder's and the transformer's linear weights while
-   * loading (the token embedding table and the VAE keep their checkpoint dtype).
+   * Loads configs, tokenizer, checkpoint headers and (normal mode) the weights: Qwen3 layers 0…26
+   * only, VAE decoder only (the encoder lazily), never the token embedding table (its rows are read
+   * per prompt). `opts.quant` quantizes the text encoder's and the transformer's linear weights while
+   * loading (the VAE keeps its checkpoint dtype). `opts.lowMemory` reads no weights here: generate()
+   * reads each stage's, then frees them.
    */
   static async load<T>(ops: Ops<T>, src: FileSource, onProgress?: (p: LoadProgress) => void, opts: LoadOptions = {}): Promise<Pipeline<T>> {
     const configs = await readConfigs(src);
     const tokenizer = await loadTokenizer(src);
-    const ckpts = {
-      te: await openComponent(src, 'text_encoder'),
-      tr: await openComponent(src, 'transformer'),
-      vae: await openComponent(src, 'vae'),
-    };
+    const opened = await openCheckpoints(src); // a Kleinbild pack or the diffusers layout
+    const ckpts = { te: opened.text_encoder, tr: opened.transformer, vae: opened.vae };
     const neededText = (name: string) => {
       const m = /^model\.layers\.(\d+)\./.exec(name);
-      return m ? Number(m[1]) < LAYERS_NEEDED : name === 'model.embed_tokens.weight';
+      return m !== null && Number(m[1]) < LAYERS_NEEDED;
     };
     const neededVae = (name: string) => !name.startsWith('encoder.') && name !== 'quant_conv.weight' && name !== 'quant_conv.bias' && name !== 'bn.num_batches_tracked';
     const quant = opts.quant;
-    let done = 0;
-    let totalBytes = 0;
-    const loaders: Record<'te' | 'tr' | 'vae', WeightLoader<T>> = {
-      te: new WeightLoader(ops, ckpts.te, (b, f) => onProgress?.({ file: `text_encoder/${f}`, loadedBytes: done + b, totalBytes }), quant && { format: quant, filter: (name) => name !== 'model.embed_tokens.weight' }),
-      tr: new WeightLoader(ops, ckpts.tr, (b, f) => onProgress?.({ file: `transformer/${f}`, loadedBytes: done + b, totalBytes }), quant && { format: quant, filter: () => true }),
-      vae: new WeightLoader(ops, ckpts.vae, (b, f) => onProgress?.({ file: `vae/${f}`, loadedBytes: done + b, totalBytes })),
+    const sources = {
+      textEncoder: new WeightLoader(ops, ckpts.te, undefined, quant && { format: quant, filter: () => true }),
+      transformer: new WeightLoader(ops, ckpts.tr, undefined, quant && { format: quant, filter: () => true }),
+      vae: new WeightLoader(ops, ckpts.vae),
     };
-    totalBytes = loaders.te.bytesOf(neededText) + loaders.tr.bytesOf(() => true) + loaders.vae.bytesOf(neededVae);
-    const textEncoder = await loadQwen3(loaders.te, configs.textEncoder);
-    done += loaders.te.loadedBytes;
-    const transformer = await loadTransformer(loaders.tr, configs.transformer);
-    done += loaders.tr.loadedBytes;
-    const vae = await loadDecoder(loaders.vae, configs.vae);
-    done += loaders.vae.loadedBytes;
+    const stageBytes = { textEncoder: sources.textEncoder.bytesOf(neededText), transformer: sources.transformer.bytesOf(() => true), vae: sources.vae.bytesOf(neededVae) };
     const t = configs.transformer;
     const q = configs.textEncoder;
-    const info: ModelInfo = {
-      source: src.id,
-      weightBytes: done,
-      summary:
-        `text encoder Qwen3 ${LAYERS_NEEDED}/${q.num_hidden_layers} layers × ${q.hidden_size}; ` +
-        `transformer ${t.num_layers} double + ${t.num_single_layers} single blocks × ${hiddenSize(t)}; ` +
-        `VAE decoder [${configs.vae.block_out_channels.join(', ')}]` +
-        (quant ? `; linear weights ${quant}` : ''),
-    };
-    return Pipeline.create(ops, configs, tokenizer, { textEncoder, transformer, vae }, new WeightLoader(ops, ckpts.vae), info);
+    const summary =
+      `text encoder Qwen3 ${LAYERS_NEEDED}/${q.num_hidden_layers} layers × ${q.hidden_size}; ` +
+      `transformer ${t.num_layers} double + ${t.num_single_layers} single blocks × ${hiddenSize(t)}; ` +
+      `VAE decoder [${configs.vae.block_out_channels.join(', ')}]` +
+      (quant ? `; linear weights ${quant}` : '') +
+      (opts.lowMemory ? '; low memory (weights read per stage)' : '');
+    return Pipeline.create(ops, configs, tokenizer, sources, { source: src.id, summary }, {
+      stageBytes,
+      ...(opts.lowMemory ? { lowMemory: true } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
   }
 
   /**
-   * A pipeline from loaded weights (the benchmark passes random ones); `encoderSource` provides the
-   * VAE encoder weights on the first request with reference images.
+   * A pipeline over weight sources (Pipeline.load: checkpoints; the benchmark: RandomWeights).
+   * Normal mode reads every stage's weights now; low-memory mode none (generate() does, per stage).
+   * `info.weightBytes` becomes the bytes read now, or (low memory) the known per-image total.
    */
-  static create<T>(
+  static async create<T>(
     ops: Ops<T>,
     configs: Configs,
     tokenizer: PromptTokenizer,
-    weights: { textEncoder: Qwen3Weights<T>; transformer: TransformerWeights<T>; vae: DecoderWeights<T> },
-    encoderSource: WeightGetter<T>,
-    info: ModelInfo,
-  ): Pipeline<T> {
-    return new Pipeline<T>(ops, configs, tokenizer, weights, new ReferenceEncoder(ops, configs.vae, encoderSource), info);
+    sources: WeightSources<T>,
+    info: Omit<ModelInfo, 'weightBytes'>,
+    opts: CreateOptions = {},
+  ): Promise<Pipeline<T>> {
+    const low = opts.lowMemory === true;
+    ops.setReuseLimit(low ? LOW_MEMORY_REUSE_BYTES : Infinity);
+    const bytes = opts.stageBytes ?? {};
+    const stages = {
+      textEncoder: new StageWeights(ops, 'text_encoder', sources.textEncoder, (w) => loadQwen3(w, configs.textEncoder), bytes.textEncoder ?? 0, low),
+      transformer: new StageWeights(ops, 'transformer', sources.transformer, (w) => loadTransformer(w, configs.transformer), bytes.transformer ?? 0, low),
+      vae: new StageWeights(ops, 'vae', sources.vae, (w) => loadDecoder(w, configs.vae), bytes.vae ?? 0, low),
+    };
+    const all = [stages.textEncoder, stages.transformer, stages.vae] as const;
+    let weightBytes = all.reduce((sum, s) => sum + s.bytes, 0);
+    if (!low) {
+      let done = 0;
+      const totalBytes = weightBytes;
+      try {
+        for (const s of all) {
+          await s.acquire((b, name) => opts.onProgress?.({ file: `${s.folder}/${name}`, loadedBytes: done + b, totalBytes }));
+          done += s.lastLoadBytes;
+        }
+      } catch (e) {
+        for (const s of all) s.dispose();
+        throw e;
+      }
+      weightBytes = done;
+    }
+    return new Pipeline<T>(ops, configs, tokenizer, stages, new ReferenceEncoder(ops, configs.vae, sources.vae, low), { ...info, weightBytes }, low);
   }
 
   /**
@@ -157,7 +223,7 @@ export class Pipeline<T> {
    * (signal aborted between stages or steps), DeviceLost / ShaderCompile from the backend.
    */
   async generate(req: GenerateRequest, opts: GenerateOptions = {}): Promise<GenerateResult> {
-    const { ops, configs: cfg, weights: w } = this;
+    const { ops, configs: cfg, stages } = this;
     const latentCh = cfg.transformer.in_channels;
     validateRequest(req, latentCh);
     const check = () => {
@@ -168,30 +234,44 @@ export class Pipeline<T> {
     const h = req.height / 16;
     const wd = req.width / 16;
     const n = h * wd;
+    const projection = opts.preview ? await this.previewProjection(h, wd) : null; // once per model, outside the timings
     const t0 = performance.now();
+    let loadMs = 0;
+    /** A stage's weights; low-memory mode reads them now, reported as `at` plus `load` bytes. */
+    const acquire = async <W>(s: StageWeights<T, W>, at: GenerateProgress): Promise<W> => {
+      const tl = performance.now();
+      const w = await s.acquire((loadedBytes) => report({ ...at, load: { loadedBytes, totalBytes: s.bytes } }));
+      loadMs += performance.now() - tl;
+      return w;
+    };
 
-    // ---- text encoding
-    report({ stage: 'encode', fraction: 0 });
+    // ---- text encoding (low memory: only the text encoder's weights on the GPU)
+    const atEncode: GenerateProgress = { stage: 'encode', fraction: 0 };
+    report(atEncode);
     const tokens = this.tokenizer.encode(req.prompt, TEXT_SEQ_LEN);
-    const promptEmbeds = qwen3PromptEmbeds(ops, w.textEncoder, cfg.textEncoder, tokens.inputIds, tokens.attentionMask);
-    const txt = embedContext(ops, w.transformer, promptEmbeds);
-    if (dump) {
-      dump.set('input_ids', { shape: [1, TEXT_SEQ_LEN], data: tokens.inputIds });
-      dump.set('attention_mask', { shape: [1, TEXT_SEQ_LEN], data: tokens.attentionMask });
-      dump.set('prompt_embeds', { shape: [1, ...ops.shape(promptEmbeds)], data: await ops.read(promptEmbeds) });
+    let promptEmbeds: T;
+    try {
+      promptEmbeds = await qwen3PromptEmbeds(ops, await acquire(stages.textEncoder, atEncode), cfg.textEncoder, tokens.inputIds, tokens.attentionMask);
+    } finally {
+      stages.textEncoder.release();
     }
-    ops.release(promptEmbeds);
     let refs: EncodedReferences<T> | null = null;
     try {
+      if (dump) {
+        dump.set('input_ids', { shape: [1, TEXT_SEQ_LEN], data: tokens.inputIds });
+        dump.set('attention_mask', { shape: [1, TEXT_SEQ_LEN], data: tokens.attentionMask });
+        dump.set('prompt_embeds', { shape: [1, ...ops.shape(promptEmbeds)], data: await ops.read(promptEmbeds) });
+      }
       if (req.references?.length) refs = await this.references.encode(req.references, dump);
+      await ops.sync();
     } catch (e) {
-      ops.release(txt);
+      ops.release(promptEmbeds);
       throw e;
     }
-    await ops.sync();
     const t1 = performance.now();
+    const encodeMs = t1 - t0 - loadMs;
 
-    // ---- denoising
+    // ---- denoising (low memory: only the transformer's weights on the GPU)
     const noise = req.latents ?? drawNoise(req.seed, h, wd);
     const sigmas = fluxSigmas(n, req.steps);
     // rope ids: [text; target (t = 0); refs (t = 10·(k+1))]; μ above uses the N target tokens only
@@ -201,22 +281,33 @@ export class Pipeline<T> {
     if (refs) ids.set(refs.ids, (TEXT_SEQ_LEN + n) * 4);
     const tr = cfg.transformer;
     const ropeTable = fluxRopeTable(ids, tr.axes_dims_rope, tr.rope_theta);
-    const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
-    const x = ops.fromHost(packLatents(noise, h, wd), [n, latentCh], 'latents');
+    const stepAt = (i: number): GenerateProgress => ({ stage: 'denoise', step: i + 1, steps: req.steps, fraction: 0.1 + (0.8 * i) / req.steps });
     const stepMs: number[] = [];
     const velocities: Float32Array[] = [];
     const latents: Float32Array[] = [];
+    const owned: T[] = [promptEmbeds]; // released in `finally` (release is idempotent)
     try {
+      check();
+      report(stepAt(0));
+      const wt = await acquire(stages.transformer, stepAt(0));
+      let ts = performance.now(); // step 1 also projects the prompt embeddings
+      const txt = embedContext(ops, wt, promptEmbeds);
+      ops.release(promptEmbeds);
+      const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
+      const x = ops.fromHost(packLatents(noise, h, wd), [n, latentCh], 'latents');
+      owned.push(txt, rope, x);
       for (let i = 0; i < req.steps; i++) {
-        check();
-        report({ stage: 'denoise', step: i + 1, steps: req.steps, fraction: 0.1 + (0.8 * i) / req.steps });
-        const ts = performance.now();
+        if (i > 0) {
+          check();
+          report(stepAt(i));
+          ts = performance.now();
+        }
         const sigma = sigmas[i] as number;
         const dt = Math.fround((sigmas[i + 1] as number) - sigma);
         const v = ops.tidy(() => {
           const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
           const xin = refs ? ops.concatRows(x, refs.tokens) : x; // [N + R, 128]; only the N target rows come back
-          return transformerForward(ops, w.transformer, tr, { txt, rope, targetTokens: n }, xin, tIn);
+          return transformerForward(ops, wt, tr, { txt, rope, targetTokens: n }, xin, tIn);
         });
         // Euler: x += (σ_{i+1} − σ_i)·v, as a gated residual with a constant gate row
         ops.tidy(() => ops.residual(x, v, { mod: ops.fromHost(new Float32Array(latentCh).fill(dt), [1, latentCh], 'dt'), chunk: 0 }));
@@ -227,6 +318,7 @@ export class Pipeline<T> {
         ops.release(v);
         await ops.sync();
         stepMs.push(performance.now() - ts);
+        if (projection) opts.preview?.({ step: i + 1, steps: req.steps, ...previewRgba(projection, await ops.read(x), h, wd) });
       }
       check();
       if (dump) {
@@ -234,12 +326,19 @@ export class Pipeline<T> {
         dump.set('step_velocity', { shape: [req.steps, n, latentCh], data: concat(velocities) });
         dump.set('step_latents', { shape: [req.steps, n, latentCh], data: concat(latents) });
       }
+      ops.release(txt);
+      ops.release(rope);
+      if (refs) ops.release(refs.tokens);
+      stages.transformer.release();
 
-      // ---- decode
-      report({ stage: 'decode', fraction: 0.9 });
+      // ---- decode (low memory: only the VAE decoder's weights on the GPU)
+      const atDecode: GenerateProgress = { stage: 'decode', fraction: 0.9 };
+      report(atDecode);
+      const vae = await acquire(stages.vae, atDecode);
       const t2 = performance.now();
-      const rgb = decode(ops, w.vae, cfg.vae, x, h, wd);
-      if (dump) await this.dumpDecode(dump, x, rgb, h, wd);
+      const rgb = decode(ops, vae, cfg.vae, x, h, wd);
+      if (dump) await this.dumpDecode(dump, vae, x, rgb, h, wd);
+      ops.release(x);
       const rgba = await ops.toRgba8(rgb);
       ops.release(rgb);
       const t3 = performance.now();
@@ -249,20 +348,20 @@ export class Pipeline<T> {
         height: req.height,
         rgba,
         seed: req.seed,
-        timings: { encodeMs: t1 - t0, stepMs, decodeMs: t3 - t2, totalMs: t3 - t0 },
+        timings: { encodeMs, stepMs, decodeMs: t3 - t2, totalMs: t3 - t0, ...(this.lowMemory ? { loadMs } : {}) },
       };
     } finally {
-      ops.release(x);
-      ops.release(rope);
-      ops.release(txt);
+      for (const t of owned) ops.release(t);
       if (refs) ops.release(refs.tokens);
+      stages.transformer.release();
+      stages.vae.release();
     }
   }
 
   /** Adds final_latents, decoded and image (golden names and layouts) to `dump`. */
-  private async dumpDecode(dump: Dump, x: T, rgb: T, h: number, wd: number): Promise<void> {
+  private async dumpDecode(dump: Dump, vae: DecoderWeights<T>, x: T, rgb: T, h: number, wd: number): Promise<void> {
     const { ops } = this;
-    const bn = this.weights.vae.bn;
+    const bn = vae.bn;
     const z = ops.tidy(() => ops.latentUnpack(x, bn.running_mean, bn.running_var, h, wd, this.configs.vae.batch_norm_eps));
     dump.set('final_latents', { shape: [1, ...ops.shape(z)], data: await ops.read(z) });
     ops.release(z);
@@ -279,7 +378,7 @@ export class Pipeline<T> {
 
   /** Frees all weights. The pipeline is unusable afterwards. */
   dispose(): void {
-    releaseAll(this.ops, this.weights);
+    for (const s of [this.stages.textEncoder, this.stages.transformer, this.stages.vae]) s.dispose();
     this.references.dispose();
   }
 }

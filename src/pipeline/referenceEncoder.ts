@@ -35,6 +35,8 @@ export class ReferenceEncoder<T> {
     private readonly cfg: Flux2VaeConfig,
     /** Where the encoder weights (`encoder.*`, `quant_conv`, `bn`) come from, read on first use. */
     private readonly source: WeightGetter<T>,
+    /** Low-memory mode: read the weights for every encode() and free them (and the pool) after it. */
+    private readonly lowMemory = false,
   ) {}
 
   /**
@@ -46,8 +48,6 @@ export class ReferenceEncoder<T> {
     const { ops, cfg } = this;
     validateReferences(refs);
     const processed = refs.map((r, k) => preprocessReference(r, k));
-    this.weights ??= await loadEncoder(this.source, cfg);
-    const w = this.weights;
     const next: Cached<T>[] = [];
     const ids: Int32Array[] = [];
     for (const [k, p] of processed.entries()) {
@@ -58,6 +58,7 @@ export class ReferenceEncoder<T> {
         if (!next.includes(hit)) next.push(hit);
         continue;
       }
+      const w = (this.weights ??= await loadEncoder(this.source, cfg)); // only when some reference is new
       const pixels = ops.fromHost(p.pixels, [3, p.height, p.width], `ref${k}.pixels`);
       const z = encodeLatent(ops, w, cfg, pixels);
       ops.release(pixels);
@@ -71,6 +72,11 @@ export class ReferenceEncoder<T> {
     }
     for (const c of this.cache) if (!next.includes(c)) ops.release(c.tokens);
     this.cache = next;
+    if (this.lowMemory && this.weights) {
+      releaseAll(ops, this.weights);
+      this.weights = null;
+      ops.trim();
+    }
     const perRef = processed.map((_, k) => (next.find((c) => sameImage(c.ref, refs[k] as ReferenceImage)) as Cached<T>).tokens);
     const tokens = ops.tidy(() => perRef.slice(1).reduce((acc, t) => ops.concatRows(acc, t), ops.sliceRows(perRef[0] as T, 0, ops.shape(perRef[0] as T)[0] as number)));
     const allIds = new Int32Array(ids.reduce((s, a) => s + a.length, 0));
@@ -98,9 +104,13 @@ function sameImage(a: ReferenceImage, b: ReferenceImage): boolean {
   return true;
 }
 
-/** Releases every tensor in a weights tree (leaves are tensors; null for absent optional parts). */
+/**
+ * Releases every tensor in a weights tree (leaves are tensors; null for absent optional parts).
+ * Class instances (host-side parts such as the EmbeddingRows of `embed_tokens`) are not entered.
+ */
 export function releaseAll<T>(ops: Ops<T>, tree: unknown): void {
   if (!tree || typeof tree !== 'object') return;
+  if (!Array.isArray(tree) && Object.getPrototypeOf(tree) !== Object.prototype) return;
   if ('shape' in tree && ('buffer' in tree || 'data' in tree)) {
     ops.release(tree as T);
     return;

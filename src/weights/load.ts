@@ -9,6 +9,7 @@ import { fmtShape } from '../util/assert';
 import { type QuantFormat, decodeToF32 } from '../util/dtype';
 import { quantize } from './quant';
 import { type Checkpoint, dtypeOf } from './safetensors';
+import { EmbeddingRows, type TokenEmbedding } from '../model/embeddingRows';
 
 /**
  * Quantize-on-load: 2-D (linear) weights whose names pass `filter` are quantized to `format`
@@ -22,11 +23,19 @@ export interface QuantizeOnLoad {
 /** What the model loaders need: one tensor by checkpoint name, with the shape the config implies. */
 export interface WeightGetter<T> {
   get(name: string, shape: readonly number[]): Promise<T>;
+  /**
+   * A [V, D] token embedding table whose rows are read on the host per lookup (never uploaded
+   * whole). The same object for the same name, so its row cache outlives reloads of the layers.
+   */
+  tokenEmbedding(name: string, shape: readonly [number, number]): TokenEmbedding;
+  /** Bytes read (or made) so far through `get` (progress). */
+  readonly loadedBytes: number;
 }
 
 export class WeightLoader<T> implements WeightGetter<T> {
   /** Bytes read so far through this loader. */
   loadedBytes = 0;
+  private readonly embeddings = new Map<string, EmbeddingRows>();
 
   constructor(
     private readonly ops: Ops<T>,
@@ -56,12 +65,30 @@ export class WeightLoader<T> implements WeightGetter<T> {
     const bytes = await this.ckpt.read(name);
     this.loadedBytes += bytes.byteLength;
     this.onBytes?.(this.loadedBytes, name);
+    // pack tensors already in a quantized format (src/weights/pack.ts) go to the GPU as they are
+    if (info.dtype === 'Q4' || info.dtype === 'Q8') return this.ops.weight(bytes, info.dtype === 'Q4' ? 'q4' : 'q8', shape, name);
     const dtype = dtypeOf(info);
     if (this.quant && shape.length === 2 && this.quant.filter(name)) {
       const [rows, cols] = shape as [number, number];
       return this.ops.weight(quantize(decodeToF32(bytes, dtype), rows, cols, this.quant.format).data, this.quant.format, shape, name);
     }
     return this.ops.weight(bytes, dtype, shape, name);
+  }
+
+  /** Rows of `name` read per lookup (EmbeddingRows, one per name); its bytes are not in `loadedBytes`. */
+  tokenEmbedding(name: string, shape: readonly [number, number]): EmbeddingRows {
+    const info = this.ckpt.tensors.get(name);
+    if (!info) throw new WeightMismatch(name, fmtShape(shape), 'missing');
+    if (info.shape.length !== 2 || info.shape[0] !== shape[0] || info.shape[1] !== shape[1]) {
+      throw new WeightMismatch(name, fmtShape(shape), fmtShape(info.shape));
+    }
+    let e = this.embeddings.get(name);
+    if (!e) {
+      const format = info.dtype === 'Q4' ? 'q4' : info.dtype === 'Q8' ? 'q8' : dtypeOf(info); // as in `get`
+      e = new EmbeddingRows(this.ckpt, name, format, shape);
+      this.embeddings.set(name, e);
+    }
+    return e;
   }
 
   /** `get` for a linear layer's weight [out, in] and, when `bias`, its bias [out]. */

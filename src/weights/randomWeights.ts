@@ -7,14 +7,25 @@
  * - 1-D: `running_var` U[0.5, 2], `running_mean` and `*.bias` U[−0.02, 0.02], norm weights 1 ± 0.1.
  * Fast enough for the 4B model: the ≥ 2-D path writes bf16 bit patterns straight from a
  * xorshift32 stream (two weights per draw) into one reused scratch array; nothing is kept on the
- * host after `ops.weight` (which copies).
+ * host after `ops.weight` (which copies). Each tensor's stream is seeded from (seed, name), and each
+ * token embedding row from (seed, name, id), so a tensor has the same values however often and in
+ * whatever order it is made (low-memory mode makes each stage's weights again for every image).
  */
+import type { TokenEmbedding } from '../model/embeddingRows';
 import type { Ops } from '../ops/ops';
 import { numel } from '../util/assert';
+import { bf16ToF32 } from '../util/dtype';
 import type { WeightGetter } from './load';
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
+
+/** FNV-1a of `s`, mixed into `seed`: a nonzero xorshift32 state. */
+function streamState(seed: number, s: string): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0 || 1;
+}
 
 /** bf16 bits of f32 `v` (truncation; exact for the values used here up to 1 ulp). */
 function bf16Bits(v: number): number {
@@ -26,25 +37,44 @@ export class RandomWeights<T> implements WeightGetter<T> {
   /** Bytes produced so far (bf16). */
   loadedBytes = 0;
   private scratch = new Uint16Array(0);
-  private state: number;
+  private state = 1;
+  private readonly seed: number;
 
   constructor(
     private readonly ops: Ops<T>,
     seed = 1,
   ) {
-    this.state = Math.imul(seed + 1, 0x9e3779b9) >>> 0 || 1;
+    this.seed = Math.imul(seed + 1, 0x9e3779b9) >>> 0;
   }
 
   async get(name: string, shape: readonly number[]): Promise<T> {
     const n = numel(shape);
     if (this.scratch.length < n) this.scratch = new Uint16Array(Math.max(n, 2 * this.scratch.length));
     const out = this.scratch.subarray(0, n);
+    this.state = streamState(this.seed, name);
     if (shape.length >= 2) this.fillSpread(out, numel(shape.slice(1)));
     else if (/running_var$/.test(name)) this.fillUniform(out, 0.5, 2);
     else if (/(running_mean|\.bias)$/.test(name)) this.fillUniform(out, -0.02, 0.02);
     else this.fillUniform(out, 0.9, 1.1);
     this.loadedBytes += 2 * n;
     return this.ops.weight(new Uint8Array(out.buffer, out.byteOffset, 2 * n), 'bf16', shape, name);
+  }
+
+  /** Random [V, D] rows with the ≥ 2-D scale (fan_in = D), made per id on lookup; none are counted in `loadedBytes`. */
+  tokenEmbedding(name: string, shape: readonly [number, number]): TokenEmbedding {
+    const [v, d] = shape;
+    return {
+      shape,
+      rows: async (ids) => {
+        const bits = new Uint16Array(ids.length * d);
+        for (const [t, id] of ids.entries()) {
+          if (!(id >= 0 && id < v)) throw new Error(`${name}: id ${id} at position ${t} outside the table's [0, ${v})`);
+          this.state = streamState(this.seed, `${name}[${id}]`);
+          this.fillSpread(bits.subarray(t * d, (t + 1) * d), d);
+        }
+        return bf16ToF32(bits);
+      },
+    };
   }
 
   /** ±[s, 2s), s = 2^⌊log2(1/(1.5·√fanIn))⌋: bf16 = sign | exponent of s | random 7-bit mantissa. */

@@ -25,6 +25,16 @@ describe('openComponent on golden model-a', () => {
     expect(ckpt.totalBytes).toBe(3332960 - 8 - 5464);
   });
 
+  it('readRange: bytes of one tensor relative to its first byte, bounds checked', async () => {
+    const ckpt = await openComponent(src, 'transformer');
+    const name = 'transformer_blocks.0.attn.to_q.weight';
+    const whole = await ckpt.read(name);
+    expect(await ckpt.readRange(name, 256, 512)).toEqual(whole.subarray(256, 512)); // row 1 of [128, 128] bf16
+    expect((await ckpt.readRange(name, 0, 0)).length).toBe(0);
+    await expect(ckpt.readRange(name, 0, whole.length + 1)).rejects.toThrow(`bytes [0, ${whole.length + 1}) outside tensor ${name} (${whole.length} bytes)`);
+    await expect(ckpt.readRange(name, 10, 5)).rejects.toThrow(/outside tensor/);
+  });
+
   it('text_encoder: 310 tensors, embed_tokens [151936, 64], no lm_head', async () => {
     const ckpt = await openComponent(src, 'text_encoder');
     expect(ckpt.tensors.size).toBe(310);

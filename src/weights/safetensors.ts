@@ -28,6 +28,11 @@ export interface Checkpoint {
   info(name: string): TensorInfo;
   /** One tensor's raw little-endian bytes (one range request). */
   read(name: string): Promise<Uint8Array>;
+  /**
+   * Bytes [start, end) of one tensor's stored data, relative to its first byte (one range request;
+   * e.g. a few rows of the token embedding table). Throws Error when not 0 ≤ start ≤ end ≤ its bytes.
+   */
+  readRange(name: string, start: number, end: number): Promise<Uint8Array>;
   /** Sum of all tensors' data bytes (what reading every tensor downloads). */
   totalBytes: number;
 }
@@ -198,6 +203,13 @@ export async function openComponent(src: FileSource, folder: string): Promise<Ch
     read: async (name) => {
       const t = info(name);
       return src.range(t.file, t.start, t.end);
+    },
+    readRange: async (name, start, end) => {
+      const t = info(name);
+      if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end && end <= t.end - t.start)) {
+        throw new Error(`${src.id}/${t.file}: bytes [${start}, ${end}) outside tensor ${name} (${t.end - t.start} bytes)`);
+      }
+      return src.range(t.file, t.start + start, t.start + end);
     },
   };
 }
