@@ -1,6 +1,7 @@
 /** Ports, paths and browser flags shared by the Playwright config, global setup and specs. */
 import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 
 export const REPO_DIR = fileURLToPath(new URL('..', import.meta.url));
 
@@ -17,6 +18,15 @@ export const HUB_URL = `http://127.0.0.1:${HUB_PORT}`;
 
 /** Golden data: $KLEINBILD_GOLDEN, else ../shared/golden beside the repo. */
 export const GOLDEN_DIR = process.env.KLEINBILD_GOLDEN ?? resolve(REPO_DIR, '../shared/golden');
+
+/**
+ * Packs made by globalSetup (`npm run pack` of the golden model-a) are cached here, one folder per
+ * hash of the converter's sources, and served by the hub server as `/<name>/…`.
+ */
+export const PACK_CACHE_DIR = process.env.KLEINBILD_PACK_CACHE ?? join(tmpdir(), 'kleinbild-e2e-packs');
+
+/** The q4 pack of model-a in 64 KiB chunks (141 chunks: resume and fault tests have many to work with). */
+export const PACK_A = { name: 'pack-a', quant: 'q4', chunkBytes: 65536 } as const;
 
 /** Debian's chromium (never a downloaded browser); see ../shared/docs/webgpu-ci.md §2. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

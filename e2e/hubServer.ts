@@ -9,11 +9,15 @@
  * - CORS: `Access-Control-Allow-Origin: *`, exposed Content-Range/Content-Length/ETag/Accept-Ranges,
  *   preflight allowing Range;
  * - 404 with X-Error-Code: EntryNotFound for missing files.
+ * Extra folders can be mounted beside the root (`mounts`: first path segment → directory), e.g. a
+ * pack made by `npm run pack` (its `chunks/*.bin` redirect to the CDN like LFS files).
+ * Tests script faults through `/__control/` (setFaults, servedLog below): a dropped connection
+ * after N body bytes, an error status (429/503 with Retry-After), corrupted bytes, a throttled
+ * transfer; every answered GET is logged with the body bytes actually sent.
  * Standalone: `node scripts/run.mjs e2e/hubServer.ts [--port 4180] [--root DIR]`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +28,36 @@ export interface HubServer {
   /** Every request seen, as "METHOD /path [Range]" (for debugging failed tests). */
   log: string[];
   close(): Promise<void>;
+}
+
+/** One scripted fault: applies to GETs whose repo path (`pack-a/chunks/00003.bin`) contains `match`. */
+export interface FaultRule {
+  match: string;
+  /** Which of the matching GETs (1-based, counted from setFaults); default every one. */
+  requests?: number[];
+  /** drop: send `afterBytes` body bytes, then destroy the connection; status: answer `status` (+ headers) instead; corrupt: flip every bit of the body's first byte. */
+  action: { drop: { afterBytes: number } } | { status: number; headers?: Record<string, string> } | { corrupt: true };
+}
+
+export interface Faults {
+  rules?: FaultRule[];
+  /** Bodies of matching GETs are sent at this rate (16 KiB pieces). */
+  throttle?: { match: string; bytesPerSec: number };
+}
+
+/** One answered GET: its repo path, Range header, status and the body bytes actually sent. */
+export interface Served {
+  path: string;
+  range: string | null;
+  status: number;
+  bytes: number;
+}
+
+interface ServerState {
+  faults: Faults;
+  /** Matching GETs seen per rule (same order as faults.rules). */
+  counts: number[];
+  served: Served[];
 }
 
 const CDN_PREFIX = '/cdn/';
@@ -78,7 +112,55 @@ function repoPath(pathname: string): string | null {
   return parts.join('/');
 }
 
-async function handle(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** `/__control/faults` (PUT JSON Faults, DELETE) and `/__control/served` (GET, DELETE). */
+async function control(state: ServerState, req: IncomingMessage, res: ServerResponse, what: string): Promise<void> {
+  if (what === 'faults' && req.method === 'PUT') {
+    let body = '';
+    for await (const part of req) body += String(part);
+    state.faults = JSON.parse(body) as Faults;
+    state.counts = (state.faults.rules ?? []).map(() => 0);
+  } else if (what === 'faults' && req.method === 'DELETE') {
+    [state.faults, state.counts] = [{}, []];
+  } else if (what === 'served' && req.method === 'DELETE') {
+    state.served = [];
+  } else if (what === 'served' && req.method === 'GET') {
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(state.served));
+    return;
+  } else {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(204).end();
+}
+
+/** The fault of the first rule matching this GET of `rel`, counting the request for every matching rule. */
+function faultFor(state: ServerState, rel: string): FaultRule['action'] | null {
+  let hit: FaultRule['action'] | null = null;
+  (state.faults.rules ?? []).forEach((r, i) => {
+    if (!rel.includes(r.match)) return;
+    const n = (state.counts[i] = (state.counts[i] ?? 0) + 1);
+    if (!hit && (!r.requests || r.requests.includes(n))) hit = r.action;
+  });
+  return hit;
+}
+
+/** Writes `body` (throttled when asked), or its first `dropAfter` bytes then destroys the connection; resolves with the bytes sent. */
+async function sendBody(res: ServerResponse, body: Buffer, dropAfter: number | null, bytesPerSec: number | null): Promise<number> {
+  const end = dropAfter === null ? body.length : Math.min(dropAfter, body.length);
+  const piece = bytesPerSec === null ? end : 16 * 1024;
+  let sent = 0;
+  while (sent < end && !res.destroyed) {
+    const n = Math.min(piece, end - sent);
+    await new Promise<void>((ok) => res.write(body.subarray(sent, sent + n), () => ok()));
+    sent += n;
+    if (bytesPerSec !== null && sent < end) await new Promise((ok) => setTimeout(ok, (n / bytesPerSec) * 1000));
+  }
+  if (dropAfter === null) res.end();
+  else setTimeout(() => res.destroy(), 20); // let the bytes reach the client, then cut
+  return sent;
+}
+
+async function handle(root: string, mounts: Readonly<Record<string, string>>, state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Expose-Headers', EXPOSED);
   if (req.method === 'OPTIONS') {
@@ -91,6 +173,7 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     res.end();
     return;
   }
+  if (req.url?.startsWith('/__control/')) return control(state, req, res, req.url.slice('/__control/'.length));
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { Allow: 'GET, HEAD, OPTIONS' }).end();
     return;
@@ -98,15 +181,17 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
   const url = new URL(req.url ?? '/', 'http://hub.invalid');
   const viaCdn = url.pathname.startsWith(CDN_PREFIX);
   const rel = repoPath(viaCdn ? url.pathname.slice(CDN_PREFIX.length - 1) : url.pathname);
-  const file = rel === null ? null : resolve(root, rel);
-  const st = file && (file + sep).startsWith(resolve(root) + sep) ? await stat(file).catch(() => null) : null;
+  const [top = '', ...rest] = (rel ?? '').split('/');
+  const base = mounts[top] ?? root;
+  const file = rel === null ? null : top in mounts ? resolve(base, ...rest) : resolve(root, rel);
+  const st = file && (file + sep).startsWith(resolve(base) + sep) ? await stat(file).catch(() => null) : null;
   if (!file || !st?.isFile()) {
     res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Error-Code': 'EntryNotFound' });
     res.end(req.method === 'HEAD' ? undefined : `Entry not found: ${url.pathname}`);
     return;
   }
   const etag = await etagOf(file, st.size, st.mtimeMs);
-  if (!viaCdn && file.endsWith('.safetensors')) {
+  if (!viaCdn && /\.(safetensors|bin)$/.test(file)) {
     res.writeHead(302, {
       Location: `${CDN_PREFIX}${rel}`,
       'X-Linked-Size': String(st.size),
@@ -121,10 +206,18 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     res.writeHead(304, common).end();
     return;
   }
+  const fault = req.method === 'GET' ? faultFor(state, rel as string) : null;
+  const log = (status: number, bytes: number) => {
+    if (req.method === 'GET') state.served.push({ path: rel as string, range: req.headers.range ?? null, status, bytes });
+  };
+  if (fault && 'status' in fault) {
+    res.writeHead(fault.status, { 'Content-Type': 'text/plain', ...fault.headers }).end(`scripted ${fault.status}`);
+    return log(fault.status, 0);
+  }
   const range = parseRange(req.headers.range, st.size);
   if (range === 'bad') {
     res.writeHead(416, { ...common, 'Content-Range': `bytes */${st.size}`, 'Content-Length': '0' }).end();
-    return;
+    return log(416, 0);
   }
   const { start, end } = range ?? { start: 0, end: st.size - 1 };
   res.writeHead(range ? 206 : 200, {
@@ -136,15 +229,42 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     res.end();
     return;
   }
-  createReadStream(file, { start, end }).on('error', (e) => res.destroy(e)).pipe(res);
+  const body = Buffer.alloc(end - start + 1);
+  const fh = await open(file, 'r');
+  try {
+    await fh.read(body, 0, body.length, start);
+  } finally {
+    await fh.close();
+  }
+  if (fault && 'corrupt' in fault) body[0] = (body[0] as number) ^ 0xff;
+  const t = state.faults.throttle;
+  const rate = t && (rel as string).includes(t.match) ? t.bytesPerSec : null;
+  log(range ? 206 : 200, await sendBody(res, body, fault && 'drop' in fault ? fault.drop.afterBytes : null, rate));
 }
 
-/** Starts the server on 127.0.0.1:`port` (0 = any free port). */
-export async function startHubServer(root: string = GOLDEN_DIR, port: number = HUB_PORT): Promise<HubServer> {
+/** Sets the scripted faults of the server at `hubUrl` (replacing earlier ones; counts restart). */
+export async function setFaults(hubUrl: string, faults: Faults): Promise<void> {
+  const res = await fetch(`${hubUrl}/__control/faults`, { method: 'PUT', body: JSON.stringify(faults) });
+  if (res.status !== 204) throw new Error(`setFaults: HTTP ${res.status}`);
+}
+
+/** Removes every scripted fault. */
+export const clearFaults = async (hubUrl: string): Promise<void> => void (await fetch(`${hubUrl}/__control/faults`, { method: 'DELETE' }));
+
+/** The GETs answered since the last `reset` (then forgets them when `reset`). */
+export async function servedLog(hubUrl: string, reset = false): Promise<Served[]> {
+  const log = (await (await fetch(`${hubUrl}/__control/served`)).json()) as Served[];
+  if (reset) await fetch(`${hubUrl}/__control/served`, { method: 'DELETE' });
+  return log;
+}
+
+/** Starts the server on 127.0.0.1:`port` (0 = any free port); `mounts` adds folders beside `root`. */
+export async function startHubServer(root: string = GOLDEN_DIR, port: number = HUB_PORT, mounts: Readonly<Record<string, string>> = {}): Promise<HubServer> {
   const log: string[] = [];
+  const state: ServerState = { faults: {}, counts: [], served: [] };
   const server = createServer((req, res) => {
     log.push(`${req.method} ${req.url}${req.headers.range ? ` [${req.headers.range}]` : ''}`);
-    handle(root, req, res).catch((e: unknown) => {
+    handle(root, mounts, state, req, res).catch((e: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
       res.end(String(e));
     });

@@ -1,14 +1,22 @@
 /** Layout and state wiring: capability banner, model panel, prompt panel, progress, output, errors. */
 import { useState } from 'react';
+import { CapabilityReport, WebGpuHelp } from './Capabilities';
 import { ImageView } from './ImageView';
+import { KioskEntry } from './kiosk/KioskEntry';
 import { ModelPanel } from './ModelPanel';
-import { Progress } from './Progress';
-import { PromptForm, type SeedField } from './PromptForm';
+import { LiveStatus, Progress, useAnnouncement } from './Progress';
+import { Gallery } from './history/Gallery';
+import { useHistorySaver } from './history/useHistory';
+import { PromptForm, type ReopenParams, type SeedField } from './PromptForm';
 import { QueueList } from './Queue';
 import { ReferencePanel } from './ReferencePanel';
+import { StoragePanel } from './StoragePanel';
+import { ThemeSelect } from './ThemeSelect';
+import { UpdatePrompt } from './UpdatePrompt';
 import { stageLabel } from './format';
 import { useGenerator } from './useGenerator';
 import { useReferences } from './useReferences';
+import { useStorage } from './useStorage';
 import { randomSeed } from './validate';
 
 const ERROR_TITLES: Readonly<Record<string, string>> = {
@@ -19,9 +27,13 @@ const ERROR_TITLES: Readonly<Record<string, string>> = {
 
 export function App() {
   const gen = useGenerator();
+  const store = useStorage(gen.engine);
   const refs = useReferences();
   const [seed, setSeed] = useState<SeedField>(() => ({ text: String(randomSeed()), random: false }));
+  const [reopen, setReopen] = useState<ReopenParams | null>(null);
+  const saver = useHistorySaver(gen.outputs);
   const caps = gen.capabilities;
+  const announcement = useAnnouncement(gen);
   const running = gen.run.kind !== 'idle';
   const loading = gen.model.kind === 'loading';
 
@@ -36,17 +48,19 @@ export function App() {
         <h1>
           Kleinbild <span className="muted">FLUX.2 [klein] on WebGPU</span>
         </h1>
-        {caps?.adapter ? (
-          <p className="muted adapter" data-testid="adapter">
-            GPU: {[caps.adapter.vendor, caps.adapter.architecture, caps.adapter.description].filter(Boolean).join(' · ') || 'unknown adapter'}
-          </p>
-        ) : null}
+        <div className="header-tools">
+          <CapabilityReport caps={caps} />
+          <ThemeSelect />
+          <KioskEntry />
+        </div>
       </header>
+      <UpdatePrompt />
+      <LiveStatus message={announcement} />
 
       {caps?.error ? (
         <div className="banner" data-testid="webgpu-error">
-          <strong>WebGPU is not available.</strong> {caps.error} Kleinbild runs the model on your GPU through WebGPU: use a
-          recent Chrome or Edge (or Safari 26+) on a machine with a supported GPU.
+          <strong>WebGPU is not available.</strong> {caps.error}
+          <WebGpuHelp />
         </div>
       ) : null}
 
@@ -65,6 +79,7 @@ export function App() {
       <main className="layout">
         <div className="column">
           <ModelPanel model={gen.model} disabledReason={loadBlock} onLoad={gen.load} />
+          <StoragePanel store={store} loadBlock={loadBlock} onLoad={gen.load} />
           <ReferencePanel refs={refs} />
           <PromptForm
             engineBlock={engineBlock}
@@ -76,6 +91,7 @@ export function App() {
             onSeed={setSeed}
             onGenerate={gen.enqueue}
             onCancel={gen.cancel}
+            reopen={reopen}
           />
           {gen.run.kind === 'running' ? (
             <Progress testId="progress" label={gen.run.progress ? stageLabel(gen.run.progress) : 'Starting…'}
@@ -93,12 +109,17 @@ export function App() {
           <ImageView
             shown={gen.shown}
             outputs={gen.outputs}
+            preview={gen.preview}
             onShow={gen.show}
             onReuseSeed={(s) => setSeed({ text: String(s), random: false })}
             onRegenerate={(req) => gen.enqueue([req])}
             regenerateBlock={engineBlock ?? modelBlock}
             onUseAsReference={(r) => refs.addPixels(`output-${r.seed}.png`, r.width, r.height, new Uint8ClampedArray(r.rgba))}
           />
+          <Gallery saver={saver} onReopen={(e) => {
+            setReopen({ prompt: e.prompt, width: e.width, height: e.height, steps: e.steps });
+            setSeed({ text: String(e.seed), random: false });
+          }} />
         </div>
       </main>
     </div>

@@ -13,9 +13,10 @@ export interface ModelPanelProps {
   onLoad(source: ModelSource): void;
 }
 
-/** A hub repo id `owner/name` or an http(s) URL; null when acceptable. */
+/** A hub repo id `owner/name`, an http(s) URL or `store:<id>` (Stored models panel); null when acceptable. */
 function sourceError(source: string): string | null {
   const s = source.trim();
+  if (/^store:\S+$/.test(s)) return null;
   if (/^https?:\/\/\S+$/.test(s)) return null;
   if (/^[\w.-]+\/[\w.-]+$/.test(s)) return null;
   return 'Enter a hub repo id like owner/name or an http(s) URL of a model folder.';

@@ -156,22 +156,24 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
             <input type="number" inputMode="numeric" min={1} max={IMAGES_MAX} value={count}
               onChange={(e) => setCount(e.target.value)} aria-invalid={countErr !== null} data-testid="count" />
           </label>
-          <label className="seed">
-            <span>Seed</span>
+          <div className="seed field">
+            <label htmlFor={`${id}-seed`}>
+              <span>Seed</span>
+            </label>
             <span className="row tight">
-              <input type="number" inputMode="numeric" min={0} value={seed} onChange={(e) => setSeed(e.target.value)}
+              <input id={`${id}-seed`} type="number" inputMode="numeric" min={0} value={seed} onChange={(e) => setSeed(e.target.value)}
                 aria-invalid={seedErr !== null} disabled={noise.kind === 'ok' || seedField.random} data-testid="seed" />
               <button type="button" onClick={() => setSeed(String(randomSeed()))} disabled={noise.kind === 'ok' || seedField.random}
                 aria-label="New random seed" title="Draw a new seed now" data-testid="seed-random">
                 random
               </button>
             </span>
-            <span className="check">
+            <label className="check">
               <input type="checkbox" checked={seedField.random} onChange={(e) => onSeed({ ...seedField, random: e.target.checked })}
                 disabled={noise.kind === 'ok'} data-testid="seed-mode-random" />
               new random seed for every image
-            </span>
-          </label>
+            </label>
+          </div>
         </div>
         <p className="hint" data-testid="seed-plan">
           {noise.kind === 'ok'

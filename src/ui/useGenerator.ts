@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import * as Comlink from 'comlink';
-import type { Capabilities, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadProgress, ModelInfo, ModelSource } from '../worker/api';
+import type { Capabilities, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadProgress, ModelInfo, ModelSource } from '../worker/api';
 
 export type ModelState =
   | { kind: 'none' }
@@ -40,6 +40,8 @@ export interface UiError {
 }
 
 export interface Generator {
+  /** The engine worker's remote (for the storage panel's calls); null before it starts. */
+  engine: { remote: Comlink.Remote<GeneratorApi> } | null;
   /** null while the worker is still probing WebGPU. */
   capabilities: Capabilities | null;
   model: ModelState;
@@ -53,6 +55,8 @@ export interface Generator {
   error: UiError | null;
   /** A short non-error notice (e.g. "Cancelled."). */
   notice: string | null;
+  /** The running image's latest live preview; null before its first step, once it ends, after Stop / Cancel. */
+  preview: GeneratePreview | null;
   load(source: ModelSource): void;
   /** Appends one job per request to the queue; they run one after another. */
   enqueue(reqs: readonly GenerateRequest[]): void;
@@ -89,6 +93,7 @@ function forTransfer(req: GenerateRequest): GenerateRequest {
 
 export function useGenerator(): Generator {
   const remote = useRef<Comlink.Remote<GeneratorApi> | null>(null);
+  const [engine, setEngine] = useState<Generator['engine']>(null);
   const [capabilities, setCapabilities] = useState<Capabilities | null>(null);
   const [model, setModel] = useState<ModelState>({ kind: 'none' });
   const [run, setRun] = useState<RunState>({ kind: 'idle' });
@@ -97,6 +102,9 @@ export function useGenerator(): Generator {
   const [shownId, setShownId] = useState<number | null>(null);
   const [error, setError] = useState<UiError | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [preview, setPreview] = useState<GeneratePreview | null>(null);
+  /** The job whose previews are shown; null drops late frames (after Stop / Cancel). */
+  const previewJob = useRef<number | null>(null);
   // The queue loop reads and writes jobs between awaits, so it works on a ref mirrored into state.
   const queue = useRef<Job[]>([]);
   const draining = useRef(false);
@@ -116,6 +124,7 @@ export function useGenerator(): Generator {
     const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'kleinbild-engine' });
     const api = Comlink.wrap<GeneratorApi>(worker);
     remote.current = api;
+    setEngine({ remote: api });
     let alive = true;
     worker.addEventListener('error', (ev) => {
       if (!alive) return;
@@ -130,6 +139,7 @@ export function useGenerator(): Generator {
     return () => {
       alive = false;
       remote.current = null;
+      setEngine(null);
       api[Comlink.releaseProxy]();
       worker.terminate();
     };
@@ -163,8 +173,12 @@ export function useGenerator(): Generator {
       setStatus(id, 'running');
       setRun({ kind: 'running', progress: null });
       const onProgress = (progress: GenerateProgress) => setRun((r) => (r.kind === 'running' ? { kind: 'running', progress } : r));
+      previewJob.current = id;
+      const onPreview = (p: GeneratePreview) => {
+        if (previewJob.current === id) setPreview(p);
+      };
       try {
-        const result = await api.generate(forTransfer(req), Comlink.proxy(onProgress));
+        const result = await api.generate(forTransfer(req), Comlink.proxy(onProgress), Comlink.proxy(onPreview));
         setStatus(id, 'done');
         setOutputs((o) => [...o, { id, req, model: source, result }]);
         setShownId(id);
@@ -180,6 +194,10 @@ export function useGenerator(): Generator {
         setQueue(queue.current.map((j) => (j.status === 'pending' ? { ...j, status: 'cancelled' } : j)));
         if (err.name === 'DeviceLost') setModel({ kind: 'none' });
         setError(err);
+      } finally {
+        // the final image (set above in the same task) replaces the preview
+        previewJob.current = null;
+        setPreview(null);
       }
     }
     draining.current = false;
@@ -201,6 +219,8 @@ export function useGenerator(): Generator {
   );
 
   const skip = useCallback(() => {
+    previewJob.current = null;
+    setPreview(null);
     if (queue.current.some((j) => j.status === 'running')) void remote.current?.cancel();
   }, []);
 
@@ -215,5 +235,5 @@ export function useGenerator(): Generator {
   const dismissError = useCallback(() => setError(null), []);
 
   const shown = outputs.find((o) => o.id === shownId) ?? outputs.at(-1) ?? null;
-  return { capabilities, model, run, jobs, outputs, shown, error, notice, load, enqueue, cancel, skip, remove, show: setShownId, dismissError };
+  return { engine, capabilities, model, run, jobs, outputs, shown, error, notice, preview, load, enqueue, cancel, skip, remove, show: setShownId, dismissError };
 }

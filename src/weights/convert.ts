@@ -14,7 +14,7 @@ import { LAYERS_NEEDED } from '../model/qwen3';
 import { type DType, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
 import { dequantize, quantLayout, quantize } from './quant';
 import { type Checkpoint, openComponent } from './safetensors';
-import type { FileSource } from './source';
+import { type FileSource, IntegrityFailure } from './source';
 import { COMPONENTS, type Component, type SourceTensor, rowsCols } from './sourceTensor';
 import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackQuant, type PackTensor, TENSOR_ALIGN } from './packFormat';
 import type { PackJob, PackRecipe } from './packJob';
@@ -148,6 +148,7 @@ export async function readCoalesced(
   src: FileSource,
   ranges: ReadonlyArray<{ file: string; start: number; end: number }>,
   gap = COALESCE_GAP_BYTES,
+  signal?: AbortSignal,
 ): Promise<Uint8Array[]> {
   const order = ranges.map((r, i) => ({ ...r, i })).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.start - b.start));
   const out: Uint8Array[] = new Array<Uint8Array>(ranges.length);
@@ -166,7 +167,7 @@ export async function readCoalesced(
       k++;
     }
     fetches.push(
-      src.range(first.file, first.start, end).then((bytes) => {
+      src.range(first.file, first.start, end, signal).then((bytes) => {
         for (const r of group) out[r.i] = bytes.subarray(r.start - first.start, r.end - first.start);
       }),
     );
@@ -175,8 +176,8 @@ export async function readCoalesced(
   return out;
 }
 
-async function readSmallFile(src: FileSource, path: string): Promise<Uint8Array> {
-  return src.range(path, 0, await src.size(path));
+async function readSmallFile(src: FileSource, path: string, signal?: AbortSignal): Promise<Uint8Array> {
+  return src.range(path, 0, await src.size(path, signal), signal);
 }
 
 /** Per-tensor quantization error accumulated over the rows converted by this job. */
@@ -256,7 +257,7 @@ export async function planPack(
 
   return {
     plan,
-    file: (path) => readSmallFile(base, path),
+    file: (path, signal) => readSmallFile(base, path, signal),
     chunk: async (i, signal) => {
       const c = chunks[i];
       if (!c) throw new InvalidInput(`chunk ${i} does not exist (pack has ${nChunks})`);
@@ -357,7 +358,7 @@ class BlockCache {
       try {
         if (signal?.aborted) throw signal.reason ?? new Error('aborted');
         const ranges = items.map(({ p, block }) => p.src.rowBytes(block * p.blockRows, Math.min(p.rows, (block + 1) * p.blockRows)));
-        const raw = await readCoalesced(from, ranges);
+        const raw = await readCoalesced(from, ranges, COALESCE_GAP_BYTES, signal);
         items.forEach((it, j) => {
           try {
             it.resolve(this.convert(it.p, it.block, raw[j] as Uint8Array));
@@ -464,20 +465,20 @@ function finishManifest(
 function copyJob(src: FileSource, manifest: PackManifest): PackJob {
   const verified = async (path: string, bytes: Uint8Array, want: string): Promise<Uint8Array> => {
     const got = await sha256Hex(bytes);
-    if (want && got !== want) throw new Error(`${src.id}/${path}: SHA-256 ${got} does not match the manifest's ${want} (corrupted or changed on the server)`);
+    if (want && got !== want) throw new IntegrityFailure(`${src.id}/${path}: SHA-256 ${got} does not match the manifest's ${want} (corrupted or changed on the server)`, path);
     return bytes;
   };
   return {
     plan: manifest,
-    file: async (path) => {
+    file: async (path, signal) => {
       const f = manifest.files.find((x) => x.path === path);
       if (!f) throw new InvalidInput(`${src.id}: ${path} is not a file of this pack`);
-      return verified(path, await src.range(path, 0, f.bytes), f.sha256);
+      return verified(path, await src.range(path, 0, f.bytes, signal), f.sha256);
     },
-    chunk: async (i) => {
+    chunk: async (i, signal) => {
       const c = manifest.chunks[i];
       if (!c) throw new InvalidInput(`chunk ${i} does not exist (pack has ${manifest.chunks.length})`);
-      return verified(c.path, await src.range(c.path, 0, c.bytes), c.sha256);
+      return verified(c.path, await src.range(c.path, 0, c.bytes, signal), c.sha256);
     },
     finish: (chunkSha, fileSha) => finishManifest(manifest, chunkSha, fileSha, (name, c) => manifest.components[c][name]?.relRms),
   };

@@ -15,6 +15,7 @@ import { PACK_MANIFEST, type PackQuant } from './packFormat';
 import { quantize } from './quant';
 import { dtypeOf, openComponent } from './safetensors';
 import { COMPONENTS, rowsCols } from './sourceTensor';
+import { IntegrityFailure } from './source';
 
 const MODEL_A = resolve(process.env.KLEINBILD_GOLDEN ?? resolve(__dirname, '../../../shared/golden'), 'model-a');
 /** Tiny chunks so that most tensors and their planar sections straddle chunk borders. */
@@ -99,6 +100,7 @@ describe('pack conversion (golden model-a)', () => {
     const job = await planPack({ name: 'copy', quant: 'q8', base: 'pack' }, () => badSrc);
     await expect(job.chunk(2)).resolves.toBeInstanceOf(Uint8Array);
     await expect(job.chunk(3)).rejects.toThrow(/chunks\/00003\.bin: SHA-256 [0-9a-f]{64} does not match/);
+    await expect(job.chunk(3)).rejects.toBeInstanceOf(IntegrityFailure);
   });
 
   it('reads only what a chunk needs, in few coalesced requests', async () => {

@@ -3,7 +3,10 @@
  * types: the Node CLI calls the same `Pipeline` with the same request/result shapes.
  */
 
-/** Where a model comes from: a hub repo id (`owner/name`), an http(s) base URL, or (Node) a folder. */
+/**
+ * Where a model comes from: a hub repo id (`owner/name`), an http(s) base URL, `store:<id>` (a model
+ * downloaded into this browser's storage: StoredModel.id; works offline), or (Node) a folder.
+ */
 export type ModelSource = string;
 
 export const DEFAULT_MODEL: ModelSource = 'black-forest-labs/FLUX.2-klein-4B';
@@ -15,9 +18,24 @@ export interface LoadProgress {
   totalBytes: number;
 }
 
+/** How a model is loaded (Pipeline.load, the worker's load, the CLI). */
+export interface LoadOptions {
+  /** Quantize linear weights while loading (src/weights/quant.ts); default: keep the checkpoint's dtype. */
+  quant?: 'q8' | 'q4';
+  /**
+   * Keep only one stage's weights on the GPU at a time: every generate() reads the text encoder,
+   * frees it, then the transformer, then the VAE decoder (the peak is the largest stage, not the
+   * sum), at the price of reading all weights again for every image.
+   */
+  lowMemory?: boolean;
+}
+
 export interface ModelInfo {
   source: ModelSource;
-  /** Sum of all weight bytes read. */
+  /**
+   * Weight bytes read at load (normal mode), or read by every generate() stage by stage (low-memory
+   * mode). The token embedding table is not included: only a prompt's rows are read, when needed.
+   */
   weightBytes: number;
   /** Human-readable summary of the configs (layers, hidden sizes). */
   summary: string;
@@ -56,14 +74,33 @@ export interface GenerateProgress {
   steps?: number;
   /** Overall progress in [0, 1]. */
   fraction: number;
+  /** Low-memory mode: the stage's weights are being read (totalBytes 0 when not known ahead). */
+  load?: { loadedBytes: number; totalBytes: number };
+}
+
+/**
+ * A live preview after a denoising step (opt-in: pass `onPreview`): the step's latent through a
+ * linear latent-pixel → RGB map fitted once per model on its VAE decoder (src/pipeline/preview.ts),
+ * not a VAE decode. One pixel per VAE latent pixel: (W/16)·2 × (H/16)·2 = W/8 × H/8.
+ */
+export interface GeneratePreview {
+  /** 1-based step whose result this is. */
+  step: number;
+  steps: number;
+  width: number;
+  height: number;
+  /** RGBA8, row-major, width·height·4 bytes; the worker transfers its buffer. */
+  rgba: Uint8ClampedArray;
 }
 
 export interface StageTimings {
   encodeMs: number;
-  /** One entry per denoising step. */
+  /** One entry per denoising step (the first also projects the prompt embeddings: context_embedder). */
   stepMs: number[];
   decodeMs: number;
   totalMs: number;
+  /** Low-memory mode: time spent reading stage weights, in totalMs but not in the stage times. */
+  loadMs?: number;
 }
 
 export interface GenerateResult {
@@ -75,17 +112,58 @@ export interface GenerateResult {
   timings: StageTimings;
 }
 
+/** The GPU adapter and the device the engine got from it (the UI's capability report). */
+export interface AdapterCapabilities {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** The browser marks it as its fallback adapter (a CPU implementation such as SwiftShader). */
+  isFallbackAdapter: boolean;
+  /** A CPU implementation of WebGPU (fallback, SwiftShader, llvmpipe/lavapipe): no GPU, generation is very slow. */
+  isCpu: boolean;
+  /** Features enabled on the engine's device, sorted. */
+  features: string[];
+  /** Every feature the adapter offers (e.g. 'shader-f16', 'subgroups'), enabled or not, sorted. */
+  adapterFeatures: string[];
+  /** Subgroup sizes the adapter may use (GPUAdapterInfo.subgroupMinSize/MaxSize); null where the browser does not say. */
+  subgroupSizes: { min: number; max: number } | null;
+  /** The device limits the engine requested at the adapter's maxima, by WebGPU name (bytes or counts). */
+  limits: Record<string, number>;
+}
+
 export interface Capabilities {
   /** null when WebGPU works; otherwise the message to show. */
   error: string | null;
-  adapter: { vendor: string; architecture: string; description: string; features: string[]; limits: Record<string, number> } | null;
+  adapter: AdapterCapabilities | null;
 }
+
+import type { DownloadPlan, DownloadProgress, StorageReport, StoredModel } from '../store/types';
+import type { PackRecipe } from '../weights/packJob';
+export type { DownloadPlan, DownloadProgress, PackRecipe, StorageReport, StoredModel };
 
 /** What the worker exposes through Comlink. Callbacks must be wrapped in `Comlink.proxy`. */
 export interface GeneratorApi {
   capabilities(): Promise<Capabilities>;
-  load(source: ModelSource, onProgress: (p: LoadProgress) => void): Promise<ModelInfo>;
-  generate(req: GenerateRequest, onProgress: (p: GenerateProgress) => void): Promise<GenerateResult>;
+  load(source: ModelSource, onProgress: (p: LoadProgress) => void, options?: LoadOptions): Promise<ModelInfo>;
+  /**
+   * `onPreview`, when given, receives a GeneratePreview after every step (the first call with it
+   * fits the model's preview map: two small VAE decodes, once per loaded model).
+   */
+  generate(req: GenerateRequest, onProgress: (p: GenerateProgress) => void, onPreview?: (p: GeneratePreview) => void): Promise<GenerateResult>;
   /** Cancels the running generate(); it rejects with an error named 'Cancelled'. */
   cancel(): void;
+  /** The models in this browser's storage (complete and partial), usage, quota and persistence. */
+  storage(): Promise<StorageReport>;
+  /** What downloading `recipe` would fetch (reads headers only); storedBytes > 0 means it resumes. */
+  planDownload(recipe: PackRecipe): Promise<DownloadPlan>;
+  /**
+   * Downloads (or resumes) `recipe` into the store (src/store/download.ts); one at a time. Errors:
+   * StorageFull (quota; what is stored is kept), Cancelled, InvalidInput (busy in another tab),
+   * IntegrityFailure, network errors after retries. Progress at most every 250 ms.
+   */
+  download(recipe: PackRecipe, onProgress: (p: DownloadProgress) => void): Promise<StoredModel>;
+  /** Cancels the running download(); it rejects with an error named 'Cancelled'. */
+  cancelDownload(): void;
+  /** Deletes a stored model (complete or partial). InvalidInput while a tab downloads or loads it. */
+  deleteModel(id: string): Promise<void>;
 }

@@ -5,13 +5,17 @@
  * them as `Error` objects carrying both.
  */
 import * as Comlink from 'comlink';
-import type { Capabilities, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadProgress, ModelInfo, ModelSource } from './api';
+import type { Capabilities, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadOptions, LoadProgress, ModelInfo, ModelSource } from './api';
 import { GpuContext, type GpuTensor } from '../gpu/context';
 import { type AdapterReport, requestDevice } from '../gpu/device';
 import { Cancelled, DeviceLost, InvalidInput } from '../gpu/errors';
 import { GpuOps } from '../ops/gpuOps';
 import { Pipeline } from '../pipeline/generate';
 import { openSource } from '../weights/source';
+import { downloadModel, planDownload } from '../store/download';
+import { deleteModel, storageReport, withModelLock } from '../store/models';
+import { STORE_PREFIX, storeSource } from '../store/storeSource';
+import type { PackRecipe } from '../weights/packJob';
 
 /** Load progress is forwarded at most this often (plus every file change and the last byte). */
 const LOAD_PROGRESS_INTERVAL_MS = 100;
@@ -26,6 +30,7 @@ interface Gpu {
 let gpu: Promise<Gpu> | null = null;
 let pipeline: Pipeline<GpuTensor> | null = null;
 let running: AbortController | null = null;
+let downloading: AbortController | null = null;
 /** Set when the device went away under a loaded model; generate() reports it until the next load. */
 let lostError: DeviceLost | null = null;
 
@@ -71,17 +76,37 @@ function throttleLoad(send: (p: LoadProgress) => void): (p: LoadProgress) => voi
   };
 }
 
+/**
+ * Pipeline.load from `store:<id>` (the browser's model store; the model's lock is held shared while
+ * reading, so no tab deletes it meanwhile) or from a hub id / URL.
+ */
+function loadPipeline(ops: GpuOps, source: ModelSource, onProgress: (p: LoadProgress) => void, options: LoadOptions): Promise<Pipeline<GpuTensor>> {
+  if (!source.startsWith(STORE_PREFIX)) return Pipeline.load(ops, openSource(source), onProgress, options);
+  const id = source.slice(STORE_PREFIX.length);
+  return withModelLock(id, 'shared', 'load', async () => Pipeline.load(ops, await storeSource(id), onProgress, options));
+}
+
 const api: GeneratorApi = {
   async capabilities(): Promise<Capabilities> {
     try {
       const { report } = await acquireGpu();
+      // The device report lists only the features the engine enabled; ask the adapter what it offers.
+      const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+      const info = adapter?.info;
       return {
         error: null,
         adapter: {
           vendor: report.vendor,
           architecture: report.architecture,
           description: report.description,
+          isFallbackAdapter: report.isFallbackAdapter,
+          isCpu: report.isCpu,
           features: report.features,
+          adapterFeatures: adapter ? [...adapter.features].map(String).sort() : [],
+          subgroupSizes:
+            info?.subgroupMinSize !== undefined && info.subgroupMaxSize !== undefined
+              ? { min: info.subgroupMinSize, max: info.subgroupMaxSize }
+              : null,
           limits: report.limits,
         },
       };
@@ -91,17 +116,17 @@ const api: GeneratorApi = {
     }
   },
 
-  async load(source: ModelSource, onProgress: (p: LoadProgress) => void): Promise<ModelInfo> {
+  async load(source: ModelSource, onProgress: (p: LoadProgress) => void, options: LoadOptions = {}): Promise<ModelInfo> {
     if (running) throw new InvalidInput('A generation is running; cancel it before loading another model.');
     pipeline?.dispose();
     pipeline = null;
     const state = await acquireGpu();
-    pipeline = await raceLoss(state, Pipeline.load(state.ops, openSource(source), throttleLoad(onProgress)));
+    pipeline = await raceLoss(state, loadPipeline(state.ops, source, throttleLoad(onProgress), options));
     lostError = null;
     return pipeline.info;
   },
 
-  async generate(req: GenerateRequest, onProgress: (p: GenerateProgress) => void): Promise<GenerateResult> {
+  async generate(req: GenerateRequest, onProgress: (p: GenerateProgress) => void, onPreview?: (p: GeneratePreview) => void): Promise<GenerateResult> {
     if (lostError) throw lostError;
     if (!pipeline) throw new InvalidInput('No model is loaded: press Load first.');
     const state = await acquireGpu();
@@ -109,7 +134,9 @@ const api: GeneratorApi = {
     const abort = new AbortController();
     running = abort;
     try {
-      const result = await raceLoss(state, pipeline.generate(req, { onProgress, signal: abort.signal }));
+      // previews move to the UI thread without a copy
+      const preview = onPreview && ((p: GeneratePreview) => void onPreview(Comlink.transfer(p, [p.rgba.buffer])));
+      const result = await raceLoss(state, pipeline.generate(req, { onProgress, signal: abort.signal, ...(preview ? { preview } : {}) }));
       return Comlink.transfer(result, [result.rgba.buffer]);
     } catch (e) {
       // However the pipeline noticed the abort, the UI sees one error name for it.
@@ -123,6 +150,27 @@ const api: GeneratorApi = {
   cancel(): void {
     running?.abort();
   },
+
+  storage: () => storageReport(),
+
+  planDownload: (recipe: PackRecipe) => planDownload(recipe),
+
+  async download(recipe, onProgress) {
+    if (downloading) throw new InvalidInput('A download is already running in this tab; wait for it or cancel it.');
+    const abort = new AbortController();
+    downloading = abort;
+    try {
+      return await downloadModel(recipe, { signal: abort.signal, onProgress });
+    } finally {
+      downloading = null;
+    }
+  },
+
+  cancelDownload(): void {
+    downloading?.abort();
+  },
+
+  deleteModel: (id: string) => deleteModel(id),
 };
 
 Comlink.expose(api);

@@ -1,0 +1,301 @@
+/**
+ * Downloads a model into the store (db.ts), in the engine worker: planPack(recipe) → every chunk not
+ * stored yet, CONCURRENCY at a time, each written with its SHA-256 in its own transaction → the small
+ * files → the manifest, last. Resumes across reloads: the recipe always maps to the same id and the
+ * stored chunks are skipped. Holds the model's Web Lock for the whole run.
+ *
+ * Failures keep what is stored and leave a partial model: a full disk throws StorageFull (nothing of
+ * the failing chunk is kept), a cancel throws Cancelled, network errors that outlast the source's
+ * retries are rethrown. A file that changed on the server (ETag) invalidates the chunks made from it
+ * (a copied pack: that chunk file; a converted pack: every chunk, since converted row blocks are
+ * shared between chunks): they are deleted and the download re-plans, at most MAX_REPLANS times.
+ */
+import { Cancelled, InvalidInput } from '../gpu/errors';
+import { planPack, sha256Hex } from '../weights/convert';
+import type { PackJob, PackRecipe } from '../weights/packJob';
+import { type FileSource, IntegrityFailure, type OpenSourceOptions, openSource } from '../weights/source';
+import { type ModelRecord, type ModelsDb, checkSpace, depKey, modelKeys, openModelsDb, writeOrFull } from './db';
+import { announce, modelId, packBytes, removeModel, storedBytesOf, withModelLock } from './models';
+import { RateMeter, etaSeconds } from './progress';
+import type { DownloadPlan, DownloadProgress, StoredModel } from './types';
+
+/** Chunks in flight at once: enough to hide a round trip, few enough for memory (3 × 32 MiB). */
+export const CONCURRENCY = 3;
+/** Extra attempts for a chunk whose bytes fail their SHA-256 check (a corrupted transfer). */
+const CHUNK_RETRIES = 2;
+const MAX_REPLANS = 2;
+const PROGRESS_INTERVAL_MS = 250;
+
+export interface DownloadOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+  concurrency?: number;
+  /** Chunk size of a converted pack (a copied pack keeps its own). */
+  chunkBytes?: number;
+  /** Passed to openSource for every source of the recipe (hubUrl, fetch, retry). */
+  sourceOptions?: OpenSourceOptions;
+}
+
+/** Whether two plans describe the same pack bytes (same layout, sizes, tensors, source hashes). */
+function samePlan(a: ModelRecord['plan'], b: ModelRecord['plan']): boolean {
+  const shape = (m: ModelRecord['plan']) => JSON.stringify([m.chunkBytes, m.totalBytes, m.chunks, m.files, m.components]);
+  return shape(a) === shape(b);
+}
+
+/** Plans `recipe` and says how much is stored already; reads only headers from the network. */
+export async function planDownload(recipe: PackRecipe, opts: DownloadOptions = {}): Promise<DownloadPlan> {
+  const id = await modelId(recipe);
+  const db = await openModelsDb();
+  const done = await db.get('manifests', id);
+  if (done) return { id, name: done.manifest.name, totalBytes: packBytes(done.manifest), storedBytes: packBytes(done.manifest) };
+  const job = await planPack(recipe, (s) => openSource(s, opts.sourceOptions), planOptions(opts.chunkBytes, opts.signal));
+  const rec = await db.get('models', id);
+  const stored = rec && samePlan(rec.plan, job.plan) ? (await storedBytesOf(db, id, job.plan)).bytes : 0;
+  return { id, name: job.plan.name, totalBytes: packBytes(job.plan), storedBytes: stored };
+}
+
+/** Downloads (or resumes) `recipe` into the store; resolves with the complete model. */
+export async function downloadModel(recipe: PackRecipe, opts: DownloadOptions = {}): Promise<StoredModel> {
+  const id = await modelId(recipe);
+  return withModelLock(id, 'exclusive', 'download', async () => {
+    try {
+      return await new Download(id, recipe, opts).run();
+    } finally {
+      announce({ type: 'ended', id });
+      announce({ type: 'changed' });
+    }
+  });
+}
+
+/** planPack's options without undefined members (exactOptionalPropertyTypes). */
+function planOptions(chunkBytes: number | undefined, signal: AbortSignal | undefined): { chunkBytes?: number; signal?: AbortSignal } {
+  return { ...(chunkBytes === undefined ? {} : { chunkBytes }), ...(signal ? { signal } : {}) };
+}
+
+class Download {
+  private readonly db: Promise<ModelsDb> = openModelsDb();
+  private readonly outer: AbortSignal | undefined;
+  /** Source string → path → ETag, persisted in the record so a resume checks across sessions. */
+  private readonly etags = new Map<string, Map<string, string>>();
+  private etagsSaved = '';
+  /** Source files whose ETag changed during this pass, as `source\nfile`. */
+  private readonly changed = new Set<string>();
+  private readonly meter = new RateMeter();
+  private progress: DownloadProgress;
+  private lastReport = 0;
+
+  constructor(
+    private readonly id: string,
+    private readonly recipe: PackRecipe,
+    private readonly opts: DownloadOptions,
+  ) {
+    this.outer = opts.signal;
+    this.progress = {
+      id, name: recipe.name, doneBytes: 0, totalBytes: 0, resumedBytes: 0, fetchedBytes: 0,
+      bytesPerSec: null, etaSeconds: null, chunksDone: 0, chunks: 0, retries: 0, lastRetry: null,
+    };
+  }
+
+  async run(): Promise<StoredModel> {
+    const db = await this.db;
+    for (let replans = 0; ; replans++) {
+      try {
+        return await this.pass(db);
+      } catch (e) {
+        if (this.outer?.aborted) throw new Cancelled();
+        if (!(e instanceof IntegrityFailure) || this.changed.size === 0 || replans >= MAX_REPLANS) throw e;
+        await this.invalidate(db);
+      }
+    }
+  }
+
+  /** Deletes the chunks made from changed files and forgets those files' ETags (next pass re-plans). */
+  private async invalidate(db: ModelsDb): Promise<void> {
+    const tx = db.transaction(['chunks', 'models'], 'readwrite');
+    const chunks = tx.objectStore('chunks');
+    for (const key of [...this.changed, '*\n*']) {
+      for (const k of await chunks.index('deps').getAllKeys(`${this.id}\n${key}`)) await chunks.delete(k);
+      const [source = '', file = ''] = key.split('\n');
+      this.etags.get(source)?.delete(file);
+    }
+    const rec = await tx.objectStore('models').get(this.id);
+    if (rec) await tx.objectStore('models').put({ ...rec, etags: this.etagRecord() }, this.id);
+    await tx.done;
+    this.changed.clear();
+  }
+
+  /** The recipe's sources, with this download's ETags, byte and retry counters; notes ETag changes. */
+  private open(source: string, prior: ModelRecord['etags']): FileSource {
+    let etags = this.etags.get(source);
+    if (!etags) {
+      etags = new Map(Object.entries(prior[source] ?? {}));
+      this.etags.set(source, etags);
+    }
+    const inner = openSource(source, {
+      ...this.opts.sourceOptions,
+      etags,
+      onRetry: (e) => {
+        this.progress.retries++;
+        this.progress.lastRetry = `${e.reason} (${e.url}); retrying in ${(e.delayMs / 1000).toFixed(1)} s`;
+        this.report(true);
+      },
+      onBytes: (n) => {
+        this.progress.fetchedBytes += n;
+        this.meter.add(performance.now(), this.progress.fetchedBytes);
+        this.report(false);
+      },
+    });
+    const note = <R>(signal: AbortSignal | undefined, call: (s: AbortSignal | undefined) => Promise<R>): Promise<R> =>
+      call(signal ?? this.outer).catch((e: unknown) => {
+        if (e instanceof IntegrityFailure) this.changed.add(`${source}\n${e.path}`);
+        throw e;
+      });
+    return {
+      id: inner.id,
+      size: (p, s) => note(s, (sig) => inner.size(p, sig)),
+      range: (p, a, b, s) => note(s, (sig) => inner.range(p, a, b, sig)),
+      json: <T>(p: string, s?: AbortSignal) => note(s, (sig) => inner.json<T>(p, sig)),
+      exists: (p, s) => note(s, (sig) => inner.exists(p, sig)),
+    };
+  }
+
+  private etagRecord(): ModelRecord['etags'] {
+    return Object.fromEntries([...this.etags].map(([s, m]) => [s, Object.fromEntries(m)]));
+  }
+
+  private async pass(db: ModelsDb): Promise<StoredModel> {
+    const done = await db.get('manifests', this.id);
+    if (done) return this.summary(done.manifest, true);
+    const prior = await db.get('models', this.id);
+    const job = await planPack(this.recipe, (s) => this.open(s, prior?.etags ?? {}), planOptions(this.opts.chunkBytes, this.outer));
+    const plan = job.plan;
+    const resumable = prior !== undefined && samePlan(prior.plan, plan);
+    if (prior && !resumable) await removeModel(db, this.id); // another version: start over
+    const have = resumable ? await storedBytesOf(db, this.id, plan) : { bytes: 0, chunks: new Set<string>(), files: new Set<string>() };
+    const total = packBytes(plan);
+    await checkSpace(plan.name, total - have.bytes);
+    const record: ModelRecord = { id: this.id, recipe: this.recipe, plan, etags: this.etagRecord(), createdAt: prior?.createdAt ?? Date.now() };
+    await db.put('models', record, this.id);
+    announce({ type: 'changed' }); // other tabs list it now (busy: our lock)
+    this.etagsSaved = JSON.stringify(record.etags);
+    Object.assign(this.progress, {
+      name: plan.name, totalBytes: total, doneBytes: have.bytes, resumedBytes: have.bytes,
+      chunks: plan.chunks.length, chunksDone: have.chunks.size,
+    });
+    this.report(true);
+
+    const todo = plan.chunks.map((c, i) => ({ c, i })).filter(({ c }) => !have.chunks.has(c.path));
+    await this.pool(todo.map(({ c, i }) => (signal) => this.fetchChunk(db, job, i, c.path, c.sha256, signal)));
+    for (const f of plan.files) {
+      if (have.files.has(f.path)) continue;
+      const bytes = await job.file(f.path, this.outer);
+      await this.write(db, 'files', f.path, bytes, []);
+    }
+
+    // The manifest, last: from here on the model is complete.
+    const chunkSha = new Map<string, string>();
+    // a key cursor on the index reads [id, path, sha256] without loading any chunk's bytes
+    let cur = await db.transaction('chunks').store.index('hash').openKeyCursor(IDBKeyRange.bound([this.id], [this.id, []]));
+    for (; cur; cur = await cur.continue()) chunkSha.set(cur.key[1], cur.key[2]);
+    const files = await db.getAll('files', modelKeys(this.id));
+    const fileSha = new Map(files.map((f) => [f.path, f.sha256]));
+    const missing = [...plan.chunks, ...plan.files].filter((c) => !chunkSha.has(c.path) && !fileSha.has(c.path)).map((c) => c.path);
+    if (missing.length) throw new InvalidInput(`Download of ${plan.name}: ${missing.length} parts missing after the run (${missing.slice(0, 3).join(', ')}…); deleted in another tab?`);
+    const manifest = job.finish(plan.chunks.map((c) => chunkSha.get(c.path) as string), plan.files.map((f) => fileSha.get(f.path) as string));
+    await writeOrFull(plan.name, 'the manifest', async () => {
+      await db.put('manifests', { id: this.id, manifest, completedAt: Date.now() }, this.id);
+    });
+    this.report(true);
+    return this.summary(manifest, true);
+  }
+
+  /**
+   * One chunk: fetch (again after a failed SHA-256 check), write with the source files it came from:
+   * a copied pack (`want` known) reads the same path of the base, a converted one any file.
+   */
+  private async fetchChunk(db: ModelsDb, job: PackJob, i: number, path: string, want: string, signal: AbortSignal): Promise<void> {
+    const deps = [want ? depKey(this.id, this.recipe.base, path) : depKey(this.id, '*', '*')];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const bytes = await job.chunk(i, signal);
+        if (want) {
+          const got = await sha256Hex(bytes);
+          if (got !== want) throw new IntegrityFailure(`${path}: SHA-256 ${got} does not match the source manifest's ${want}`, path);
+        }
+        await this.write(db, 'chunks', path, bytes, deps);
+        this.progress.chunksDone++;
+        return;
+      } catch (e) {
+        if (!isCorrupted(e) || this.changed.size > 0 || attempt >= CHUNK_RETRIES || signal.aborted) throw e;
+        this.progress.retries++;
+        this.progress.lastRetry = `${(e as Error).message}; fetching it again`;
+      }
+    }
+  }
+
+  /** Writes one chunk or file (and the ETags seen, when new) in one transaction. */
+  private async write(db: ModelsDb, store: 'chunks' | 'files', path: string, bytes: Uint8Array, deps: string[]): Promise<void> {
+    const sha256 = await sha256Hex(bytes);
+    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : (bytes.slice().buffer as ArrayBuffer);
+    const etags = JSON.stringify(this.etagRecord());
+    await writeOrFull(this.progress.name, path, async () => {
+      const tx = db.transaction([store, 'models'], 'readwrite');
+      const rec = etags !== this.etagsSaved ? await tx.objectStore('models').get(this.id) : undefined;
+      await Promise.all([
+        tx.objectStore(store).put({ id: this.id, path, bytes: buffer, sha256, deps }, [this.id, path]),
+        rec ? tx.objectStore('models').put({ ...rec, etags: JSON.parse(etags) as ModelRecord['etags'] }, this.id) : null,
+        tx.done,
+      ]);
+    });
+    this.etagsSaved = etags;
+    this.progress.doneBytes += bytes.length;
+    this.report(false);
+  }
+
+  /** Runs the tasks CONCURRENCY at a time; the first failure aborts the others and is rethrown. */
+  private async pool(tasks: Array<(signal: AbortSignal) => Promise<void>>): Promise<void> {
+    const stop = new AbortController();
+    const signal = this.outer ? AbortSignal.any([this.outer, stop.signal]) : stop.signal;
+    let next = 0;
+    let first: unknown = null;
+    const lane = async (): Promise<void> => {
+      while (next < tasks.length && !signal.aborted) {
+        const task = tasks[next++] as (s: AbortSignal) => Promise<void>;
+        try {
+          await task(signal);
+        } catch (e) {
+          first ??= e;
+          stop.abort(e);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? CONCURRENCY, tasks.length) }, lane));
+    if (this.outer?.aborted) throw new Cancelled();
+    if (first !== null) throw first;
+  }
+
+  private report(force: boolean): void {
+    const now = performance.now();
+    if (!force && now - this.lastReport < PROGRESS_INTERVAL_MS) return;
+    this.lastReport = now;
+    const p = this.progress;
+    p.bytesPerSec = this.meter.rate();
+    p.etaSeconds = etaSeconds(p.totalBytes - p.doneBytes, p.bytesPerSec, p.fetchedBytes, p.doneBytes - p.resumedBytes);
+    const copy = { ...p };
+    this.opts.onProgress?.(copy);
+    announce({ type: 'progress', progress: copy });
+  }
+
+  private summary(m: ModelRecord['plan'], complete: boolean): StoredModel {
+    const total = packBytes(m);
+    return { id: this.id, name: m.name, source: this.recipe.base, recipe: this.recipe, quant: m.quant, totalBytes: total, storedBytes: total, complete, busy: false };
+  }
+}
+
+/**
+ * A chunk whose bytes failed their SHA-256 check. convert.ts's copy job reports it as a plain Error
+ * ("… SHA-256 … does not match the manifest's …"), hence the message test beside IntegrityFailure.
+ */
+function isCorrupted(e: unknown): boolean {
+  return e instanceof IntegrityFailure;
+}

@@ -1,0 +1,134 @@
+/**
+ * Listing and deleting stored models, and the Web Locks that keep tabs apart: a download holds its
+ * model's lock exclusively, a load holds it shared, a delete needs it exclusively. A lock is asked
+ * for `ifAvailable`, so a second tab gets a clear "busy" error at once instead of queueing; every
+ * change is announced on the BroadcastChannel STORE_CHANNEL so other tabs refresh their list.
+ */
+import { InvalidInput } from '../gpu/errors';
+import { sha256Hex } from '../weights/convert';
+import type { PackManifest } from '../weights/packFormat';
+import type { PackRecipe } from '../weights/packJob';
+import { type ModelRecord, type ModelsDb, modelKeys, openModelsDb } from './db';
+import { STORE_CHANNEL, type StorageReport, type StoreMessage, type StoredModel } from './types';
+
+/** The Web Locks name guarding one model. */
+export function lockName(id: string): string {
+  return `kleinbild-model:${id}`;
+}
+
+/**
+ * A recipe's store id: `<slug of its name>-<first 8 hex of SHA-256(base, quant, overrides)>`, so the
+ * same recipe always lands on the same id (a download resumes) and two recipes never share one.
+ */
+export async function modelId(recipe: PackRecipe): Promise<string> {
+  const slug = recipe.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'model';
+  const key = JSON.stringify([recipe.base, recipe.quant, recipe.overrides ?? null]);
+  return `${slug}-${(await sha256Hex(new TextEncoder().encode(key))).slice(0, 8)}`;
+}
+
+/** Total bytes of a pack: chunks plus small files. */
+export function packBytes(m: PackManifest): number {
+  return m.totalBytes + m.files.reduce((s, f) => s + f.bytes, 0);
+}
+
+/** Bytes of `plan` stored under `id` now, from the stored keys (no value is read). */
+export async function storedBytesOf(db: ModelsDb, id: string, plan: PackManifest): Promise<{ bytes: number; chunks: Set<string>; files: Set<string> }> {
+  const chunkKeys = await db.getAllKeys('chunks', modelKeys(id));
+  const fileKeys = await db.getAllKeys('files', modelKeys(id));
+  const chunks = new Set(chunkKeys.map((k) => k[1]));
+  const files = new Set(fileKeys.map((k) => k[1]));
+  let bytes = 0;
+  for (const c of plan.chunks) if (chunks.has(c.path)) bytes += c.bytes;
+  for (const f of plan.files) if (files.has(f.path)) bytes += f.bytes;
+  return { bytes, chunks, files };
+}
+
+/** Names of the locks held now, in any tab of this origin. */
+async function heldLocks(): Promise<Set<string>> {
+  const q = await navigator.locks.query();
+  return new Set((q.held ?? []).map((l) => l.name ?? ''));
+}
+
+/** Every model in the store, complete or partial, oldest first. */
+export async function storedModels(): Promise<StoredModel[]> {
+  const db = await openModelsDb();
+  const [records, manifests, held] = await Promise.all([db.getAll('models'), db.getAll('manifests'), heldLocks()]);
+  const done = new Map(manifests.map((m) => [m.id, m.manifest]));
+  const out: StoredModel[] = [];
+  for (const r of records.sort((a, b) => a.createdAt - b.createdAt)) {
+    const manifest = done.get(r.id);
+    const plan = manifest ?? r.plan;
+    const total = packBytes(plan);
+    out.push({
+      id: r.id,
+      name: plan.name,
+      source: r.recipe.base,
+      recipe: r.recipe,
+      quant: plan.quant,
+      totalBytes: total,
+      storedBytes: manifest ? total : (await storedBytesOf(db, r.id, plan)).bytes,
+      complete: manifest !== undefined,
+      busy: held.has(lockName(r.id)),
+    });
+  }
+  return out;
+}
+
+/** Usage, quota and persistence of this origin, with the stored models. */
+export async function storageReport(): Promise<StorageReport> {
+  const [models, est, persisted] = await Promise.all([storedModels(), navigator.storage.estimate(), navigator.storage.persisted()]);
+  return { models, usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
+}
+
+/**
+ * Runs `work` holding the model's lock (`exclusive` for downloads and deletes, `shared` for loads).
+ * Throws InvalidInput at once when another holder conflicts, saying what to do.
+ */
+export async function withModelLock<R>(id: string, mode: LockMode, what: string, work: () => Promise<R>): Promise<R> {
+  let ran = false;
+  const result = await navigator.locks.request(lockName(id), { mode, ifAvailable: true }, async (lock) => {
+    if (!lock) return undefined;
+    ran = true;
+    return { value: await work() };
+  });
+  if (!ran || result === undefined) {
+    throw new InvalidInput(
+      `Cannot ${what} model ${id}: it is being downloaded or loaded in another tab (or in this one). ` +
+        'Wait for that to finish; this list updates by itself.',
+    );
+  }
+  return result.value;
+}
+
+let channel: BroadcastChannel | null = null;
+
+/** Tells other tabs (and this tab's UI) about the store. */
+export function announce(msg: StoreMessage): void {
+  channel ??= new BroadcastChannel(STORE_CHANNEL);
+  channel.postMessage(msg);
+}
+
+/** Removes a model's manifest, chunks, files and record in one transaction; a no-op for an unknown id. */
+export async function removeModel(db: ModelsDb, id: string): Promise<void> {
+  const tx = db.transaction(['manifests', 'chunks', 'files', 'models'], 'readwrite');
+  await Promise.all([
+    tx.objectStore('manifests').delete(id),
+    tx.objectStore('chunks').delete(modelKeys(id)),
+    tx.objectStore('files').delete(modelKeys(id)),
+    tx.objectStore('models').delete(id),
+    tx.done,
+  ]);
+}
+
+/** Deletes a model and everything stored for it. Throws InvalidInput while a tab downloads or loads it. */
+export async function deleteModel(id: string): Promise<void> {
+  await withModelLock(id, 'exclusive', 'delete', async () => removeModel(await openModelsDb(), id));
+  announce({ type: 'changed' });
+}
+
+/** The record of `id`, or an InvalidInput naming it. */
+export async function modelRecord(db: ModelsDb, id: string): Promise<ModelRecord> {
+  const r = await db.get('models', id);
+  if (!r) throw new InvalidInput(`No model "${id}" in this browser's storage (it may have been deleted in another tab).`);
+  return r;
+}

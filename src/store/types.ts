@@ -1,0 +1,68 @@
+/** What the model store reports to the UI (re-exported by src/worker/api.ts, the contract). */
+import type { PackQuant } from '../weights/packFormat';
+import type { PackRecipe } from '../weights/packJob';
+
+/** A model in the browser's store; load it with the model source `store:<id>`. */
+export interface StoredModel {
+  /** `<name slug>-<8 hex of the recipe's SHA-256>`, stable for a recipe (so a download resumes). */
+  id: string;
+  /** The pack's display name. */
+  name: string;
+  /** Where it is downloaded from (the recipe's base). */
+  source: string;
+  /** What it was downloaded with: Resume downloads this again. */
+  recipe: PackRecipe;
+  quant: PackQuant;
+  /** Chunk and small-file bytes of the whole pack. */
+  totalBytes: number;
+  /** Of those, bytes stored now. */
+  storedBytes: number;
+  /** The manifest is written: the model loads. false = partial (resume or delete). */
+  complete: boolean;
+  /** Held by a download or a load, in this tab or another (Web Locks). */
+  busy: boolean;
+}
+
+export interface StorageReport {
+  models: StoredModel[];
+  /** navigator.storage.estimate() of this origin, bytes (everything it stores, not only models). */
+  usage: number;
+  quota: number;
+  /** navigator.storage.persisted(): the browser will not evict this origin's data under pressure. */
+  persisted: boolean;
+}
+
+/** What a download would fetch, before it starts. */
+export interface DownloadPlan {
+  id: string;
+  name: string;
+  totalBytes: number;
+  /** Already stored (a partial download resumes after these). */
+  storedBytes: number;
+}
+
+export interface DownloadProgress {
+  id: string;
+  name: string;
+  /** Pack bytes stored (chunks and small files), including those stored before this session. */
+  doneBytes: number;
+  totalBytes: number;
+  /** Stored before this session started (resume). */
+  resumedBytes: number;
+  /** Bytes received from the network in this session. */
+  fetchedBytes: number;
+  /** Stored bytes per second over the last few seconds; null until measurable. */
+  bytesPerSec: number | null;
+  /** Seconds left at that rate; null when unknown. */
+  etaSeconds: number | null;
+  chunksDone: number;
+  chunks: number;
+  /** Requests retried in this session (network errors, 429, 5xx) and the last reason. */
+  retries: number;
+  lastRetry: string | null;
+}
+
+/** Tabs tell each other about the store on this BroadcastChannel. */
+export const STORE_CHANNEL = 'kleinbild-models';
+
+export type StoreMessage = { type: 'changed' } | { type: 'progress'; progress: DownloadProgress } | { type: 'ended'; id: string };

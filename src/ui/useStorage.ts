@@ -1,0 +1,148 @@
+/**
+ * React hook for the model store: the stored models, usage and quota (from the worker), the
+ * download this tab runs (progress through a Comlink callback), downloads seen in other tabs (the
+ * store's BroadcastChannel), and the size a download would fetch before it starts.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import * as Comlink from 'comlink';
+import type { DownloadPlan, DownloadProgress, GeneratorApi, PackRecipe, StorageReport } from '../worker/api';
+import { STORE_CHANNEL, type StoreMessage } from '../store/types';
+import { lockName } from '../store/models';
+import type { UiError } from './useGenerator';
+
+export interface OwnDownload {
+  id: string | null;
+  name: string;
+  progress: DownloadProgress | null;
+  cancelling: boolean;
+}
+
+export interface StorageState {
+  /** null until the worker answered once. */
+  report: StorageReport | null;
+  /** The download this tab runs. */
+  active: OwnDownload | null;
+  /** Downloads running in other tabs, by model id (their last progress). */
+  elsewhere: Readonly<Record<string, DownloadProgress>>;
+  error: UiError | null;
+  notice: string | null;
+  /** Plans `recipe` (size and what is stored) without downloading; rejects like planDownload. */
+  plan(recipe: PackRecipe): Promise<DownloadPlan>;
+  download(recipe: PackRecipe): void;
+  cancel(): void;
+  remove(id: string): void;
+  dismiss(): void;
+}
+
+function toUiError(e: unknown, during: string): UiError {
+  return e instanceof Error ? { name: e.name, message: e.message, during } : { name: 'Error', message: String(e), during };
+}
+
+/** Asks the browser to keep this origin's storage (window only: not available in workers). */
+async function requestPersistence(): Promise<string | null> {
+  if (!navigator.storage?.persist || (await navigator.storage.persisted())) return null;
+  return (await navigator.storage.persist())
+    ? 'Persistent storage granted: the browser will not evict stored models to free space.'
+    : 'Persistent storage was not granted: the browser may evict stored models when the disk runs low.';
+}
+
+export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | null): StorageState {
+  const [report, setReport] = useState<StorageReport | null>(null);
+  const [active, setActive] = useState<OwnDownload | null>(null);
+  const [elsewhere, setElsewhere] = useState<Record<string, DownloadProgress>>({});
+  const [error, setError] = useState<UiError | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const ownId = useRef<string | null>(null);
+  const api = engine?.remote ?? null;
+
+  // Reports may resolve out of order (each awaits IndexedDB, locks and estimate): only the newest applies.
+  const asked = useRef(0);
+  const refresh = useCallback(() => {
+    const n = ++asked.current;
+    api?.storage().then(
+      (r) => n === asked.current && setReport(r),
+      (e: unknown) => setError(toUiError(e, 'storage')),
+    );
+  }, [api]);
+
+  useEffect(() => {
+    refresh();
+    const ch = new BroadcastChannel(STORE_CHANNEL);
+    ch.onmessage = (ev: MessageEvent<StoreMessage>) => {
+      const m = ev.data;
+      if (m.type === 'changed') refresh();
+      else if (m.type === 'progress' && m.progress.id !== ownId.current) setElsewhere((e) => ({ ...e, [m.progress.id]: m.progress }));
+      else if (m.type === 'ended') {
+        setElsewhere(({ [m.id]: _, ...rest }) => rest);
+        refresh();
+      }
+    };
+    return () => ch.close();
+  }, [refresh]);
+
+  // A model another tab holds (download or load): wait for its lock, then refresh. Covers a tab that
+  // is closed or crashes mid-download, which announces nothing. Runs again for every new report: a
+  // lock just released may still show as held in the worker's locks.query() for a moment (seen in
+  // Chromium 156, ~1 in 8 runs), and the next wait is then granted at once. (An AbortError on cleanup is expected.)
+  const busy = (report?.models ?? []).filter((m) => m.busy && m.id !== ownId.current).map((m) => m.id);
+  const busyKey = busy.join('\n');
+  useEffect(() => {
+    if (!busyKey || !report || !navigator.locks) return;
+    const stop = new AbortController();
+    for (const id of busyKey.split('\n')) {
+      // exclusive: granted only once every holder, shared (load) or exclusive (download), let go;
+      // the list is read after our own hold ends, or it would see the lock held (by us)
+      navigator.locks.request(lockName(id), { signal: stop.signal }, async () => {}).then(refresh, () => {});
+    }
+    return () => stop.abort();
+  }, [busyKey, report, refresh]);
+
+  const plan = useCallback((recipe: PackRecipe): Promise<DownloadPlan> => {
+    if (!api) return Promise.reject(new Error('The engine is still starting.'));
+    return api.planDownload(recipe);
+  }, [api]);
+
+  const start = useCallback(
+    (recipe: PackRecipe) => {
+      if (!api || active) return;
+      setError(null);
+      setNotice(null);
+      setActive({ id: null, name: recipe.name, progress: null, cancelling: false });
+      void requestPersistence().then((n) => n && setNotice(n), () => {});
+      const onProgress = (progress: DownloadProgress) => {
+        ownId.current = progress.id;
+        setActive((d) => (d ? { ...d, id: progress.id, name: progress.name, progress } : d));
+      };
+      api.download(recipe, Comlink.proxy(onProgress)).then(
+        (m) => setNotice(`${m.name} is stored (${(m.totalBytes / 1e6).toFixed(1)} MB): press Load.`),
+        (e: unknown) => {
+          const err = toUiError(e, 'download');
+          if (err.name === 'Cancelled') setNotice('Download cancelled; what was stored is kept: press Resume to go on.');
+          else setError(err);
+        },
+      ).finally(() => {
+        ownId.current = null;
+        setActive(null);
+        refresh();
+      });
+    },
+    [api, active, refresh],
+  );
+
+  const cancel = useCallback(() => {
+    setActive((d) => (d ? { ...d, cancelling: true } : d));
+    void api?.cancelDownload();
+  }, [api]);
+
+  const remove = useCallback(
+    (id: string) => {
+      setError(null);
+      setNotice(null);
+      api?.deleteModel(id).then(refresh, (e: unknown) => setError(toUiError(e, 'delete')));
+    },
+    [api, refresh],
+  );
+
+  const dismiss = useCallback(() => setError(null), []);
+  return { report, active, elsewhere, error, notice, plan, download: start, cancel, remove, dismiss };
+}
