@@ -14,11 +14,12 @@ import { LAYERS_NEEDED } from '../model/qwen3';
 import { type DType, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
 import { dequantize, quantLayout, quantize } from './quant';
 import { type Checkpoint, openComponent } from './safetensors';
-import { type FileSource, IntegrityFailure } from './source';
+import type { FileSource } from './source';
 import { COMPONENTS, type Component, type SourceTensor, rowsCols } from './sourceTensor';
 import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackQuant, type PackTensor, TENSOR_ALIGN } from './packFormat';
 import type { PackJob, PackRecipe } from './packJob';
 import { readPackManifest } from './pack';
+import { copyJob, finishManifest } from './packCopy';
 
 /** Files copied verbatim into a pack: what readConfigs and loadTokenizer read. */
 export const PACK_SMALL_FILES = [
@@ -187,13 +188,7 @@ interface ErrAcc {
   rows: number;
 }
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** The SHA-256 of `bytes` as lower-case hex (Web Crypto; browser and Node). */
-export { sha256Hex };
+export { sha256Hex } from './packCopy';
 
 /**
  * Plans a pack. `open` turns a source string (recipe.base or an override's source) into a
@@ -433,55 +428,6 @@ function accumulateError(errors: Map<string, ErrAcc>, p: Placed, values: Float32
 
 function dequantizeRows(format: 'q4' | 'q8', rows: number, cols: number, data: Uint8Array): Float32Array {
   return dequantize({ format, rows, cols, groupSize: quantLayout(format, rows, cols).groupSize, data });
-}
-
-function finishManifest(
-  plan: PackManifest,
-  chunkSha: readonly string[],
-  fileSha: readonly string[],
-  relRms: (name: string, component: Component) => number | undefined,
-): PackManifest {
-  if (chunkSha.length !== plan.chunks.length || fileSha.length !== plan.files.length) {
-    throw new InvalidInput(`finish: ${chunkSha.length}/${plan.chunks.length} chunk and ${fileSha.length}/${plan.files.length} file hashes`);
-  }
-  const hex = /^[0-9a-f]{64}$/;
-  for (const h of [...chunkSha, ...fileSha]) if (!hex.test(h)) throw new InvalidInput(`finish: "${h}" is not a SHA-256 hex digest`);
-  const components = { text_encoder: {}, transformer: {}, vae: {} } as PackManifest['components'];
-  for (const c of COMPONENTS) {
-    for (const [name, t] of Object.entries(plan.components[c])) {
-      const e = relRms(name, c);
-      components[c][name] = e === undefined ? { ...t } : { ...t, relRms: e };
-    }
-  }
-  return {
-    ...plan,
-    chunks: plan.chunks.map((ch, i) => ({ ...ch, sha256: chunkSha[i] as string })),
-    files: plan.files.map((f, i) => ({ ...f, sha256: fileSha[i] as string })),
-    components,
-  };
-}
-
-/** A job that copies an existing pack, checking every chunk and file against its manifest. */
-function copyJob(src: FileSource, manifest: PackManifest): PackJob {
-  const verified = async (path: string, bytes: Uint8Array, want: string): Promise<Uint8Array> => {
-    const got = await sha256Hex(bytes);
-    if (want && got !== want) throw new IntegrityFailure(`${src.id}/${path}: SHA-256 ${got} does not match the manifest's ${want} (corrupted or changed on the server)`, path);
-    return bytes;
-  };
-  return {
-    plan: manifest,
-    file: async (path, signal) => {
-      const f = manifest.files.find((x) => x.path === path);
-      if (!f) throw new InvalidInput(`${src.id}: ${path} is not a file of this pack`);
-      return verified(path, await src.range(path, 0, f.bytes, signal), f.sha256);
-    },
-    chunk: async (i, signal) => {
-      const c = manifest.chunks[i];
-      if (!c) throw new InvalidInput(`chunk ${i} does not exist (pack has ${manifest.chunks.length})`);
-      return verified(c.path, await src.range(c.path, 0, c.bytes, signal), c.sha256);
-    },
-    finish: (chunkSha, fileSha) => finishManifest(manifest, chunkSha, fileSha, (name, c) => manifest.components[c][name]?.relRms),
-  };
 }
 
 /** Per-component override checkpoints (GGUF, BFL-named safetensors): loaded on demand. */
