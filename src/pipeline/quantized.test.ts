@@ -24,21 +24,27 @@ import { type Dump, Pipeline } from './generate';
 const MAX_DECODED_REL_L2: Readonly<Record<QuantFormat, number>> = { q8: 0.02, q4: 0.25 };
 
 
+/** Runs the golden t2i-64 request (its noise) and returns rel_l2 of `decoded` vs the float32 golden, logging it with cosine. */
+async function decodedDrift<T>(p: Pipeline<T>, label: string): Promise<number> {
+  const c = await loadGoldenCase('t2i-64');
+  const dump: Dump = new Map();
+  const m = c.meta;
+  await p.generate(
+    { prompt: m.prompt, width: m.width, height: m.height, steps: m.num_inference_steps, seed: m.seed, latents: goldenTensor(c.tensors, 'noise').data as Float32Array },
+    { dump },
+  );
+  const got = dump.get('decoded')!.data as Float32Array;
+  const want = goldenTensor(c.tensors, 'decoded').data as Float32Array;
+  const r = relL2(got, want);
+  console.log(`${label} decoded: rel_l2 ${r.toExponential(2)}, cosine ${cosine(got, want).toFixed(5)}`);
+  return r;
+}
+
 describe.each(['q8', 'q4'] as const)('%s pipeline on the golden t2i-64 case (cpu)', (format) => {
   it('stays close to the float32 reference', async () => {
-    const c = await loadGoldenCase('t2i-64');
     const p = await Pipeline.load(new CpuOps(), goldenModelSource(), undefined, { quant: format });
     expect(p.info.summary).toContain(`linear weights ${format}`);
-    const dump: Dump = new Map();
-    const m = c.meta;
-    await p.generate(
-      { prompt: m.prompt, width: m.width, height: m.height, steps: m.num_inference_steps, seed: m.seed, latents: goldenTensor(c.tensors, 'noise').data as Float32Array },
-      { dump },
-    );
-    const got = dump.get('decoded')!.data as Float32Array;
-    const want = goldenTensor(c.tensors, 'decoded').data as Float32Array;
-    const r = relL2(got, want);
-    console.log(`[quant] ${format} decoded: rel_l2 ${r.toExponential(2)}, cosine ${cosine(got, want).toFixed(5)}`);
+    const r = await decodedDrift(p, `[quant] ${format}`);
     expect(r).toBeLessThanOrEqual(MAX_DECODED_REL_L2[format]);
   });
 });
@@ -49,19 +55,9 @@ describe.each(['q8', 'q4'] as const)('%s pipeline on the golden t2i-64 case (cpu
  */
 describe.each(['q8', 'q4'] as const)('%s pack on the golden t2i-64 case (cpu)', (format) => {
   it('loads from the pack and stays close to the float32 reference', async () => {
-    const c = await loadGoldenCase('t2i-64');
     const src = await packOfFolder(join(GOLDEN_DIR, 'model-a'), format, 1 << 16);
     const p = await Pipeline.load(new CpuOps(), src);
-    const dump: Dump = new Map();
-    const m = c.meta;
-    await p.generate(
-      { prompt: m.prompt, width: m.width, height: m.height, steps: m.num_inference_steps, seed: m.seed, latents: goldenTensor(c.tensors, 'noise').data as Float32Array },
-      { dump },
-    );
-    const got = dump.get('decoded')!.data as Float32Array;
-    const want = goldenTensor(c.tensors, 'decoded').data as Float32Array;
-    const r = relL2(got, want);
-    console.log(`[pack] ${format} decoded: rel_l2 ${r.toExponential(2)}, cosine ${cosine(got, want).toFixed(5)}`);
+    const r = await decodedDrift(p, `[pack] ${format}`);
     expect(r).toBeLessThanOrEqual(MAX_DECODED_REL_L2[format]);
   });
 });
@@ -73,7 +69,6 @@ describe.each(['q8', 'q4'] as const)('%s pack on the golden t2i-64 case (cpu)', 
  */
 describe('GGUF Q8_0 transformer → q8 pack on the golden t2i-64 case (cpu)', () => {
   it('loads and stays close to the float32 reference', async () => {
-    const c = await loadGoldenCase('t2i-64');
     const { bfl } = await goldenTransformerAsBfl();
     const gguf = encodeGguf({ 'general.architecture': 'flux' }, [...bfl].map(([name, t]) => ({ name, shape: t.shape, data: t.data, type: t.shape.length === 2 ? 'Q8_0' : 'F32' })));
     const ggufSrc = memorySource({ 'flux.gguf': gguf }, 'gguf');
@@ -85,16 +80,7 @@ describe('GGUF Q8_0 transformer → q8 pack on the golden t2i-64 case (cpu)', ()
     );
     expect(Object.values(job.plan.components.transformer).every((t) => t.from === 'Q8_0' || t.from === 'F32')).toBe(true);
     const p = await Pipeline.load(new CpuOps(), memorySource(await buildPack(job)));
-    const dump: Dump = new Map();
-    const m = c.meta;
-    await p.generate(
-      { prompt: m.prompt, width: m.width, height: m.height, steps: m.num_inference_steps, seed: m.seed, latents: goldenTensor(c.tensors, 'noise').data as Float32Array },
-      { dump },
-    );
-    const got = dump.get('decoded')!.data as Float32Array;
-    const want = goldenTensor(c.tensors, 'decoded').data as Float32Array;
-    const r = relL2(got, want);
-    console.log(`[pack] gguf Q8_0 → q8 decoded: rel_l2 ${r.toExponential(2)}, cosine ${cosine(got, want).toFixed(5)}`);
+    const r = await decodedDrift(p, `[pack] gguf Q8_0 → q8`);
     expect(r).toBeLessThanOrEqual(MAX_DECODED_REL_L2.q8);
   });
 });

@@ -6,7 +6,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { GeneratePreview, GenerateRequest, GenerateResult } from '../worker/api';
 import { formatMs } from './format';
-import { encodePng } from './png';
+import { downloadBlob, outputPng } from './history/save';
 import { ResultStrip } from './Queue';
 import type { Output } from './useGenerator';
 import './preview.css';
@@ -26,24 +26,6 @@ export interface ImageViewProps {
 }
 
 type LossyType = 'image/jpeg' | 'image/webp';
-
-function saveBlob(blob: Blob, fileName: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // The download has started from the object URL; release it once the click has been handled.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
-function pngBlob(o: Output): Blob {
-  const { width, height, rgba, seed } = o.result;
-  const png = encodePng(width, height, rgba, { prompt: o.req.prompt, seed, width, height, steps: o.req.steps, model: o.model });
-  return new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
-}
 
 function canvasBlob(canvas: HTMLCanvasElement, type: LossyType, quality: number): Promise<Blob> {
   return new Promise((resolve, reject) =>
@@ -99,7 +81,7 @@ export function ImageView({ shown, outputs, preview = null, onShow, onUseAsRefer
     const c = canvas.current;
     if (!c) return;
     try {
-      saveBlob(await canvasBlob(c, lossy, quality / 100), `kleinbild-${o.result.seed}.${lossy === 'image/jpeg' ? 'jpg' : 'webp'}`);
+      downloadBlob(await canvasBlob(c, lossy, quality / 100), `kleinbild-${o.result.seed}.${lossy === 'image/jpeg' ? 'jpg' : 'webp'}`);
     } catch (e) {
       setStatus(`Could not save: ${message(e)}.`);
     }
@@ -107,7 +89,7 @@ export function ImageView({ shown, outputs, preview = null, onShow, onUseAsRefer
 
   async function copyImage(o: Output) {
     try {
-      await navigator.clipboard.write([new ClipboardItem({ 'image/png': pngBlob(o) })]);
+      await navigator.clipboard.write([new ClipboardItem({ 'image/png': outputPng(o) })]);
       setStatus('Image copied to the clipboard.');
     } catch (e) {
       setStatus(`Copying the image is not permitted here (${message(e)}). Use Download instead.`);
@@ -148,7 +130,7 @@ export function ImageView({ shown, outputs, preview = null, onShow, onUseAsRefer
             {result.width}×{result.height} · seed {result.seed} · {shown.req.steps} steps · {t ? formatMs(t.totalMs) : ''}
           </p>
           <div className="row">
-            <button type="button" onClick={() => saveBlob(pngBlob(shown), `kleinbild-${result.seed}.png`)} data-testid="download-button">
+            <button type="button" onClick={() => downloadBlob(outputPng(shown), `kleinbild-${result.seed}.png`)} data-testid="download-button">
               Download PNG
             </button>
             <button type="button" onClick={() => void downloadLossy(shown)} data-testid="download-lossy">
