@@ -8,7 +8,12 @@ import { decodeToF32 } from '../util/dtype';
 import { openComponent } from '../weights/safetensors';
 import { goldenModelSource } from './golden';
 
-export { memorySource } from './memorySource';
+import { type MemorySource, memorySource as namedMemorySource } from './memorySource';
+
+/** The shared in-memory FileSource with the id 'mem' the GGUF/fp8 tests' messages name. */
+export function memorySource(files: Record<string, Uint8Array>): MemorySource {
+  return namedMemorySource(files, 'mem');
+}
 
 export interface F32Tensor {
   shape: number[];
