@@ -26,10 +26,16 @@ export interface AdapterReport {
   vendor: string;
   architecture: string;
   description: string;
+  /** The browser marks it as its fallback adapter (GPUAdapterInfo.isFallbackAdapter). */
   isFallbackAdapter: boolean;
   /** A CPU implementation of WebGPU (SwiftShader, llvmpipe/lavapipe): no real GPU. */
   isCpu: boolean;
+  /** Features enabled on the device, sorted. */
   features: string[];
+  /** Every feature the adapter offers, enabled or not, sorted. */
+  adapterFeatures: string[];
+  /** GPUAdapterInfo.subgroupMinSize/MaxSize; null where the browser does not report them. */
+  subgroupSizes: { min: number; max: number } | null;
   limits: Record<string, number>;
 }
 
@@ -76,6 +82,9 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
       isFallbackAdapter,
       isCpu: isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`),
       features: [...device.features].map(String).sort(),
+      adapterFeatures: [...adapter.features].map(String).sort(),
+      subgroupSizes:
+        info.subgroupMinSize !== undefined && info.subgroupMaxSize !== undefined ? { min: info.subgroupMinSize, max: info.subgroupMaxSize } : null,
       limits,
     },
   };

@@ -112,24 +112,11 @@ export interface GenerateResult {
   timings: StageTimings;
 }
 
-/** The GPU adapter and the device the engine got from it (the UI's capability report). */
-export interface AdapterCapabilities {
-  vendor: string;
-  architecture: string;
-  description: string;
-  /** The browser marks it as its fallback adapter (a CPU implementation such as SwiftShader). */
-  isFallbackAdapter: boolean;
-  /** A CPU implementation of WebGPU (fallback, SwiftShader, llvmpipe/lavapipe): no GPU, generation is very slow. */
-  isCpu: boolean;
-  /** Features enabled on the engine's device, sorted. */
-  features: string[];
-  /** Every feature the adapter offers (e.g. 'shader-f16', 'subgroups'), enabled or not, sorted. */
-  adapterFeatures: string[];
-  /** Subgroup sizes the adapter may use (GPUAdapterInfo.subgroupMinSize/MaxSize); null where the browser does not say. */
-  subgroupSizes: { min: number; max: number } | null;
-  /** The device limits the engine requested at the adapter's maxima, by WebGPU name (bytes or counts). */
-  limits: Record<string, number>;
-}
+/**
+ * The GPU adapter and the device the engine got from it (the UI's capability report): vendor,
+ * fallback/CPU flags, enabled and offered features, subgroup sizes, the maximized limits (src/gpu/device.ts).
+ */
+export type AdapterCapabilities = AdapterReport;
 
 export interface Capabilities {
   /** null when WebGPU works; otherwise the message to show. */
@@ -137,6 +124,7 @@ export interface Capabilities {
   adapter: AdapterCapabilities | null;
 }
 
+import type { AdapterReport } from '../gpu/device';
 import type { DownloadPlan, DownloadProgress, StorageReport, StoredModel } from '../store/types';
 import type { PackRecipe } from '../weights/packJob';
 export type { DownloadPlan, DownloadProgress, PackRecipe, StorageReport, StoredModel };

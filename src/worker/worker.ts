@@ -90,26 +90,7 @@ const api: GeneratorApi = {
   async capabilities(): Promise<Capabilities> {
     try {
       const { report } = await acquireGpu();
-      // The device report lists only the features the engine enabled; ask the adapter what it offers.
-      const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-      const info = adapter?.info;
-      return {
-        error: null,
-        adapter: {
-          vendor: report.vendor,
-          architecture: report.architecture,
-          description: report.description,
-          isFallbackAdapter: report.isFallbackAdapter,
-          isCpu: report.isCpu,
-          features: report.features,
-          adapterFeatures: adapter ? [...adapter.features].map(String).sort() : [],
-          subgroupSizes:
-            info?.subgroupMinSize !== undefined && info.subgroupMaxSize !== undefined
-              ? { min: info.subgroupMinSize, max: info.subgroupMaxSize }
-              : null,
-          limits: report.limits,
-        },
-      };
+      return { error: null, adapter: { ...report } };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       return { error: err.message, adapter: null };
