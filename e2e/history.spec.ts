@@ -157,8 +157,8 @@ test('stored entries list newest first, open from the keyboard, follow another t
   ]);
   await page.reload();
   await expect(items(page).getByRole('img')).toHaveCount(3);
-  expect(await items(page).evaluateAll((els) => els.map((el) => el.getAttribute('data-id')))).toEqual(['third', 'second', 'first']);
-  expect(await items(page).getByRole('img').evaluateAll((els) => els.map((el) => el.getAttribute('alt')))).toEqual(['third', 'second', 'first']);
+  await expect.poll(() => items(page).evaluateAll((els) => els.map((el) => el.getAttribute('data-id')))).toEqual(['third', 'second', 'first']);
+  await expect.poll(() => items(page).getByRole('img').evaluateAll((els) => els.map((el) => el.getAttribute('alt')))).toEqual(['third', 'second', 'first']);
 
   // Keyboard: focus the first thumbnail, Enter opens the dialog, Escape closes it.
   await items(page).first().focus();
@@ -193,7 +193,7 @@ test('stored entries list newest first, open from the keyboard, follow another t
   await page.getByTestId('history-undo').click();
   await expect(items(page)).toHaveCount(3);
   await expect(items(other)).toHaveCount(3);
-  expect(await items(other).evaluateAll((els) => els.map((el) => el.getAttribute('data-id')))).toEqual(['third', 'second', 'first']);
+  await expect.poll(() => items(other).evaluateAll((els) => els.map((el) => el.getAttribute('data-id')))).toEqual(['third', 'second', 'first']);
 
   await page.getByTestId('history-delete-all').click();
   await expect(page.getByTestId('history-confirm')).toContainText('Delete all 3 images');

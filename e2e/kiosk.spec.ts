@@ -91,7 +91,7 @@ test('kiosk: refusal, suggestion chip, one image, then idle reset and attract lo
   await expect(page.getByTestId('kiosk-attract-caption')).toHaveText(`“${SUGGESTIONS[1]}”`);
   const image = page.getByTestId('kiosk-attract-image');
   await expect(image).toBeVisible();
-  expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([64, 64]);
+  await expect.poll(() => image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([64, 64]);
   // Slides advance every 2 s (one image: the same one again).
   const slide = Number(await attract.getAttribute('data-slide'));
   await expect(attract).toHaveAttribute('data-slide', String(slide + 1), { timeout: 5_000 });

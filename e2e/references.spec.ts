@@ -102,7 +102,7 @@ test('edit-1ref with the golden noise matches image.png; the output can become a
 
   await page.getByTestId('use-as-reference').click();
   await expect(page.getByTestId('reference-size')).toHaveText(['88×72 → 80×64', '64×64 → 64×64']);
-  expect(await names(page)).toEqual(['ref0.png', expect.stringMatching(/^output-\d+\.png$/)]);
+  await expect.poll(() => names(page)).toEqual(['ref0.png', expect.stringMatching(/^output-\d+\.png$/)]);
 });
 
 test('a file that is not an image is refused by name and the panel is unchanged', async ({ page }) => {
@@ -112,7 +112,7 @@ test('a file that is not an image is refused by name and the panel is unchanged'
   await page.getByTestId('reference-file').setInputFiles(await fixture('notes.png', 'just some text, not a PNG\n'));
   await expect(page.getByTestId('reference-error')).toContainText('Could not add notes.png: it is not an image this browser can decode');
   await expect(page.getByTestId('reference-item')).toHaveCount(1);
-  expect(await names(page)).toEqual(['ok.png']);
+  await expect.poll(() => names(page)).toEqual(['ok.png']);
   await expect(page.getByTestId('reference-size')).toHaveText('96×80 → 96×80');
 });
 
@@ -235,24 +235,24 @@ test('a fifth image is refused; reorder and remove change the order sent', async
   await page.getByTestId('reference-file').setInputFiles(files);
   await expect(page.getByTestId('reference-error')).toHaveText('Could not add e.png: at most 4 reference images; remove one first.');
   await expect(page.getByTestId('reference-item')).toHaveCount(4);
-  expect(await names(page)).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
+  await expect.poll(() => names(page)).toEqual(['a.png', 'b.png', 'c.png', 'd.png']);
   await expect(page.getByTestId('reference-size')).toHaveText(['88×72 → 80×64', '64×64 → 64×64', '100×70 → 96×64', '64×128 → 64×128']);
   await expect(page.getByTestId('width')).toHaveValue('80');
 
   await page.getByRole('button', { name: 'Move a.png right' }).click();
-  expect(await names(page)).toEqual(['b.png', 'a.png', 'c.png', 'd.png']);
+  await expect.poll(() => names(page)).toEqual(['b.png', 'a.png', 'c.png', 'd.png']);
   await expect(page.getByTestId('width')).toHaveValue('64'); // the first reference sets the default size
   // Keyboard: focus the button and press Enter.
   await page.getByRole('button', { name: 'Move d.png left' }).focus();
   await page.keyboard.press('Enter');
-  expect(await names(page)).toEqual(['b.png', 'a.png', 'd.png', 'c.png']);
+  await expect.poll(() => names(page)).toEqual(['b.png', 'a.png', 'd.png', 'c.png']);
   await expect(page.getByRole('button', { name: 'Move b.png left' })).toBeDisabled();
 
   await page.getByRole('button', { name: 'Remove a.png' }).click();
-  expect(await names(page)).toEqual(['b.png', 'd.png', 'c.png']);
+  await expect.poll(() => names(page)).toEqual(['b.png', 'd.png', 'c.png']);
   await expect(page.getByTestId('reference-error')).toHaveCount(0);
   await page.getByTestId('reference-file').setInputFiles(files[4] as string);
-  expect(await names(page)).toEqual(['b.png', 'd.png', 'c.png', 'e.png']);
+  await expect.poll(() => names(page)).toEqual(['b.png', 'd.png', 'c.png', 'e.png']);
 });
 
 test('images can be dropped onto the panel and pasted from the clipboard', async ({ page }) => {
@@ -272,5 +272,5 @@ test('images can be dropped onto the panel and pasted from the clipboard', async
     window.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
   }, bytes(70, 70));
   await expect(page.getByTestId('reference-size')).toHaveText(['128×96 → 128×96', '70×70 → 64×64']);
-  expect(await names(page)).toEqual(['dropped.png', 'pasted.png']);
+  await expect.poll(() => names(page)).toEqual(['dropped.png', 'pasted.png']);
 });
