@@ -25,7 +25,7 @@ async function packKey(modelDir: string): Promise<string> {
 }
 
 /** The folder of PACK_A, converted on first use (≈ 15 s) and cached under PACK_CACHE_DIR. */
-async function ensurePack(): Promise<string> {
+export async function ensurePack(): Promise<string> {
   const modelDir = join(GOLDEN_DIR, 'model-a');
   const dir = join(PACK_CACHE_DIR, `${PACK_A.name}-${await packKey(modelDir)}`);
   if (existsSync(join(dir, 'kleinbild-pack.json'))) return dir;

@@ -96,3 +96,31 @@ export function corruptStoredChunk(page: Page, path: string): Promise<void> {
     db.close();
   }, path);
 }
+
+/** What the store's manifest records say about deferred chunks (db.ts ManifestRecord), per model. */
+export interface StoredManifest {
+  id: string;
+  /** Chunk paths left for the first edit; [] when none (or the field is absent). */
+  deferred: string[];
+  /** path → the manifest's SHA-256 of each chunk. */
+  sha256: Record<string, string>;
+}
+
+/** Every manifest record of the store (the models that are complete). */
+export function storedManifests(page: Page): Promise<StoredManifest[]> {
+  return page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((ok, fail) => {
+      const r = indexedDB.open('kleinbild-models');
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+    });
+    type Rec = { id: string; deferred?: string[]; manifest: { chunks: Array<{ path: string; sha256: string }> } };
+    const values = await new Promise<Rec[]>((ok, fail) => {
+      const r = db.transaction('manifests').objectStore('manifests').getAll();
+      r.onsuccess = () => ok(r.result as Rec[]);
+      r.onerror = () => fail(r.error);
+    });
+    db.close();
+    return values.map((v) => ({ id: v.id, deferred: v.deferred ?? [], sha256: Object.fromEntries(v.manifest.chunks.map((c) => [c.path, c.sha256])) }));
+  });
+}

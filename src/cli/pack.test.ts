@@ -8,7 +8,7 @@ import { sha256Hex } from '../weights/convert';
 import { folderSource } from '../weights/folderSource';
 import { openCheckpoints } from '../weights/pack';
 import { PACK_MANIFEST, type PackManifest } from '../weights/packFormat';
-import { main } from './pack';
+import { main, packReport } from './pack';
 
 describe('npm run pack', () => {
   it('writes a q4 pack whose files match the manifest, with a quantization report', async () => {
@@ -40,6 +40,23 @@ describe('npm run pack', () => {
     expect(ck.pack?.name).toContain('q4');
     expect(ck.transformer.info('proj_out.weight').dtype).toBe('Q4');
     expect((await stat(join(out, 'tokenizer/tokenizer.json'))).size).toBeGreaterThan(1000);
+  });
+
+  it('report: lossless GGUF repacks counted by source type, apart from the relRms of re-quantized tensors', () => {
+    const t = (from: string, dtype: 'q4' | 'q8', relRms: number, group?: number) => ({ dtype, shape: [64, 64], offset: 0, bytes: 2560, from, relRms, ...(group && { group }) });
+    const m = {
+      chunks: [{ path: 'chunks/00000.bin', bytes: 1 << 20, sha256: '' }], chunkBytes: 1 << 20, totalBytes: 1 << 20,
+      components: {
+        text_encoder: {},
+        transformer: { a: t('Q8_0', 'q8', 0, 32), b: t('Q8_0', 'q8', 0, 32), c: t('Q4_1', 'q4', 0, 32), d: t('Q4_K', 'q4', 0.061), e: t('Q6_K', 'q4', 0.083) },
+        vae: {},
+      },
+    } as unknown as PackManifest;
+    const lines = packReport(m, true);
+    expect(lines).toContain(`${''.padEnd(13)} 3 tensors copied losslessly (Q8_0 → q8 G32: 2, Q4_1 → q4 G32: 1)`);
+    expect(lines).toContain(`${''.padEnd(13)} relRms mean 7.20e-2, max 8.30e-2 (e)`);
+    expect(lines).toContain('  a Q8_0 → q8 G32 [64, 64] 2560 B copied losslessly');
+    expect(lines).toContain('  d Q4_K → q4 [64, 64] 2560 B relRms 6.10e-2');
   });
 
   it('refuses an unknown --quant', async () => {

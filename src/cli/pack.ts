@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_MODEL } from '../worker/api';
 import { planPack, sha256Hex } from '../weights/convert';
-import { PACK_MANIFEST, type PackManifest, type PackQuant } from '../weights/packFormat';
+import { PACK_MANIFEST, type PackManifest, type PackQuant, type PackTensor } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
 import { COMPONENTS } from '../weights/sourceTensor';
 import { resolveSource } from './generate';
@@ -24,7 +24,13 @@ function overrideFormat(path: string): 'gguf' | 'safetensors' {
   throw new InvalidArgumentError(`${path}: expected a .gguf or .safetensors file`);
 }
 
-/** Human-readable sizes and the worst quantization errors of a finished manifest. */
+/** `q4`, or `q4 G32` for a tensor with its own group size. */
+const formatOf = (t: PackTensor): string => (t.group === undefined ? t.dtype : `${t.dtype} G${t.group}`);
+
+/**
+ * Human-readable sizes, the tensors converted without loss (relRms 0: GGUF blocks repacked, by
+ * source type) and the worst quantization errors of the rest, of a finished manifest.
+ */
 export function packReport(m: PackManifest, verbose: boolean): string[] {
   const lines: string[] = [];
   for (const c of COMPONENTS) {
@@ -34,14 +40,24 @@ export function packReport(m: PackManifest, verbose: boolean): string[] {
     for (const [, t] of entries) byType.set(t.dtype, (byType.get(t.dtype) ?? 0) + t.bytes);
     const types = [...byType].map(([d, b]) => `${d} ${(b / GB).toFixed(3)} GB`).join(', ');
     lines.push(`${c.padEnd(13)} ${entries.length} tensors, ${(bytes / GB).toFixed(3)} GB (${types})`);
-    const errs = entries.filter(([, t]) => t.relRms !== undefined).sort((a, b) => (b[1].relRms ?? 0) - (a[1].relRms ?? 0));
+    const exact = new Map<string, number>();
+    for (const [, t] of entries) {
+      const k = `${t.from} → ${formatOf(t)}`;
+      if (t.relRms === 0) exact.set(k, (exact.get(k) ?? 0) + 1);
+    }
+    if (exact.size) {
+      const n = [...exact.values()].reduce((a, b) => a + b, 0);
+      lines.push(`${''.padEnd(13)} ${n} tensors copied losslessly (${[...exact].map(([k, c]) => `${k}: ${c}`).join(', ')})`);
+    }
+    const errs = entries.filter(([, t]) => t.relRms !== undefined && t.relRms > 0).sort((a, b) => (b[1].relRms ?? 0) - (a[1].relRms ?? 0));
     if (errs.length) {
       const mean = errs.reduce((s, [, t]) => s + (t.relRms ?? 0), 0) / errs.length;
       lines.push(`${''.padEnd(13)} relRms mean ${mean.toExponential(2)}, max ${(errs[0]?.[1].relRms ?? 0).toExponential(2)} (${errs[0]?.[0]})`);
     }
     if (verbose) {
       for (const [name, t] of entries) {
-        lines.push(`  ${name} ${t.from} → ${t.dtype} [${t.shape.join(', ')}] ${t.bytes} B${t.relRms === undefined ? '' : ` relRms ${t.relRms.toExponential(2)}`}`);
+        const err = t.relRms === undefined ? '' : t.relRms === 0 ? ' copied losslessly' : ` relRms ${t.relRms.toExponential(2)}`;
+        lines.push(`  ${name} ${t.from} → ${formatOf(t)} [${t.shape.join(', ')}] ${t.bytes} B${err}`);
       }
     }
   }

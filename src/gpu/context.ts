@@ -19,6 +19,8 @@ export interface GpuTensor {
   readonly shape: readonly number[];
   /** Activations are f32; weights keep their storage format (q8/q4: raw bytes, see weights/quant.ts). */
   readonly dtype: WeightFormat;
+  /** q8/q4 weights: weights per scale, quant.ts G (absent: QUANT_GROUP). */
+  readonly group?: number;
   readonly label: string;
   /** Set when the buffer went back to the pool; using it afterwards is a bug. */
   released?: boolean;

@@ -39,15 +39,16 @@ function countingSource(file: Uint8Array) {
 /**
  * A [v, d] table of N(0, 1) values stored as `format` in a safetensors file: plain dtypes as
  * themselves, q8/q4 as the raw bytes of the quant.ts layout (an F32 tensor of byteLength/4 words,
- * as a pack stores them). Returns the file and the whole table decoded the reference way.
+ * as a pack stores them, with `group` weights per scale). Returns the file and the whole table
+ * decoded the reference way.
  */
-function table(format: WeightFormat, v: number, d: number, seed = 1): { file: Uint8Array; want: Float32Array } {
+function table(format: WeightFormat, v: number, d: number, seed = 1, group?: number): { file: Uint8Array; want: Float32Array } {
   const rng = new Rng(seed);
   const w = Float32Array.from({ length: v * d }, () => rng.normal());
   let t: WritableTensor;
   let want: Float32Array;
   if (isQuantFormat(format)) {
-    const q = quantize(w, v, d, format);
+    const q = quantize(w, v, d, format, group);
     t = { dtype: 'F32', shape: [q.data.byteLength / 4], data: new Float32Array(q.data.buffer) };
     want = dequantize(q);
   } else if (format === 'f32') {
@@ -62,10 +63,11 @@ function table(format: WeightFormat, v: number, d: number, seed = 1): { file: Ui
   return { file: encodeSafetensors({ 'model.norm.weight': { dtype: 'F32', shape: [3], data: new Float32Array(3) }, [NAME]: t }), want };
 }
 
-async function rowsOf(format: WeightFormat, v: number, d: number, cacheBytes?: number) {
-  const { file, want } = table(format, v, d);
+async function rowsOf(format: WeightFormat, v: number, d: number, cacheBytes?: number, group?: number) {
+  const { file, want } = table(format, v, d, 1, group);
   const c = countingSource(file);
   const ckpt = await openComponent(c.src, 'text_encoder');
+  if (group !== undefined) ckpt.info(NAME).group = group; // as the pack reader sets it (pack.ts)
   c.reset();
   return { rows: new EmbeddingRows(ckpt, NAME, format, [v, d], cacheBytes), want, counts: c.counts };
 }
@@ -77,7 +79,8 @@ function gather(want: Float32Array, d: number, ids: readonly number[]): Float32A
   return out;
 }
 
-const CASES: [WeightFormat, number][] = [
+/** [format, D, group size G (q8/q4; 64 when absent, 32 as GGUF repacks store it)]. */
+const CASES: [WeightFormat, number, number?][] = [
   ['bf16', 48],
   ['f16', 48],
   ['f32', 48],
@@ -85,12 +88,15 @@ const CASES: [WeightFormat, number][] = [
   ['q8', 200], // 4 groups, the last padded
   ['q4', 40],
   ['q4', 200],
+  ['q8', 200, 32], // 7 groups, the last padded: an odd number of f16 scales per row
+  ['q4', 40, 32],
+  ['q4', 200, 32],
 ];
 
 describe('EmbeddingRows', () => {
-  it.each(CASES)('%s rows (D = %i) equal the whole table decoded', async (format, d) => {
+  it.each(CASES)('%s rows (D = %i, G = %s) equal the whole table decoded', async (format, d, group) => {
     const v = 301;
-    const { rows, want } = await rowsOf(format, v, d);
+    const { rows, want } = await rowsOf(format, v, d, undefined, group);
     const ids = [0, 5, 6, 7, 5, 300, 150, 151, 299, 300, 0, 42];
     expect(await rows.rows(Int32Array.from(ids))).toEqual(gather(want, d, ids));
     const again = [7, 8, 9, 150, 1]; // hits and misses mixed

@@ -7,13 +7,14 @@
  *
  * Rows of consecutive ids are one byte range, so a run of adjacent missing ids is one `readRange`
  * per section: plain dtypes (bf16 / f16 / f32) have one section, q8 two (codes, scales) and q4
- * three (codes, scales, mins), in the planar layout of src/weights/quant.ts. Decoded rows live in an
+ * three (codes, scales, mins), in the planar layout of src/weights/quant.ts with the group size the
+ * checkpoint gives the tensor (TensorInfo.group; 32 for GGUF repacks). Decoded rows live in an
  * LRU bounded by bytes; a lookup larger than the bound is still served whole.
  */
 import { WeightMismatch } from '../gpu/errors';
 import { BYTES_PER_ELEMENT, type WeightFormat, decodeToF32 } from '../util/dtype';
 import { fmtShape } from '../util/assert';
-import { QUANT_GROUP, dequantize, isQuantFormat, quantLayout } from '../weights/quant';
+import { dequantize, isQuantFormat, quantLayout } from '../weights/quant';
 import type { Checkpoint } from '../weights/safetensors';
 
 /** A [V, D] token embedding table whose rows are looked up on the host. */
@@ -52,15 +53,16 @@ export interface RowSpan {
 
 /**
  * Byte ranges holding rows [r0, r1) of a stored [V, D] tensor: one for bf16/f16/f32; q8
- * (codes, scales) and q4 (codes, scales, mins) in the layout of quant.ts, where row r's codes are
- * words [r·Kp·bits/32, …) and its scales / mins the f16s [r·g, (r+1)·g) of their sections.
+ * (codes, scales) and q4 (codes, scales, mins) in the layout of quant.ts with `group` weights per
+ * scale (default QUANT_GROUP), where row r's codes are words [r·Kp·bits/32, …) and its scales /
+ * mins the f16s [r·g, (r+1)·g) of their sections.
  */
-export function rowSpans(format: WeightFormat, [v, d]: readonly [number, number], r0: number, r1: number): RowSpan[] {
+export function rowSpans(format: WeightFormat, [v, d]: readonly [number, number], r0: number, r1: number, group?: number): RowSpan[] {
   if (!isQuantFormat(format)) {
     const rowBytes = d * BYTES_PER_ELEMENT[format];
     return [{ start: r0 * rowBytes, end: r1 * rowBytes }];
   }
-  const L = quantLayout(format, v, d);
+  const L = quantLayout(format, v, d, group);
   const spans = [
     { start: r0 * L.codeWordsPerRow * 4, end: r1 * L.codeWordsPerRow * 4 },
     { start: L.scaleOffset + 2 * r0 * L.groups, end: L.scaleOffset + 2 * r1 * L.groups },
@@ -69,9 +71,9 @@ export function rowSpans(format: WeightFormat, [v, d]: readonly [number, number]
   return spans;
 }
 
-/** Stored byte size of a [V, D] tensor in `format`. */
-function storedBytes(format: WeightFormat, [v, d]: readonly [number, number]): number {
-  return isQuantFormat(format) ? quantLayout(format, v, d).byteLength : v * d * BYTES_PER_ELEMENT[format];
+/** Stored byte size of a [V, D] tensor in `format` (q8/q4: `group` weights per scale). */
+function storedBytes(format: WeightFormat, [v, d]: readonly [number, number], group?: number): number {
+  return isQuantFormat(format) ? quantLayout(format, v, d, group).byteLength : v * d * BYTES_PER_ELEMENT[format];
 }
 
 /** Rows read on demand from one checkpoint tensor, with a byte-bounded LRU of decoded rows. */
@@ -80,6 +82,8 @@ export class EmbeddingRows implements TokenEmbedding {
   /** id → decoded row [D]; Map order is recency (oldest first). */
   private readonly cache = new Map<number, Float32Array>();
   private cachedBytes = 0;
+  /** q8/q4: weights per scale, from the checkpoint's TensorInfo (undefined: QUANT_GROUP). */
+  private readonly group: number | undefined;
 
   /**
    * @param format how the tensor is stored (checkpoint dtype, or q8/q4 in a pack)
@@ -93,8 +97,9 @@ export class EmbeddingRows implements TokenEmbedding {
     private readonly cacheBytes = DEFAULT_ROW_CACHE_BYTES,
   ) {
     const t = ckpt.info(name);
-    const want = storedBytes(format, shape);
-    if (t.end - t.start !== want) throw new WeightMismatch(name, `${format}${fmtShape(shape)} (${want} bytes)`, `${t.end - t.start} bytes`);
+    this.group = t.group;
+    const want = storedBytes(format, shape, t.group);
+    if (t.end - t.start !== want) throw new WeightMismatch(name, `${format}${fmtShape(shape)}${t.group ? ` G=${t.group}` : ''} (${want} bytes)`, `${t.end - t.start} bytes`);
   }
 
   async rows(ids: Int32Array): Promise<Float32Array> {
@@ -156,18 +161,18 @@ export class EmbeddingRows implements TokenEmbedding {
   /** Rows [r0, r1) → [r1 − r0, D] f32. */
   private async readRun(r0: number, r1: number): Promise<Float32Array> {
     const { format } = this;
-    const parts = await Promise.all(rowSpans(format, this.shape, r0, r1).map((s) => this.ckpt.readRange(this.name, s.start, s.end)));
+    const parts = await Promise.all(rowSpans(format, this.shape, r0, r1, this.group).map((s) => this.ckpt.readRange(this.name, s.start, s.end)));
     this.stats.requests += parts.length;
     for (const p of parts) this.stats.bytesFetched += p.byteLength;
     if (!isQuantFormat(format)) return decodeToF32(parts[0] as Uint8Array, format);
     // the run's sections as a [r1 − r0, D] tensor of its own, decoded by `dequantize` itself
     const rows = r1 - r0;
     const cols = this.shape[1];
-    const L = quantLayout(format, rows, cols);
+    const L = quantLayout(format, rows, cols, this.group);
     const data = new Uint8Array(L.byteLength);
     data.set(parts[0] as Uint8Array, 0);
     data.set(parts[1] as Uint8Array, L.scaleOffset);
     if (format === 'q4') data.set(parts[2] as Uint8Array, L.minOffset);
-    return dequantize({ format, rows, cols, groupSize: QUANT_GROUP[format], data });
+    return dequantize({ format, rows, cols, groupSize: L.groupSize, data });
   }
 }

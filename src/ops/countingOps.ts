@@ -55,8 +55,8 @@ export class CountingOps<T> implements Ops<T> {
   fromHost(data: Float32Array, shape: readonly number[], label: string): T {
     return this.inner.fromHost(data, shape, label);
   }
-  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string): T {
-    return this.inner.weight(bytes, dtype, shape, label);
+  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string, group?: number): T {
+    return this.inner.weight(bytes, dtype, shape, label, group);
   }
   read(t: T): Promise<Float32Array> {
     return this.inner.read(t);

@@ -33,11 +33,11 @@ export class CpuOps implements Ops<CpuTensor> {
   fromHost(data: Float32Array, shape: readonly number[]): CpuTensor {
     return cpuTensor(data.slice(), shape);
   }
-  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[]): CpuTensor {
+  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], _label?: string, group?: number): CpuTensor {
     if (!isQuantFormat(dtype)) return cpuTensor(decodeToF32(bytes, dtype), shape);
     assert(shape.length === 2, () => `a ${dtype} weight must be [N, K], got ${fmtShape(shape)}`);
     const [rows, cols] = shape as [number, number];
-    return cpuTensor(dequantize({ format: dtype, rows, cols, groupSize: QUANT_GROUP[dtype], data: bytes }), shape);
+    return cpuTensor(dequantize({ format: dtype, rows, cols, groupSize: group ?? QUANT_GROUP[dtype], data: bytes }), shape);
   }
   read(t: CpuTensor): Promise<Float32Array> {
     return Promise.resolve(t.data.slice());

@@ -29,8 +29,8 @@ export class GpuOps implements Ops<GpuTensor> {
   fromHost(data: Float32Array, shape: readonly number[], label: string): GpuTensor {
     return this.ctx.upload(data, shape, 'f32', label);
   }
-  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string): GpuTensor {
-    if (isQuantFormat(dtype)) return uploadQuantized(this.ctx, bytes, dtype, shape, label);
+  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string, group?: number): GpuTensor {
+    if (isQuantFormat(dtype)) return uploadQuantized(this.ctx, bytes, dtype, shape, label, group);
     return this.ctx.upload(bytes, shape, dtype, label, true);
   }
   read(t: GpuTensor): Promise<Float32Array> {

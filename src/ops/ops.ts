@@ -43,10 +43,10 @@ export interface Ops<T> {
   fromHost(data: Float32Array, shape: readonly number[], label: string): T;
   /**
    * Raw checkpoint bytes in `dtype` → persistent weight tensor (GPU keeps the storage dtype). q8/q4:
-   * `bytes` is the weights/quant.ts layout of a [N, K] linear weight (only `linear` accepts it; the
-   * CPU backend dequantizes to f32).
+   * `bytes` is the weights/quant.ts layout of a [N, K] linear weight with `group` weights per scale
+   * (default QUANT_GROUP; only `linear` accepts it; the CPU backend dequantizes to f32).
    */
-  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string): T;
+  weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string, group?: number): T;
   /** Tensor → host f32 (waits for the GPU). */
   read(t: T): Promise<Float32Array>;
   shape(t: T): readonly number[];

@@ -11,6 +11,7 @@ import { goldenTransformerAsBfl } from '../testing/goldenBfl';
 import { memorySource } from '../testing/memorySource';
 import { encodeGguf } from '../weights/ggufWrite';
 import { planPack } from '../weights/convert';
+import { PACK_MANIFEST, type PackManifest } from '../weights/packFormat';
 import { folderSource } from '../weights/folderSource';
 import { join } from 'node:path';
 import { cosine, relL2 } from '../testing/expectClose';
@@ -63,24 +64,32 @@ describe.each(['q8', 'q4'] as const)('%s pack on the golden t2i-64 case (cpu)', 
 });
 
 /**
- * A GGUF transformer (BFL names, Q8_0 blocks of 32, written by the test writer from the golden
- * weights) repacked into a q8 pack with the text encoder and VAE from the diffusers folder:
- * dequantized Q8_0 → requantized q8 (G = 64) adds a second rounding: observed rel_l2 1.26e-2 (cosine 0.99992) vs 1.19e-2 from bf16.
+ * A GGUF transformer (BFL names, 2-D weights in Q8_0 or Q4_0 blocks of 32, written by the test
+ * writer from the golden weights) in a pack with the text encoder and VAE from the diffusers folder.
+ * The blocks are repacked without loss (q8 / q4 with G = 32, ggufRepack.ts), so the only rounding of
+ * the transformer is GGUF's own. Observed: Q8_0 → q8 rel_l2 1.18e-2 (cosine 0.99993) vs 1.19e-2 for
+ * the q8 pack from bf16 (1.26e-2 when Q8_0 was dequantized and re-quantized at G = 64); Q4_0 → q4
+ * 1.35e-1 (cosine 0.99107) vs 1.33e-1 for the q4 pack from bf16 (1.73e-1 when re-quantized).
  */
-describe('GGUF Q8_0 transformer → q8 pack on the golden t2i-64 case (cpu)', () => {
+describe.each([['Q8_0', 'q8'], ['Q4_0', 'q4']] as const)('GGUF %s transformer → %s pack on the golden t2i-64 case (cpu)', (type, quant) => {
   it('loads and stays close to the float32 reference', async () => {
     const { bfl } = await goldenTransformerAsBfl();
-    const gguf = encodeGguf({ 'general.architecture': 'flux' }, [...bfl].map(([name, t]) => ({ name, shape: t.shape, data: t.data, type: t.shape.length === 2 ? 'Q8_0' : 'F32' })));
+    const gguf = encodeGguf({ 'general.architecture': 'flux' }, [...bfl].map(([name, t]) => ({ name, shape: t.shape, data: t.data, type: t.shape.length === 2 ? type : 'F32' })));
     const ggufSrc = memorySource({ 'flux.gguf': gguf }, 'gguf');
     const base = folderSource(join(GOLDEN_DIR, 'model-a'));
     const job = await planPack(
-      { name: 'gguf', quant: 'q8', base: 'base', overrides: { transformer: { source: 'gguf', path: 'flux.gguf', format: 'gguf' } } },
+      { name: 'gguf', quant, base: 'base', overrides: { transformer: { source: 'gguf', path: 'flux.gguf', format: 'gguf' } } },
       (s) => (s === 'gguf' ? ggufSrc : base),
       { chunkBytes: 1 << 16 },
     );
-    expect(Object.values(job.plan.components.transformer).every((t) => t.from === 'Q8_0' || t.from === 'F32')).toBe(true);
-    const p = await Pipeline.load(new CpuOps(), memorySource(await buildPack(job)));
-    const r = await decodedDrift(p, `[pack] gguf Q8_0 → q8`);
-    expect(r).toBeLessThanOrEqual(MAX_DECODED_REL_L2.q8);
+    const files = await buildPack(job);
+    const m = files.get(PACK_MANIFEST) as PackManifest;
+    for (const [name, t] of Object.entries(m.components.transformer)) {
+      expect(t.from === type || t.from === 'F32', name).toBe(true);
+      if (t.from === type) expect([t.dtype, t.group, t.relRms], name).toEqual([quant, 32, 0]);
+    }
+    const p = await Pipeline.load(new CpuOps(), memorySource(files));
+    const r = await decodedDrift(p, `[pack] gguf ${type} → ${quant}`);
+    expect(r).toBeLessThanOrEqual(MAX_DECODED_REL_L2[quant]);
   });
 });

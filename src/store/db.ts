@@ -5,7 +5,9 @@
  *   models     id → ModelRecord: recipe, plan, ETags; written when a download starts
  *   chunks     [id, `chunks/NNNNN.bin`] → StoredBytes, one transaction per chunk
  *   files      [id, path] → StoredBytes: configs and tokenizer
- *   manifests  id → ManifestRecord; written LAST: a model without one is incomplete
+ *   manifests  id → ManifestRecord; written LAST: a model without one is incomplete. A complete
+ *              model may still lack its VAE encoder chunks (`deferred`): they are fetched, each
+ *              written with its manifest update in one transaction, when editing is first used
  * Bytes are stored as ArrayBuffer, not Blob. Measured in headless Chromium (32 MiB values, 8 of
  * them): ArrayBuffer writes 190–290 MB/s and reads 340–385 MB/s; Blob writes 113–137 MB/s and reads
  * 650–1000 MB/s with 1–2 ms 4 KiB slices (ArrayBuffer: the whole 32 MiB, 86 ms). But in an incognito
@@ -52,8 +54,18 @@ export function depKey(id: string, source: string, file: string): string {
 
 export interface ManifestRecord {
   id: string;
+  /**
+   * The pack's manifest. A deferred chunk's sha256 is '' (converted pack) or the source manifest's
+   * (copied pack) until it is fetched; then it is the stored bytes' SHA-256.
+   */
   manifest: PackManifest;
   completedAt: number;
+  /**
+   * Chunk paths not stored yet: the VAE encoder's (packFormat.ts encoderOnlyChunks), fetched when a
+   * reference image is first encoded (deferred.ts), then removed from here. Absent = none (records
+   * written before deferral existed).
+   */
+  deferred?: string[];
 }
 
 export interface ModelsSchema extends DBSchema {

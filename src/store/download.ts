@@ -2,7 +2,9 @@
  * Downloads a model into the store (db.ts), in the engine worker: planPack(recipe) → every chunk not
  * stored yet, CONCURRENCY at a time, each written with its SHA-256 in its own transaction → the small
  * files → the manifest, last. Resumes across reloads: the recipe always maps to the same id and the
- * stored chunks are skipped. Holds the model's Web Lock for the whole run.
+ * stored chunks are skipped. Holds the model's Web Lock for the whole run. The chunks that hold only
+ * the VAE encoder (packFormat.ts encoderOnlyChunks) are left out unless `deferEncoder` is false: the
+ * manifest lists them as `deferred` and deferred.ts fetches them when editing is first used.
  *
  * Failures keep what is stored and leave a partial model: a full disk throws StorageFull (nothing of
  * the failing chunk is kept), a cancel throws Cancelled, network errors that outlast the source's
@@ -12,10 +14,11 @@
  */
 import { Cancelled, InvalidInput } from '../gpu/errors';
 import { planPack, sha256Hex } from '../weights/convert';
+import { type PackManifest, encoderOnlyChunks } from '../weights/packFormat';
 import type { PackJob, PackRecipe } from '../weights/packJob';
 import { type FileSource, IntegrityFailure, type OpenSourceOptions, openSource } from '../weights/source';
-import { type ModelRecord, type ModelsDb, checkSpace, depKey, modelKeys, openModelsDb, writeOrFull } from './db';
-import { announce, modelId, packBytes, removeModel, storedBytesOf, withModelLock } from './models';
+import { type ManifestRecord, type ModelRecord, type ModelsDb, checkSpace, depKey, modelKeys, openModelsDb, writeOrFull } from './db';
+import { announce, deferredBytes, modelId, packBytes, removeModel, storedBytesOf, withModelLock } from './models';
 import { RateMeter, etaSeconds } from './progress';
 import type { DownloadPlan, DownloadProgress, StoredModel } from './types';
 
@@ -25,6 +28,8 @@ export const CONCURRENCY = 3;
 const CHUNK_RETRIES = 2;
 const MAX_REPLANS = 2;
 const PROGRESS_INTERVAL_MS = 250;
+/** What finish() gets for a deferred chunk's hash (it accepts hex digests only); never stored. */
+const DEFERRED_STAND_IN = '0'.repeat(64);
 
 export interface DownloadOptions {
   signal?: AbortSignal;
@@ -34,10 +39,20 @@ export interface DownloadOptions {
   chunkBytes?: number;
   /** Passed to openSource for every source of the recipe (hubUrl, fetch, retry). */
   sourceOptions?: OpenSourceOptions;
+  /**
+   * Opens the recipe's sources instead of openSource (e.g. files the user picked from a local
+   * folder, src/weights/fileListSource.ts). ETag checks and retries are then the source's business.
+   */
+  open?: (source: string) => FileSource;
+  /**
+   * Leave the VAE encoder's chunks to be fetched when editing is first used (default true). false
+   * stores every chunk now: for sources that are gone later (an imported local folder).
+   */
+  deferEncoder?: boolean;
 }
 
 /** Whether two plans describe the same pack bytes (same layout, sizes, tensors, source hashes). */
-function samePlan(a: ModelRecord['plan'], b: ModelRecord['plan']): boolean {
+export function samePlan(a: ModelRecord['plan'], b: ModelRecord['plan']): boolean {
   const shape = (m: ModelRecord['plan']) => JSON.stringify([m.chunkBytes, m.totalBytes, m.chunks, m.files, m.components]);
   return shape(a) === shape(b);
 }
@@ -47,11 +62,26 @@ export async function planDownload(recipe: PackRecipe, opts: DownloadOptions = {
   const id = await modelId(recipe);
   const db = await openModelsDb();
   const done = await db.get('manifests', id);
-  if (done) return { id, name: done.manifest.name, totalBytes: packBytes(done.manifest), storedBytes: packBytes(done.manifest) };
-  const job = await planPack(recipe, (s) => openSource(s, opts.sourceOptions), planOptions(opts.chunkBytes, opts.signal));
+  if (done) {
+    const total = packBytes(done.manifest);
+    return { id, name: done.manifest.name, totalBytes: total, storedBytes: total - deferredBytes(done), deferredBytes: deferredBytes(done) };
+  }
+  const job = await planPack(recipe, opts.open ?? ((s) => openSource(s, opts.sourceOptions)), planOptions(opts.chunkBytes, opts.signal));
   const rec = await db.get('models', id);
-  const stored = rec && samePlan(rec.plan, job.plan) ? (await storedBytesOf(db, id, job.plan)).bytes : 0;
-  return { id, name: job.plan.name, totalBytes: packBytes(job.plan), storedBytes: stored };
+  const have = rec && samePlan(rec.plan, job.plan) ? await storedBytesOf(db, id, job.plan) : { bytes: 0, chunks: new Set<string>() };
+  const deferred = deferredChunks(job.plan, opts.deferEncoder, have.chunks);
+  return { id, name: job.plan.name, totalBytes: packBytes(job.plan), storedBytes: have.bytes, deferredBytes: chunkBytesOf(job.plan, deferred) };
+}
+
+/** Paths of the encoder-only chunks of `plan` not in `stored`, when deferral is on (`defer` not false). */
+function deferredChunks(plan: PackManifest, defer: boolean | undefined, stored: ReadonlySet<string>): Set<string> {
+  if (defer === false) return new Set();
+  return new Set(encoderOnlyChunks(plan).map((i) => plan.chunks[i]?.path as string).filter((p) => !stored.has(p)));
+}
+
+/** Bytes of the chunks of `plan` named in `paths`. */
+function chunkBytesOf(plan: PackManifest, paths: ReadonlySet<string>): number {
+  return plan.chunks.reduce((s, c) => s + (paths.has(c.path) ? c.bytes : 0), 0);
 }
 
 /** Downloads (or resumes) `recipe` into the store; resolves with the complete model. */
@@ -65,6 +95,14 @@ export async function downloadModel(recipe: PackRecipe, opts: DownloadOptions = 
       announce({ type: 'changed' });
     }
   });
+}
+
+/**
+ * The `deps` of a stored chunk (db.ts StoredBytes): a copied pack's chunk (`want`, its source hash,
+ * known) comes from the same path of the base, a converted one from any source file.
+ */
+export function chunkDeps(id: string, recipe: PackRecipe, path: string, want: string): string[] {
+  return [want ? depKey(id, recipe.base, path) : depKey(id, '*', '*')];
 }
 
 /** planPack's options without undefined members (exactOptionalPropertyTypes). */
@@ -131,6 +169,7 @@ class Download {
       etags = new Map(Object.entries(prior[source] ?? {}));
       this.etags.set(source, etags);
     }
+    if (this.opts.open) return this.counted(this.opts.open(source));
     const inner = openSource(source, {
       ...this.opts.sourceOptions,
       etags,
@@ -159,20 +198,41 @@ class Download {
     };
   }
 
+  /** A caller-opened source whose range() bytes count as fetched (speed and time left). */
+  private counted(inner: FileSource): FileSource {
+    const add = (n: number) => {
+      this.progress.fetchedBytes += n;
+      this.meter.add(performance.now(), this.progress.fetchedBytes);
+      this.report(false);
+    };
+    return {
+      id: inner.id,
+      size: (p, s) => inner.size(p, s ?? this.outer),
+      range: async (p, a, b, s) => {
+        const bytes = await inner.range(p, a, b, s ?? this.outer);
+        add(bytes.length);
+        return bytes;
+      },
+      json: <T>(p: string, s?: AbortSignal) => inner.json<T>(p, s ?? this.outer),
+      exists: (p, s) => inner.exists(p, s ?? this.outer),
+    };
+  }
+
   private etagRecord(): ModelRecord['etags'] {
     return Object.fromEntries([...this.etags].map(([s, m]) => [s, Object.fromEntries(m)]));
   }
 
   private async pass(db: ModelsDb): Promise<StoredModel> {
     const done = await db.get('manifests', this.id);
-    if (done) return this.summary(done.manifest, true);
+    if (done) return this.summary(done);
     const prior = await db.get('models', this.id);
     const job = await planPack(this.recipe, (s) => this.open(s, prior?.etags ?? {}), planOptions(this.opts.chunkBytes, this.outer));
     const plan = job.plan;
     const resumable = prior !== undefined && samePlan(prior.plan, plan);
     if (prior && !resumable) await removeModel(db, this.id); // another version: start over
     const have = resumable ? await storedBytesOf(db, this.id, plan) : { bytes: 0, chunks: new Set<string>(), files: new Set<string>() };
-    const total = packBytes(plan);
+    const deferred = deferredChunks(plan, this.opts.deferEncoder, have.chunks);
+    const total = packBytes(plan) - chunkBytesOf(plan, deferred); // what this download stores
     await checkSpace(plan.name, total - have.bytes);
     const record: ModelRecord = { id: this.id, recipe: this.recipe, plan, etags: this.etagRecord(), createdAt: prior?.createdAt ?? Date.now() };
     await db.put('models', record, this.id);
@@ -180,11 +240,11 @@ class Download {
     this.etagsSaved = JSON.stringify(record.etags);
     Object.assign(this.progress, {
       name: plan.name, totalBytes: total, doneBytes: have.bytes, resumedBytes: have.bytes,
-      chunks: plan.chunks.length, chunksDone: have.chunks.size,
+      chunks: plan.chunks.length - deferred.size, chunksDone: have.chunks.size,
     });
     this.report(true);
 
-    const todo = plan.chunks.map((c, i) => ({ c, i })).filter(({ c }) => !have.chunks.has(c.path));
+    const todo = plan.chunks.map((c, i) => ({ c, i })).filter(({ c }) => !have.chunks.has(c.path) && !deferred.has(c.path));
     await this.pool(todo.map(({ c, i }) => (signal) => this.fetchChunk(db, job, i, c.path, c.sha256, signal)));
     for (const f of plan.files) {
       if (have.files.has(f.path)) continue;
@@ -199,14 +259,19 @@ class Download {
     for (; cur; cur = await cur.continue()) chunkSha.set(cur.key[1], cur.key[2]);
     const files = await db.getAll('files', modelKeys(this.id));
     const fileSha = new Map(files.map((f) => [f.path, f.sha256]));
-    const missing = [...plan.chunks, ...plan.files].filter((c) => !chunkSha.has(c.path) && !fileSha.has(c.path)).map((c) => c.path);
+    for (const path of chunkSha.keys()) deferred.delete(path); // stored meanwhile (editing in another tab)
+    const missing = [...plan.chunks, ...plan.files].filter((c) => !chunkSha.has(c.path) && !fileSha.has(c.path) && !deferred.has(c.path)).map((c) => c.path);
     if (missing.length) throw new InvalidInput(`Download of ${plan.name}: ${missing.length} parts missing after the run (${missing.slice(0, 3).join(', ')}…); deleted in another tab?`);
-    const manifest = job.finish(plan.chunks.map((c) => chunkSha.get(c.path) as string), plan.files.map((f) => fileSha.get(f.path) as string));
+    // finish() takes hex digests only: a deferred chunk gets a stand-in, then what the plan knows of it
+    // ('' converted, the source manifest's hash copied) until deferred.ts stores it
+    const finished = job.finish(plan.chunks.map((c) => chunkSha.get(c.path) ?? DEFERRED_STAND_IN), plan.files.map((f) => fileSha.get(f.path) as string));
+    const manifest = { ...finished, chunks: finished.chunks.map((c, i) => (deferred.has(c.path) ? { ...c, sha256: plan.chunks[i]?.sha256 ?? '' } : c)) };
+    const complete: ManifestRecord = { id: this.id, manifest, completedAt: Date.now(), deferred: plan.chunks.filter((c) => deferred.has(c.path)).map((c) => c.path) };
     await writeOrFull(plan.name, 'the manifest', async () => {
-      await db.put('manifests', { id: this.id, manifest, completedAt: Date.now() }, this.id);
+      await db.put('manifests', complete, this.id);
     });
     this.report(true);
-    return this.summary(manifest, true);
+    return this.summary(complete);
   }
 
   /**
@@ -214,7 +279,7 @@ class Download {
    * a copied pack (`want` known) reads the same path of the base, a converted one any file.
    */
   private async fetchChunk(db: ModelsDb, job: PackJob, i: number, path: string, want: string, signal: AbortSignal): Promise<void> {
-    const deps = [want ? depKey(this.id, this.recipe.base, path) : depKey(this.id, '*', '*')];
+    const deps = chunkDeps(this.id, this.recipe, path, want);
     for (let attempt = 0; ; attempt++) {
       try {
         const bytes = await job.chunk(i, signal);
@@ -286,9 +351,14 @@ class Download {
     announce({ type: 'progress', progress: copy });
   }
 
-  private summary(m: ModelRecord['plan'], complete: boolean): StoredModel {
+  private summary(done: ManifestRecord): StoredModel {
+    const m = done.manifest;
     const total = packBytes(m);
-    return { id: this.id, name: m.name, source: this.recipe.base, recipe: this.recipe, quant: m.quant, totalBytes: total, storedBytes: total, complete, busy: false };
+    const deferred = deferredBytes(done);
+    return {
+      id: this.id, name: m.name, source: this.recipe.base, recipe: this.recipe, quant: m.quant,
+      totalBytes: total, storedBytes: total - deferred, deferredBytes: deferred, complete: true, busy: false,
+    };
   }
 }
 

@@ -8,7 +8,7 @@ import { InvalidInput } from '../gpu/errors';
 import { sha256Hex } from '../weights/convert';
 import type { PackManifest } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
-import { type ModelRecord, type ModelsDb, modelKeys, openModelsDb } from './db';
+import { type ManifestRecord, type ModelRecord, type ModelsDb, modelKeys, openModelsDb } from './db';
 import { STORE_CHANNEL, type StorageReport, type StoreMessage, type StoredModel } from './types';
 
 /** The Web Locks name guarding one model. */
@@ -29,6 +29,12 @@ export async function modelId(recipe: PackRecipe): Promise<string> {
 /** Total bytes of a pack: chunks plus small files. */
 export function packBytes(m: PackManifest): number {
   return m.totalBytes + m.files.reduce((s, f) => s + f.bytes, 0);
+}
+
+/** Bytes of a complete model's chunks not stored yet, left for the first edit (ManifestRecord.deferred). */
+export function deferredBytes(rec: ManifestRecord): number {
+  const deferred = new Set(rec.deferred ?? []);
+  return rec.manifest.chunks.reduce((s, c) => s + (deferred.has(c.path) ? c.bytes : 0), 0);
 }
 
 /** Bytes of `plan` stored under `id` now, from the stored keys (no value is read). */
@@ -53,12 +59,14 @@ async function heldLocks(): Promise<Set<string>> {
 export async function storedModels(): Promise<StoredModel[]> {
   const db = await openModelsDb();
   const [records, manifests, held] = await Promise.all([db.getAll('models'), db.getAll('manifests'), heldLocks()]);
-  const done = new Map(manifests.map((m) => [m.id, m.manifest]));
+  const done = new Map(manifests.map((m) => [m.id, m]));
   const out: StoredModel[] = [];
   for (const r of records.sort((a, b) => a.createdAt - b.createdAt)) {
-    const manifest = done.get(r.id);
+    const complete = done.get(r.id);
+    const manifest = complete?.manifest;
     const plan = manifest ?? r.plan;
     const total = packBytes(plan);
+    const deferred = complete ? deferredBytes(complete) : 0;
     out.push({
       id: r.id,
       name: plan.name,
@@ -66,7 +74,8 @@ export async function storedModels(): Promise<StoredModel[]> {
       recipe: r.recipe,
       quant: plan.quant,
       totalBytes: total,
-      storedBytes: manifest ? total : (await storedBytesOf(db, r.id, plan)).bytes,
+      storedBytes: manifest ? total - deferred : (await storedBytesOf(db, r.id, plan)).bytes,
+      deferredBytes: deferred,
       complete: manifest !== undefined,
       busy: held.has(lockName(r.id)),
     });
@@ -80,6 +89,18 @@ export async function storageReport(): Promise<StorageReport> {
   return { models, usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
 }
 
+/** Model ids whose lock this realm (window or worker) holds now, with the number of holds. */
+const heldHere = new Map<string, number>();
+
+/**
+ * Whether this realm holds the model's lock now (a load or a download running here). Code that a
+ * holder awaits must not ask for the lock again: the UI's waiting request (useStorage) may be queued
+ * behind the hold, and a shared request then waits behind that one forever, or is refused at once.
+ */
+export function holdsModelLock(id: string): boolean {
+  return (heldHere.get(id) ?? 0) > 0;
+}
+
 /**
  * Runs `work` holding the model's lock (`exclusive` for downloads and deletes, `shared` for loads).
  * Throws InvalidInput at once when another holder conflicts, saying what to do.
@@ -89,7 +110,12 @@ export async function withModelLock<R>(id: string, mode: LockMode, what: string,
   const result = await navigator.locks.request(lockName(id), { mode, ifAvailable: true }, async (lock) => {
     if (!lock) return undefined;
     ran = true;
-    return { value: await work() };
+    heldHere.set(id, (heldHere.get(id) ?? 0) + 1);
+    try {
+      return { value: await work() };
+    } finally {
+      heldHere.set(id, (heldHere.get(id) ?? 1) - 1);
+    }
   });
   if (!ran || result === undefined) {
     throw new InvalidInput(

@@ -3,13 +3,16 @@
  * files and `chunks/NNNNN.bin` by the same paths as on disk, so src/weights/pack.ts reads it like any
  * other pack. Each chunk and file is checked against the manifest's SHA-256 when first read; a
  * mismatch (or a missing record) deletes that record and the manifest in one transaction, which turns
- * the model into a partial one: the next download (Resume) fetches exactly what was lost.
+ * the model into a partial one: the next download (Resume) fetches exactly what was lost. A chunk the
+ * download deferred (the VAE encoder's, ManifestRecord.deferred) is fetched from the network when
+ * first read (deferred.ts), stored, then read like the others.
  */
 import { InvalidInput } from '../gpu/errors';
 import { sha256Hex } from '../weights/convert';
 import { PACK_MANIFEST } from '../weights/packFormat';
 import { type FileSource, IntegrityFailure } from '../weights/source';
 import { type ModelsDb, openModelsDb } from './db';
+import { type DeferredOptions, fetchDeferred } from './deferred';
 import { announce } from './models';
 
 /**
@@ -25,9 +28,10 @@ export const STORE_PREFIX = 'store:';
 /**
  * Opens stored model `id`. Throws InvalidInput when it is not stored or only partly (saying to
  * resume). range() and json() throw IntegrityFailure naming the chunk or file that is corrupted or
- * missing, after deleting it and the manifest.
+ * missing, after deleting it and the manifest; reading a deferred chunk first fetches the deferred
+ * chunks (`opts` for their sources), with fetchDeferred's errors (offline: InvalidInput saying so).
  */
-export async function storeSource(id: string): Promise<FileSource> {
+export async function storeSource(id: string, opts: DeferredOptions = {}): Promise<FileSource> {
   const db = await openModelsDb();
   const rec = await db.get('manifests', id);
   if (!rec) {
@@ -45,11 +49,20 @@ export async function storeSource(id: string): Promise<FileSource> {
   for (const f of m.files) entries.set(f.path, { store: 'files', bytes: f.bytes, sha256: f.sha256 });
   const srcId = `${STORE_PREFIX}${id}`;
   const notFound = (path: string) => new InvalidInput(`file not found in model ${srcId}: ${path}`);
+  let deferred = new Set(rec.deferred ?? []);
 
   const cache = new Map<string, Promise<Uint8Array>>();
   const load = async (path: string): Promise<Uint8Array> => {
     const e = entries.get(path);
     if (!e) throw notFound(path);
+    if (deferred.has(path)) {
+      const now = await fetchDeferred(id, opts); // every deferred chunk: the encoder reads them all
+      for (const c of now.manifest.chunks) {
+        const entry = entries.get(c.path);
+        if (entry) entry.sha256 = c.sha256;
+      }
+      deferred = new Set(now.deferred ?? []);
+    }
     const v = await db.get(e.store, [id, path]);
     if (!v) {
       await forget(db, id, e.store, path);

@@ -17,6 +17,11 @@ export interface StoredModel {
   totalBytes: number;
   /** Of those, bytes stored now. */
   storedBytes: number;
+  /**
+   * Of those, bytes not stored that a complete model fetches when editing is first used (its VAE
+   * encoder chunks, store/deferred.ts); 0 once fetched, for a partial model and for an import.
+   */
+  deferredBytes: number;
   /** The manifest is written: the model loads. false = partial (resume or delete). */
   complete: boolean;
   /** Held by a download or a load, in this tab or another (Web Locks). */
@@ -39,6 +44,11 @@ export interface DownloadPlan {
   totalBytes: number;
   /** Already stored (a partial download resumes after these). */
   storedBytes: number;
+  /**
+   * Of totalBytes, what the download leaves to fetch when editing is first used (the VAE encoder's
+   * chunks, store/deferred.ts); 0 when nothing is deferred.
+   */
+  deferredBytes: number;
 }
 
 export interface DownloadProgress {
@@ -66,3 +76,11 @@ export interface DownloadProgress {
 export const STORE_CHANNEL = 'kleinbild-models';
 
 export type StoreMessage = { type: 'changed' } | { type: 'progress'; progress: DownloadProgress } | { type: 'ended'; id: string };
+
+/** Recipe bases of models imported from a local folder start with this (store/importFolder.ts). */
+export const LOCAL_PREFIX = 'local:';
+
+/** Whether a stored model came from a local folder: it resumes only when that folder is chosen again. */
+export function isLocalRecipe(recipe: PackRecipe): boolean {
+  return recipe.base.startsWith(LOCAL_PREFIX);
+}

@@ -3,12 +3,15 @@
  * sizes (or any hub id / URL of a diffusers folder or a pack), a progress bar with bytes, speed and
  * time left, Cancel; the stored models (complete → Load, partial → Resume, both → Delete after a
  * confirmation; a model another tab downloads shows that tab's progress); usage, quota and whether
- * storage is persistent. A stored model loads offline (`store:<id>`).
+ * storage is persistent; importing a model folder from this computer (FolderImport.tsx). A stored
+ * model loads offline (`store:<id>`).
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { type ModelChoice, modelChoices } from '../weights/choices';
 import type { DownloadPlan, DownloadProgress, ModelSource, PackRecipe, StoredModel } from '../worker/api';
 import type { PackQuant } from '../weights/packFormat';
+import { LOCAL_PREFIX, isLocalRecipe } from '../store/types';
+import { FolderImport } from './FolderImport';
 import { Progress } from './Progress';
 import { formatBytes } from './format';
 import type { StorageState } from './useStorage';
@@ -53,6 +56,7 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
   const [quant, setQuant] = useState<PackQuant>('q4');
   const [plan, setPlan] = useState<{ key: string; plan: DownloadPlan | null; error: string | null } | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
+  const importInput = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     modelChoices().then(setChoices, () => setChoices([]));
@@ -139,13 +143,14 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
         </button>
         {dl ? (
           <button type="button" onClick={store.cancel} disabled={dl.cancelling} data-testid="model-download-cancel">
-            {dl.cancelling ? 'Cancelling…' : 'Cancel download'}
+            {dl.cancelling ? 'Cancelling…' : dl.kind === 'import' ? 'Cancel import' : 'Cancel download'}
           </button>
         ) : null}
       </div>
       <p className="hint" data-testid="model-download-size">{sizeHint}</p>
+      <FolderImport store={store} inputRef={importInput} />
       {dl ? (
-        <Progress testId="model-download-progress" label={`Downloading ${dl.name}`}
+        <Progress testId="model-download-progress" label={`${dl.kind === 'import' ? 'Importing' : 'Downloading'} ${dl.name}`}
           fraction={dl.progress && dl.progress.totalBytes > 0 ? dl.progress.doneBytes / dl.progress.totalBytes : null}
           {...(dl.progress ? { detail: downloadDetail(dl.progress) } : {})} />
       ) : null}
@@ -157,7 +162,8 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
         </p>
       ) : null}
       {store.notice ? <p className="notice" role="status" data-testid="storage-notice">{store.notice}</p> : null}
-      <StoredList models={store.report?.models ?? []} store={store} loadBlock={loadBlock} onLoad={onLoad} confirming={confirming} setConfirming={setConfirming} />
+      <StoredList models={store.report?.models ?? []} store={store} loadBlock={loadBlock} onLoad={onLoad} confirming={confirming} setConfirming={setConfirming}
+        onChooseFolder={() => importInput.current?.click()} />
       {store.report ? (
         <p className="hint" data-testid="storage-usage">
           This site stores {formatBytes(store.report.usage)} of {formatBytes(store.report.quota)} the browser allows ·{' '}
@@ -168,6 +174,8 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
   );
 }
 
+const percent = (m: StoredModel): number => Math.floor((100 * m.storedBytes) / Math.max(1, m.totalBytes));
+
 interface StoredListProps {
   models: readonly StoredModel[];
   store: StorageState;
@@ -175,9 +183,11 @@ interface StoredListProps {
   onLoad(source: ModelSource): void;
   confirming: string | null;
   setConfirming(id: string | null): void;
+  /** Opens the folder picker of FolderImport (a partial import resumes from its folder). */
+  onChooseFolder(): void;
 }
 
-function StoredList({ models, store, loadBlock, onLoad, confirming, setConfirming }: StoredListProps) {
+function StoredList({ models, store, loadBlock, onLoad, confirming, setConfirming, onChooseFolder }: StoredListProps) {
   if (models.length === 0) return <p className="hint" data-testid="stored-empty">No model is stored in this browser yet.</p>;
   const own = store.active?.id ?? null;
   return (
@@ -195,15 +205,18 @@ function StoredList({ models, store, loadBlock, onLoad, confirming, setConfirmin
               </span>
             </div>
             <p className="hint" data-testid="stored-status">
-              {state === 'complete' ? 'Stored: loads offline.'
-                : state === 'downloading' ? 'Downloading in this tab…'
+              {state === 'complete' ? (m.deferredBytes > 0 ? `Stored: loads offline; the VAE encoder for editing (${formatBytes(m.deferredBytes)}) downloads when first used.` : 'Stored: loads offline.')
+                : state === 'downloading' ? `${store.active?.kind === 'import' ? 'Importing' : 'Downloading'} in this tab…`
                 : state === 'elsewhere' ? `${other ? `Downloading in another tab: ${downloadDetail(other)}` : 'In use by another tab (a download or a load)'}. This list updates when it ends.`
-                : `Partial (${Math.floor((100 * m.storedBytes) / Math.max(1, m.totalBytes))} %): resume or delete.`}
+                : isLocalRecipe(m.recipe) ? `Partial (${percent(m)} %), imported from folder ${m.source.slice(LOCAL_PREFIX.length)}: choose the folder again to finish, or delete.`
+                : `Partial (${percent(m)} %): resume or delete.`}
             </p>
             {other && state === 'elsewhere' ? <Progress testId="elsewhere-progress" label="In another tab" fraction={other.doneBytes / Math.max(1, other.totalBytes)} /> : null}
             <div className="row tight">
               {m.complete ? (
                 <button type="button" disabled={loadBlock !== null} title={loadBlock ?? undefined} onClick={() => onLoad(`store:${m.id}`)} data-testid="stored-load">Load</button>
+              ) : state === 'partial' && isLocalRecipe(m.recipe) ? (
+                <button type="button" disabled={store.active !== null} onClick={onChooseFolder} data-testid="stored-choose-folder">Choose the folder…</button>
               ) : state === 'partial' ? (
                 <button type="button" disabled={store.active !== null} onClick={() => store.download(m.recipe)} data-testid="stored-resume">Resume</button>
               ) : null}

@@ -1,16 +1,19 @@
 /**
  * React hook for the model store: the stored models, usage and quota (from the worker), the
  * download this tab runs (progress through a Comlink callback), downloads seen in other tabs (the
- * store's BroadcastChannel), and the size a download would fetch before it starts.
+ * store's BroadcastChannel), the size a download would fetch before it starts, and imports of
+ * local folders (which run like a download: same progress, Cancel and errors).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import * as Comlink from 'comlink';
-import type { DownloadPlan, DownloadProgress, GeneratorApi, PackRecipe, StorageReport } from '../worker/api';
+import type { DownloadPlan, DownloadProgress, GeneratorApi, ImportPlan, LocalFile, PackQuant, PackRecipe, StorageReport, StoredModel } from '../worker/api';
 import { STORE_CHANNEL, type StoreMessage } from '../store/types';
 import { lockName } from '../store/models';
 import type { UiError } from './useGenerator';
 
 export interface OwnDownload {
+  /** A download from the network, or an import of a local folder. */
+  kind: 'download' | 'import';
   id: string | null;
   name: string;
   progress: DownloadProgress | null;
@@ -29,6 +32,10 @@ export interface StorageState {
   /** Plans `recipe` (size and what is stored) without downloading; rejects like planDownload. */
   plan(recipe: PackRecipe): Promise<DownloadPlan>;
   download(recipe: PackRecipe): void;
+  /** What importing the picked files would store (a pack as it is, diffusers converted to `quant`). */
+  planImport(files: LocalFile[], quant: PackQuant): Promise<ImportPlan>;
+  /** Imports the picked files into the store (the same progress and Cancel as a download). */
+  importFolder(files: LocalFile[], quant: PackQuant, name: string): void;
   cancel(): void;
   remove(id: string): void;
   dismiss(): void;
@@ -102,23 +109,25 @@ export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | nu
     return api.planDownload(recipe);
   }, [api]);
 
-  const start = useCallback(
-    (recipe: PackRecipe) => {
+  /** Runs a download or an import (`run` calls the worker with the progress callback). */
+  const store = useCallback(
+    (name: string, during: 'download' | 'import', run: (api: Comlink.Remote<GeneratorApi>, onProgress: (p: DownloadProgress) => void) => Promise<StoredModel>) => {
       if (!api || active) return;
       setError(null);
       setNotice(null);
-      setActive({ id: null, name: recipe.name, progress: null, cancelling: false });
+      setActive({ kind: during, id: null, name, progress: null, cancelling: false });
       void requestPersistence().then((n) => n && setNotice(n), () => {});
       const onProgress = (progress: DownloadProgress) => {
         ownId.current = progress.id;
         setActive((d) => (d ? { ...d, id: progress.id, name: progress.name, progress } : d));
       };
-      api.download(recipe, Comlink.proxy(onProgress)).then(
+      run(api, Comlink.proxy(onProgress)).then(
         (m) => setNotice(`${m.name} is stored (${(m.totalBytes / 1e6).toFixed(1)} MB): press Load.`),
         (e: unknown) => {
-          const err = toUiError(e, 'download');
-          if (err.name === 'Cancelled') setNotice('Download cancelled; what was stored is kept: press Resume to go on.');
-          else setError(err);
+          const err = toUiError(e, during);
+          if (err.name !== 'Cancelled') setError(err);
+          else if (during === 'download') setNotice('Download cancelled; what was stored is kept: press Resume to go on.');
+          else setNotice('Import cancelled; what was stored is kept: choose the same folder again to go on.');
         },
       ).finally(() => {
         ownId.current = null;
@@ -127,6 +136,18 @@ export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | nu
       });
     },
     [api, active, refresh],
+  );
+
+  const start = useCallback((recipe: PackRecipe) => store(recipe.name, 'download', (a, p) => a.download(recipe, p)), [store]);
+
+  const planImport = useCallback((files: LocalFile[], quant: PackQuant): Promise<ImportPlan> => {
+    if (!api) return Promise.reject(new Error('The engine is still starting.'));
+    return api.planImport(files, quant);
+  }, [api]);
+
+  const importFolder = useCallback(
+    (files: LocalFile[], quant: PackQuant, name: string) => store(name, 'import', (a, p) => a.importFolder(files, quant, p)),
+    [store],
   );
 
   const cancel = useCallback(() => {
@@ -144,5 +165,5 @@ export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | nu
   );
 
   const dismiss = useCallback(() => setError(null), []);
-  return { report, active, elsewhere, error, notice, plan, download: start, cancel, remove, dismiss };
+  return { report, active, elsewhere, error, notice, plan, download: start, planImport, importFolder, cancel, remove, dismiss };
 }

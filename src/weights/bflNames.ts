@@ -14,7 +14,7 @@
  * Single-block linear1 (q, k, v, mlp gate, mlp value) and the MLP linears keep their row order.
  */
 import { InvalidInput, WeightMismatch } from '../gpu/errors';
-import { type SourceTensor, rowsCols } from './sourceTensor';
+import { type LosslessQuant, type SourceTensor, rowsCols } from './sourceTensor';
 
 /** Rows [start, start + count) of a file tensor. */
 export interface RowRange {
@@ -44,6 +44,8 @@ export interface RowSource {
   readonly rowByteLength: number;
   /** Decodes rows [row0, row0 + rows) from exactly their bytes → f32, row-major. */
   decodeRows(bytes: Uint8Array, row0: number, rows: number): Float32Array;
+  /** Blocks held exactly by a quant.ts format (SourceTensor.lossless): `rows` whole rows' bytes, in order → that layout. */
+  readonly lossless?: LosslessQuant & { repackRows(bytes: Uint8Array, rows: number): Uint8Array };
 }
 
 /** Prefixes that single-file checkpoints put before the model's own names (ComfyUI, sd.cpp). */
@@ -89,7 +91,24 @@ export function planTensor(plan: TensorPlan, src: RowSource): SourceTensor {
       throw new Error(`${plan.name}: invalid rows [${r0}, ${r1}) of ${rows}`);
     }
   };
+  const { lossless } = src;
   return {
+    ...(lossless && {
+      lossless: {
+        format: lossless.format,
+        group: lossless.group,
+        repack(bytes: Uint8Array, r0: number, r1: number): Uint8Array {
+          check(r0, r1);
+          // the rows in plan order, then repacked as one [r1 − r0, cols] tensor
+          const { lo, hi, segs } = pieces(plan, r0, r1);
+          const rb = src.rowByteLength;
+          if (bytes.length !== (hi - lo) * rb) throw new WeightMismatch(plan.name, `${(hi - lo) * rb} bytes for rows [${r0}, ${r1})`, `${bytes.length}`);
+          const rows = new Uint8Array((r1 - r0) * rb);
+          for (const s of segs) rows.set(bytes.subarray((s.src - lo) * rb, (s.src - lo + s.count) * rb), s.dst * rb);
+          return lossless.repackRows(rows, r1 - r0);
+        },
+      },
+    }),
     name: plan.name,
     shape,
     sourceDtype: src.sourceDtype,

@@ -8,6 +8,10 @@
  * then mins; src/weights/quant.ts), so a chunk may need up to three row intervals of one tensor;
  * each interval's source bytes are one range, and all ranges of a chunk are coalesced per file
  * (gaps ≤ COALESCE_GAP_BYTES) into few requests.
+ *
+ * GGUF Q8_0 / Q4_0 / Q4_1 blocks are not decoded and re-quantized but repacked into q8 / q4 with
+ * G = 32 (ggufRepack.ts, PackTensor.group); their relRms, measured as for every quantized tensor,
+ * is 0. Every other source is decoded to f32 and quantized at G = 64.
  */
 import { InvalidInput, WeightMismatch } from '../gpu/errors';
 import { LAYERS_NEEDED } from '../model/qwen3';
@@ -16,7 +20,7 @@ import { dequantize, quantLayout, quantize } from './quant';
 import { type Checkpoint, openComponent } from './safetensors';
 import type { FileSource } from './source';
 import { COMPONENTS, type Component, type SourceTensor, rowsCols } from './sourceTensor';
-import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackQuant, type PackTensor, TENSOR_ALIGN } from './packFormat';
+import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackQuant, type PackTensor, TENSOR_ALIGN, isVaeEncoderTensor } from './packFormat';
 import type { PackJob, PackRecipe } from './packJob';
 import { readPackManifest } from './pack';
 import { copyJob, finishManifest } from './packCopy';
@@ -60,18 +64,24 @@ export function neededTensor(component: Component, name: string): boolean {
  * Storage format of one tensor in a pack of `quant`: 2-D weights of the text encoder (embedding
  * included: its rows are gathered on the host, any format works) and of the transformer are
  * quantized; everything else (norms, biases, BatchNorm statistics, the VAE) keeps its dtype, or f32
- * when the source is not a plain dtype (fp8, GGUF blocks).
+ * when the source is not a plain dtype (fp8, GGUF blocks). Blocks a q4 holds exactly (GGUF Q4_0 /
+ * Q4_1) stay q4 in a q8 pack too: lossless and smaller than re-quantizing to q8.
  */
 export function targetDtype(component: Component, t: SourceTensor, quant: PackQuant): PackTensor['dtype'] {
-  if (quant !== 'none' && component !== 'vae' && t.shape.length === 2) return quant;
+  if (quant !== 'none' && component !== 'vae' && t.shape.length === 2) return t.lossless?.format === 'q4' ? 'q4' : quant;
   if (t.plainDtype) return t.plainDtype;
   return quant === 'none' && t.shape.length >= 2 ? 'bf16' : 'f32';
 }
 
-/** Output bytes of a tensor stored as `dtype`. */
-export function storedBytes(dtype: PackTensor['dtype'], shape: readonly number[]): number {
+/** quant.ts group size of `t` stored as `dtype`: the source's own when it repacks losslessly into it, else undefined (QUANT_GROUP). */
+export function targetGroup(t: SourceTensor, dtype: PackTensor['dtype']): number | undefined {
+  return t.lossless && t.lossless.format === dtype ? t.lossless.group : undefined;
+}
+
+/** Output bytes of a tensor stored as `dtype` (q4/q8: `group` weights per scale, default QUANT_GROUP). */
+export function storedBytes(dtype: PackTensor['dtype'], shape: readonly number[], group?: number): number {
   const { rows, cols } = rowsCols(shape);
-  if (dtype === 'q4' || dtype === 'q8') return quantLayout(dtype, rows, cols).byteLength;
+  if (dtype === 'q4' || dtype === 'q8') return quantLayout(dtype, rows, cols, group).byteLength;
   return rows * cols * (dtype === 'f32' ? 4 : 2);
 }
 
@@ -114,13 +124,15 @@ interface Placed {
   cols: number;
   /** Per-row output sections: [section start within the tensor, bytes per row]. */
   sections: Array<{ at: number; rowBytes: number }>;
+  /** Whether the source blocks are copied into meta.dtype without loss (src.lossless.repack). */
+  repack: boolean;
   /** Rows converted together (a block is the unit of fetching, converting and caching). */
   blockRows: number;
 }
 
-function sectionsOf(dtype: PackTensor['dtype'], rows: number, cols: number): Placed['sections'] {
+function sectionsOf(dtype: PackTensor['dtype'], rows: number, cols: number, group?: number): Placed['sections'] {
   if (dtype === 'q4' || dtype === 'q8') {
-    const L = quantLayout(dtype, rows, cols);
+    const L = quantLayout(dtype, rows, cols, group);
     const s = [{ at: 0, rowBytes: L.codeWordsPerRow * 4 }, { at: L.scaleOffset, rowBytes: L.groups * 2 }];
     if (L.minOffset >= 0) s.push({ at: L.minOffset, rowBytes: L.groups * 2 });
     return s;
@@ -128,13 +140,16 @@ function sectionsOf(dtype: PackTensor['dtype'], rows: number, cols: number): Pla
   return [{ at: 0, rowBytes: cols * (dtype === 'f32' ? 4 : 2) }];
 }
 
-/** Rows [r0, r1) of `p` in its stored format: the bytes of each section for those rows, in section order. */
-function encodeRows(p: Placed, values: Float32Array, r0: number, r1: number): Uint8Array[] {
+/**
+ * Rows [r0, r1) of `p` in its stored format: the bytes of each section for those rows, in section
+ * order. `values` are the rows decoded, `bytes` their source bytes (repacked when `p.repack`).
+ */
+function encodeRows(p: Placed, values: Float32Array, bytes: Uint8Array, r0: number, r1: number): Uint8Array[] {
   const n = r1 - r0;
   const d = p.meta.dtype;
   if (d === 'q4' || d === 'q8') {
-    const q = quantize(values, n, p.cols, d).data;
-    const L = quantLayout(d, n, p.cols);
+    const q = p.repack && p.src.lossless ? p.src.lossless.repack(bytes, r0, r1) : quantize(values, n, p.cols, d).data;
+    const L = quantLayout(d, n, p.cols, p.meta.group);
     const out = [q.subarray(0, n * L.codeWordsPerRow * 4), q.subarray(L.scaleOffset, L.scaleOffset + n * L.groups * 2)];
     if (L.minOffset >= 0) out.push(q.subarray(L.minOffset, L.minOffset + n * L.groups * 2));
     return out;
@@ -215,15 +230,17 @@ export async function planPack(
     const from = override ? open(override.source) : base;
     const tensors = override ? await overrideSources(from, override, component) : checkpointSources(await openComponent(base, component), component);
     // VAE decoder first, encoder (only for editing) last: a reader needing the decoder touches fewer chunks
-    const ordered = component === 'vae' ? [...tensors].sort((a, b) => Number(isEncoder(a.name)) - Number(isEncoder(b.name))) : tensors;
+    const ordered = component === 'vae' ? [...tensors].sort((a, b) => Number(isVaeEncoderTensor(a.name)) - Number(isVaeEncoderTensor(b.name))) : tensors;
     for (const src of ordered) {
       if (!neededTensor(component, src.name)) continue;
       const dtype = targetDtype(component, src, recipe.quant);
+      const group = targetGroup(src, dtype);
       const { rows, cols } = rowsCols(src.shape);
-      const bytes = storedBytes(dtype, src.shape);
-      const meta: PackTensor = { dtype, shape: [...src.shape], offset, bytes, from: src.sourceDtype };
+      const bytes = storedBytes(dtype, src.shape, group);
+      const meta: PackTensor = { dtype, shape: [...src.shape], offset, bytes, from: src.sourceDtype, ...(group !== undefined && { group }) };
       components[component][src.name] = meta;
-      placed.push({ component, src, from, meta, rows, cols, sections: sectionsOf(dtype, rows, cols), blockRows: Math.max(1, Math.floor(ROWS_BLOCK_VALUES / cols)) });
+      const sections = sectionsOf(dtype, rows, cols, group);
+      placed.push({ component, src, from, meta, rows, cols, sections, repack: group !== undefined, blockRows: Math.max(1, Math.floor(ROWS_BLOCK_VALUES / cols)) });
       offset = align(offset + bytes);
     }
   }
@@ -373,7 +390,7 @@ class BlockCache {
     const r1 = Math.min(p.rows, r0 + p.blockRows);
     if (p.src.plainDtype === p.meta.dtype) return [bytes];
     const values = p.src.decode(bytes, r0, r1);
-    const encoded = encodeRows(p, values, r0, r1);
+    const encoded = encodeRows(p, values, bytes, r0, r1);
     if (p.meta.dtype === 'q4' || p.meta.dtype === 'q8') accumulateError(this.errors, p, values, encoded, r0, r1);
     return encoded;
   }
@@ -387,8 +404,6 @@ class BlockCache {
     }
   }
 }
-
-const isEncoder = (name: string): boolean => name.startsWith('encoder.') || name.startsWith('quant_conv.');
 
 /** `chunks/00012.bin`. */
 export function chunkPath(i: number): string {
@@ -409,12 +424,12 @@ function accumulateError(errors: Map<string, ErrAcc>, p: Placed, values: Float32
   // Rebuild the planar buffer of just these rows and dequantize it (the oracle the kernels match).
   const fmt = p.meta.dtype as 'q4' | 'q8';
   const n = r1 - r0;
-  const L = quantLayout(fmt, n, p.cols);
+  const L = quantLayout(fmt, n, p.cols, p.meta.group);
   const data = new Uint8Array(L.byteLength);
   data.set(encoded[0] as Uint8Array, 0);
   data.set(encoded[1] as Uint8Array, L.scaleOffset);
   if (L.minOffset >= 0) data.set(encoded[2] as Uint8Array, L.minOffset);
-  const d = dequantizeRows(fmt, n, p.cols, data);
+  const d = dequantize({ format: fmt, rows: n, cols: p.cols, groupSize: L.groupSize, data });
   const key = `${p.component}/${p.src.name}`;
   const acc = errors.get(key) ?? { err: 0, ref: 0, rows: 0 };
   for (let i = 0; i < values.length; i++) {
@@ -424,10 +439,6 @@ function accumulateError(errors: Map<string, ErrAcc>, p: Placed, values: Float32
   }
   acc.rows += n;
   errors.set(key, acc);
-}
-
-function dequantizeRows(format: 'q4' | 'q8', rows: number, cols: number, data: Uint8Array): Float32Array {
-  return dequantize({ format, rows, cols, groupSize: quantLayout(format, rows, cols).groupSize, data });
 }
 
 /** Per-component override checkpoints (GGUF, BFL-named safetensors): loaded on demand. */

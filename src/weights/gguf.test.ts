@@ -8,6 +8,7 @@ import { ggufRowSource, openGgufTensors, readGgufHeader } from './gguf';
 import { GGML_BLOCK, type GgmlType, dequantize } from './ggufQuants';
 import { type GgufTensorIn, encodeGguf } from './ggufWrite';
 import { openComponent } from './safetensors';
+import { dequantize as quantDequantize } from './quant';
 import type { FileSource } from './source';
 import type { SourceTensor } from './sourceTensor';
 
@@ -268,12 +269,23 @@ describe('FLUX.2 GGUF in BFL naming (golden model-a transformer)', async () => {
       const rows = t.shape.length <= 1 ? 1 : (t.shape[0] as number);
       whole.set(t.name, { shape: t.shape, data: rs.decodeRows(await s.range('q.gguf', rs.start, rs.start + rows * rs.rowByteLength), 0, rows) });
     }
+    let repacked = 0;
     for (const t of await openGgufTensors(s, 'q.gguf', 'transformer')) {
       const got = await readAll(s, t);
       expectSameF32(got, diffusersFromBfl(t.name, whole), t.name);
       // Q4_0 is the coarsest of the three: relative RMS ≤ its round-trip bound (golden weights are near-gaussian)
       expect(relL2(got, (diffusers.get(t.name) as { data: Float32Array }).data), t.name).toBeLessThanOrEqual(ROUND_TRIP_REL_RMS.Q4_0);
+      expect(t.lossless === undefined, t.name).toBe(t.sourceDtype !== 'Q8_0' && t.sourceDtype !== 'Q4_0');
+      if (!t.lossless) continue;
+      // the lossless repack of a row slice (norm_out: across its swapped halves) is the decoded slice exactly
+      const [r0, r1] = [(t.shape[0] as number) / 2 - 3, (t.shape[0] as number) / 2 + 5];
+      const r = t.rowBytes(r0, r1);
+      const data = t.lossless.repack(await s.range(r.file, r.start, r.end), r0, r1);
+      const cols = t.shape[1] as number;
+      expectSameF32(quantDequantize({ format: t.lossless.format, rows: r1 - r0, cols, groupSize: t.lossless.group, data }), got.subarray(r0 * cols, r1 * cols), `${t.name} repacked rows [${r0}, ${r1})`);
+      repacked++;
     }
+    expect(repacked).toBeGreaterThan(20);
   });
 
   it('accepts the model.diffusion_model. prefix (stable-diffusion.cpp files)', async () => {

@@ -19,6 +19,7 @@ import { LAYERS_NEEDED } from '../model/qwen3';
 import { fmtShape } from '../util/assert';
 import { type RowSource, type TensorPlan, flux2Plans, planTensor, renamePlan, stripPrefix } from './bflNames';
 import { GGML_BLOCK, GGML_TYPE_NAMES, type GgmlType, dequantize } from './ggufQuants';
+import { GGUF_REPACK, GGUF_REPACK_GROUP, repackGguf } from './ggufRepack';
 import type { FileSource } from './source';
 import { type SourceTensor, rowsCols } from './sourceTensor';
 
@@ -95,8 +96,9 @@ export async function readGgufHeader(src: FileSource, path: string): Promise<Ggu
 }
 
 /**
- * A GGUF tensor as a RowSource (`file` = its path in the source). Throws WeightMismatch for a type
- * without a decoder or rows that are not whole blocks, InvalidInput for data past the file end.
+ * A GGUF tensor as a RowSource (`file` = its path in the source); Q8_0 / Q4_0 / Q4_1 tensors also
+ * offer their lossless quant.ts repack (ggufRepack.ts). Throws WeightMismatch for a type without a
+ * decoder or rows that are not whole blocks, InvalidInput for data past the file end.
  */
 export function ggufRowSource(t: GgufTensorInfo, file: string, fileSize: number): RowSource {
   if (!(t.type in GGML_BLOCK)) {
@@ -111,7 +113,15 @@ export function ggufRowSource(t: GgufTensorInfo, file: string, fileSize: number)
     throw new InvalidInput(`${file}: tensor ${t.name} ${type} ${fmtShape(t.shape)} ends at byte ${t.start + rows * rowByteLength}, past the file end ${fileSize}`);
   }
   const plain = { F32: 'f32', F16: 'f16', BF16: 'bf16' } as const;
+  const format = GGUF_REPACK[type];
   return {
+    ...(format && {
+      lossless: {
+        format,
+        group: GGUF_REPACK_GROUP,
+        repackRows: (bytes: Uint8Array, n: number) => repackGguf(type, bytes, n, cols, `${t.name} (${file})`).data,
+      },
+    }),
     name: t.name,
     shape: t.shape,
     sourceDtype: type,

@@ -66,7 +66,7 @@ export class WeightLoader<T> implements WeightGetter<T> {
     this.loadedBytes += bytes.byteLength;
     this.onBytes?.(this.loadedBytes, name);
     // pack tensors already in a quantized format (src/weights/pack.ts) go to the GPU as they are
-    if (info.dtype === 'Q4' || info.dtype === 'Q8') return this.ops.weight(bytes, info.dtype === 'Q4' ? 'q4' : 'q8', shape, name);
+    if (info.dtype === 'Q4' || info.dtype === 'Q8') return this.ops.weight(bytes, info.dtype === 'Q4' ? 'q4' : 'q8', shape, name, info.group);
     const dtype = dtypeOf(info);
     if (this.quant && shape.length === 2 && this.quant.filter(name)) {
       const [rows, cols] = shape as [number, number];

@@ -1,7 +1,8 @@
 /**
  * Packs: conversion chunk by chunk must give exactly the bytes of converting each tensor whole
  * (row-local conversion, sections straddling chunk borders), the pack reader must return them,
- * copying a pack must verify every chunk, and source reads must be coalesced.
+ * copying a pack must verify every chunk, and source reads must be coalesced. GGUF Q8_0 / Q4_0 /
+ * Q4_1 blocks must land in the pack without loss (G = 32).
  */
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,11 +12,16 @@ import { decodeToF32 } from '../util/dtype';
 import { COALESCE_GAP_BYTES, planPack, readCoalesced } from './convert';
 import { folderSource } from './folderSource';
 import { openCheckpoints } from './pack';
-import { PACK_MANIFEST, type PackQuant } from './packFormat';
-import { quantize } from './quant';
+import { PACK_MANIFEST, type PackManifest, type PackQuant, type PackTensor } from './packFormat';
 import { dtypeOf, openComponent } from './safetensors';
 import { COMPONENTS, rowsCols } from './sourceTensor';
 import { IntegrityFailure } from './source';
+import { expectSameF32, goldenTransformerAsBfl } from '../testing/goldenBfl';
+import { relL2 } from '../testing/expectClose';
+import { openGgufTensors } from './gguf';
+import type { GgmlType } from './ggufQuants';
+import { type GgufTensorIn, encodeGguf } from './ggufWrite';
+import { dequantize, quantize } from './quant';
 
 const MODEL_A = resolve(process.env.KLEINBILD_GOLDEN ?? resolve(__dirname, '../../../shared/golden'), 'model-a');
 /** Tiny chunks so that most tensors and their planar sections straddle chunk borders. */
@@ -129,6 +135,54 @@ describe('pack conversion (golden model-a)', () => {
     expect(bytes).toBeLessThan(needed * 1.2 + job.plan.chunks.length * COALESCE_GAP_BYTES);
     expect(ranges).toBeLessThanOrEqual(job.plan.chunks.length * 3);
   });
+});
+
+describe('GGUF Q8_0 / Q4_0 / Q4_1 transformer into a pack (golden model-a weights in BFL naming)', async () => {
+  const { bfl } = await goldenTransformerAsBfl();
+  const TYPES = ['Q8_0', 'Q4_0', 'Q4_1'] as const;
+  const tensors: GgufTensorIn[] = [...bfl].map(([name, t], i) => ({ name, shape: t.shape, data: t.data, type: t.shape.length === 2 ? (TYPES[i % 3] as GgmlType) : 'F32' }));
+  const gguf = memorySource({ 'flux.gguf': encodeGguf({ 'general.architecture': 'flux' }, tensors) }, 'gguf');
+  const base = folderSource(MODEL_A);
+
+  for (const quant of ['q8', 'q4'] as const) {
+    it(`${quant} pack: Q4_0/Q4_1${quant === 'q8' ? ' and Q8_0' : ''} blocks repacked at G = 32, dequantize(pack bytes) = the GGUF decoder bit for bit, relRms 0`, async () => {
+      const recipe = { name: 'gguf', quant, base: 'base', overrides: { transformer: { source: 'gguf', path: 'flux.gguf', format: 'gguf' as const } } };
+      const job = await planPack(recipe, (s) => (s === 'gguf' ? gguf : base), { chunkBytes: CHUNK });
+      const files = await buildPack(job);
+      const pack = await openCheckpoints(memorySource(files));
+      const seen = new Map<string, number>();
+      for (const s of await openGgufTensors(gguf, 'flux.gguf', 'transformer')) {
+        if (s.shape.length !== 2) continue;
+        const meta = pack.pack?.components.transformer[s.name] as PackTensor;
+        const { rows, cols } = rowsCols(s.shape);
+        const r = s.rowBytes(0, rows);
+        const want = s.decode(await gguf.range(r.file, r.start, r.end), 0, rows); // = ggufQuants' dequantize (gguf.test.ts)
+        // Q8_0 into a q4 pack is re-quantized; Q4_0/Q4_1 stay q4 G32 in a q8 pack too (exact and smaller)
+        const lossless = s.sourceDtype !== 'Q8_0' || quant === 'q8';
+        expect([meta.dtype, meta.group], s.name).toEqual(lossless ? [s.sourceDtype === 'Q8_0' ? 'q8' : 'q4', 32] : ['q4', undefined]);
+        expect(pack.transformer.info(s.name).group, s.name).toBe(meta.group);
+        const got = dequantize({ format: meta.dtype as 'q4' | 'q8', rows, cols, groupSize: meta.group ?? 64, data: await pack.transformer.read(s.name) });
+        if (lossless) {
+          expectSameF32(got, want, `${quant}/${s.name} from ${s.sourceDtype}`);
+          expect(meta.relRms, s.name).toBe(0);
+        } else {
+          // a second rounding, q4 G64 of Q8_0 values: planPack's relRms is that error (≈ 0.09 for
+          // near-gaussian weights, quant.test.ts), accumulated in f64 block by block: equal to 6 digits
+          expect(meta.relRms, s.name).toBeCloseTo(relL2(got, want), 6);
+          expect(meta.relRms, s.name).toBeGreaterThan(0.05);
+        }
+        seen.set(`${s.sourceDtype}${lossless ? ' lossless' : ''}`, (seen.get(`${s.sourceDtype}${lossless ? ' lossless' : ''}`) ?? 0) + 1);
+      }
+      expect([...seen.keys()].sort()).toEqual(quant === 'q8' ? ['Q4_0 lossless', 'Q4_1 lossless', 'Q8_0 lossless'] : ['Q4_0 lossless', 'Q4_1 lossless', 'Q8_0']);
+      // norm_out.linear swaps the row halves of the BFL tensor: repacked through planTensor's row gathering
+      if (quant === 'q8') expect(pack.pack?.components.transformer['norm_out.linear.weight']?.group).toBe(32);
+      // a group size the kernels cannot use is refused when the manifest is read
+      const m = files.get(PACK_MANIFEST) as PackManifest;
+      const proj = { ...(m.components.transformer['proj_out.weight'] as PackTensor), group: 12 };
+      const bad = new Map(files).set(PACK_MANIFEST, { ...m, components: { ...m.components, transformer: { ...m.components.transformer, 'proj_out.weight': proj } } });
+      await expect(openCheckpoints(memorySource(bad))).rejects.toThrow(/transformer\/proj_out\.weight is q[48] with group 12; a group size belongs to q4\/q8 and is a positive multiple of 8/);
+    });
+  }
 });
 
 describe('readCoalesced', () => {

@@ -29,6 +29,9 @@ export async function readPackManifest(src: FileSource): Promise<PackManifest> {
   for (const c of COMPONENTS) {
     for (const [name, t] of Object.entries(m.components[c] ?? {})) {
       if (!(t.offset >= 0 && t.offset + t.bytes <= m.totalBytes)) throw new InvalidInput(`${where}: ${c}/${name} [${t.offset}, +${t.bytes}) lies outside the ${m.totalBytes} weight bytes`);
+      if (t.group !== undefined && !((t.dtype === 'q4' || t.dtype === 'q8') && Number.isInteger(t.group) && t.group >= 8 && t.group % 8 === 0)) {
+        throw new InvalidInput(`${where}: ${c}/${name} is ${t.dtype} with group ${JSON.stringify(t.group)}; a group size belongs to q4/q8 and is a positive multiple of 8`);
+      }
     }
   }
   return m;
@@ -60,7 +63,9 @@ export function packCheckpoint(src: FileSource, m: PackManifest, component: Comp
   let totalBytes = 0;
   for (const [name, t] of Object.entries(m.components[component])) {
     const chunk = m.chunks[Math.floor(t.offset / m.chunkBytes)]?.path ?? PACK_MANIFEST;
-    tensors.set(name, { name, dtype: INFO_DTYPE[t.dtype], shape: t.shape, file: chunk, start: t.offset, end: t.offset + t.bytes });
+    const info: TensorInfo = { name, dtype: INFO_DTYPE[t.dtype], shape: t.shape, file: chunk, start: t.offset, end: t.offset + t.bytes };
+    if (t.group !== undefined) info.group = t.group;
+    tensors.set(name, info);
     totalBytes += t.bytes;
   }
   const info = (name: string): TensorInfo => {

@@ -34,6 +34,11 @@ export interface PackTensor {
   bytes: number;
   /** Source dtype it was converted from, for reports ('BF16', 'F8_E4M3', 'Q4_K', …). */
   from: string;
+  /**
+   * q4/q8 only: weights per scale (quant.ts G). Absent = QUANT_GROUP (64), as in every pack before
+   * it existed; 32 for GGUF Q8_0 / Q4_0 / Q4_1 blocks repacked without loss (ggufRepack.ts).
+   */
+  group?: number;
   /** Relative RMS error of the stored values against the source values (0 when copied). */
   relRms?: number;
 }
@@ -66,4 +71,34 @@ export interface PackManifest {
   files: PackFile[];
   chunks: PackChunk[];
   components: Record<Component, Record<string, PackTensor>>;
+}
+
+/**
+ * Whether VAE tensor `name` is read only by the encoder (reference images, editing): `encoder.*` and
+ * `quant_conv.*`. The decoder reads the rest (the BatchNorm statistics `bn.*` are shared); the same
+ * split as Pipeline.load's `neededVae` (src/pipeline/generate.ts).
+ */
+export function isVaeEncoderTensor(name: string): boolean {
+  return name.startsWith('encoder.') || name.startsWith('quant_conv.');
+}
+
+/**
+ * Indices of the chunks of `m` that hold VAE-encoder bytes only (plus alignment padding): every chunk
+ * that starts at or after the end of the last tensor anything else reads. planPack puts the VAE last
+ * and its encoder tensors after the decoder's, so these are the pack's tail, which a text-to-image
+ * reader never touches; a chunk straddling encoder and other bytes is not among them. A pack laid out
+ * otherwise simply yields fewer (or no) chunks. Empty when the pack has no encoder tensor.
+ */
+export function encoderOnlyChunks(m: PackManifest): number[] {
+  let otherEnd = 0;
+  let encoder = false;
+  for (const [component, tensors] of Object.entries(m.components)) {
+    for (const [name, t] of Object.entries(tensors)) {
+      if (component === 'vae' && isVaeEncoderTensor(name)) encoder = true;
+      else otherEnd = Math.max(otherEnd, t.offset + t.bytes);
+    }
+  }
+  if (!encoder) return [];
+  const first = Math.ceil(otherEnd / m.chunkBytes);
+  return Array.from({ length: Math.max(0, m.chunks.length - first) }, (_, k) => first + k);
 }

@@ -4,11 +4,13 @@ import { f16BitsToF32, f32ToF16Bits } from '../util/dtype';
 import { type QuantFormat, dequantize, quantError, quantLayout, quantReport, quantize } from './quant';
 
 // Round-trip relative RMS error of W ~ N(0, 1/K) ([64, 1024], seed 1) and of a heavy-tailed W
-// (Student-t, ν = 4). Observed: q8 gauss 0.00592, t4 0.00921; q4 gauss 0.0900, t4 0.1191 (cf. the
-// table in quant.ts, measured at K = 3072); K = 100 (padded) q4 0.0913. Bounds: observed + ~5%.
-const ROUND_TRIP: Record<QuantFormat, { gauss: number; t4: number }> = {
-  q8: { gauss: 0.0062, t4: 0.0097 },
-  q4: { gauss: 0.0945, t4: 0.125 },
+// (Student-t, ν = 4), per group size G. Observed: G = 64: q8 gauss 0.00592, t4 0.00921; q4 gauss
+// 0.0900, t4 0.1191; G = 32 (the GGUF repack size): q8 0.00536, 0.00749; q4 0.0782, 0.0942 (cf. the
+// table in quant.ts, measured at K = 3072); K = 100 (padded) q4 0.0913 (G 64), 0.0798 (G 32).
+// Bounds: observed + ~5%.
+const ROUND_TRIP: Record<QuantFormat, Record<32 | 64, { gauss: number; t4: number }>> = {
+  q8: { 64: { gauss: 0.0062, t4: 0.0097 }, 32: { gauss: 0.0056, t4: 0.0079 } },
+  q4: { 64: { gauss: 0.0945, t4: 0.125 }, 32: { gauss: 0.082, t4: 0.099 } },
 };
 
 function studentT(rng: Rng, n: number, scale: number): Float32Array {
@@ -64,20 +66,47 @@ describe('quantize / dequantize', () => {
   });
 
   for (const format of ['q8', 'q4'] as const) {
-    it(`${format} round-trip error on gaussian and heavy-tailed rows (and K not a multiple of G)`, () => {
-      const K = 1024;
-      const wg = new Rng(1).normals(64 * K, 1 / Math.sqrt(K));
-      const wt = studentT(new Rng(2), 64 * K, 1 / Math.sqrt(2 * K));
-      const eg = quantError(wg, quantize(wg, 64, K, format));
-      const et = quantError(wt, quantize(wt, 64, K, format));
-      expect(eg.relRms).toBeLessThan(ROUND_TRIP[format].gauss);
-      expect(et.relRms).toBeLessThan(ROUND_TRIP[format].t4);
-      // K = 100: the second group has 36 real columns; same error class
-      const wp = new Rng(3).normals(8 * 100, 0.1);
-      const ep = quantError(wp, quantize(wp, 8, 100, format));
-      expect(ep.relRms).toBeLessThan(ROUND_TRIP[format].gauss * 1.2);
-    });
+    for (const G of [64, 32] as const) {
+      it(`${format} G=${G} round-trip error on gaussian and heavy-tailed rows (and K not a multiple of G)`, () => {
+        const K = 1024;
+        const wg = new Rng(1).normals(64 * K, 1 / Math.sqrt(K));
+        const wt = studentT(new Rng(2), 64 * K, 1 / Math.sqrt(2 * K));
+        const qg = quantize(wg, 64, K, format, G);
+        expect(qg.groupSize).toBe(G);
+        expect(quantError(wg, qg).relRms).toBeLessThan(ROUND_TRIP[format][G].gauss);
+        expect(quantError(wt, quantize(wt, 64, K, format, G)).relRms).toBeLessThan(ROUND_TRIP[format][G].t4);
+        // K = 100: the last group has 36 (G 64) or 4 (G 32) real columns; same error class
+        const wp = new Rng(3).normals(8 * 100, 0.1);
+        expect(quantError(wp, quantize(wp, 8, 100, format, G)).relRms).toBeLessThan(ROUND_TRIP[format][G].gauss * 1.2);
+      });
+    }
   }
+
+  it('G = 32: [3, 130] pads K to 160 (5 groups), one scale per 32 columns', () => {
+    // q8: 160 B of codes per row = 40 words; 15 scales → 8 words. q4: 80 B = 20 words per row;
+    // scales 32 B at 240, mins 32 B at 272.
+    expect(quantLayout('q8', 3, 130, 32)).toEqual({ groupSize: 32, paddedCols: 160, groups: 5, codeWordsPerRow: 40, scaleOffset: 480, minOffset: -1, byteLength: 512 });
+    expect(quantLayout('q4', 3, 130, 32)).toEqual({ groupSize: 32, paddedCols: 160, groups: 5, codeWordsPerRow: 20, scaleOffset: 240, minOffset: 272, byteLength: 304 });
+    expect(quantLayout('q4', 3072, 3072, 32).byteLength / 3072 ** 2).toBe(0.625);
+    // row [1, 0 × 34, 2, 0 × 4] (K = 40): G = 32 gives group 0 the scale f16(1/127) and group 1
+    // f16(2/127), so both are codes 127; G = 64 shares s = f16(2/127) = 0.0157471: 1/s = 63.504 → code 64
+    const w = new Float32Array(40);
+    w[0] = 1;
+    w[35] = 2;
+    const q = quantize(w, 1, 40, 'q8', 32);
+    expect(q.data.byteLength).toBe(68); // 64 B of codes, 2 scales
+    expect(q.data[0]).toBe(127);
+    expect(q.data[35]).toBe(127);
+    expect([q.data[64]! | (q.data[65]! << 8), q.data[66]! | (q.data[67]! << 8)]).toEqual([f32ToF16Bits(1 / 127), f32ToF16Bits(2 / 127)]);
+    const d = dequantize(q);
+    expect([d[0], d[35]]).toEqual([Math.fround(127 * f16BitsToF32(f32ToF16Bits(1 / 127))), Math.fround(127 * f16BitsToF32(f32ToF16Bits(2 / 127)))]);
+    expect(quantize(w, 1, 40, 'q8', 64).data[0]).toBe(64);
+  });
+
+  it('refuses a group size that is not a positive multiple of 8', () => {
+    expect(() => quantLayout('q8', 1, 64, 12)).toThrow(/group size 12 is not a positive multiple of 8/);
+    expect(() => quantize(new Float32Array(64), 1, 64, 'q4', 0)).toThrow(/group size 0/);
+  });
 
   it('quantReport is one line with the relative RMS error', () => {
     const w = new Rng(4).normals(16 * 128, 0.05);

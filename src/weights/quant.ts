@@ -1,7 +1,8 @@
 /**
  * Group-quantized weight formats for linear layers: `q8` (int8, symmetric) and `q4` (4-bit,
- * asymmetric), both with one f16 scale (q4: and one f16 min) per group of G = 64 consecutive
- * weights along K. `quantize` produces the exact byte layout the fused kernels read
+ * asymmetric), both with one f16 scale (q4: and one f16 min) per group of G consecutive weights
+ * along K. G is 64 (QUANT_GROUP) unless a tensor says otherwise: GGUF Q8_0 / Q4_0 / Q4_1 blocks are
+ * repacked without loss at G = 32 (ggufRepack.ts), and every reader takes G from the tensor. `quantize` produces the exact byte layout the fused kernels read
  * (shaders/matmul_q.wgsl, matvec_q.wgsl); `dequantize` is its CPU inverse and the oracle.
  *
  *   q8: code c ∈ [−127, 127], scale s = f16(max|w| / 127),        w ≈ c·s
@@ -51,8 +52,9 @@ export function isQuantFormat(f: string): f is QuantFormat {
   return f === 'q8' || f === 'q4';
 }
 
-/** Bits per code and group size G of each format (see the table above). */
+/** Bits per code of each format. */
 export const QUANT_BITS: Readonly<Record<QuantFormat, number>> = { q8: 8, q4: 4 };
+/** Default group size G of each format (see the table above): what `quantize` makes and a tensor without its own G has. */
 export const QUANT_GROUP: Readonly<Record<QuantFormat, number>> = { q8: 64, q4: 64 };
 
 export interface QuantizedTensor {
@@ -78,10 +80,15 @@ export interface QuantLayout {
   byteLength: number;
 }
 
-/** Section offsets and sizes for a [rows, cols] weight in `format`. */
-export function quantLayout(format: QuantFormat, rows: number, cols: number): QuantLayout {
+/**
+ * Section offsets and sizes for a [rows, cols] weight in `format` with `group` weights per scale.
+ * Errors: assertion failures for an empty shape or a group that is not a positive multiple of 8
+ * (a u32 code word must not straddle two groups: the kernels read one scale per word).
+ */
+export function quantLayout(format: QuantFormat, rows: number, cols: number, group = QUANT_GROUP[format]): QuantLayout {
   assert(Number.isInteger(rows) && Number.isInteger(cols) && rows >= 1 && cols >= 1, () => `quantLayout: bad shape [${rows}, ${cols}]`);
-  const G = QUANT_GROUP[format];
+  assert(Number.isInteger(group) && group >= 8 && group % 8 === 0, () => `quantLayout: group size ${group} is not a positive multiple of 8`);
+  const G = group;
   const paddedCols = Math.ceil(cols / G) * G;
   const groups = paddedCols / G;
   const codeWordsPerRow = (paddedCols * QUANT_BITS[format]) / 32;
@@ -94,10 +101,10 @@ export function quantLayout(format: QuantFormat, rows: number, cols: number): Qu
 
 const roundHalfAway = (v: number): number => Math.sign(v) * Math.round(Math.abs(v));
 
-/** w: [rows, cols] row-major f32 → the `format` layout. */
-export function quantize(w: Float32Array, rows: number, cols: number, format: QuantFormat): QuantizedTensor {
+/** w: [rows, cols] row-major f32 → the `format` layout with `group` weights per scale. */
+export function quantize(w: Float32Array, rows: number, cols: number, format: QuantFormat, group = QUANT_GROUP[format]): QuantizedTensor {
   assert(w.length === rows * cols, () => `quantize: ${w.length} values for [${rows}, ${cols}]`);
-  const L = quantLayout(format, rows, cols);
+  const L = quantLayout(format, rows, cols, group);
   const G = L.groupSize;
   const data = new Uint8Array(L.byteLength);
   const words = new Uint32Array(data.buffer);
@@ -139,8 +146,8 @@ export function quantize(w: Float32Array, rows: number, cols: number, format: Qu
 
 /** The layout → [rows, cols] f32 (exactly what the kernels compute per weight). */
 export function dequantize(q: QuantizedTensor): Float32Array {
-  const L = quantLayout(q.format, q.rows, q.cols);
-  assert(q.data.byteLength === L.byteLength && q.groupSize === L.groupSize, () => `dequantize: ${q.data.byteLength} bytes, G=${q.groupSize} for ${q.format}[${q.rows}, ${q.cols}], want ${L.byteLength}, G=${L.groupSize}`);
+  const L = quantLayout(q.format, q.rows, q.cols, q.groupSize);
+  assert(q.data.byteLength === L.byteLength, () => `dequantize: ${q.data.byteLength} bytes for ${q.format}[${q.rows}, ${q.cols}] G=${q.groupSize}, want ${L.byteLength}`);
   const data = q.data.byteOffset % 4 === 0 ? q.data : q.data.slice();
   const words = new Uint32Array(data.buffer, data.byteOffset, L.byteLength / 4);
   const halves = new Uint16Array(data.buffer, data.byteOffset, L.byteLength / 2);

@@ -15,6 +15,8 @@ export interface TensorInfo {
   /** As spelled in the file: 'BF16' | 'F16' | 'F32' | 'I64' | … */
   dtype: string;
   shape: number[];
+  /** Q4/Q8 tensors of a pack: weights per scale, quant.ts G (absent: QUANT_GROUP). */
+  group?: number;
   /** Path within the source (or a label for in-memory buffers). */
   file: string;
   start: number;

@@ -5,6 +5,8 @@
  * rows contiguously, so rows [r0, r1) are one byte range: the converter gathers the ranges of many
  * tensors, coalesces adjacent ones into few HTTP requests, then decodes each slice.
  */
+import type { QuantFormat } from '../util/dtype';
+
 export interface SourceTensor {
   /** diffusers / transformers name inside its component, e.g. `transformer_blocks.0.attn.to_q.weight`. */
   readonly name: string;
@@ -28,6 +30,19 @@ export interface SourceTensor {
    * row-major [r1 − r0, cols]. Throws WeightMismatch when the byte count is wrong.
    */
   decode(bytes: Uint8Array, r0: number, r1: number): Float32Array;
+  /**
+   * Present when the stored blocks are exactly a quant.ts format (GGUF Q8_0 → q8, Q4_0 / Q4_1 → q4,
+   * G = 32; ggufRepack.ts): `repack` turns the bytes `rowBytes(r0, r1)` named into rows [r0, r1) in
+   * that layout ([r1 − r0, cols], G = `group`) without rounding. Throws WeightMismatch as `decode`.
+   */
+  readonly lossless?: LosslessQuant & { repack(bytes: Uint8Array, r0: number, r1: number): Uint8Array };
+}
+
+/** A quant.ts format and group size that a source's blocks convert to without loss. */
+export interface LosslessQuant {
+  readonly format: QuantFormat;
+  /** Weights per scale (quant.ts G). */
+  readonly group: number;
 }
 
 /** Rows and values per row of a shape (rows = shape[0]; a 0-D or 1-D tensor is one row). */

@@ -127,7 +127,10 @@ export interface Capabilities {
 import type { AdapterReport } from '../gpu/device';
 import type { DownloadPlan, DownloadProgress, StorageReport, StoredModel } from '../store/types';
 import type { PackRecipe } from '../weights/packJob';
-export type { DownloadPlan, DownloadProgress, PackRecipe, StorageReport, StoredModel };
+import type { PackQuant } from '../weights/packFormat';
+import type { LocalFile } from '../weights/fileListSource';
+import type { ImportPlan } from '../store/importFolder';
+export type { DownloadPlan, DownloadProgress, ImportPlan, LocalFile, PackQuant, PackRecipe, StorageReport, StoredModel };
 
 /** What the worker exposes through Comlink. Callbacks must be wrapped in `Comlink.proxy`. */
 export interface GeneratorApi {
@@ -150,7 +153,18 @@ export interface GeneratorApi {
    * IntegrityFailure, network errors after retries. Progress at most every 250 ms.
    */
   download(recipe: PackRecipe, onProgress: (p: DownloadProgress) => void): Promise<StoredModel>;
-  /** Cancels the running download(); it rejects with an error named 'Cancelled'. */
+  /**
+   * What importing a local folder (files from a directory picker or a drop, paths inside the folder)
+   * would store: a Kleinbild pack is copied as it is, a diffusers model converted to `quant`.
+   * InvalidInput when the files hold neither.
+   */
+  planImport(files: LocalFile[], quant: PackQuant): Promise<ImportPlan>;
+  /**
+   * Imports (or resumes importing) a local folder into the store, without the network; one download
+   * or import at a time. Errors as download(), and cancelDownload() cancels it.
+   */
+  importFolder(files: LocalFile[], quant: PackQuant, onProgress: (p: DownloadProgress) => void): Promise<StoredModel>;
+  /** Cancels the running download() or importFolder(); it rejects with an error named 'Cancelled'. */
   cancelDownload(): void;
   /** Deletes a stored model (complete or partial). InvalidInput while a tab downloads or loads it. */
   deleteModel(id: string): Promise<void>;

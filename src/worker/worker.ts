@@ -13,6 +13,7 @@ import { GpuOps } from '../ops/gpuOps';
 import { Pipeline } from '../pipeline/generate';
 import { openSource } from '../weights/source';
 import { downloadModel, planDownload } from '../store/download';
+import { importFolder, planImport } from '../store/importFolder';
 import { deleteModel, storageReport, withModelLock } from '../store/models';
 import { STORE_PREFIX, storeSource } from '../store/storeSource';
 import type { PackRecipe } from '../weights/packJob';
@@ -86,6 +87,18 @@ function loadPipeline(ops: GpuOps, source: ModelSource, onProgress: (p: LoadProg
   return withModelLock(id, 'shared', 'load', async () => Pipeline.load(ops, await storeSource(id), onProgress, options));
 }
 
+/** Runs one download or import at a time; cancelDownload() aborts its signal. */
+async function storing<R>(work: (signal: AbortSignal) => Promise<R>): Promise<R> {
+  if (downloading) throw new InvalidInput('A download or import is already running in this tab; wait for it or cancel it.');
+  const abort = new AbortController();
+  downloading = abort;
+  try {
+    return await work(abort.signal);
+  } finally {
+    downloading = null;
+  }
+}
+
 const api: GeneratorApi = {
   async capabilities(): Promise<Capabilities> {
     try {
@@ -136,16 +149,11 @@ const api: GeneratorApi = {
 
   planDownload: (recipe: PackRecipe) => planDownload(recipe),
 
-  async download(recipe, onProgress) {
-    if (downloading) throw new InvalidInput('A download is already running in this tab; wait for it or cancel it.');
-    const abort = new AbortController();
-    downloading = abort;
-    try {
-      return await downloadModel(recipe, { signal: abort.signal, onProgress });
-    } finally {
-      downloading = null;
-    }
-  },
+  download: (recipe, onProgress) => storing((signal) => downloadModel(recipe, { signal, onProgress })),
+
+  planImport: (files, quant) => planImport(files, quant),
+
+  importFolder: (files, quant, onProgress) => storing((signal) => importFolder(files, quant, { signal, onProgress })),
 
   cancelDownload(): void {
     downloading?.abort();

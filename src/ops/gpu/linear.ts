@@ -58,8 +58,8 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
   const bindings = [x, w, bias ?? w, y];
   const params = [M, N, K, row0];
   if (isQuantFormat(format)) {
-    const L = quantLayout(format, rowsTotal, K);
-    assert(w.buffer.size >= L.byteLength, () => `linear: ${format} weight ${w.label} has ${w.buffer.size} bytes, layout needs ${L.byteLength}`);
+    const L = quantLayout(format, rowsTotal, K, w.group);
+    assert(w.buffer.size >= L.byteLength, () => `linear: ${format} G=${L.groupSize} weight ${w.label} has ${w.buffer.size} bytes, layout needs ${L.byteLength}`);
     constants.QFORMAT = QFORMAT_CODE[format];
     constants.GROUP = L.groupSize;
     params.push(L.codeWordsPerRow, L.groups, L.scaleOffset / 4, Math.max(0, L.minOffset) / 4);
@@ -78,14 +78,16 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
 
 /**
  * A persistent weight holding quant.ts `bytes` (the exact `quantize` layout) for a logical [N, K]
- * weight in `format`; only `linear` reads it. The buffer is uploaded as plain words; the tensor's
- * `dtype` is the quant format.
+ * weight in `format` with `group` weights per scale (default QUANT_GROUP; GGUF repacks use 32);
+ * only `linear` reads it. The buffer is uploaded as plain words; the tensor's `dtype` is the quant
+ * format and its `group` the group size (the kernels' GROUP override). Errors: assertion failures
+ * for a shape that is not 2-D, a group that is not a multiple of 8, a byte count off the layout.
  */
-export function uploadQuantized(ctx: GpuContext, bytes: Uint8Array, format: QuantFormat, shape: readonly number[], label: string): GpuTensor {
+export function uploadQuantized(ctx: GpuContext, bytes: Uint8Array, format: QuantFormat, shape: readonly number[], label: string, group?: number): GpuTensor {
   assert(shape.length === 2, () => `${label}: a ${format} weight must be [N, K], got ${fmtShape(shape)}`);
-  const L = quantLayout(format, shape[0] as number, shape[1] as number);
-  assert(bytes.byteLength === L.byteLength, () => `${label}: ${bytes.byteLength} bytes for ${format}${fmtShape(shape)}, want ${L.byteLength}`);
+  const L = quantLayout(format, shape[0] as number, shape[1] as number, group);
+  assert(bytes.byteLength === L.byteLength, () => `${label}: ${bytes.byteLength} bytes for ${format}${fmtShape(shape)} G=${L.groupSize}, want ${L.byteLength}`);
   const raw = ctx.upload(bytes, [L.byteLength / 4], 'f32', label, true);
-  return { ...raw, shape: [...shape], dtype: format };
+  return { ...raw, shape: [...shape], dtype: format, group: L.groupSize };
 }
 

@@ -8,6 +8,9 @@ import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { bf16ToF32, f32ToBf16 } from '../../util/dtype';
 import { type QuantFormat, dequantize, quantize } from '../../weights/quant';
+import { dequantize as ggmlDequantize } from '../../weights/ggufQuants';
+import { repackGguf } from '../../weights/ggufRepack';
+import { quantizeGgml } from '../../weights/ggufWrite';
 
 // The oracle is the CPU linear (f64 sums) on dequantize(q), which is exactly the Ŵ the kernels form
 // in registers (c·s and mn + c·s are exact in f32 before the final rounding), so only the f32
@@ -21,6 +24,8 @@ interface Case {
   K: number;
   N: number;
   rows?: [number, number];
+  /** Weights per scale (the kernels' GROUP override); default QUANT_GROUP = 64. */
+  group?: number;
 }
 
 // M = 1, 5 run matvec_q.wgsl, M = 70 matmul_q.wgsl (two 64-row tiles). K = 64 is one group, 256 four;
@@ -32,28 +37,49 @@ for (const format of ['q8', 'q4'] as const) {
     CASES.push({ format, M, K: 256, N: 128, rows: [17, 100] });
   }
   CASES.push({ format, M: 70, K: 256, N: 33 });
+  // G = 32 (GGUF repacks): K = 100 is 4 groups, the last with 4 real columns (3 groups of 64 would be 2)
+  for (const M of [3, 70]) CASES.push({ format, M, K: 100, N: 33, rows: [2, 30], group: 32 });
 }
 
 describe('linear on quantized weights (matmul_q.wgsl, matvec_q.wgsl)', () => {
   for (const c of CASES) {
-    const name = `${c.format} M=${c.M} K=${c.K} N=${c.N} rows:${c.rows ?? 'all'}`;
+    const name = `${c.format} G=${c.group ?? 64} M=${c.M} K=${c.K} N=${c.N} rows:${c.rows ?? 'all'}`;
     it(`matches the CPU linear on dequantize(q): ${name}`, async () => {
       const ctx = await testGpu();
       const rng = new Rng(c.M * 1000 + c.K * 10 + c.N + (c.format === 'q4' ? 7 : 0));
       const xv = rng.normals(c.M * c.K);
-      const q = quantize(rng.normals(c.N * c.K, 1 / Math.sqrt(c.K)), c.N, c.K, c.format);
+      const q = quantize(rng.normals(c.N * c.K, 1 / Math.sqrt(c.K)), c.N, c.K, c.format, c.group);
       const bBits = f32ToBf16(rng.normals(c.N));
       const got = await ctx.read(
         ctx.tidy(() => {
           const x = ctx.upload(xv, [c.M, c.K], 'f32', 'x');
           const bias = ctx.upload(bBits, [c.N], 'bf16', 'b');
-          return linear(ctx, x, uploadQuantized(ctx, q.data, c.format, [c.N, c.K], 'w'), c.rows ? { bias, rows: c.rows } : { bias });
+          return linear(ctx, x, uploadQuantized(ctx, q.data, c.format, [c.N, c.K], 'w', c.group), c.rows ? { bias, rows: c.rows } : { bias });
         }),
       );
       const bias = cpuTensor(bf16ToF32(bBits), [c.N]);
       const want = linearCpu(cpuTensor(xv, [c.M, c.K]), cpuTensor(dequantize(q), [c.N, c.K]), c.rows ? { bias, rows: c.rows } : { bias });
       expect(got.length).toBe(c.M * (c.rows?.[1] ?? c.N));
       expectClose(got, want.data, TOL, name);
+    });
+  }
+
+  // GGUF blocks repacked (ggufRepack.ts) hold what `quantize` never writes: Q4_0's negative scales
+  // (d = max / −8) with min −8·d > 0, Q4_1's free min, Q8_0 codes as they are. Oracle: the CPU linear
+  // on the GGUF decoder's values (equal bit for bit to dequantize of the repack, ggufRepack.test.ts).
+  for (const type of ['Q8_0', 'Q4_0', 'Q4_1'] as const) {
+    it(`GGUF ${type} repacked at G = 32 through both kernels matches the CPU linear on the GGUF values`, async () => {
+      const ctx = await testGpu();
+      const [N, K] = [20, 96];
+      const rng = new Rng(type.charCodeAt(1) * 7 + type.charCodeAt(3));
+      const bytes = quantizeGgml(type, rng.normals(N * K, 1 / Math.sqrt(K)));
+      const q = repackGguf(type, bytes, N, K);
+      const wv = ggmlDequantize(type, bytes, N * K);
+      for (const M of [2, 70]) { // 2 → matvec_q.wgsl, 70 → matmul_q.wgsl
+        const xv = rng.normals(M * K);
+        const got = await ctx.read(ctx.tidy(() => linear(ctx, ctx.upload(xv, [M, K], 'f32', 'x'), uploadQuantized(ctx, q.data, q.format, [N, K], 'w', q.groupSize))));
+        expectClose(got, linearCpu(cpuTensor(xv, [M, K]), cpuTensor(wv, [N, K])).data, TOL, `${type} M=${M}`);
+      }
     });
   }
 
@@ -76,8 +102,9 @@ describe('linear on quantized weights (matmul_q.wgsl, matvec_q.wgsl)', () => {
     const ctx = await testGpu();
     const q = quantize(new Float32Array(128), 2, 64, 'q4');
     expect(() => uploadQuantized(ctx, q.data, 'q4', [2, 128], 'w')).toThrow(/bytes for q4\[2, 128\]/);
+    expect(() => uploadQuantized(ctx, q.data, 'q4', [2, 64], 'w', 32)).toThrow(/bytes for q4\[2, 64\] G=32/); // a G = 64 buffer read as G = 32
     const w: GpuTensor = uploadQuantized(ctx, q.data, 'q4', [2, 64], 'w');
-    expect(w.shape).toEqual([2, 64]);
+    expect([w.shape, w.group]).toEqual([[2, 64], 64]);
     ctx.release(w);
   });
 });
