@@ -1,6 +1,7 @@
-/** Generation controls without generating: size presets, custom-size, steps and image-count limits. */
+/** Generation controls without generating: size presets, custom-size, steps and image-count limits, low-memory mode. */
 import { expect, test } from '@playwright/test';
 import { aspectByLabel, clampNote, presetSize } from '../src/ui/sizes';
+import { HUB_URL } from './env';
 
 test('presets fill in the size, clamp past 2048 a side, and invalid fields explain themselves', async ({ page }) => {
   await page.goto('/');
@@ -47,4 +48,24 @@ test('presets fill in the size, clamp past 2048 a side, and invalid fields expla
   await expect(page.getByTestId('seed')).toBeDisabled();
   await expect(page.getByTestId('field-error')).toBeHidden();
   await expect(page.getByTestId('generate-reason')).toHaveText('Load a model first.');
+});
+
+test('Low GPU memory loads in low-memory mode, and the choice survives a reload', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('load-button')).toBeEnabled();
+  const low = page.getByTestId('low-memory');
+  await expect(low).not.toBeChecked();
+  await expect(low).toHaveAccessibleDescription(/one stage's weights .* at a time/);
+  await low.check();
+  await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
+  await page.getByTestId('load-button').click();
+  // the engine's summary (Pipeline.load) says how it loaded: no weights are read until generate()
+  await expect(page.getByTestId('model-info')).toContainText('low memory (weights read per stage)', { timeout: 120_000 });
+  await page.reload();
+  await expect(page.getByTestId('low-memory')).toBeChecked();
+  await page.getByTestId('low-memory').uncheck();
+  await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
+  await page.getByTestId('load-button').click();
+  await expect(page.getByTestId('model-info')).toContainText('loaded', { timeout: 120_000 });
+  await expect(page.getByTestId('model-info')).not.toContainText('low memory');
 });

@@ -11,47 +11,14 @@
 import { DeviceLost, ShaderCompile } from './errors';
 import { GpuProfiler, type KernelTime } from './profiler';
 import { assert, fmtShape, numel } from '../util/assert';
-import { BYTES_PER_ELEMENT, type DType, type WeightFormat, decodeToF32 } from '../util/dtype';
+import { BYTES_PER_ELEMENT, type DType, decodeToF32 } from '../util/dtype';
+import { type DispatchArgs, type GpuTensor, type Param, type Shader, storageBytes } from './tensor';
 
-/** A device buffer with a logical shape. bf16/f16 elements are packed two per u32 word. */
-export interface GpuTensor {
-  readonly buffer: GPUBuffer;
-  readonly shape: readonly number[];
-  /** Activations are f32; weights keep their storage format (q8/q4: raw bytes, see weights/quant.ts). */
-  readonly dtype: WeightFormat;
-  /** q8/q4 weights: weights per scale, quant.ts G (absent: QUANT_GROUP). */
-  readonly group?: number;
-  readonly label: string;
-  /** Set when the buffer went back to the pool; using it afterwards is a bug. */
-  released?: boolean;
-  /** Uploaded weights are persistent: no scope releases them. */
-  readonly persistent?: boolean;
-}
-
-/** One WGSL file: `file` is its name under shaders/, `code` its text (imported with `?raw`). */
-export interface Shader {
-  readonly file: string;
-  readonly code: string;
-}
-
-/** A uniform field: plain numbers are u32; wrap floats and signed ints. */
-export type Param = number | { f32: number } | { i32: number };
-
-export interface DispatchArgs {
-  shader: Shader;
-  constants?: Record<string, number>;
-  bindings: readonly GpuTensor[];
-  params?: readonly Param[];
-  workgroups: readonly [number, number?, number?];
-}
+export { grid1d, storageBytes } from './tensor';
+export type { DispatchArgs, GpuTensor, Param, Shader } from './tensor';
 
 const UNIFORM_SLOT = 256; // bytes; ≥ minUniformBufferOffsetAlignment on every adapter
 const SLOTS_PER_SUBMIT = 512;
-
-/** Byte size of `n` elements of `dtype`, rounded up to whole u32 words (WGSL reads words). */
-export function storageBytes(n: number, dtype: DType): number {
-  return Math.max(16, Math.ceil((n * BYTES_PER_ELEMENT[dtype]) / 16) * 16);
-}
 
 export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -480,12 +447,4 @@ function collectTensors(v: unknown, into: Set<GpuTensor>, depth = 0): void {
     return;
   }
   for (const x of Array.isArray(v) ? v : Object.values(v)) collectTensors(x, into, depth + 1);
-}
-
-/** Workgroup grid for `n` threads in 1-D groups of `size`, folded into y beyond 65535 groups. */
-export function grid1d(n: number, size: number): [number, number] {
-  const groups = Math.ceil(n / size);
-  if (groups <= 65535) return [groups, 1];
-  const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y];
 }

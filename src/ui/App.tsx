@@ -3,7 +3,8 @@ import { useState } from 'react';
 import { CapabilityReport, WebGpuHelp } from './Capabilities';
 import { ImageView } from './ImageView';
 import { KioskEntry } from './kiosk/KioskEntry';
-import { ModelPanel } from './ModelPanel';
+import { ModelPanel, saveLowMemory, savedLowMemory } from './ModelPanel';
+import type { ModelSource } from '../worker/api';
 import { LiveStatus, Progress, useAnnouncement } from './Progress';
 import { Gallery } from './history/Gallery';
 import { useHistorySaver } from './history/useHistory';
@@ -31,6 +32,8 @@ export function App() {
   const refs = useReferences();
   const [seed, setSeed] = useState<SeedField>(() => ({ text: String(randomSeed()), random: false }));
   const [reopen, setReopen] = useState<ReopenParams | null>(null);
+  const [lowMemory, setLowMemory] = useState(savedLowMemory);
+  const load = (source: ModelSource) => gen.load(source, lowMemory ? { lowMemory: true } : {});
   const saver = useHistorySaver(gen.outputs);
   const caps = gen.capabilities;
   const announcement = useAnnouncement(gen);
@@ -78,8 +81,11 @@ export function App() {
 
       <main className="layout">
         <div className="column">
-          <ModelPanel model={gen.model} disabledReason={loadBlock} onLoad={gen.load} />
-          <StoragePanel store={store} loadBlock={loadBlock} onLoad={gen.load} />
+          <ModelPanel model={gen.model} disabledReason={loadBlock} onLoad={load} lowMemory={lowMemory} onLowMemory={(on) => {
+            setLowMemory(on);
+            saveLowMemory(on);
+          }} />
+          <StoragePanel store={store} loadBlock={loadBlock} onLoad={load} />
           <ReferencePanel refs={refs} />
           <PromptForm
             engineBlock={engineBlock}

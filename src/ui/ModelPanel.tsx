@@ -11,6 +11,29 @@ export interface ModelPanelProps {
   /** Why Load is disabled, or null when it is enabled. */
   disabledReason: string | null;
   onLoad(source: ModelSource): void;
+  /** Low-memory mode for the next load (LoadOptions.lowMemory), and its setter. */
+  lowMemory: boolean;
+  onLowMemory(on: boolean): void;
+}
+
+const LOW_MEMORY_KEY = 'kleinbild-low-memory';
+
+/** The saved low-memory choice (false when storage is unavailable). */
+export function savedLowMemory(): boolean {
+  try {
+    return localStorage.getItem(LOW_MEMORY_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** Saves the low-memory choice for the next visit (ignored when storage is unavailable). */
+export function saveLowMemory(on: boolean): void {
+  try {
+    localStorage.setItem(LOW_MEMORY_KEY, on ? '1' : '0');
+  } catch {
+    // private modes may refuse; the choice then lasts for this visit
+  }
 }
 
 /** A hub repo id `owner/name`, an http(s) URL or `store:<id>` (Stored models panel); null when acceptable. */
@@ -22,7 +45,7 @@ function sourceError(source: string): string | null {
   return 'Enter a hub repo id like owner/name or an http(s) URL of a model folder.';
 }
 
-export function ModelPanel({ model, disabledReason, onLoad }: ModelPanelProps) {
+export function ModelPanel({ model, disabledReason, onLoad, lowMemory, onLowMemory }: ModelPanelProps) {
   const [source, setSource] = useState<string>(DEFAULT_MODEL);
   const invalid = sourceError(source);
   const reason = disabledReason ?? invalid;
@@ -58,6 +81,15 @@ export function ModelPanel({ model, disabledReason, onLoad }: ModelPanelProps) {
       </form>
       <p className={reason ? 'reason' : 'hint'} id="load-reason" data-testid="load-reason">
         {reason ?? 'A hub repo id (owner/name) or an http(s) URL of a folder in the diffusers layout.'}
+      </p>
+      <label className="check">
+        <input type="checkbox" checked={lowMemory} onChange={(e) => onLowMemory(e.target.checked)} disabled={loading}
+          aria-describedby="low-memory-hint" data-testid="low-memory" />
+        <span>Low GPU memory</span>
+      </label>
+      <p className="hint" id="low-memory-hint">
+        For GPUs with little memory: only one stage's weights (text encoder, transformer, VAE) are on the GPU at a time,
+        read again from storage for every image, which makes each image slower. Applies at the next Load.
       </p>
       {loading ? (
         <Progress

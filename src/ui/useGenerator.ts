@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import * as Comlink from 'comlink';
-import type { Capabilities, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadProgress, ModelInfo, ModelSource } from '../worker/api';
+import type { Capabilities, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadOptions, LoadProgress, ModelInfo, ModelSource } from '../worker/api';
 
 export type ModelState =
   | { kind: 'none' }
@@ -57,7 +57,8 @@ export interface Generator {
   notice: string | null;
   /** The running image's latest live preview; null before its first step, once it ends, after Stop / Cancel. */
   preview: GeneratePreview | null;
-  load(source: ModelSource): void;
+  /** Loads `source` (options: low-memory mode); replaces the loaded model. */
+  load(source: ModelSource, options?: LoadOptions): void;
   /** Appends one job per request to the queue; they run one after another. */
   enqueue(reqs: readonly GenerateRequest[]): void;
   /** Stops the running image and drops every pending one. */
@@ -145,7 +146,7 @@ export function useGenerator(): Generator {
     };
   }, []);
 
-  const load = useCallback((source: ModelSource) => {
+  const load = useCallback((source: ModelSource, options: LoadOptions = {}) => {
     const api = remote.current;
     if (!api) return;
     setError(null);
@@ -153,7 +154,7 @@ export function useGenerator(): Generator {
     setModel({ kind: 'loading', source, progress: null });
     const onProgress = (progress: LoadProgress) =>
       setModel((m) => (m.kind === 'loading' && m.source === source ? { ...m, progress } : m));
-    api.load(source, Comlink.proxy(onProgress)).then(
+    api.load(source, Comlink.proxy(onProgress), options).then(
       (info) => setModel({ kind: 'ready', info }),
       (e: unknown) => {
         setModel({ kind: 'none' });
