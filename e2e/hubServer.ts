@@ -53,6 +53,22 @@ export interface Served {
   bytes: number;
 }
 
+/**
+ * Chunk GETs of pack `pack` in a served log: chunk path (`chunks/NNNNN.bin`) → body bytes sent
+ * (summed over requests) and request count.
+ */
+export function chunkTraffic(log: readonly Served[], pack: string): Map<string, { bytes: number; requests: number }> {
+  const prefix = `${pack}/chunks/`;
+  const out = new Map<string, { bytes: number; requests: number }>();
+  for (const s of log) {
+    if (!s.path.startsWith(prefix)) continue;
+    const path = s.path.slice(pack.length + 1);
+    const e = out.get(path) ?? { bytes: 0, requests: 0 };
+    out.set(path, { bytes: e.bytes + s.bytes, requests: e.requests + 1 });
+  }
+  return out;
+}
+
 interface ServerState {
   faults: Faults;
   /** Matching GETs seen per rule (same order as faults.rules). */

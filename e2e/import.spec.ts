@@ -77,6 +77,7 @@ test('a pack folder chosen with the directory picker is imported offline, verifi
  * DevTools protocol's file list into a real drop whose item is a directory entry.
  */
 async function dropFolder(page: Page, target: string, dir: string): Promise<void> {
+  await page.getByTestId(target).scrollIntoViewIfNeeded(); // the protocol's x, y are viewport coordinates
   const box = await page.getByTestId(target).boundingBox();
   if (!box) throw new Error(`${target} is not visible`);
   const x = box.x + box.width / 2;

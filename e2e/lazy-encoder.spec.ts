@@ -12,7 +12,7 @@ import { type Page, expect, test } from '@playwright/test';
 import { formatBytes } from '../src/ui/format';
 import { type PackManifest, encoderOnlyChunks } from '../src/weights/packFormat';
 import { GOLDEN_DIR, HUB_URL, PACK_A } from './env';
-import { type Served, clearFaults, servedLog } from './hubServer';
+import { type Served, clearFaults, servedLog, chunkTraffic as packTraffic } from './hubServer';
 import { badStoredChunks, countRecords, storedChunkPaths, storedManifests } from './storeDb';
 
 const PACK_URL = `${HUB_URL}/${PACK_A.name}`;
@@ -22,17 +22,8 @@ const DOWNLOAD_TIMEOUT_MS = 120_000;
 /** Load plus one 64×64 one-step generation with a reference on SwiftShader (~1 min on 2 cores). */
 const RUN_TIMEOUT_MS = 480_000;
 
-/** Chunk GETs of the server log: path → requests and body bytes sent. */
-function chunkTraffic(log: readonly Served[]): Map<string, { bytes: number; requests: number }> {
-  const out = new Map<string, { bytes: number; requests: number }>();
-  for (const s of log) {
-    if (!s.path.startsWith(CHUNKS)) continue;
-    const path = s.path.slice(PACK_A.name.length + 1);
-    const e = out.get(path) ?? { bytes: 0, requests: 0 };
-    out.set(path, { bytes: e.bytes + s.bytes, requests: e.requests + 1 });
-  }
-  return out;
-}
+/** Chunk GETs of PACK_A in a served log: path → body bytes sent and request count. */
+const chunkTraffic = (log: readonly Served[]) => packTraffic(log, PACK_A.name);
 
 async function generate(page: Page): Promise<void> {
   await page.getByTestId('generate-button').click();

@@ -12,7 +12,7 @@ import { type Page, expect, test } from '@playwright/test';
 import { type PackManifest, encoderOnlyChunks } from '../src/weights/packFormat';
 import { formatBytes } from '../src/ui/format';
 import { HUB_URL, PACK_A } from './env';
-import { type Served, clearFaults, servedLog, setFaults } from './hubServer';
+import { type Served, clearFaults, servedLog, setFaults, chunkTraffic as packTraffic } from './hubServer';
 import { badStoredChunks, corruptStoredChunk, countRecords, storedChunkPaths } from './storeDb';
 
 const PACK_URL = `${HUB_URL}/${PACK_A.name}`;
@@ -44,17 +44,8 @@ test.afterEach(async () => {
   await clearFaults(HUB_URL);
 });
 
-/** Chunk GETs in the server log: path → body bytes sent (summed over requests) and request count. */
-function chunkTraffic(log: readonly Served[]): Map<string, { bytes: number; requests: number }> {
-  const out = new Map<string, { bytes: number; requests: number }>();
-  for (const s of log) {
-    if (!s.path.startsWith(CHUNKS)) continue;
-    const path = s.path.slice(PACK_A.name.length + 1);
-    const e = out.get(path) ?? { bytes: 0, requests: 0 };
-    out.set(path, { bytes: e.bytes + s.bytes, requests: e.requests + 1 });
-  }
-  return out;
-}
+/** Chunk GETs of PACK_A in a served log: path → body bytes sent and request count. */
+const chunkTraffic = (log: readonly Served[]) => packTraffic(log, PACK_A.name);
 
 const sum = (m: Map<string, { bytes: number }>): number => [...m.values()].reduce((s, e) => s + e.bytes, 0);
 

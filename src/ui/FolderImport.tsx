@@ -9,6 +9,7 @@ import { type RefObject, useEffect, useState } from 'react';
 import type { ImportPlan, LocalFile, PackQuant } from '../worker/api';
 import { formatBytes } from './format';
 import { droppedEntries, entryFiles, pickedFiles } from './localFolder';
+import { useFileDrop } from './useFileDrop';
 import type { StorageState } from './useStorage';
 
 const QUANT_LABEL: Readonly<Record<PackQuant, string>> = { q4: '4-bit', q8: '8-bit', none: 'as published' };
@@ -28,7 +29,6 @@ export interface FolderImportProps {
 
 export function FolderImport({ store, inputRef: input }: FolderImportProps) {
   const [picked, setPicked] = useState<Picked | null>(null);
-  const [dragging, setDragging] = useState(false);
   const busy = store.active !== null;
 
   useEffect(() => {
@@ -46,6 +46,14 @@ export function FolderImport({ store, inputRef: input }: FolderImportProps) {
     );
   };
 
+  const drop = useFileDrop((dt) => {
+    const entries = droppedEntries(dt); // now: the items are gone once the event returns
+    entryFiles(entries).then(
+      (files) => examine(files, picked?.quant ?? 'q4'),
+      (err: unknown) => setPicked({ files: [], quant: 'q4', plan: null, error: err instanceof Error ? err.message : String(err) }),
+    );
+  }, !busy);
+
   const plan = picked?.plan ?? null;
   const size = plan ? (plan.storedBytes > 0 ? `${formatBytes(plan.totalBytes - plan.storedBytes)} left of ${formatBytes(plan.totalBytes)}` : `${formatBytes(plan.totalBytes)} to store`) : '';
   let summary = '';
@@ -55,25 +63,7 @@ export function FolderImport({ store, inputRef: input }: FolderImportProps) {
   else if (picked) summary = `Reading the ${picked.files.length} files…`;
 
   return (
-    <div className={dragging ? 'folder-import dragging' : 'folder-import'} data-testid="model-import"
-      onDragOver={(e) => {
-        if (busy || !e.dataTransfer.types.includes('Files')) return;
-        e.preventDefault();
-        e.dataTransfer.dropEffect = 'copy';
-        setDragging(true);
-      }}
-      onDragLeave={() => setDragging(false)}
-      onDrop={(e) => {
-        e.preventDefault();
-        setDragging(false);
-        if (busy) return;
-        const entries = droppedEntries(e.dataTransfer);
-        entryFiles(entries).then(
-          (files) => examine(files, picked?.quant ?? 'q4'),
-          (err: unknown) => setPicked({ files: [], quant: 'q4', plan: null, error: err instanceof Error ? err.message : String(err) }),
-        );
-      }}
-    >
+    <div className={drop.dragging ? 'folder-import dragging' : 'folder-import'} data-testid="model-import" {...drop.props}>
       <p className="hint">
         Or import a model folder from this computer, with no download: a Kleinbild pack (made with <code>npm run pack</code>)
         or a diffusers model folder. Choose it, or drop it here.

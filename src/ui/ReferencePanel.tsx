@@ -2,9 +2,10 @@
  * Reference images for editing: add by file picker, drag and drop onto the panel or paste
  * (anywhere on the page); thumbnails with the original and the processed size; reorder; remove.
  */
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId } from 'react';
 import { MAX_REFERENCES } from '../pipeline/references';
 import { filesOf } from './references';
+import { useFileDrop } from './useFileDrop';
 import type { References } from './useReferences';
 
 export interface ReferencePanelProps {
@@ -13,7 +14,7 @@ export interface ReferencePanelProps {
 
 export function ReferencePanel({ refs }: ReferencePanelProps) {
   const { items, messages, adding, addFiles, remove, move } = refs;
-  const [dragging, setDragging] = useState(false);
+  const drop = useFileDrop((dt) => void addFiles(filesOf(dt.files)));
   const id = useId();
 
   useEffect(() => {
@@ -29,21 +30,10 @@ export function ReferencePanel({ refs }: ReferencePanelProps) {
 
   return (
     <section
-      className={dragging ? 'panel references dragging' : 'panel references'}
+      className={drop.dragging ? 'panel references dragging' : 'panel references'}
       aria-labelledby={`${id}-h`}
       data-testid="reference-panel"
-      onDragOver={(e) => {
-        if (!e.dataTransfer.types.includes('Files')) return;
-        e.preventDefault();
-        e.dataTransfer.dropEffect = 'copy';
-        setDragging(true);
-      }}
-      onDragLeave={() => setDragging(false)}
-      onDrop={(e) => {
-        e.preventDefault();
-        setDragging(false);
-        void addFiles(filesOf(e.dataTransfer.files));
-      }}
+      {...drop.props}
     >
       <h2 id={`${id}-h`}>
         Reference images <span className="muted">{items.length} / {MAX_REFERENCES}</span>
