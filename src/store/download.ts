@@ -178,11 +178,7 @@ class Download {
         this.progress.lastRetry = `${e.reason} (${e.url}); retrying in ${(e.delayMs / 1000).toFixed(1)} s`;
         this.report(true);
       },
-      onBytes: (n) => {
-        this.progress.fetchedBytes += n;
-        this.meter.add(performance.now(), this.progress.fetchedBytes);
-        this.report(false);
-      },
+      onBytes: (n) => this.fetched(n),
     });
     const note = <R>(signal: AbortSignal | undefined, call: (s: AbortSignal | undefined) => Promise<R>): Promise<R> =>
       call(signal ?? this.outer).catch((e: unknown) => {
@@ -198,19 +194,21 @@ class Download {
     };
   }
 
-  /** A caller-opened source whose range() bytes count as fetched (speed and time left). */
+  /** Counts `n` bytes received from a source (speed and time left). */
+  private fetched(n: number): void {
+    this.progress.fetchedBytes += n;
+    this.meter.add(performance.now(), this.progress.fetchedBytes);
+    this.report(false);
+  }
+
+  /** A caller-opened source whose range() bytes count as fetched. */
   private counted(inner: FileSource): FileSource {
-    const add = (n: number) => {
-      this.progress.fetchedBytes += n;
-      this.meter.add(performance.now(), this.progress.fetchedBytes);
-      this.report(false);
-    };
     return {
       id: inner.id,
       size: (p, s) => inner.size(p, s ?? this.outer),
       range: async (p, a, b, s) => {
         const bytes = await inner.range(p, a, b, s ?? this.outer);
-        add(bytes.length);
+        this.fetched(bytes.length);
         return bytes;
       },
       json: <T>(p: string, s?: AbortSignal) => inner.json<T>(p, s ?? this.outer),

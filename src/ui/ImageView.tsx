@@ -37,6 +37,20 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * Sizes `c` to width × height and draws `rgba` (RGBA8, row-major, width·height·4 bytes) into it;
+ * false when the canvas gives no 2D context. The bytes are copied: ImageData takes a Uint8ClampedArray
+ * over an ArrayBuffer, and the contract's array type also allows a SharedArrayBuffer.
+ */
+function paint(c: HTMLCanvasElement, rgba: Uint8ClampedArray, width: number, height: number): boolean {
+  c.width = width;
+  c.height = height;
+  const ctx = c.getContext('2d');
+  if (!ctx) return false;
+  ctx.putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
+  return true;
+}
+
 export function ImageView({ shown, outputs, preview = null, onShow, onUseAsReference, onReuseSeed, onRegenerate, regenerateBlock }: ImageViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [lossy, setLossy] = useState<LossyType>('image/jpeg');
@@ -52,24 +66,14 @@ export function ImageView({ shown, outputs, preview = null, onShow, onUseAsRefer
     setStatus(null);
     const c = canvas.current;
     if (!c || !result) return;
-    c.width = result.width;
-    c.height = result.height;
-    const ctx = c.getContext('2d');
-    if (!ctx) return;
-    // Fresh array over the same bytes: ImageData requires an ArrayBuffer-backed Uint8ClampedArray.
-    const pixels = new Uint8ClampedArray(result.rgba);
-    ctx.putImageData(new ImageData(pixels, result.width, result.height), 0, 0);
+    if (!paint(c, result.rgba, result.width, result.height)) return;
     c.dataset.rendered = `${result.width}x${result.height}:${result.seed}`;
   }, [result]);
 
   useEffect(() => {
     const c = previewCanvas.current;
     if (!c || !preview) return;
-    c.width = preview.width;
-    c.height = preview.height;
-    const ctx = c.getContext('2d');
-    if (!ctx) return;
-    ctx.putImageData(new ImageData(new Uint8ClampedArray(preview.rgba), preview.width, preview.height), 0, 0);
+    if (!paint(c, preview.rgba, preview.width, preview.height)) return;
     previewFrames.current += 1;
     if (frame.current) {
       frame.current.dataset.previewFrames = String(previewFrames.current);
