@@ -16,8 +16,8 @@ export const APP_URL = `http://127.0.0.1:${APP_PORT}`;
 export const HUB_PORT = Number(process.env.KLEINBILD_HUB_PORT ?? 4180);
 export const HUB_URL = `http://127.0.0.1:${HUB_PORT}`;
 
-/** Golden data: $KLEINBILD_GOLDEN, else ../shared/golden beside the repo. */
-export const GOLDEN_DIR = process.env.KLEINBILD_GOLDEN ?? resolve(REPO_DIR, '../shared/golden');
+/** Golden data: $KLEINBILD_GOLDEN, else the repository's test/golden. */
+export const GOLDEN_DIR = process.env.KLEINBILD_GOLDEN ?? resolve(REPO_DIR, 'test/golden');
 
 /**
  * Packs made by globalSetup (`npm run pack` of the golden model-a) are cached here, one folder per
@@ -28,7 +28,7 @@ export const PACK_CACHE_DIR = process.env.KLEINBILD_PACK_CACHE ?? join(tmpdir(),
 /** The q4 pack of model-a in 64 KiB chunks (141 chunks: resume and fault tests have many to work with). */
 export const PACK_A = { name: 'pack-a', quant: 'q4', chunkBytes: 65536 } as const;
 
-/** Debian's chromium (never a downloaded browser); see ../shared/docs/webgpu-ci.md §2. */
+/** Debian's chromium (never a downloaded browser); see docs/webgpu-ci.md §2. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export const CHROMIUM_BASE_ARGS = [

@@ -1,5 +1,5 @@
 /**
- * The full flow on the tiny golden model (../shared/golden/model-a) in SwiftShader: load over the
+ * The full flow on the tiny golden model (test/golden/model-a) in SwiftShader: load over the
  * hub-like server, generate the t2i-64 case with its injected noise and compare with image.png;
  * then a seeded run and the PNG download, then Cancel. Serial: the tests share one page and one
  * loaded model.

@@ -1,6 +1,6 @@
 /**
  * End-to-end tests in Debian's headless Chromium with WebGPU on SwiftShader (no GPU needed; see
- * ../shared/docs/webgpu-ci.md). The app is the production build under `vite preview`; the model
+ * docs/webgpu-ci.md). The app is the production build under `vite preview`; the model
  * comes from hubServer.ts (started in globalSetup), a different origin like the real hub.
  */
 import { defineConfig } from '@playwright/test';

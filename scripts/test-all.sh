@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI runs, on a fresh Debian 12 machine with Node ≥ 20.19: system packages for
-# headless WebGPU (Debian chromium + libvulkan1; see ../shared/docs/webgpu-ci.md), npm ci when
-# needed, then typecheck, file-size budget, unit/GPU tests (Dawn) and the browser e2e.
+# headless WebGPU (Debian chromium + libvulkan1; see docs/webgpu-ci.md), npm ci when
+# needed, then typecheck, file-size budget, the layer rules (.dependency-cruiser.cjs), unit/GPU tests
+# (Dawn) and the browser e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +27,6 @@ fi
 
 npm run typecheck
 npm run check:size
+npm run check:deps
 npm test
 npm run e2e

@@ -31,9 +31,9 @@ import type { Ops } from '../ops/ops';
 import { CountingOps, type FlopCounts, type FlopKind, zeroFlops } from '../ops/countingOps';
 import { RandomWeights } from '../weights/randomWeights';
 import { folderSource } from '../weights/folderSource';
-import { TEXT_SEQ_LEN } from '../model/config';
 import type { PromptTokenizer } from '../model/tokenizer';
-import { type Configs, Pipeline, readConfigs } from '../pipeline/generate';
+import { Pipeline } from '../pipeline/generate';
+import { TEXT_SEQ_LEN, type Configs, readConfigs } from '../model/config';
 
 /** The three configs of the benchmarked model (same as the pipeline's). */
 export type BenchConfigs = Configs;
@@ -134,9 +134,9 @@ async function runOnce<T>(
   const measured: Pick<StageResult, 'flops' | 'peak'>[] = [];
   const start = () => {
     ops.resetFlops();
-    ctx?.resetStagePeak();
+    ctx?.pool.resetStagePeak();
   };
-  const close = () => measured.push({ flops: { ...ops.flops }, peak: ctx ? { ...ctx.stagePeak } : null });
+  const close = () => measured.push({ flops: { ...ops.flops }, peak: ctx ? { ...ctx.pool.stagePeak } : null });
   let last = '';
   start();
   const result = await pipeline.generate(
@@ -246,7 +246,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     if (ctx) {
       ctx.profile = profiling;
       ctx.resetKernelTimes();
-      ctx.resetPeak();
+      ctx.pool.resetPeak();
     }
     const dispatches0 = ctx?.dispatchCount ?? 0;
     const bytes0 = rw.loadedBytes;
@@ -281,7 +281,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       kinds,
       kernels,
       dispatches: ctx ? ctx.dispatchCount - dispatches0 : null,
-      peakBytes: ctx ? ctx.peakBytes : null,
+      peakBytes: ctx ? ctx.pool.peakBytes : null,
     };
     if (ctx) ctx.profile = false;
     pipeline.dispose();

@@ -10,20 +10,21 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { encode as encodePng } from 'fast-png';
-import { DEFAULT_MODEL } from '../worker/api';
-import { type Dump, Pipeline } from '../pipeline/generate';
-import { parseSafetensors } from '../weights/safetensors';
+import { DEFAULT_MODEL } from '../catalog/choices';
+import { Pipeline } from '../pipeline/generate';
+import type { Dump } from '../pipeline/observers';
 import { encodeSafetensors } from '../weights/safetensorsWrite';
-import { openSource, type FileSource } from '../weights/source';
+import type { FileSource } from '../weights/source';
+import { openSource } from '../weights/httpSource';
 import { folderSource } from '../weights/folderSource';
 import { type QuantFormat, decodeToF32 } from '../util/dtype';
-import { isQuantFormat } from '../weights/quant';
-import { dtypeOf } from '../weights/safetensors';
+import { isQuantFormat } from '../util/quant';
+import { parseSafetensors, dtypeOf } from '../weights/safetensors';
 import { createOps } from './backend';
 import { isJpeg, jpegToRgba } from './jpeg';
 import { pngToRgba } from './png';
 import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
-import type { ReferenceImage } from '../worker/api';
+import type { ReferenceImage } from '../pipeline/types';
 
 /** Default output side without --width/--height and without references (diffusers default 1024²). */
 const DEFAULT_SIDE = 1024;

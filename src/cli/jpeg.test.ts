@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { describe, expect, it } from 'vitest';
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import type { ReferenceImage } from '../pipeline/references';
 import { main } from './generate';
 import { isJpeg, jpegToRgba } from './jpeg';

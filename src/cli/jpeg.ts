@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import mozjpegFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import { decode as decodeJpegJs } from 'jpeg-js';
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import type { ReferenceImage } from '../pipeline/references';
 
 /** jpeg-js refuses larger images (its default is 100 MP / 512 MB). */

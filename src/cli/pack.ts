@@ -9,8 +9,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_MODEL } from '../worker/api';
+import { DEFAULT_MODEL } from '../catalog/choices';
 import { planPack, sha256Hex } from '../weights/convert';
+import { neededTensors } from '../model/tensorList';
 import { PACK_MANIFEST, type PackManifest, type PackQuant, type PackTensor } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
 import { COMPONENTS } from '../weights/sourceTensor';
@@ -93,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   if (Object.keys(overrides).length) recipe.overrides = overrides;
 
   const t0 = performance.now();
-  const job = await planPack(recipe, resolveSource, o.chunkBytes === undefined ? {} : { chunkBytes: o.chunkBytes });
+  const job = await planPack(recipe, resolveSource, neededTensors, o.chunkBytes === undefined ? {} : { chunkBytes: o.chunkBytes });
   console.log(`${job.plan.name}: ${(job.plan.totalBytes / GB).toFixed(3)} GB in ${job.plan.chunks.length} chunks → ${o.out}`);
   await mkdir(o.out, { recursive: true });
   await rm(join(o.out, PACK_MANIFEST), { force: true }); // the folder is incomplete until the end

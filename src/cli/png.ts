@@ -6,7 +6,7 @@
  * RGB; for 16-bit gray it clips the raw value to 255 instead, which we do not copy).
  */
 import { convertIndexedToRgb, decode as decodePng } from 'fast-png';
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import type { ReferenceImage } from '../pipeline/references';
 
 /** Decodes PNG bytes (gray, gray+alpha, RGB, RGBA, palette; 1–16 bit) to RGBA8. Errors: InvalidInput. */

@@ -1,6 +1,6 @@
 /**
- * GpuContext: owns a GPUDevice, a pool of activation buffers, the pipeline cache and the command
- * stream. Ops encode dispatches synchronously; `read`/`sync` submit and wait.
+ * GpuContext: owns a GPUDevice, a pool of activation buffers (bufferPool.ts), the pipeline cache
+ * and the command stream. Ops encode dispatches synchronously; `read`/`sync` submit and wait.
  *
  * Conventions every kernel follows (see shaders/*.wgsl headers):
  * - bindings are `@group(0) @binding(i)` storage buffers in the order passed to `dispatch`, then
@@ -8,11 +8,12 @@
  * - the entry point is the file name without `.wgsl` (also the pipeline label);
  * - specialisation goes through `override` constants, cached per (shader, constants).
  */
-import { DeviceLost, ShaderCompile } from './errors';
+import { DeviceLost, ShaderCompile } from '../errors';
 import { GpuProfiler, type KernelTime } from './profiler';
 import { assert, fmtShape, numel } from '../util/assert';
 import { BYTES_PER_ELEMENT, type DType, decodeToF32 } from '../util/dtype';
 import { type DispatchArgs, type GpuTensor, type Param, type Shader, storageBytes } from './tensor';
+import { BufferPool } from './bufferPool';
 
 export { grid1d, storageBytes } from './tensor';
 export type { DispatchArgs, GpuTensor, Param, Shader } from './tensor';
@@ -22,7 +23,6 @@ const SLOTS_PER_SUBMIT = 512;
 
 export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
-  private readonly pool = new Map<number, GPUBuffer[]>();
   private readonly scopes: Set<GpuTensor>[] = [];
   private readonly checks: Promise<void>[] = [];
   private pendingError: Error | null = null;
@@ -32,28 +32,8 @@ export class GpuContext {
   private readonly uniformHost = new ArrayBuffer(UNIFORM_SLOT * SLOTS_PER_SUBMIT);
   private readonly uniformBuffer: GPUBuffer;
   private slots = 0;
-  /** Bytes currently allocated from the device for activations (pooled or live). */
-  pooledBytes = 0;
-  /** Bytes of the persistent (weight) buffers now. */
-  persistentBytes = 0;
-  /** Bytes of live tensors now: weights + activations in use (not the free buffers of the pool). */
-  liveBytes = 0;
-  /** Peak of `liveBytes` since the last `resetPeak`. */
-  peakBytes = 0;
-  /**
-   * Peaks since the last `resetStagePeak` (benchmarks: one pipeline stage): `live` of `liveBytes`,
-   * `allocated` of all device buffers, `persistentBytes + pooledBytes` (pool included: what the
-   * device really holds; staging and uniform buffers excluded).
-   */
-  stagePeak = { live: 0, allocated: 0 };
-  /**
-   * Free pool buffers beyond this many bytes are destroyed, the longest-free first (low-memory
-   * mode: the pool otherwise keeps every size class a stage ever used); default: keep them all.
-   */
-  poolLimitBytes = Infinity;
-  /** Free pool buffers in the order they were freed, and their bytes. */
-  private readonly freeOrder: GPUBuffer[] = [];
-  private freeBytes = 0;
+  /** Activation buffers and the byte accounting (live, persistent, pooled, peaks). */
+  readonly pool: BufferPool<GPUBuffer>;
   /** Number of dispatches encoded since creation (for benchmarks). */
   dispatchCount = 0;
   private profiler: GpuProfiler | null = null;
@@ -66,6 +46,14 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly cpuAdapter = false,
   ) {
+    this.pool = new BufferPool<GPUBuffer>(
+      (bytes, label) => {
+        const max = device.limits.maxBufferSize;
+        if (bytes > max) throw new Error(`buffer ${label}: ${bytes} bytes exceeds maxBufferSize ${max}`);
+        return device.createBuffer({ label, size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      },
+      () => this.flush(), // encoded commands may still use the buffers about to be destroyed
+    );
     this.uniformBuffer = device.createBuffer({
       label: 'uniform-arena',
       size: this.uniformHost.byteLength,
@@ -92,37 +80,12 @@ export class GpuContext {
 
   // ---- buffers -------------------------------------------------------------------------------
 
-  private take(bytes: number, label: string): GPUBuffer {
-    const free = this.pool.get(bytes);
-    const reused = free?.pop();
-    if (reused) {
-      this.freeOrder.splice(this.freeOrder.lastIndexOf(reused), 1);
-      this.freeBytes -= bytes;
-      return reused;
-    }
-    const max = this.device.limits.maxBufferSize;
-    if (bytes > max) throw new Error(`buffer ${label}: ${bytes} bytes exceeds maxBufferSize ${max}`);
-    this.pooledBytes += bytes;
-    this.stagePeak.allocated = Math.max(this.stagePeak.allocated, this.persistentBytes + this.pooledBytes);
-    return this.device.createBuffer({
-      label,
-      size: bytes,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
-  }
-
-  private track(bytes: number): void {
-    this.liveBytes += bytes;
-    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
-    if (this.liveBytes > this.stagePeak.live) this.stagePeak.live = this.liveBytes;
-  }
-
   /** A new activation tensor (contents undefined) in the current scope. */
   alloc(shape: readonly number[], label: string, dtype: DType = 'f32'): GpuTensor {
     this.throwIfBroken();
     const bytes = storageBytes(numel(shape), dtype);
-    const t: GpuTensor = { buffer: this.take(bytes, label), shape: [...shape], dtype, label };
-    this.track(bytes);
+    const t: GpuTensor = { buffer: this.pool.take(bytes, label), shape: [...shape], dtype, label };
+    this.pool.live(bytes);
     this.scopes[this.scopes.length - 1]?.add(t);
     return t;
   }
@@ -142,17 +105,14 @@ export class GpuContext {
     const n = numel(shape);
     assert(data.byteLength === n * BYTES_PER_ELEMENT[dtype], () => `${label}: ${data.byteLength} bytes for ${dtype}${fmtShape(shape)}`);
     const bytes = storageBytes(n, dtype);
-    if (persistent) {
-      this.persistentBytes += bytes;
-      this.stagePeak.allocated = Math.max(this.stagePeak.allocated, this.persistentBytes + this.pooledBytes);
-    }
+    if (persistent) this.pool.persistent(bytes);
     const buffer = persistent
       ? this.device.createBuffer({
           label,
           size: bytes,
           usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         })
-      : this.take(bytes, label);
+      : this.pool.take(bytes, label);
     // writeBuffer is ordered before the next submit; flush first so pending commands that still
     // read a recycled buffer run before it is overwritten.
     if (!persistent) this.flush();
@@ -164,7 +124,7 @@ export class GpuContext {
     })();
     this.device.queue.writeBuffer(buffer, 0, padded);
     const t: GpuTensor = { buffer, shape: [...shape], dtype, label, persistent };
-    this.track(bytes);
+    this.pool.live(bytes);
     if (!persistent) this.scopes[this.scopes.length - 1]?.add(t);
     return t;
   }
@@ -186,33 +146,15 @@ export class GpuContext {
     if (t.released) return;
     t.released = true;
     const bytes = t.buffer.size;
-    this.liveBytes -= bytes;
+    this.pool.live(-bytes);
     for (const s of this.scopes) s.delete(t);
     if (t.persistent) {
-      this.persistentBytes -= bytes;
+      this.pool.persistent(-bytes);
       this.flush(); // encoded commands may still use it; submitted ones keep it alive until done
       t.buffer.destroy();
       return;
     }
-    const list = this.pool.get(bytes);
-    if (list) list.push(t.buffer);
-    else this.pool.set(bytes, [t.buffer]);
-    this.freeOrder.push(t.buffer);
-    this.freeBytes += bytes;
-    if (this.freeBytes > this.poolLimitBytes) this.evict();
-  }
-
-  /** Destroys free pool buffers, the longest-free first, until at most `poolLimitBytes` are kept. */
-  private evict(): void {
-    this.flush(); // encoded commands may still use them
-    while (this.freeBytes > this.poolLimitBytes) {
-      const b = this.freeOrder.shift() as GPUBuffer;
-      const list = this.pool.get(b.size) as GPUBuffer[];
-      list.splice(list.indexOf(b), 1);
-      this.freeBytes -= b.size;
-      this.pooledBytes -= b.size;
-      b.destroy();
-    }
+    this.pool.give(t.buffer);
   }
 
   /**
@@ -234,27 +176,6 @@ export class GpuContext {
     const parent = this.scopes[this.scopes.length - 1];
     if (parent) for (const t of kept) if (scope.has(t)) parent.add(t);
     return result;
-  }
-
-  /** Frees pooled (unused) buffers, e.g. after a run or a low-memory stage. */
-  trimPool(): void {
-    this.flush(); // encoded commands may still use freed buffers
-    for (const list of this.pool.values()) for (const b of list) {
-      this.pooledBytes -= b.size;
-      b.destroy();
-    }
-    this.pool.clear();
-    this.freeOrder.length = 0;
-    this.freeBytes = 0;
-  }
-
-  resetPeak(): void {
-    this.peakBytes = this.liveBytes;
-  }
-
-  /** Starts a new stage for `stagePeak` (at the current live and allocated bytes). */
-  resetStagePeak(): void {
-    this.stagePeak = { live: this.liveBytes, allocated: this.persistentBytes + this.pooledBytes };
   }
 
   // ---- profiling (benchmarks) -----------------------------------------------------------------
@@ -416,7 +337,7 @@ export class GpuContext {
 
   /** Releases everything: pool, pipelines and the device. */
   destroy(): void {
-    this.trimPool();
+    this.pool.trim();
     this.uniformBuffer.destroy();
     this.profiler?.destroy();
     this.pipelines.clear();

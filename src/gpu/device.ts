@@ -2,7 +2,7 @@
  * Adapter and device acquisition with explicitly requested limits. Every shortfall is reported as
  * `name / have / need` in a WebGpuUnavailable error.
  */
-import { WebGpuUnavailable } from './errors';
+import { WebGpuUnavailable } from '../errors';
 
 /** Limits the engine needs at minimum (tiny models); real klein sizes need more (see README). */
 export const REQUIRED_LIMITS = {

@@ -1,10 +1,10 @@
 /**
  * WebGPU in Node through Dawn (the `webgpu` npm package). On a machine without a GPU Vulkan
  * driver, falls back to the SwiftShader ICD that Debian's chromium ships (see
- * ../shared/docs/webgpu-ci.md §3). Node-only: never imported by the app bundle.
+ * docs/webgpu-ci.md §3). Node-only: never imported by the app bundle.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { WebGpuUnavailable } from './errors';
+import { WebGpuUnavailable } from '../errors';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const ICD_DIRS = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d'];

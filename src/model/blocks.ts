@@ -2,10 +2,10 @@
  * FLUX.2 double- and single-stream blocks (diffusers Flux2TransformerBlock,
  * Flux2SingleTransformerBlock). Modulation chunks: double = (shift1, scale1, gate1, shift2,
  * scale2, gate2), single = (shift, scale, gate); mod(x) = (1 + scale)·LN(x) + shift.
- * ../shared/docs/flux2-klein.md §4.6–4.7.
+ * docs/flux2-klein.md §4.6–4.7.
  */
 import type { Ops } from '../ops/ops';
-import type { WeightGetter } from '../weights/load';
+import type { WeightGetter } from '../weights/weightGetter';
 import { type Flux2TransformerConfig, hiddenSize, mlpHidden } from './config';
 
 export interface AttnProj<T> {

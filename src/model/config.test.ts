@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { folderSource } from '../weights/folderSource';
 import { goldenModelSource } from '../testing/golden';
-import { readConfigs } from '../pipeline/generate';
-import { hiddenSize, mlpHidden, parseTransformerConfig } from './config';
+import { readConfigs, hiddenSize, mlpHidden, parseTransformerConfig } from './config';
 import { LAYERS_NEEDED } from './qwen3';
 
 const KLEIN = fileURLToPath(new URL('../../bench/configs/flux2-klein-4b/', import.meta.url));

@@ -4,9 +4,10 @@
  * golden checkpoint go through the same code.
  *
  * Upstream: diffusers Flux2Transformer2DModel / AutoencoderKLFlux2 ctor args and transformers
- * Qwen3Config (../shared/docs/flux2-klein.md §2.3, §2.4, §2.6).
+ * Qwen3Config (docs/flux2-klein.md §2.3, §2.4, §2.6).
  */
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
+import type { FileSource } from '../weights/source';
 
 /** transformers Qwen3Config (only the fields the encoder path uses). */
 export interface Qwen3Config {
@@ -112,4 +113,27 @@ export function hiddenSize(cfg: Flux2TransformerConfig): number {
 /** MLP width M = mlp_ratio · D (diffusers `int(dim * mlp_ratio)`). */
 export function mlpHidden(cfg: Flux2TransformerConfig): number {
   return Math.trunc(hiddenSize(cfg) * cfg.mlp_ratio);
+}
+
+/** The three components' configs of one model. */
+export interface Configs {
+  textEncoder: Qwen3Config;
+  transformer: Flux2TransformerConfig;
+  vae: Flux2VaeConfig;
+}
+
+/**
+ * Reads and cross-checks `text_encoder/`, `transformer/` and `vae/config.json` of a model (diffusers
+ * layout or a pack). Errors: InvalidInput naming the file and field; the source's read errors.
+ */
+export async function readConfigs(src: FileSource): Promise<Configs> {
+  const textEncoder = parseQwen3Config(await src.json('text_encoder/config.json'));
+  const transformer = parseTransformerConfig(await src.json('transformer/config.json'));
+  const vae = parseVaeConfig(await src.json('vae/config.json'));
+  if (transformer.joint_attention_dim !== 3 * textEncoder.hidden_size) {
+    throw new InvalidInput(`transformer joint_attention_dim ${transformer.joint_attention_dim} ≠ 3 × text hidden_size ${textEncoder.hidden_size}`);
+  }
+  const patchCh = vae.latent_channels * 4;
+  if (transformer.in_channels !== patchCh) throw new InvalidInput(`transformer in_channels ${transformer.in_channels} ≠ 4 × vae latent_channels ${vae.latent_channels}`);
+  return { textEncoder, transformer, vae };
 }

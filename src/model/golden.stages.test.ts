@@ -11,11 +11,11 @@ import { CpuOps } from '../ops/cpuOps';
 import type { Ops } from '../ops/ops';
 import { openComponent } from '../weights/safetensors';
 import { WeightLoader } from '../weights/load';
-import { readConfigs } from '../pipeline/generate';
+import { readConfigs } from './config';
 import { loadQwen3, qwen3PromptEmbeds } from './qwen3';
 import { embedContext, loadTransformer, transformerForward } from './transformer';
 import { decode, loadDecoder } from './vae';
-import { fluxRopeTable } from '../ops/cpu/ropeTables';
+import { fluxRopeTable } from './ropeTables';
 import { timestepEmbeddingInput } from '../pipeline/schedule';
 
 const backends: [string, () => Promise<Ops<unknown>>][] = [

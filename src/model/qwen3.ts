@@ -3,13 +3,12 @@
  * max(TEXT_HIDDEN_STATE_LAYERS) decoder layers; returns per-token concat(h9, h18, h27).
  * Matches transformers Qwen3Model with output_hidden_states=True (hidden_states[k] = output of
  * decoder layer k, 1-based, before the final norm — which is never applied) and diffusers
- * Flux2KleinPipeline._get_qwen3_prompt_embeds. ../shared/docs/flux2-klein.md §3.
+ * Flux2KleinPipeline._get_qwen3_prompt_embeds. docs/flux2-klein.md §3.
  */
 import type { Ops } from '../ops/ops';
-import { qwenRopeTable } from '../ops/cpu/ropeTables';
-import type { WeightGetter } from '../weights/load';
+import { qwenRopeTable } from './ropeTables';
 import { type Qwen3Config, TEXT_HIDDEN_STATE_LAYERS } from './config';
-import type { TokenEmbedding } from './embeddingRows';
+import type { WeightGetter, TokenEmbedding } from '../weights/weightGetter';
 
 export interface Qwen3LayerWeights<T> {
   input_layernorm: T;

@@ -17,7 +17,7 @@
  */
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import type { FileSource } from '../weights/source';
 
 /** Text-encoder sequence length L (diffusers `max_sequence_length=512`). */

@@ -1,10 +1,10 @@
 /**
  * FLUX.2 rectified-flow transformer (diffusers Flux2Transformer2DModel): timestep embedding,
  * shared modulations, double blocks, single blocks, final AdaLN → velocity for the target tokens.
- * ../shared/docs/flux2-klein.md §4. Block bodies live in blocks.ts.
+ * docs/flux2-klein.md §4. Block bodies live in blocks.ts.
  */
 import type { Ops } from '../ops/ops';
-import type { WeightGetter } from '../weights/load';
+import type { WeightGetter } from '../weights/weightGetter';
 import { type Flux2TransformerConfig, hiddenSize, mlpHidden } from './config';
 import { type DoubleBlockWeights, type SingleBlockWeights, doubleBlock, loadDoubleBlock, loadSingleBlock, singleBlock } from './blocks';
 

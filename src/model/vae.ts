@@ -1,10 +1,10 @@
 /**
  * FLUX.2 VAE decoder (diffusers AutoencoderKLFlux2 → Decoder) plus the BatchNorm latent
  * de-normalisation the klein pipeline applies before decoding. Channel counts, groups and block
- * counts come from vae/config.json. ../shared/docs/flux2-klein.md §5.1, §8.
+ * counts come from vae/config.json. docs/flux2-klein.md §5.1, §8.
  */
 import type { Ops } from '../ops/ops';
-import type { WeightGetter } from '../weights/load';
+import type { WeightGetter } from '../weights/weightGetter';
 import type { Flux2VaeConfig } from './config';
 
 interface Conv<T> {

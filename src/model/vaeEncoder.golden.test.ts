@@ -11,7 +11,7 @@ import { CpuOps } from '../ops/cpuOps';
 import type { Ops } from '../ops/ops';
 import { openComponent } from '../weights/safetensors';
 import { WeightLoader } from '../weights/load';
-import { readConfigs } from '../pipeline/generate';
+import { readConfigs } from './config';
 import { encodeLatent, encodeReference, loadEncoder } from './vaeEncoder';
 
 const backends: [string, () => Promise<Ops<unknown>>][] = [

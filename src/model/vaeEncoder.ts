@@ -1,10 +1,10 @@
 /**
  * FLUX.2 VAE encoder (diffusers AutoencoderKLFlux2 → Encoder + quant_conv) plus the latent packing
  * the klein pipeline applies to reference images: mean ("argmax" / mode) → patchify 2×2 →
- * BN-normalise → tokens. Config-driven like the decoder (vae.ts). ../shared/docs/flux2-klein.md §7.2, §8.3.
+ * BN-normalise → tokens. Config-driven like the decoder (vae.ts). docs/flux2-klein.md §7.2, §8.3.
  */
 import type { Ops } from '../ops/ops';
-import type { WeightGetter } from '../weights/load';
+import type { WeightGetter } from '../weights/weightGetter';
 import type { Flux2VaeConfig } from './config';
 import { type AttentionWeights, type ResnetWeights, attentionBlock, loadAttention, loadResnet, resnet } from './vae';
 

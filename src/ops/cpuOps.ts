@@ -3,7 +3,7 @@
  * kernel tests and a reference run of the model code against the golden data. No memory
  * management: tensors are garbage-collected.
  */
-import { QUANT_GROUP, type WeightFormat, dequantize, isQuantFormat } from '../weights/quant';
+import { QUANT_GROUP, type WeightFormat, dequantize, isQuantFormat } from '../util/quant';
 import { decodeToF32 } from '../util/dtype';
 import { assert, fmtShape, numel } from '../util/assert';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';

@@ -1,6 +1,6 @@
 /** The WebGPU backend of `Ops`: each method forwards to its kernel wrapper in ./gpu. */
 import type { GpuContext, GpuTensor } from '../gpu/context';
-import { type WeightFormat, isQuantFormat } from '../weights/quant';
+import { type WeightFormat, isQuantFormat } from '../util/quant';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
 import { attention } from './gpu/attention';
 import { concatCols } from './gpu/concatCols';
@@ -52,10 +52,10 @@ export class GpuOps implements Ops<GpuTensor> {
     return this.ctx.sync();
   }
   trim(): void {
-    this.ctx.trimPool();
+    this.ctx.pool.trim();
   }
   setReuseLimit(bytes: number): void {
-    this.ctx.poolLimitBytes = bytes;
+    this.ctx.pool.limitBytes = bytes;
   }
 
   linear(x: GpuTensor, w: GpuTensor, opts?: LinearOptions<GpuTensor>): GpuTensor {

@@ -7,7 +7,7 @@
  * Images are `[C, H, W]` (batch 1). Activations are f32; weights keep their storage dtype.
  * Ops return new tensors (in the current `tidy` scope) unless they say "in place".
  */
-import type { WeightFormat } from '../weights/quant';
+import type { WeightFormat } from '../util/quant';
 
 export type RopeLayout = 'interleaved' | 'halfSplit';
 
@@ -122,4 +122,18 @@ export interface Ops<T> {
   latentPack(z: T, mean: T, variance: T, eps: number): T;
   /** [3, H, W] in [−1, 1] → RGBA8 pixels (clamp((x+1)/2)·255 rounded half-to-even, alpha 255). */
   toRgba8(x: T): Promise<Uint8ClampedArray>;
+}
+
+/**
+ * Releases every tensor in a weights tree (leaves are tensors; null for absent optional parts).
+ * Class instances (host-side parts such as the EmbeddingRows of `embed_tokens`) are not entered.
+ */
+export function releaseAll<T>(ops: Ops<T>, tree: unknown): void {
+  if (!tree || typeof tree !== 'object') return;
+  if (!Array.isArray(tree) && Object.getPrototypeOf(tree) !== Object.prototype) return;
+  if ('shape' in tree && ('buffer' in tree || 'data' in tree)) {
+    ops.release(tree as T);
+    return;
+  }
+  for (const v of Array.isArray(tree) ? tree : Object.values(tree)) releaseAll(ops, v);
 }

@@ -5,21 +5,26 @@
  * Matches diffusers Flux2KleinPipeline.__call__ for the distilled model (no CFG), with or without
  * reference images (flux2-klein.md §7: image stream = [target; ref 1; …], ids t = 0, 10, 20, …).
  */
-import { Cancelled, InvalidInput } from '../gpu/errors';
+import { Cancelled, InvalidInput } from '../errors';
 import type { Ops } from '../ops/ops';
-import { fluxRopeTable } from '../ops/cpu/ropeTables';
-import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo } from '../worker/api';
+import { fluxRopeTable } from '../model/ropeTables';
+import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo } from './types';
 import type { FileSource } from '../weights/source';
 import { openCheckpoints } from '../weights/pack';
-import { type WeightGetter, WeightLoader } from '../weights/load';
-import { type Flux2TransformerConfig, type Flux2VaeConfig, type Qwen3Config, TEXT_SEQ_LEN, hiddenSize, parseQwen3Config, parseTransformerConfig, parseVaeConfig } from '../model/config';
+import { WeightLoader } from '../weights/load';
+import type { WeightGetter } from '../weights/weightGetter';
+import { type Configs, TEXT_SEQ_LEN, hiddenSize, readConfigs } from '../model/config';
 import { LAYERS_NEEDED, type Qwen3Weights, loadQwen3, qwen3PromptEmbeds } from '../model/qwen3';
+import { type LoaderStage, tensorList } from '../model/tensorList';
 import { type TransformerWeights, embedContext, loadTransformer, transformerForward } from '../model/transformer';
 import { type DecoderWeights, decode, loadDecoder } from '../model/vae';
+import { loadEncoder } from '../model/vaeEncoder';
 import { type PromptTokenizer, loadTokenizer } from '../model/tokenizer';
 import { fluxSigmas, timestepEmbeddingInput } from './schedule';
 import { drawNoise, imageIds, packLatents, textIds } from './latents';
-import { type PreviewProjection, previewRgba } from './preview';
+import type { PreviewProjection } from './preview';
+import { type Dump, type RunObserver, dumpObserver, previewObserver } from './observers';
+import { denoise } from './denoise';
 import { fitPreview, previewFitGrid } from './previewFit';
 import { validateReferences } from './references';
 import { type EncodedReferences, ReferenceEncoder } from './referenceEncoder';
@@ -31,15 +36,6 @@ export type { LoadOptions };
 export const SIZE_MIN = 64;
 export const SIZE_MAX = 2048;
 export const STEPS_MAX = 50;
-
-export interface Configs {
-  textEncoder: Qwen3Config;
-  transformer: Flux2TransformerConfig;
-  vae: Flux2VaeConfig;
-}
-
-/** Host copies of intermediate tensors, named as in the golden `tensors.safetensors`. */
-export type Dump = Map<string, { shape: number[]; data: Float32Array | Int32Array }>;
 
 /** Where each component's weights come from: WeightLoaders over checkpoints, or RandomWeights (bench). */
 export interface WeightSources<T> {
@@ -70,19 +66,6 @@ export interface GenerateOptions {
    * request; low-memory mode reads the decoder for it). Without it no latent is read back.
    */
   preview?: (p: GeneratePreview) => void;
-}
-
-/** Reads and cross-checks the three config.json files. */
-export async function readConfigs(src: FileSource): Promise<Configs> {
-  const textEncoder = parseQwen3Config(await src.json('text_encoder/config.json'));
-  const transformer = parseTransformerConfig(await src.json('transformer/config.json'));
-  const vae = parseVaeConfig(await src.json('vae/config.json'));
-  if (transformer.joint_attention_dim !== 3 * textEncoder.hidden_size) {
-    throw new InvalidInput(`transformer joint_attention_dim ${transformer.joint_attention_dim} ≠ 3 × text hidden_size ${textEncoder.hidden_size}`);
-  }
-  const patchCh = vae.latent_channels * 4;
-  if (transformer.in_channels !== patchCh) throw new InvalidInput(`transformer in_channels ${transformer.in_channels} ≠ 4 × vae latent_channels ${vae.latent_channels}`);
-  return { textEncoder, transformer, vae };
 }
 
 /** Validates a request; errors are InvalidInput with the allowed range. */
@@ -151,18 +134,19 @@ export class Pipeline<T> {
     const tokenizer = await loadTokenizer(src);
     const opened = await openCheckpoints(src); // a Kleinbild pack or the diffusers layout
     const ckpts = { te: opened.text_encoder, tr: opened.transformer, vae: opened.vae };
-    const neededText = (name: string) => {
-      const m = /^model\.layers\.(\d+)\./.exec(name);
-      return m !== null && Number(m[1]) < LAYERS_NEEDED;
-    };
-    const neededVae = (name: string) => !name.startsWith('encoder.') && name !== 'quant_conv.weight' && name !== 'quant_conv.bias' && name !== 'bn.num_batches_tracked';
     const quant = opts.quant;
     const sources = {
       textEncoder: new WeightLoader(ops, ckpts.te, undefined, quant && { format: quant, filter: () => true }),
       transformer: new WeightLoader(ops, ckpts.tr, undefined, quant && { format: quant, filter: () => true }),
       vae: new WeightLoader(ops, ckpts.vae),
     };
-    const stageBytes = { textEncoder: sources.textEncoder.bytesOf(neededText), transformer: sources.transformer.bytesOf(() => true), vae: sources.vae.bytesOf(neededVae) };
+    // bytes each stage reads: its loader's tensors (model/tensorList.ts), the embedding rows excepted
+    const specs = await tensorList(configs);
+    const stageBytes = (s: WeightLoader<T>, stage: LoaderStage) => {
+      const names = new Set(specs.filter((t) => t.stage === stage && !t.hostRows).map((t) => t.name));
+      return s.bytesOf((name) => names.has(name));
+    };
+    const bytes = { textEncoder: stageBytes(sources.textEncoder, 'textEncoder'), transformer: stageBytes(sources.transformer, 'transformer'), vae: stageBytes(sources.vae, 'vaeDecoder') };
     const t = configs.transformer;
     const q = configs.textEncoder;
     const summary =
@@ -172,7 +156,7 @@ export class Pipeline<T> {
       (quant ? `; linear weights ${quant}` : '') +
       (opts.lowMemory ? '; low memory (weights read per stage)' : '');
     return Pipeline.create(ops, configs, tokenizer, sources, { source: src.id, summary }, {
-      stageBytes,
+      stageBytes: bytes,
       ...(opts.lowMemory ? { lowMemory: true } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
@@ -215,12 +199,14 @@ export class Pipeline<T> {
       }
       weightBytes = done;
     }
-    return new Pipeline<T>(ops, configs, tokenizer, stages, new ReferenceEncoder(ops, configs.vae, sources.vae, low), { ...info, weightBytes }, low);
+    const encoder = new StageWeights(ops, 'vae', sources.vae, (w) => loadEncoder(w, configs.vae), 0, low);
+    return new Pipeline<T>(ops, configs, tokenizer, stages, new ReferenceEncoder(ops, configs.vae, encoder), { ...info, weightBytes }, low);
   }
 
   /**
-   * Text (+ reference images) → image. Errors: InvalidInput (bad request or reference), Cancelled
-   * (signal aborted between stages or steps), DeviceLost / ShaderCompile from the backend.
+   * Text (+ reference images) → image: encode the prompt, encode the references, denoise, decode.
+   * Errors: InvalidInput (bad request or reference), Cancelled (signal aborted between stages or
+   * steps), DeviceLost / ShaderCompile from the backend.
    */
   async generate(req: GenerateRequest, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const { ops, configs: cfg, stages } = this;
@@ -230,11 +216,15 @@ export class Pipeline<T> {
       if (opts.signal?.aborted) throw new Cancelled();
     };
     const report = (p: GenerateProgress) => opts.onProgress?.(p);
-    const dump = opts.dump;
     const h = req.height / 16;
     const wd = req.width / 16;
     const n = h * wd;
-    const projection = opts.preview ? await this.previewProjection(h, wd) : null; // once per model, outside the timings
+    const observers: RunObserver<T>[] = [];
+    if (opts.dump) observers.push(dumpObserver(ops, opts.dump, cfg.vae));
+    if (opts.preview) observers.push(previewObserver(ops, await this.previewProjection(h, wd), h, wd, opts.preview)); // fitted once per model, outside the timings
+    const notify = async (hook: (o: RunObserver<T>) => Promise<void> | void) => {
+      for (const o of observers) await hook(o);
+    };
     const t0 = performance.now();
     let loadMs = 0;
     /** A stage's weights; low-memory mode reads them now, reported as `at` plus `load` bytes. */
@@ -257,12 +247,8 @@ export class Pipeline<T> {
     }
     let refs: EncodedReferences<T> | null = null;
     try {
-      if (dump) {
-        dump.set('input_ids', { shape: [1, TEXT_SEQ_LEN], data: tokens.inputIds });
-        dump.set('attention_mask', { shape: [1, TEXT_SEQ_LEN], data: tokens.attentionMask });
-        dump.set('prompt_embeds', { shape: [1, ...ops.shape(promptEmbeds)], data: await ops.read(promptEmbeds) });
-      }
-      if (req.references?.length) refs = await this.references.encode(req.references, dump);
+      await notify((o) => o.encoded?.(tokens, promptEmbeds));
+      if (req.references?.length) refs = await this.references.encode(req.references, opts.dump);
       await ops.sync();
     } catch (e) {
       ops.release(promptEmbeds);
@@ -272,9 +258,8 @@ export class Pipeline<T> {
     const encodeMs = t1 - t0 - loadMs;
 
     // ---- denoising (low memory: only the transformer's weights on the GPU)
-    const noise = req.latents ?? drawNoise(req.seed, h, wd);
-    const sigmas = fluxSigmas(n, req.steps);
-    // rope ids: [text; target (t = 0); refs (t = 10·(k+1))]; μ above uses the N target tokens only
+    const sigmas = fluxSigmas(n, req.steps); // μ from the N target tokens only
+    // rope ids: [text; target (t = 0); refs (t = 10·(k+1))]
     const ids = new Int32Array((TEXT_SEQ_LEN + n + (refs?.count ?? 0)) * 4);
     ids.set(textIds(TEXT_SEQ_LEN));
     ids.set(imageIds(h, wd), TEXT_SEQ_LEN * 4);
@@ -283,8 +268,6 @@ export class Pipeline<T> {
     const ropeTable = fluxRopeTable(ids, tr.axes_dims_rope, tr.rope_theta);
     const stepAt = (i: number): GenerateProgress => ({ stage: 'denoise', step: i + 1, steps: req.steps, fraction: 0.1 + (0.8 * i) / req.steps });
     const stepMs: number[] = [];
-    const velocities: Float32Array[] = [];
-    const latents: Float32Array[] = [];
     const owned: T[] = [promptEmbeds]; // released in `finally` (release is idempotent)
     try {
       check();
@@ -294,38 +277,28 @@ export class Pipeline<T> {
       const txt = embedContext(ops, wt, promptEmbeds);
       ops.release(promptEmbeds);
       const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
-      const x = ops.fromHost(packLatents(noise, h, wd), [n, latentCh], 'latents');
+      const x = ops.fromHost(packLatents(req.latents ?? drawNoise(req.seed, h, wd), h, wd), [n, latentCh], 'latents');
       owned.push(txt, rope, x);
-      for (let i = 0; i < req.steps; i++) {
-        if (i > 0) {
+      /** The transformer's velocity for the N target tokens; the image stream is [x; reference tokens]. */
+      const velocity = (xt: T, sigma: number): T => {
+        const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
+        return transformerForward(ops, wt, tr, { txt, rope, targetTokens: n }, refs ? ops.concatRows(xt, refs.tokens) : xt, tIn);
+      };
+      await denoise(ops, x, sigmas, velocity, {
+        before: (i) => {
+          if (i === 0) return;
           check();
           report(stepAt(i));
           ts = performance.now();
-        }
-        const sigma = sigmas[i] as number;
-        const dt = Math.fround((sigmas[i + 1] as number) - sigma);
-        const v = ops.tidy(() => {
-          const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
-          const xin = refs ? ops.concatRows(x, refs.tokens) : x; // [N + R, 128]; only the N target rows come back
-          return transformerForward(ops, wt, tr, { txt, rope, targetTokens: n }, xin, tIn);
-        });
-        // Euler: x += (σ_{i+1} − σ_i)·v, as a gated residual with a constant gate row
-        ops.tidy(() => ops.residual(x, v, { mod: ops.fromHost(new Float32Array(latentCh).fill(dt), [1, latentCh], 'dt'), chunk: 0 }));
-        if (dump) {
-          velocities.push(await ops.read(v));
-          latents.push(await ops.read(x));
-        }
-        ops.release(v);
-        await ops.sync();
-        stepMs.push(performance.now() - ts);
-        if (projection) opts.preview?.({ step: i + 1, steps: req.steps, ...previewRgba(projection, await ops.read(x), h, wd) });
-      }
+        },
+        after: async (i, xi, v) => {
+          await ops.sync();
+          stepMs.push(performance.now() - ts);
+          await notify((o) => o.step?.(i, req.steps, xi, v));
+        },
+      });
       check();
-      if (dump) {
-        dump.set('sigmas', { shape: [req.steps + 1], data: sigmas });
-        dump.set('step_velocity', { shape: [req.steps, n, latentCh], data: concat(velocities) });
-        dump.set('step_latents', { shape: [req.steps, n, latentCh], data: concat(latents) });
-      }
+      await notify((o) => o.denoised?.(sigmas));
       ops.release(txt);
       ops.release(rope);
       if (refs) ops.release(refs.tokens);
@@ -337,7 +310,8 @@ export class Pipeline<T> {
       const vae = await acquire(stages.vae, atDecode);
       const t2 = performance.now();
       const rgb = decode(ops, vae, cfg.vae, x, h, wd);
-      if (dump) await this.dumpDecode(dump, vae, x, rgb, h, wd);
+      owned.push(rgb);
+      await notify((o) => o.decoded?.(x, rgb, vae));
       ops.release(x);
       const rgba = await ops.toRgba8(rgb);
       ops.release(rgb);
@@ -358,24 +332,6 @@ export class Pipeline<T> {
     }
   }
 
-  /** Adds final_latents, decoded and image (golden names and layouts) to `dump`. */
-  private async dumpDecode(dump: Dump, vae: DecoderWeights<T>, x: T, rgb: T, h: number, wd: number): Promise<void> {
-    const { ops } = this;
-    const bn = vae.bn;
-    const z = ops.tidy(() => ops.latentUnpack(x, bn.running_mean, bn.running_var, h, wd, this.configs.vae.batch_norm_eps));
-    dump.set('final_latents', { shape: [1, ...ops.shape(z)], data: await ops.read(z) });
-    ops.release(z);
-    const decoded = await ops.read(rgb);
-    const [c, hh, ww] = ops.shape(rgb) as [number, number, number];
-    dump.set('decoded', { shape: [1, c, hh, ww], data: decoded });
-    // image: [1, H, W, 3] = clamp(decoded/2 + 0.5, 0, 1), channel-last (diffusers postprocess)
-    const image = new Float32Array(c * hh * ww);
-    for (let ch = 0; ch < c; ch++) {
-      for (let p = 0; p < hh * ww; p++) image[p * c + ch] = Math.min(1, Math.max(0, (decoded[ch * hh * ww + p] as number) / 2 + 0.5));
-    }
-    dump.set('image', { shape: [1, hh, ww, c], data: image });
-  }
-
   /** Frees all weights. The pipeline is unusable afterwards. */
   dispose(): void {
     for (const s of [this.stages.textEncoder, this.stages.transformer, this.stages.vae]) s.dispose();
@@ -383,12 +339,3 @@ export class Pipeline<T> {
   }
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -1,6 +1,6 @@
 /**
  * PIL-exact LANCZOS resize of RGBA8 images: `Image.resize((w, h), Image.Resampling.LANCZOS)`, the
- * call diffusers makes on a reference over 1024² (../shared/docs/flux2-klein.md §7.1). Follows Pillow
+ * call diffusers makes on a reference over 1024² (docs/flux2-klein.md §7.1). Follows Pillow
  * src/libImaging/Resample.c (8-bit path) and Image.resize:
  * - separable, horizontal pass first into an 8-bit temporary (only the rows the vertical pass
  *   reads), then vertical; a pass is skipped when that side keeps its size;

@@ -3,7 +3,7 @@
  * is the latent token grid; N = h·w target tokens; token n = i·w + j (row-major).
  */
 import { Rng } from '../util/rng';
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 
 /** Channels per latent token: 32 VAE channels × 2×2 patch. */
 export const LATENT_CHANNELS = 128;

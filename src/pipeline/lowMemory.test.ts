@@ -14,9 +14,10 @@ import { openComponent } from '../weights/safetensors';
 import { loadQwen3 } from '../model/qwen3';
 import { loadTransformer } from '../model/transformer';
 import { loadDecoder } from '../model/vae';
-import type { GenerateProgress, GenerateRequest } from '../worker/api';
-import { Pipeline, readConfigs } from './generate';
-import { releaseAll } from './referenceEncoder';
+import type { GenerateProgress, GenerateRequest } from './types';
+import { Pipeline } from './generate';
+import { readConfigs } from '../model/config';
+import { releaseAll } from '../ops/ops';
 
 describe('low-memory mode on the golden t2i-64 request (gpu)', () => {
   it('makes the same image with only one stage’s weights on the GPU at a time', async () => {
@@ -27,9 +28,9 @@ describe('low-memory mode on the golden t2i-64 request (gpu)', () => {
 
     // GPU bytes of each stage's weights, measured by loading them alone
     const gpuBytes = async <W>(folder: string, load: (l: WeightLoader<GpuTensor>) => Promise<W>): Promise<number> => {
-      const before = ctx.persistentBytes;
+      const before = ctx.pool.persistentBytes;
       const w = await load(new WeightLoader(ops, await openComponent(src, folder)));
-      const bytes = ctx.persistentBytes - before;
+      const bytes = ctx.pool.persistentBytes - before;
       releaseAll(ops, w);
       return bytes;
     };
@@ -43,7 +44,7 @@ describe('low-memory mode on the golden t2i-64 request (gpu)', () => {
     const req: GenerateRequest = { prompt: m.prompt, width: m.width, height: m.height, steps: m.num_inference_steps, seed: m.seed, latents: goldenTensor(c.tensors, 'noise').data as Float32Array };
     const run = async (lowMemory: boolean) => {
       const p = await Pipeline.load(ops, src, undefined, lowMemory ? { lowMemory } : {});
-      const residentAtLoad = ctx.persistentBytes;
+      const residentAtLoad = ctx.pool.persistentBytes;
       const peaks: Record<string, number> = {};
       const loads: GenerateProgress[] = [];
       let stage = '';
@@ -51,13 +52,13 @@ describe('low-memory mode on the golden t2i-64 request (gpu)', () => {
         onProgress: (e) => {
           if (e.load) loads.push(e);
           if (e.stage === stage) return;
-          if (stage) peaks[stage] = ctx.stagePeak.live;
-          ctx.resetStagePeak();
+          if (stage) peaks[stage] = ctx.pool.stagePeak.live;
+          ctx.pool.resetStagePeak();
           stage = e.stage;
         },
       });
-      peaks[stage] = ctx.stagePeak.live;
-      const after = { resident: ctx.persistentBytes, pooled: ctx.pooledBytes };
+      peaks[stage] = ctx.pool.stagePeak.live;
+      const after = { resident: ctx.pool.persistentBytes, pooled: ctx.pool.pooledBytes };
       p.dispose();
       return { r, peaks, loads, residentAtLoad, after, info: p.info };
     };

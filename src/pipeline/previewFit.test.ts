@@ -12,7 +12,7 @@ import { openComponent } from '../weights/safetensors';
 import { WeightLoader } from '../weights/load';
 import { goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
 import { goldenRows } from '../testing/goldenCompare';
-import { readConfigs } from './generate';
+import { readConfigs } from '../model/config';
 import { loadDecoder } from '../model/vae';
 import { type PreviewProjection, blockMeans, projectLatents, rSquared } from './preview';
 import { type LatentDecoder, type LatentStats, fitLatents, fitPreview, fitProjection, previewFitGrid } from './previewFit';

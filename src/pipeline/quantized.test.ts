@@ -11,12 +11,14 @@ import { goldenTransformerAsBfl } from '../testing/goldenBfl';
 import { memorySource } from '../testing/memorySource';
 import { encodeGguf } from '../weights/ggufWrite';
 import { planPack } from '../weights/convert';
+import { neededTensors } from '../model/tensorList';
 import { PACK_MANIFEST, type PackManifest } from '../weights/packFormat';
 import { folderSource } from '../weights/folderSource';
 import { join } from 'node:path';
 import { cosine, relL2 } from '../testing/expectClose';
 import type { QuantFormat } from '../util/dtype';
-import { type Dump, Pipeline } from './generate';
+import { Pipeline } from './generate';
+import type { Dump } from './observers';
 
 /**
  * rel_l2 of `decoded` vs the golden float32 decode, about twice the observed drift:
@@ -80,6 +82,7 @@ describe.each([['Q8_0', 'q8'], ['Q4_0', 'q4']] as const)('GGUF %s transformer â†
     const job = await planPack(
       { name: 'gguf', quant, base: 'base', overrides: { transformer: { source: 'gguf', path: 'flux.gguf', format: 'gguf' } } },
       (s) => (s === 'gguf' ? ggufSrc : base),
+      neededTensors,
       { chunkBytes: 1 << 16 },
     );
     const files = await buildPack(job);

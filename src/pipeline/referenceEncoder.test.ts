@@ -11,7 +11,10 @@ import { expectGolden } from '../testing/goldenCompare';
 import { openComponent } from '../weights/safetensors';
 import { WeightLoader } from '../weights/load';
 import { pngToRgba } from '../cli/png';
-import { type Dump, readConfigs } from './generate';
+import type { Dump } from './observers';
+import { StageWeights } from './stageWeights';
+import { loadEncoder } from '../model/vaeEncoder';
+import { readConfigs } from '../model/config';
 import { ReferenceEncoder } from './referenceEncoder';
 
 describe('ReferenceEncoder (cpu)', () => {
@@ -19,7 +22,9 @@ describe('ReferenceEncoder (cpu)', () => {
     const c = await loadGoldenCase('edit-1ref');
     const src = goldenModelSource();
     const ops = new CpuOps();
-    const enc = new ReferenceEncoder(ops, (await readConfigs(src)).vae, new WeightLoader(ops, await openComponent(src, 'vae')));
+    const cfg = (await readConfigs(src)).vae;
+    const weights = new StageWeights(ops, 'vae', new WeightLoader(ops, await openComponent(src, 'vae')), (w) => loadEncoder(w, cfg), 0, false);
+    const enc = new ReferenceEncoder(ops, cfg, weights);
     await expect(enc.encode(Array.from({ length: 5 }, () => ({ width: 64, height: 64, rgba: new Uint8ClampedArray(64 * 64 * 4) })))).rejects.toThrow(/at most 4 reference images/);
     const ref = pngToRgba(new Uint8Array(await readFile(join(c.dir, 'ref0.png'))));
     const dump: Dump = new Map();

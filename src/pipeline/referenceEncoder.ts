@@ -5,11 +5,11 @@
  * repeated edits with the same images encode once (exact byte comparison, no hash collisions).
  */
 import type { Ops } from '../ops/ops';
-import type { WeightGetter } from '../weights/load';
 import type { Flux2VaeConfig } from '../model/config';
-import { type EncoderWeights, encodeLatent, loadEncoder } from '../model/vaeEncoder';
-import type { ReferenceImage } from '../worker/api';
-import type { Dump } from './generate';
+import { type EncoderWeights, encodeLatent } from '../model/vaeEncoder';
+import type { ReferenceImage } from './types';
+import type { Dump } from './observers';
+import type { StageWeights } from './stageWeights';
 import { preprocessReference, referenceIds, validateReferences } from './references';
 
 interface Cached<T> {
@@ -27,16 +27,16 @@ export interface EncodedReferences<T> {
 }
 
 export class ReferenceEncoder<T> {
-  private weights: EncoderWeights<T> | null = null;
   private cache: Cached<T>[] = [];
 
   constructor(
     private readonly ops: Ops<T>,
     private readonly cfg: Flux2VaeConfig,
-    /** Where the encoder weights (`encoder.*`, `quant_conv`, `bn`) come from, read on first use. */
-    private readonly source: WeightGetter<T>,
-    /** Low-memory mode: read the weights for every encode() and free them (and the pool) after it. */
-    private readonly lowMemory = false,
+    /**
+     * The encoder weights (`encoder.*`, `quant_conv`, `bn`; loadEncoder), read on first use. In
+     * low-memory mode they are read for every encode() that has a new image and freed after it.
+     */
+    private readonly weights: StageWeights<T, EncoderWeights<T>>,
   ) {}
 
   /**
@@ -58,7 +58,7 @@ export class ReferenceEncoder<T> {
         if (!next.includes(hit)) next.push(hit);
         continue;
       }
-      const w = (this.weights ??= await loadEncoder(this.source, cfg)); // only when some reference is new
+      const w = await this.weights.acquire(); // only when some reference is new
       const pixels = ops.fromHost(p.pixels, [3, p.height, p.width], `ref${k}.pixels`);
       const z = encodeLatent(ops, w, cfg, pixels);
       ops.release(pixels);
@@ -72,11 +72,7 @@ export class ReferenceEncoder<T> {
     }
     for (const c of this.cache) if (!next.includes(c)) ops.release(c.tokens);
     this.cache = next;
-    if (this.lowMemory && this.weights) {
-      releaseAll(ops, this.weights);
-      this.weights = null;
-      ops.trim();
-    }
+    this.weights.release();
     const perRef = processed.map((_, k) => (next.find((c) => sameImage(c.ref, refs[k] as ReferenceImage)) as Cached<T>).tokens);
     const tokens = ops.tidy(() => perRef.slice(1).reduce((acc, t) => ops.concatRows(acc, t), ops.sliceRows(perRef[0] as T, 0, ops.shape(perRef[0] as T)[0] as number)));
     const allIds = new Int32Array(ids.reduce((s, a) => s + a.length, 0));
@@ -93,8 +89,7 @@ export class ReferenceEncoder<T> {
   dispose(): void {
     for (const c of this.cache) this.ops.release(c.tokens);
     this.cache = [];
-    if (this.weights) releaseAll(this.ops, this.weights);
-    this.weights = null;
+    this.weights.dispose();
   }
 }
 
@@ -102,18 +97,4 @@ function sameImage(a: ReferenceImage, b: ReferenceImage): boolean {
   if (a.width !== b.width || a.height !== b.height || a.rgba.length !== b.rgba.length) return false;
   for (let i = 0; i < a.rgba.length; i++) if (a.rgba[i] !== b.rgba[i]) return false;
   return true;
-}
-
-/**
- * Releases every tensor in a weights tree (leaves are tensors; null for absent optional parts).
- * Class instances (host-side parts such as the EmbeddingRows of `embed_tokens`) are not entered.
- */
-export function releaseAll<T>(ops: Ops<T>, tree: unknown): void {
-  if (!tree || typeof tree !== 'object') return;
-  if (!Array.isArray(tree) && Object.getPrototypeOf(tree) !== Object.prototype) return;
-  if ('shape' in tree && ('buffer' in tree || 'data' in tree)) {
-    ops.release(tree as T);
-    return;
-  }
-  for (const v of Array.isArray(tree) ? tree : Object.values(tree)) releaseAll(ops, v);
 }

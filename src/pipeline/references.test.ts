@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import { goldenTensor, loadGoldenCase } from '../testing/golden';
 import { maxAbs } from '../testing/expectClose';
 import { pngToRgba } from '../cli/png';

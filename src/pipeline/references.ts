@@ -1,6 +1,6 @@
 /**
  * Reference-image preprocessing for editing / multi-reference generation, exactly as diffusers
- * Flux2KleinPipeline.__call__ + Flux2ImageProcessor (../shared/docs/flux2-klein.md §7.1):
+ * Flux2KleinPipeline.__call__ + Flux2ImageProcessor (docs/flux2-klein.md §7.1):
  * validate (sides ≥ 64, aspect ≤ 8) → if w·h > 1024², resize by area with PIL LANCZOS →
  * floor both sides to multiples of 16 and center-crop (no resize) → RGB /255 → 2x − 1.
  *
@@ -11,8 +11,8 @@
  * - a CMYK JPEG: Pillow resizes the CMYK planes, then converts; we convert, then resize;
  * - 16-bit samples are cut to 8 bits before the resize (Pillow resizes I;16 gray in 16 bits).
  */
-import { InvalidInput } from '../gpu/errors';
-import type { ReferenceImage } from '../worker/api';
+import { InvalidInput } from '../errors';
+import type { ReferenceImage } from './types';
 import { resizeLanczos } from './lanczos';
 import { imageIds } from './latents';
 

@@ -4,7 +4,7 @@
  * `FlowMatchEulerDiscreteScheduler.set_timesteps` with numpy float32 sigmas, torch float32
  * `get_timestep_embedding`) does, so the golden sigmas/timesteps match to the last ulp.
  */
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 
 const f32 = Math.fround;
 

@@ -1,11 +1,11 @@
 /**
- * One pipeline stage's weights (text encoder, transformer or VAE decoder) and when they are on the
- * GPU: from load to dispose (normal mode), or read at the start of the stage and freed at its end
- * (low-memory mode, LoadOptions.lowMemory), so that only one stage's weights are ever resident.
+ * One pipeline stage's weights (text encoder, transformer, VAE decoder, VAE encoder) and when they
+ * are on the GPU: from their first use to dispose (normal mode), or read at the start of the stage
+ * and freed at its end (low-memory mode, LoadOptions.lowMemory), so that only one stage's weights are
+ * ever resident.
  */
-import type { Ops } from '../ops/ops';
-import type { WeightGetter } from '../weights/load';
-import { releaseAll } from './referenceEncoder';
+import { type Ops, releaseAll } from '../ops/ops';
+import type { WeightGetter } from '../weights/weightGetter';
 
 /**
  * Low-memory mode's cap on free pool buffers (Ops.setReuseLimit). Without one, the pool keeps every

@@ -15,6 +15,7 @@
  * NotReadableError, while ArrayBuffers read back; storeSource.ts caches whole chunks instead of slicing.
  */
 import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
+import { StorageFull } from '../errors';
 import type { PackManifest } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
 
@@ -77,11 +78,6 @@ export interface ModelsSchema extends DBSchema {
 }
 
 export type ModelsDb = IDBPDatabase<ModelsSchema>;
-
-/** Not enough storage: `needed` and `available` bytes are in the message. */
-export class StorageFull extends Error {
-  override name = 'StorageFull';
-}
 
 let opened: Promise<ModelsDb> | null = null;
 

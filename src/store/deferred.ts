@@ -16,11 +16,13 @@
  * `ifAvailable`, be refused). One fetch per model runs at a time: in this realm the same promise is
  * shared, across tabs the lock `<model lock>:deferred` makes the second wait, then find them stored.
  */
-import { InvalidInput } from '../gpu/errors';
 import { planPack, sha256Hex } from '../weights/convert';
+import { neededTensors } from '../model/tensorList';
 import type { PackJob } from '../weights/packJob';
-import { type FileSource, IntegrityFailure, type OpenSourceOptions, openSource } from '../weights/source';
-import { type ManifestRecord, type ModelRecord, type ModelsDb, StorageFull, checkSpace, isQuotaError, openModelsDb } from './db';
+import type { FileSource } from '../weights/source';
+import { type OpenSourceOptions, openSource } from '../weights/httpSource';
+import { type ManifestRecord, type ModelRecord, type ModelsDb, checkSpace, isQuotaError, openModelsDb } from './db';
+import { InvalidInput, IntegrityFailure, StorageFull } from '../errors';
 import { CONCURRENCY, chunkDeps, samePlan } from './download';
 import { announce, deferredBytes, holdsModelLock, lockName, modelRecord, withModelLock } from './models';
 
@@ -84,7 +86,7 @@ async function fetchAll(id: string, opts: DeferredOptions): Promise<ManifestReco
   const open = (source: string): FileSource => openSource(source, { ...opts.sourceOptions, etags: new Map(Object.entries(model.etags[source] ?? {})) });
   let job: PackJob;
   try {
-    job = await planPack(model.recipe, open, { chunkBytes: rec.manifest.chunkBytes, signal: stop.signal });
+    job = await planPack(model.recipe, open, neededTensors, { chunkBytes: rec.manifest.chunkBytes, signal: stop.signal });
   } catch (e) {
     throw unreachable(e);
   }

@@ -12,11 +12,13 @@
  * (a copied pack: that chunk file; a converted pack: every chunk, since converted row blocks are
  * shared between chunks): they are deleted and the download re-plans, at most MAX_REPLANS times.
  */
-import { Cancelled, InvalidInput } from '../gpu/errors';
 import { planPack, sha256Hex } from '../weights/convert';
+import { neededTensors } from '../model/tensorList';
 import { type PackManifest, encoderOnlyChunks } from '../weights/packFormat';
 import type { PackJob, PackRecipe } from '../weights/packJob';
-import { type FileSource, IntegrityFailure, type OpenSourceOptions, openSource } from '../weights/source';
+import type { FileSource } from '../weights/source';
+import { type OpenSourceOptions, openSource } from '../weights/httpSource';
+import { Cancelled, InvalidInput, IntegrityFailure } from '../errors';
 import { type ManifestRecord, type ModelRecord, type ModelsDb, checkSpace, depKey, modelKeys, openModelsDb, writeOrFull } from './db';
 import { announce, deferredBytes, modelId, packBytes, removeModel, storedBytesOf, withModelLock } from './models';
 import { RateMeter, etaSeconds } from './progress';
@@ -66,7 +68,7 @@ export async function planDownload(recipe: PackRecipe, opts: DownloadOptions = {
     const total = packBytes(done.manifest);
     return { id, name: done.manifest.name, totalBytes: total, storedBytes: total - deferredBytes(done), deferredBytes: deferredBytes(done) };
   }
-  const job = await planPack(recipe, opts.open ?? ((s) => openSource(s, opts.sourceOptions)), planOptions(opts.chunkBytes, opts.signal));
+  const job = await planPack(recipe, opts.open ?? ((s) => openSource(s, opts.sourceOptions)), neededTensors, planOptions(opts.chunkBytes, opts.signal));
   const rec = await db.get('models', id);
   const have = rec && samePlan(rec.plan, job.plan) ? await storedBytesOf(db, id, job.plan) : { bytes: 0, chunks: new Set<string>() };
   const deferred = deferredChunks(job.plan, opts.deferEncoder, have.chunks);
@@ -224,7 +226,7 @@ class Download {
     const done = await db.get('manifests', this.id);
     if (done) return this.summary(done);
     const prior = await db.get('models', this.id);
-    const job = await planPack(this.recipe, (s) => this.open(s, prior?.etags ?? {}), planOptions(this.opts.chunkBytes, this.outer));
+    const job = await planPack(this.recipe, (s) => this.open(s, prior?.etags ?? {}), neededTensors, planOptions(this.opts.chunkBytes, this.outer));
     const plan = job.plan;
     const resumable = prior !== undefined && samePlan(prior.plan, plan);
     if (prior && !resumable) await removeModel(db, this.id); // another version: start over

@@ -8,7 +8,7 @@
  * store id: an interrupted import resumes when that folder is picked again. The whole model is
  * copied (no part is left to fetch later: the picked files are gone after a reload).
  */
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import { readPackManifest } from '../weights/pack';
 import type { PackQuant } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';

@@ -4,7 +4,7 @@
  * for `ifAvailable`, so a second tab gets a clear "busy" error at once instead of queueing; every
  * change is announced on the BroadcastChannel STORE_CHANNEL so other tabs refresh their list.
  */
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import { sha256Hex } from '../weights/convert';
 import type { PackManifest } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';

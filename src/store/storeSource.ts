@@ -7,10 +7,10 @@
  * download deferred (the VAE encoder's, ManifestRecord.deferred) is fetched from the network when
  * first read (deferred.ts), stored, then read like the others.
  */
-import { InvalidInput } from '../gpu/errors';
 import { sha256Hex } from '../weights/convert';
 import { PACK_MANIFEST } from '../weights/packFormat';
-import { type FileSource, IntegrityFailure } from '../weights/source';
+import type { FileSource } from '../weights/source';
+import { InvalidInput, IntegrityFailure } from '../errors';
 import { type ModelsDb, openModelsDb } from './db';
 import { type DeferredOptions, fetchDeferred } from './deferred';
 import { announce } from './models';

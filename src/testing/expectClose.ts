@@ -1,7 +1,7 @@
 /**
  * Numeric comparison for tests. `expectClose` checks every element against atol + rtol·|want|
  * and reports the worst element; `relL2`/`maxAbs` give the golden-data metrics
- * (../shared/golden/README.md §5).
+ * (test/golden/README.md §5).
  */
 export interface Tolerance {
   atol: number;

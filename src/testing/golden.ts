@@ -1,6 +1,7 @@
 /**
- * Golden-data access for Node tests (../shared/golden/README.md): the tiny model-a checkpoint and the
- * reference cases `t2i-64` / `edit-1ref` (case.json + tensors.safetensors + debug.safetensors).
+ * Golden-data access for Node tests (test/golden/README.md): the tiny model-a checkpoint and the
+ * reference cases `t2i-64` / `edit-1ref` (case.json + tensors.safetensors; debug.safetensors is
+ * kept for t2i-64 only).
  * Node only (uses folderSource).
  */
 import { fileURLToPath } from 'node:url';
@@ -9,9 +10,9 @@ import { folderSource } from '../weights/folderSource';
 import { parseSafetensors } from '../weights/safetensors';
 import type { FileSource } from '../weights/source';
 
-/** Golden root: $KLEINBILD_GOLDEN, else ../shared/golden beside the repo (/work/shared/golden). */
+/** Golden root: $KLEINBILD_GOLDEN, else the repository's test/golden. */
 export const GOLDEN_DIR: string =
-  process.env.KLEINBILD_GOLDEN ?? fileURLToPath(new URL('../../../shared/golden/', import.meta.url));
+  process.env.KLEINBILD_GOLDEN ?? fileURLToPath(new URL('../../test/golden/', import.meta.url));
 
 export type GoldenCaseName = 't2i-64' | 'edit-1ref';
 
@@ -68,7 +69,7 @@ export interface GoldenCase {
   /** The case folder (for image.png / ref0.png). */
   dir: string;
   tensors: Map<string, GoldenTensor>;
-  /** debug.safetensors (3–4 MB), loaded on demand. */
+  /** debug.safetensors (3.4 MB; t2i-64 only: the other cases' were left out of the repository), loaded on demand. */
   debug(): Promise<Map<string, GoldenTensor>>;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Golden comparisons: rel_l2 and max_abs against the per-tensor float32 thresholds in case.json
- * (../shared/golden/README.md §5). Observed errors are printed so closing notes can quote them.
+ * (test/golden/README.md §5). Observed errors are printed so closing notes can quote them.
  */
 import { expect } from 'vitest';
 import { maxAbs, relL2 } from './expectClose';

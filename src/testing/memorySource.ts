@@ -2,7 +2,7 @@
  * An in-memory FileSource for tests: files are byte arrays (JSON files as their bytes or as an
  * object), every call is counted so tests can assert how many requests and bytes a reader used.
  */
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import type { FileSource } from '../weights/source';
 
 export interface MemorySource extends FileSource {

@@ -1,5 +1,6 @@
 /** Builds packs in memory for tests, the way the CLI and the store do (chunks, files, manifest last). */
 import { planPack, sha256Hex } from '../weights/convert';
+import { neededTensors } from '../model/tensorList';
 import { folderSource } from '../weights/folderSource';
 import { PACK_MANIFEST, type PackQuant } from '../weights/packFormat';
 import type { PackJob } from '../weights/packJob';
@@ -27,6 +28,6 @@ export async function buildPack(job: PackJob): Promise<Map<string, Uint8Array | 
 /** A pack of the model folder `dir` in `quant`, served from memory. */
 export async function packOfFolder(dir: string, quant: PackQuant, chunkBytes?: number): Promise<MemorySource> {
   const src = folderSource(dir);
-  const job = await planPack({ name: `test ${quant}`, quant, base: dir }, () => src, chunkBytes === undefined ? {} : { chunkBytes });
+  const job = await planPack({ name: `test ${quant}`, quant, base: dir }, () => src, neededTensors, chunkBytes === undefined ? {} : { chunkBytes });
   return memorySource(await buildPack(job), `pack:${quant}`);
 }

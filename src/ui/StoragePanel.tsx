@@ -7,7 +7,7 @@
  * model loads offline (`store:<id>`).
  */
 import { useEffect, useRef, useState } from 'react';
-import { type ModelChoice, modelChoices } from '../weights/choices';
+import { type ModelChoice, modelChoices } from '../catalog/choices';
 import type { DownloadPlan, DownloadProgress, ModelSource, PackRecipe, StoredModel } from '../worker/api';
 import type { PackQuant } from '../weights/packFormat';
 import { LOCAL_PREFIX, isLocalRecipe } from '../store/types';

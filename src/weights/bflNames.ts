@@ -5,7 +5,7 @@
  * file, ComfyUI-GGUF / stable-diffusion.cpp GGUFs) to diffusers Flux2Transformer2DModel names.
  *
  * BFL → diffusers, as diffusers `scripts/convert_flux2_to_diffusers.py` (snapshot 207bae7a) does it
- * (../shared/docs/flux2-klein.md §2.8):
+ * (docs/flux2-klein.md §2.8):
  *   - renames (tables below); RMSNorm `.scale` becomes `.weight`;
  *   - fused `img_attn.qkv` / `txt_attn.qkv` [3D, D] split by rows into thirds (`torch.chunk(…, 3, 0)`)
  *     → to_q/to_k/to_v and add_q_proj/add_k_proj/add_v_proj;
@@ -13,7 +13,7 @@
  *     is (scale, shift): the two row halves swap (`swap_scale_shift`).
  * Single-block linear1 (q, k, v, mlp gate, mlp value) and the MLP linears keep their row order.
  */
-import { InvalidInput, WeightMismatch } from '../gpu/errors';
+import { InvalidInput, WeightMismatch } from '../errors';
 import { type LosslessQuant, type SourceTensor, rowsCols } from './sourceTensor';
 
 /** Rows [start, start + count) of a file tensor. */

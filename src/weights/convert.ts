@@ -13,13 +13,12 @@
  * G = 32 (ggufRepack.ts, PackTensor.group); their relRms, measured as for every quantized tensor,
  * is 0. Every other source is decoded to f32 and quantized at G = 64.
  */
-import { InvalidInput, WeightMismatch } from '../gpu/errors';
-import { LAYERS_NEEDED } from '../model/qwen3';
-import { type DType, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
-import { dequantize, quantLayout, quantize } from './quant';
+import { InvalidInput, WeightMismatch } from '../errors';
+import { type DType, type QuantFormat, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
+import { dequantize, quantLayout, quantize } from '../util/quant';
 import { type Checkpoint, openComponent } from './safetensors';
 import type { FileSource } from './source';
-import { COMPONENTS, type Component, type SourceTensor, rowsCols } from './sourceTensor';
+import { COMPONENTS, type Component, type NeededTensors, type SourceTensor, rowsCols } from './sourceTensor';
 import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackQuant, type PackTensor, TENSOR_ALIGN, isVaeEncoderTensor } from './packFormat';
 import type { PackJob, PackRecipe } from './packJob';
 import { readPackManifest } from './pack';
@@ -49,16 +48,6 @@ const ROWS_BLOCK_VALUES = 4 << 20;
  * even with a few chunks in flight, so no source byte is fetched twice in one session.
  */
 const BLOCK_CACHE_BYTES = 256 << 20;
-
-/** Which tensors the engine reads: text encoder layers 0…26 + embedding, the whole transformer and VAE. */
-export function neededTensor(component: Component, name: string): boolean {
-  if (component === 'text_encoder') {
-    const m = /^model\.layers\.(\d+)\./.exec(name);
-    return m ? Number(m[1]) < LAYERS_NEEDED : name === 'model.embed_tokens.weight';
-  }
-  if (component === 'vae') return name !== 'bn.num_batches_tracked';
-  return true;
-}
 
 /**
  * Storage format of one tensor in a pack of `quant`: 2-D weights of the text encoder (embedding
@@ -108,9 +97,9 @@ export function safetensorsSource(info: { name: string; dtype: string; shape: nu
   };
 }
 
-/** The tensors of `component` the engine reads, as SourceTensors. */
-function checkpointSources(ckpt: Checkpoint, component: Component): SourceTensor[] {
-  return [...ckpt.tensors.values()].filter((t) => neededTensor(component, t.name)).map(safetensorsSource);
+/** The tensors of a checkpoint that `needed` names, as SourceTensors, in the checkpoint's order. */
+function checkpointSources(ckpt: Checkpoint, needed: ReadonlySet<string>): SourceTensor[] {
+  return [...ckpt.tensors.values()].filter((t) => needed.has(t.name)).map(safetensorsSource);
 }
 
 /** One tensor placed in the pack, with the source it comes from. */
@@ -207,12 +196,15 @@ export { sha256Hex } from './packCopy';
 
 /**
  * Plans a pack. `open` turns a source string (recipe.base or an override's source) into a
- * FileSource. Reads only configs, tokenizer sizes and checkpoint headers. Errors: InvalidInput /
- * WeightMismatch for missing files or tensors, network errors from the source.
+ * FileSource. `needed` lists the tensors the engine reads from a base model (model/tensorList.ts
+ * `neededTensors`); it is asked only when converting, not when copying a pack. Reads only configs,
+ * tokenizer sizes and checkpoint headers. Errors: InvalidInput / WeightMismatch for missing files or
+ * tensors, network errors from the source.
  */
 export async function planPack(
   recipe: PackRecipe,
   open: (source: string) => FileSource,
+  needed: (base: FileSource) => Promise<NeededTensors>,
   opts: { chunkBytes?: number; signal?: AbortSignal } = {},
 ): Promise<PackJob> {
   const base = open(recipe.base);
@@ -222,17 +214,18 @@ export async function planPack(
     throw new InvalidInput(`chunk size ${chunkBytes}: use a multiple of ${TENSOR_ALIGN} bytes`);
   }
 
+  const wanted = await needed(base);
   const placed: Placed[] = [];
   let offset = 0;
   const components = { text_encoder: {}, transformer: {}, vae: {} } as PackManifest['components'];
   for (const component of COMPONENTS) {
     const override = recipe.overrides?.[component];
     const from = override ? open(override.source) : base;
-    const tensors = override ? await overrideSources(from, override, component) : checkpointSources(await openComponent(base, component), component);
+    const tensors = override ? await overrideSources(from, override, component, wanted[component]) : checkpointSources(await openComponent(base, component), wanted[component]);
     // VAE decoder first, encoder (only for editing) last: a reader needing the decoder touches fewer chunks
     const ordered = component === 'vae' ? [...tensors].sort((a, b) => Number(isVaeEncoderTensor(a.name)) - Number(isVaeEncoderTensor(b.name))) : tensors;
     for (const src of ordered) {
-      if (!neededTensor(component, src.name)) continue;
+      if (!wanted[component].has(src.name)) continue;
       const dtype = targetDtype(component, src, recipe.quant);
       const group = targetGroup(src, dtype);
       const { rows, cols } = rowsCols(src.shape);
@@ -422,7 +415,7 @@ function describeRecipe(r: PackRecipe): string {
 /** Adds the quantization error of rows [r0, r1) (dequantized from `encoded`) to the tensor's total. */
 function accumulateError(errors: Map<string, ErrAcc>, p: Placed, values: Float32Array, encoded: Uint8Array[], r0: number, r1: number): void {
   // Rebuild the planar buffer of just these rows and dequantize it (the oracle the kernels match).
-  const fmt = p.meta.dtype as 'q4' | 'q8';
+  const fmt = p.meta.dtype as QuantFormat;
   const n = r1 - r0;
   const L = quantLayout(fmt, n, p.cols, p.meta.group);
   const data = new Uint8Array(L.byteLength);
@@ -446,11 +439,12 @@ async function overrideSources(
   src: FileSource,
   o: NonNullable<PackRecipe['overrides']>[Component] & object,
   component: Component,
+  needed: ReadonlySet<string>,
 ): Promise<SourceTensor[]> {
   if (component === 'vae') throw new InvalidInput('the VAE comes from the base model; overrides are for the text encoder and the transformer');
   if (o.format === 'gguf') {
-    const { openGgufTensors } = await import('./gguf');
-    return openGgufTensors(src, o.path, component);
+    const gguf = await import('./gguf');
+    return component === 'transformer' ? gguf.openGgufTransformer(src, o.path) : gguf.openGgufTextEncoder(src, o.path, needed);
   }
   if (component !== 'transformer') throw new InvalidInput(`a single-file safetensors override is supported for the transformer, not ${component}`);
   const { openFp8Tensors } = await import('./fp8');

@@ -6,10 +6,11 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import { GOLDEN_DIR } from '../testing/golden';
 import { buildPack } from '../testing/pack';
 import { planPack } from './convert';
+import { neededTensors } from '../model/tensorList';
 import { type LocalFile, localFileSource, localModelRoot } from './fileListSource';
 import { folderSource } from './folderSource';
 import { PACK_MANIFEST } from './packFormat';
@@ -99,8 +100,8 @@ describe('localFileSource', () => {
     const picked = localModelRoot(await pick(MODEL_A, 'model-a'));
     expect(picked.kind).toBe('diffusers');
     const recipe = { name: 'a', quant: 'q4', base: 'model-a' } as const;
-    const fromBlobs = await buildPack(await planPack(recipe, () => localFileSource('local:model-a', picked), { chunkBytes: 1 << 20 }));
-    const fromDisk = await buildPack(await planPack(recipe, () => folderSource(MODEL_A), { chunkBytes: 1 << 20 }));
+    const fromBlobs = await buildPack(await planPack(recipe, () => localFileSource('local:model-a', picked), neededTensors, { chunkBytes: 1 << 20 }));
+    const fromDisk = await buildPack(await planPack(recipe, () => folderSource(MODEL_A), neededTensors, { chunkBytes: 1 << 20 }));
     expect([...fromBlobs.keys()]).toEqual([...fromDisk.keys()]);
     expect(fromBlobs.get(PACK_MANIFEST)).toEqual(fromDisk.get(PACK_MANIFEST));
     // Buffer.equals: toEqual walks a MiB element by element (minutes)

@@ -8,7 +8,7 @@
  * down (people pick the parent as often as the folder), by its marker file: `kleinbild-pack.json`
  * (a pack) or `transformer/config.json` (the diffusers layout).
  */
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import { PACK_MANIFEST } from './packFormat';
 import type { FileSource } from './source';
 

@@ -5,7 +5,7 @@
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import type { FileSource } from './source';
 
 /** A FileSource reading `dir/<path>`; errors name the folder and the path. */

@@ -17,7 +17,7 @@
  * max 0x7E = 1.75·2⁸ = 448; smallest subnormal 0x01 = 2⁻⁹. float8_e5m2: IEEE-like, bias 15,
  * exponent 31 = Inf (mantissa 0) / NaN.
  */
-import { InvalidInput, WeightMismatch } from '../gpu/errors';
+import { InvalidInput, WeightMismatch } from '../errors';
 import { fmtShape, numel } from '../util/assert';
 import { decodeToF32 } from '../util/dtype';
 import { type RowSource, flux2Plans, planTensor, stripPrefix } from './bflNames';

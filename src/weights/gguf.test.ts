@@ -4,11 +4,12 @@ import { goldenModelSource } from '../testing/golden';
 import { relL2 } from '../testing/expectClose';
 import { decodeToF32, f32ToF16Bits } from '../util/dtype';
 import { Rng } from '../util/rng';
-import { ggufRowSource, openGgufTensors, readGgufHeader } from './gguf';
+import { ggufRowSource, openGgufTextEncoder, openGgufTransformer, readGgufHeader } from './gguf';
+import { neededTensors } from '../model/tensorList';
 import { GGML_BLOCK, type GgmlType, dequantize } from './ggufQuants';
 import { type GgufTensorIn, encodeGguf } from './ggufWrite';
 import { openComponent } from './safetensors';
-import { dequantize as quantDequantize } from './quant';
+import { dequantize as quantDequantize } from '../util/quant';
 import type { FileSource } from './source';
 import type { SourceTensor } from './sourceTensor';
 
@@ -235,7 +236,7 @@ describe('FLUX.2 GGUF in BFL naming (golden model-a transformer)', async () => {
 
   it('yields exactly the 49 diffusers tensors, every value equal to the golden checkpoint', async () => {
     expect(bfl.size).toBe(2 * 12 + 2 * 4 + 9);
-    const out = await openGgufTensors(src, 'flux.gguf', 'transformer');
+    const out = await openGgufTransformer(src, 'flux.gguf');
     expect(out.map((t) => t.name).sort()).toEqual([...diffusers.keys()].sort());
     for (const t of out) {
       const want = diffusers.get(t.name) as { shape: number[]; data: Float32Array };
@@ -245,7 +246,7 @@ describe('FLUX.2 GGUF in BFL naming (golden model-a transformer)', async () => {
   });
 
   it('fused qkv: to_k is rows [D, 2D) of img_attn.qkv, plain-copyable; norm_out swaps halves and is not', async () => {
-    const out = new Map((await openGgufTensors(src, 'flux.gguf', 'transformer')).map((t) => [t.name, t]));
+    const out = new Map((await openGgufTransformer(src, 'flux.gguf')).map((t) => [t.name, t]));
     const header = await readGgufHeader(src, 'flux.gguf');
     const qkv = header.tensors.find((t) => t.name === 'double_blocks.1.img_attn.qkv.weight') as (typeof header.tensors)[0];
     const k = out.get('transformer_blocks.1.attn.to_k.weight') as SourceTensor;
@@ -270,7 +271,7 @@ describe('FLUX.2 GGUF in BFL naming (golden model-a transformer)', async () => {
       whole.set(t.name, { shape: t.shape, data: rs.decodeRows(await s.range('q.gguf', rs.start, rs.start + rows * rs.rowByteLength), 0, rows) });
     }
     let repacked = 0;
-    for (const t of await openGgufTensors(s, 'q.gguf', 'transformer')) {
+    for (const t of await openGgufTransformer(s, 'q.gguf')) {
       const got = await readAll(s, t);
       expectSameF32(got, diffusersFromBfl(t.name, whole), t.name);
       // Q4_0 is the coarsest of the three: relative RMS ≤ its round-trip bound (golden weights are near-gaussian)
@@ -291,14 +292,14 @@ describe('FLUX.2 GGUF in BFL naming (golden model-a transformer)', async () => {
   it('accepts the model.diffusion_model. prefix (stable-diffusion.cpp files)', async () => {
     const prefixed = tensors.map((t) => ({ ...t, name: `model.diffusion_model.${t.name}` }));
     const s = memorySource({ 'f.gguf': encodeGguf({ 'general.architecture': 'flux' }, prefixed) });
-    expect((await openGgufTensors(s, 'f.gguf', 'transformer')).length).toBe(49);
+    expect((await openGgufTransformer(s, 'f.gguf')).length).toBe(49);
   });
 
   it('lists missing and unexpected tensors', async () => {
     const cut = tensors.filter((t) => t.name !== 'double_blocks.0.txt_attn.qkv.weight' && t.name !== 'img_in.weight');
     cut.push({ name: 'guidance_in.in_layer.weight', type: 'F32', shape: [4, 32], data: new Float32Array(128) });
     const s = memorySource({ 'f.gguf': encodeGguf({ 'general.architecture': 'flux' }, cut) });
-    await expect(openGgufTensors(s, 'f.gguf', 'transformer')).rejects.toThrow(
+    await expect(openGgufTransformer(s, 'f.gguf')).rejects.toThrow(
       /mem\/f\.gguf: not a FLUX\.2 transformer.*missing 2 tensors: img_in\.weight, double_blocks\.0\.txt_attn\.qkv\.weight; unexpected tensors: guidance_in\.in_layer\.weight/,
     );
   });
@@ -326,9 +327,10 @@ describe('Qwen3 GGUF in llama.cpp naming (golden model-a text encoder)', async (
     tensors.push({ name: llamaName(name), shape: info.shape, data, type: name === 'model.embed_tokens.weight' ? 'BF16' : 'F32' });
   }
   const src = memorySource({ 'qwen3.gguf': encodeGguf({ 'general.architecture': 'qwen3' }, tensors) });
+  const needed = (await neededTensors(goldenModelSource())).text_encoder;
 
   it('yields the embedding and layers 0…26 (297 + 1 tensors), equal to the golden checkpoint; layer 27 and output_norm skipped', async () => {
-    const out = await openGgufTensors(src, 'qwen3.gguf', 'text_encoder');
+    const out = await openGgufTextEncoder(src, 'qwen3.gguf', needed);
     expect(out.length).toBe(1 + 27 * 11);
     expect(out.some((t) => t.name.startsWith('model.layers.27.') || t.name === 'model.norm.weight')).toBe(false);
     for (const t of out) {
@@ -343,7 +345,7 @@ describe('Qwen3 GGUF in llama.cpp naming (golden model-a text encoder)', async (
     const cut = tensors.filter((t) => !t.name.startsWith('blk.5.attn_k_norm'));
     cut.push({ name: 'blk.0.attn_q.bias', type: 'F32', shape: [64], data: new Float32Array(64) });
     const s = memorySource({ 'q.gguf': encodeGguf({ 'general.architecture': 'qwen2' }, cut) });
-    await expect(openGgufTensors(s, 'q.gguf', 'text_encoder')).rejects.toThrow(
+    await expect(openGgufTextEncoder(s, 'q.gguf', needed)).rejects.toThrow(
       /not a Qwen3 text encoder with 27 layers.*missing 1 tensors: model\.layers\.5\.self_attn\.k_norm\.weight; unexpected tensors: blk\.0\.attn_q\.bias/,
     );
   });

@@ -14,8 +14,7 @@
  * permutation), and llama.cpp runs Qwen3 with NeoX (half-split) RoPE, as transformers does.
  */
 import { GGMLQuantizationType, gguf } from '@huggingface/gguf';
-import { InvalidInput, WeightMismatch } from '../gpu/errors';
-import { LAYERS_NEEDED } from '../model/qwen3';
+import { InvalidInput, WeightMismatch } from '../errors';
 import { fmtShape } from '../util/assert';
 import { type RowSource, type TensorPlan, flux2Plans, planTensor, renamePlan, stripPrefix } from './bflNames';
 import { GGML_BLOCK, GGML_TYPE_NAMES, type GgmlType, dequantize } from './ggufQuants';
@@ -151,11 +150,12 @@ const QWEN3_LAYER: Readonly<Record<string, string>> = {
 const QWEN3_UNUSED = new Set(['output_norm.weight', 'output.weight']);
 
 /**
- * Plans the encoder's tensors (embedding + layers 0…LAYERS_NEEDED−1) from llama.cpp names (or
- * transformers names, passed through). Later layers and the LM head are skipped. Throws
- * InvalidInput listing missing tensors or names that are not Qwen3 (e.g. Qwen2's q/k/v biases).
+ * Plans the encoder's tensors that `needed` names (klein: embedding + layers 0…26) from llama.cpp
+ * names (or transformers names, passed through), embedding first, then layer by layer. Later layers
+ * and the LM head are skipped. Throws InvalidInput listing missing tensors or names that are not
+ * Qwen3 (e.g. Qwen2's q/k/v biases).
  */
-function qwen3Plans(rows: ReadonlyMap<string, number>, file: string): TensorPlan[] {
+function qwen3Plans(rows: ReadonlyMap<string, number>, file: string, needed: ReadonlySet<string>): TensorPlan[] {
   const plans = new Map<string, TensorPlan>();
   const unexpected: string[] = [];
   for (const [name, r] of rows) {
@@ -170,42 +170,61 @@ function qwen3Plans(rows: ReadonlyMap<string, number>, file: string): TensorPlan
       unexpected.push(name);
       continue;
     }
-    const layer = /^model\.layers\.(\d+)\./.exec(target);
-    if (layer && Number(layer[1]) >= LAYERS_NEEDED) continue;
-    plans.set(target, renamePlan(target, name, r));
+    if (needed.has(target)) plans.set(target, renamePlan(target, name, r));
   }
-  const needed = ['model.embed_tokens.weight'];
-  for (let i = 0; i < LAYERS_NEEDED; i++) for (const y of Object.values(QWEN3_LAYER)) needed.push(`model.layers.${i}.${y}.weight`);
-  const missing = needed.filter((n) => !plans.has(n));
+  const layerOf = (n: string) => Number(/^model\.layers\.(\d+)\./.exec(n)?.[1] ?? -1);
+  const suffixes = Object.values(QWEN3_LAYER);
+  const suffixOf = (n: string) => suffixes.findIndex((y) => n.endsWith(`.${y}.weight`));
+  const order = [...needed].sort((a, b) => layerOf(a) - layerOf(b) || suffixOf(a) - suffixOf(b));
+  const layers = new Set(order.map(layerOf).filter((l) => l >= 0)).size;
+  const missing = order.filter((n) => !plans.has(n));
   if (missing.length > 0 || unexpected.length > 0) {
     throw new InvalidInput(
-      `${file}: not a Qwen3 text encoder with ${LAYERS_NEEDED} layers in llama.cpp naming` +
+      `${file}: not a Qwen3 text encoder with ${layers} layers in llama.cpp naming` +
         (missing.length ? `; missing ${missing.length} tensors: ${missing.join(', ')}` : '') +
         (unexpected.length ? `; unexpected tensors: ${unexpected.join(', ')}` : ''),
     );
   }
-  return needed.map((n) => plans.get(n) as TensorPlan);
+  return order.map((n) => plans.get(n) as TensorPlan);
 }
 
 /**
- * Every tensor the engine loads for `component`, from the GGUF file `path` of `src`, under its
- * diffusers / transformers name and logical shape. text_encoder: embedding and layers
- * 0…LAYERS_NEEDED−1 (output norm, LM head and later layers skipped); transformer: all of
- * Flux2Transformer2DModel, fused qkv split and the final AdaLN halves swapped (bflNames.ts).
- * Tensors are not read. Errors: InvalidInput (not GGUF, missing or unexpected tensors, data past
- * the end of the file), WeightMismatch (a needed tensor of a type without a decoder, e.g. IQ4_XS).
+ * Every tensor of Flux2Transformer2DModel from the GGUF file `path` of `src`, under its diffusers
+ * name and logical shape: fused qkv split and the final AdaLN halves swapped (bflNames.ts). Tensors
+ * are not read. Errors: InvalidInput (not GGUF, missing or unexpected tensors, data past the end of
+ * the file), WeightMismatch (a tensor of a type without a decoder, e.g. IQ4_XS).
  */
-export async function openGgufTensors(src: FileSource, path: string, component: 'transformer' | 'text_encoder'): Promise<SourceTensor[]> {
+export function openGgufTransformer(src: FileSource, path: string): Promise<SourceTensor[]> {
+  return openGguf(src, path, stripPrefix, flux2Plans);
+}
+
+/**
+ * The Qwen3 text encoder tensors `needed` names (model/tensorList.ts; klein: the embedding and
+ * layers 0…26) from the GGUF file `path` of `src`, under their transformers names; the output norm,
+ * the LM head and later layers are skipped. Errors as openGgufTransformer, and InvalidInput listing
+ * needed tensors the file lacks.
+ */
+export function openGgufTextEncoder(src: FileSource, path: string, needed: ReadonlySet<string>): Promise<SourceTensor[]> {
+  return openGguf(src, path, (name) => name, (rows, file) => qwen3Plans(rows, file, needed));
+}
+
+/** The tensors `plan` picks from a GGUF file whose tensor names `rename` maps into `plan`'s naming. */
+async function openGguf(
+  src: FileSource,
+  path: string,
+  rename: (ggufName: string) => string,
+  plan: (rows: ReadonlyMap<string, number>, file: string) => TensorPlan[],
+): Promise<SourceTensor[]> {
   const header = await readGgufHeader(src, path);
   const file = `${src.id}/${path}`;
   const byName = new Map<string, GgufTensorInfo>();
   for (const t of header.tensors) {
-    const key = component === 'transformer' ? stripPrefix(t.name) : t.name;
+    const key = rename(t.name);
     if (byName.has(key)) throw new InvalidInput(`${file}: tensor ${key} appears twice`);
     byName.set(key, t);
   }
   const rows = new Map([...byName].map(([k, t]) => [k, rowsCols(t.shape).rows]));
-  const plans = component === 'transformer' ? flux2Plans(rows, file) : qwen3Plans(rows, file);
+  const plans = plan(rows, file);
   const sources = new Map<string, RowSource>();
   return plans.map((p) => {
     let s = sources.get(p.source);

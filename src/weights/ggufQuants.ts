@@ -20,7 +20,7 @@
  *        half n (128 values), quarter k = 0…3, l = 0…31: low 4 bits from ql[64n + 32·(k&1) + l]
  *        (low nibble for k < 2, high for k ≥ 2), top 2 bits qh[32n + l] >> 2k; y = d·sc[i/16]·(q − 32)
  */
-import { WeightMismatch } from '../gpu/errors';
+import { WeightMismatch } from '../errors';
 import { bf16ToF32, f16BitsToF32 } from '../util/dtype';
 
 /** GGML type id (GGUF tensor info `type`) → name, for every type this module decodes. */

@@ -12,7 +12,7 @@ import { Rng } from '../util/rng';
 import { type GgmlType, dequantize as ggmlDequantize } from './ggufQuants';
 import { GGUF_REPACK, repackGguf } from './ggufRepack';
 import { quantizeGgml } from './ggufWrite';
-import { dequantize, quantLayout } from './quant';
+import { dequantize, quantLayout } from '../util/quant';
 
 /** f16 bits of v as two little-endian bytes. */
 const h = (v: number): [number, number] => {

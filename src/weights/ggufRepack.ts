@@ -20,10 +20,10 @@
  * cannot be held: that block alone is re-quantized from its decoded values (lossy, and counted in
  * the pack's relRms). Real weights have |d| ≪ 1.
  */
-import { WeightMismatch } from '../gpu/errors';
+import { WeightMismatch } from '../errors';
 import { f16BitsToF32, f32ToF16Bits } from '../util/dtype';
 import { GGML_BLOCK, type GgmlType, dequantize as ggmlDequantize, ggmlBytes } from './ggufQuants';
-import { type QuantFormat, type QuantizedTensor, quantLayout, quantize } from './quant';
+import { type QuantFormat, type QuantizedTensor, quantLayout, quantize } from '../util/quant';
 
 /** The GGML types repacked losslessly, and the quant.ts format each becomes. */
 export const GGUF_REPACK: Readonly<Partial<Record<GgmlType, QuantFormat>>> = { Q8_0: 'q8', Q4_0: 'q4', Q4_1: 'q4' };

@@ -11,7 +11,7 @@
  * maps to −32), then round the sub-block scales to 6 (Q6_K: 8) bits against one f16 super-scale.
  * Block layouts: ggufQuants.ts.
  */
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import { fmtShape, numel } from '../util/assert';
 import { f16BitsToF32, f32ToBf16, f32ToF16, f32ToF16Bits } from '../util/dtype';
 import { GGML_BLOCK, type GgmlType, ggmlBytes } from './ggufQuants';

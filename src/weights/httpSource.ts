@@ -1,25 +1,10 @@
 /**
- * The HTTP FileSource (hub repo ids and http(s) folders, see openSource in source.ts): Range GETs with
+ * The HTTP FileSource (hub repo ids and http(s) folders, openSource below): Range GETs with
  * retries (exponential backoff with jitter, Retry-After), resumption of a body that breaks off, ETag
  * consistency between requests, and AbortSignal support.
  */
-import { InvalidInput } from '../gpu/errors';
-import type { FileSource } from './source';
-
-/**
- * Data that does not match what it must be: a stored or downloaded chunk whose SHA-256 differs from
- * its manifest, or a file whose ETag changed between two requests of one download (it changed on the
- * server: bytes of two versions must not be mixed). `path` names the file or chunk.
- */
-export class IntegrityFailure extends Error {
-  override name = 'IntegrityFailure';
-  constructor(
-    message: string,
-    readonly path: string,
-  ) {
-    super(message);
-  }
-}
+import { type FileSource, HUB_REPO_ID, classifySource } from './source';
+import { InvalidInput, IntegrityFailure } from '../errors';
 
 /** How an HttpSource retries network errors, HTTP 408/429 and 5xx (except 501/505). */
 export interface RetryPolicy {
@@ -342,4 +327,25 @@ export class HttpSource implements FileSource {
       throw e;
     }
   }
+}
+
+/**
+ * A FileSource over HTTP: a hub repo id → `${hubUrl}/${repo}/resolve/${revision ?? 'main'}/${path}`,
+ * or an http(s) base URL → `${base}/${path}`. Local folders are not handled here (Node: folderSource).
+ * Throws InvalidInput for anything else.
+ */
+export function openSource(source: string, opts: OpenSourceOptions = {}): FileSource {
+  const kind = classifySource(source);
+  if (kind === 'url') return new HttpSource(source, source.replace(/\/+$/, ''), opts);
+  if (kind === 'hub') {
+    const m = HUB_REPO_ID.exec(source);
+    const repo = m?.[1] as string;
+    const revision = encodeURIComponent(m?.[2] ?? 'main');
+    const hub = (opts.hubUrl ?? 'https://huggingface.co').replace(/\/+$/, '');
+    return new HttpSource(source, `${hub}/${repo}/resolve/${revision}`, opts);
+  }
+  throw new InvalidInput(
+    `model source "${source}" is neither a hub repo id (owner/name[@revision]) nor an http(s) URL; ` +
+      'local folders need folderSource (Node only)',
+  );
 }

@@ -3,13 +3,14 @@
  * read), its shape checked against what the config implies, then handed to `ops.weight` (GPU:
  * uploaded in its storage dtype). Errors: WeightMismatch `name, expected, got`.
  */
-import { WeightMismatch } from '../gpu/errors';
+import { WeightMismatch } from '../errors';
 import type { Ops } from '../ops/ops';
 import { fmtShape } from '../util/assert';
 import { type QuantFormat, decodeToF32 } from '../util/dtype';
-import { quantize } from './quant';
-import { type Checkpoint, dtypeOf } from './safetensors';
-import { EmbeddingRows, type TokenEmbedding } from '../model/embeddingRows';
+import { isQuantFormat, quantize } from '../util/quant';
+import { type Checkpoint, weightFormatOf } from './safetensors';
+import { EmbeddingRows } from './embeddingRows';
+import type { WeightGetter } from './weightGetter';
 
 /**
  * Quantize-on-load: 2-D (linear) weights whose names pass `filter` are quantized to `format`
@@ -18,18 +19,6 @@ import { EmbeddingRows, type TokenEmbedding } from '../model/embeddingRows';
 export interface QuantizeOnLoad {
   format: QuantFormat;
   filter: (name: string) => boolean;
-}
-
-/** What the model loaders need: one tensor by checkpoint name, with the shape the config implies. */
-export interface WeightGetter<T> {
-  get(name: string, shape: readonly number[]): Promise<T>;
-  /**
-   * A [V, D] token embedding table whose rows are read on the host per lookup (never uploaded
-   * whole). The same object for the same name, so its row cache outlives reloads of the layers.
-   */
-  tokenEmbedding(name: string, shape: readonly [number, number]): TokenEmbedding;
-  /** Bytes read (or made) so far through `get` (progress). */
-  readonly loadedBytes: number;
 }
 
 export class WeightLoader<T> implements WeightGetter<T> {
@@ -65,14 +54,14 @@ export class WeightLoader<T> implements WeightGetter<T> {
     const bytes = await this.ckpt.read(name);
     this.loadedBytes += bytes.byteLength;
     this.onBytes?.(this.loadedBytes, name);
+    const format = weightFormatOf(info);
     // pack tensors already in a quantized format (src/weights/pack.ts) go to the GPU as they are
-    if (info.dtype === 'Q4' || info.dtype === 'Q8') return this.ops.weight(bytes, info.dtype === 'Q4' ? 'q4' : 'q8', shape, name, info.group);
-    const dtype = dtypeOf(info);
+    if (isQuantFormat(format)) return this.ops.weight(bytes, format, shape, name, info.group);
     if (this.quant && shape.length === 2 && this.quant.filter(name)) {
       const [rows, cols] = shape as [number, number];
-      return this.ops.weight(quantize(decodeToF32(bytes, dtype), rows, cols, this.quant.format).data, this.quant.format, shape, name);
+      return this.ops.weight(quantize(decodeToF32(bytes, format), rows, cols, this.quant.format).data, this.quant.format, shape, name);
     }
-    return this.ops.weight(bytes, dtype, shape, name);
+    return this.ops.weight(bytes, format, shape, name);
   }
 
   /** Rows of `name` read per lookup (EmbeddingRows, one per name); its bytes are not in `loadedBytes`. */
@@ -84,8 +73,7 @@ export class WeightLoader<T> implements WeightGetter<T> {
     }
     let e = this.embeddings.get(name);
     if (!e) {
-      const format = info.dtype === 'Q4' ? 'q4' : info.dtype === 'Q8' ? 'q8' : dtypeOf(info); // as in `get`
-      e = new EmbeddingRows(this.ckpt, name, format, shape);
+      e = new EmbeddingRows(this.ckpt, name, weightFormatOf(info), shape);
       this.embeddings.set(name, e);
     }
     return e;

@@ -4,26 +4,28 @@
  * copying a pack must verify every chunk, and source reads must be coalesced. GGUF Q8_0 / Q4_0 /
  * Q4_1 blocks must land in the pack without loss (G = 32).
  */
+import { GOLDEN_DIR } from '../testing/golden';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../testing/memorySource';
 import { buildPack } from '../testing/pack';
 import { decodeToF32 } from '../util/dtype';
 import { COALESCE_GAP_BYTES, planPack, readCoalesced } from './convert';
+import { neededTensors } from '../model/tensorList';
 import { folderSource } from './folderSource';
 import { openCheckpoints } from './pack';
 import { PACK_MANIFEST, type PackManifest, type PackQuant, type PackTensor } from './packFormat';
 import { dtypeOf, openComponent } from './safetensors';
 import { COMPONENTS, rowsCols } from './sourceTensor';
-import { IntegrityFailure } from './source';
+import { IntegrityFailure } from '../errors';
 import { expectSameF32, goldenTransformerAsBfl } from '../testing/goldenBfl';
 import { relL2 } from '../testing/expectClose';
-import { openGgufTensors } from './gguf';
+import { openGgufTransformer } from './gguf';
 import type { GgmlType } from './ggufQuants';
 import { type GgufTensorIn, encodeGguf } from './ggufWrite';
-import { dequantize, quantize } from './quant';
+import { dequantize, quantize } from '../util/quant';
 
-const MODEL_A = resolve(process.env.KLEINBILD_GOLDEN ?? resolve(__dirname, '../../../shared/golden'), 'model-a');
+const MODEL_A = resolve(GOLDEN_DIR, 'model-a');
 /** Tiny chunks so that most tensors and their planar sections straddle chunk borders. */
 const CHUNK = 4096;
 
@@ -37,7 +39,7 @@ function firstDiff(a: Uint8Array | object | undefined, b: Uint8Array | object | 
 
 async function packOf(quant: PackQuant) {
   const src = folderSource(MODEL_A);
-  const job = await planPack({ name: `test ${quant}`, quant, base: MODEL_A }, () => src, { chunkBytes: CHUNK });
+  const job = await planPack({ name: `test ${quant}`, quant, base: MODEL_A }, () => src, neededTensors, { chunkBytes: CHUNK });
   return { job, files: await buildPack(job) };
 }
 
@@ -94,7 +96,7 @@ describe('pack conversion (golden model-a)', () => {
   it('copying a pack verifies every chunk against the manifest', async () => {
     const { files } = await packOf('q8');
     const src = memorySource(files);
-    const copy = await planPack({ name: 'copy', quant: 'q8', base: 'pack' }, () => src);
+    const copy = await planPack({ name: 'copy', quant: 'q8', base: 'pack' }, () => src, neededTensors);
     const again = await buildPack(copy);
     for (const [path, bytes] of files) if (path !== PACK_MANIFEST) expect(firstDiff(again.get(path), bytes), path).toBe(-1);
     // one flipped byte in chunk 3 is refused by name
@@ -103,7 +105,7 @@ describe('pack conversion (golden model-a)', () => {
     c3[17] = (c3[17] as number) ^ 0xff;
     bad.set('chunks/00003.bin', c3);
     const badSrc = memorySource(bad);
-    const job = await planPack({ name: 'copy', quant: 'q8', base: 'pack' }, () => badSrc);
+    const job = await planPack({ name: 'copy', quant: 'q8', base: 'pack' }, () => badSrc, neededTensors);
     await expect(job.chunk(2)).resolves.toBeInstanceOf(Uint8Array);
     await expect(job.chunk(3)).rejects.toThrow(/chunks\/00003\.bin: SHA-256 [0-9a-f]{64} does not match/);
     await expect(job.chunk(3)).rejects.toBeInstanceOf(IntegrityFailure);
@@ -119,7 +121,7 @@ describe('pack conversion (golden model-a)', () => {
     }
     for (const f of ['tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json']) files.set(f, await folder.range(f, 0, await folder.size(f)));
     const src = memorySource(files);
-    const job = await planPack({ name: 'q4', quant: 'q4', base: 'mem' }, () => src, { chunkBytes: 1 << 20 });
+    const job = await planPack({ name: 'q4', quant: 'q4', base: 'mem' }, () => src, neededTensors, { chunkBytes: 1 << 20 });
     let ranges = 0;
     let bytes = 0;
     for (let i = 0; i < job.plan.chunks.length; i++) {
@@ -147,11 +149,11 @@ describe('GGUF Q8_0 / Q4_0 / Q4_1 transformer into a pack (golden model-a weight
   for (const quant of ['q8', 'q4'] as const) {
     it(`${quant} pack: Q4_0/Q4_1${quant === 'q8' ? ' and Q8_0' : ''} blocks repacked at G = 32, dequantize(pack bytes) = the GGUF decoder bit for bit, relRms 0`, async () => {
       const recipe = { name: 'gguf', quant, base: 'base', overrides: { transformer: { source: 'gguf', path: 'flux.gguf', format: 'gguf' as const } } };
-      const job = await planPack(recipe, (s) => (s === 'gguf' ? gguf : base), { chunkBytes: CHUNK });
+      const job = await planPack(recipe, (s) => (s === 'gguf' ? gguf : base), neededTensors, { chunkBytes: CHUNK });
       const files = await buildPack(job);
       const pack = await openCheckpoints(memorySource(files));
       const seen = new Map<string, number>();
-      for (const s of await openGgufTensors(gguf, 'flux.gguf', 'transformer')) {
+      for (const s of await openGgufTransformer(gguf, 'flux.gguf')) {
         if (s.shape.length !== 2) continue;
         const meta = pack.pack?.components.transformer[s.name] as PackTensor;
         const { rows, cols } = rowsCols(s.shape);

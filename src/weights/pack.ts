@@ -3,7 +3,7 @@
  * store — as the same `Checkpoint` interface the safetensors reader offers, so the model loaders
  * do not care where weights come from. `openCheckpoint` picks the pack or the diffusers layout.
  */
-import { InvalidInput, WeightMismatch } from '../gpu/errors';
+import { InvalidInput, WeightMismatch } from '../errors';
 import { type Checkpoint, type TensorInfo, openComponent } from './safetensors';
 import type { FileSource } from './source';
 import { COMPONENTS, type Component } from './sourceTensor';

@@ -3,10 +3,10 @@
  * chunk by chunk with every chunk and file checked against its SHA-256 (planPack's job for a
  * source that already is a pack).
  */
-import { InvalidInput } from '../gpu/errors';
 import type { PackManifest } from './packFormat';
 import type { PackJob } from './packJob';
-import { type FileSource, IntegrityFailure } from './source';
+import type { FileSource } from './source';
+import { InvalidInput, IntegrityFailure } from '../errors';
 import { COMPONENTS, type Component } from './sourceTensor';
 
 /** The SHA-256 of `bytes` as lower-case hex (Web Crypto; browser and Node). */

@@ -3,17 +3,19 @@
  * every tensor a text-to-image load reads (text encoder, transformer, VAE decoder), the chunks are as
  * many as possible (one fewer and a decoder read fails), and they hold nearly all encoder bytes.
  */
+import { GOLDEN_DIR } from '../testing/golden';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../testing/memorySource';
 import { buildPack } from '../testing/pack';
 import { planPack } from './convert';
+import { neededTensors } from '../model/tensorList';
 import { folderSource } from './folderSource';
 import { openCheckpoints } from './pack';
 import { DEFAULT_CHUNK_BYTES, PACK_MANIFEST, type PackManifest, encoderOnlyChunks, isVaeEncoderTensor } from './packFormat';
 import { COMPONENTS } from './sourceTensor';
 
-const MODEL_A = resolve(process.env.KLEINBILD_GOLDEN ?? resolve(__dirname, '../../../shared/golden'), 'model-a');
+const MODEL_A = resolve(GOLDEN_DIR, 'model-a');
 /** The e2e pack's chunk size (e2e/env.ts PACK_A) and a smaller one where more borders fall inside tensors. */
 const CHUNK_SIZES = [65536, 4096] as const;
 
@@ -40,7 +42,7 @@ describe('encoderOnlyChunks (golden model-a, q4)', () => {
   for (const chunkBytes of CHUNK_SIZES) {
     it(`${chunkBytes}-byte chunks: the pack's tail; without it every other tensor still reads, and it is maximal`, async () => {
       const src = folderSource(MODEL_A);
-      const job = await planPack({ name: 'test q4', quant: 'q4', base: MODEL_A }, () => src, { chunkBytes });
+      const job = await planPack({ name: 'test q4', quant: 'q4', base: MODEL_A }, () => src, neededTensors, { chunkBytes });
       const m = job.plan;
       const deferred = encoderOnlyChunks(m);
       expect(deferred.length).toBeGreaterThan(0);
@@ -66,7 +68,7 @@ describe('encoderOnlyChunks (golden model-a, q4)', () => {
 
       // copying the pack (a pack as the recipe's base) plans the same chunks
       const packSrc = memorySource(files);
-      const copy = await planPack({ name: 'copy', quant: 'q4', base: 'pack' }, () => packSrc);
+      const copy = await planPack({ name: 'copy', quant: 'q4', base: 'pack' }, () => packSrc, neededTensors);
       expect(encoderOnlyChunks(copy.plan)).toEqual(deferred);
       expect((files.get(PACK_MANIFEST) as PackManifest).chunks.length).toBe(m.chunks.length);
     });
@@ -74,7 +76,7 @@ describe('encoderOnlyChunks (golden model-a, q4)', () => {
 
   it('the default 32 MiB chunk holds the whole tiny model: nothing is encoder-only', async () => {
     const src = folderSource(MODEL_A);
-    const job = await planPack({ name: 'test q4', quant: 'q4', base: MODEL_A }, () => src);
+    const job = await planPack({ name: 'test q4', quant: 'q4', base: MODEL_A }, () => src, neededTensors);
     expect(job.plan.chunkBytes).toBe(DEFAULT_CHUNK_BYTES);
     expect(job.plan.chunks.length).toBe(1);
     expect(encoderOnlyChunks(job.plan)).toEqual([]);
@@ -82,7 +84,7 @@ describe('encoderOnlyChunks (golden model-a, q4)', () => {
 
   it('a pack without encoder tensors has no encoder-only chunk', async () => {
     const src = folderSource(MODEL_A);
-    const { plan } = await planPack({ name: 'test q4', quant: 'q4', base: MODEL_A }, () => src, { chunkBytes: 65536 });
+    const { plan } = await planPack({ name: 'test q4', quant: 'q4', base: MODEL_A }, () => src, neededTensors, { chunkBytes: 65536 });
     const vae = Object.fromEntries(Object.entries(plan.components.vae).filter(([n]) => !isVaeEncoderTensor(n)));
     expect(encoderOnlyChunks({ ...plan, components: { ...plan.components, vae } })).toEqual([]);
   });

@@ -12,6 +12,7 @@
  * Every tensor occupies [offset, offset + bytes) of that byte space (offsets 256-byte aligned); a
  * large tensor simply spans consecutive chunks.
  */
+import type { QuantFormat, WeightFormat } from '../util/dtype';
 import type { Component } from './sourceTensor';
 
 export const PACK_MANIFEST = 'kleinbild-pack.json';
@@ -22,12 +23,12 @@ export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
 /** Tensor offsets are multiples of this (GPU upload alignment, and u32 views). */
 export const TENSOR_ALIGN = 256;
 
-/** How the pack's weights are stored: quantized linear weights, or the checkpoint's own dtypes. */
-export type PackQuant = 'q4' | 'q8' | 'none';
+/** How the pack's weights are stored: linear weights quantized to a QuantFormat, or ('none') the checkpoint's own dtypes. */
+export type PackQuant = QuantFormat | 'none';
 
-/** One stored tensor. `dtype` is an engine WeightFormat ('q4' | 'q8' | 'bf16' | 'f16' | 'f32'). */
+/** One stored tensor, in an engine WeightFormat. */
 export interface PackTensor {
-  dtype: 'q4' | 'q8' | 'bf16' | 'f16' | 'f32';
+  dtype: WeightFormat;
   shape: number[];
   /** Absolute position in the pack's weight byte space. */
   offset: number;

@@ -12,10 +12,10 @@ import type { Ops } from '../ops/ops';
 import type { CpuTensor } from '../ops/cpu/tensor';
 import { openComponent } from './safetensors';
 import { WeightLoader } from './load';
-import type { QuantFormat } from './quant';
-import { readConfigs } from '../pipeline/generate';
+import type { QuantFormat } from '../util/quant';
+import { readConfigs } from '../model/config';
 import { embedContext, loadTransformer, transformerForward } from '../model/transformer';
-import { fluxRopeTable } from '../ops/cpu/ropeTables';
+import { fluxRopeTable } from '../model/ropeTables';
 import { timestepEmbeddingInput } from '../pipeline/schedule';
 
 // Cosine similarity and max |Δ| of step_velocity[0] vs the unquantized run (rms of the reference

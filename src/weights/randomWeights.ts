@@ -11,11 +11,10 @@
  * token embedding row from (seed, name, id), so a tensor has the same values however often and in
  * whatever order it is made (low-memory mode makes each stage's weights again for every image).
  */
-import type { TokenEmbedding } from '../model/embeddingRows';
 import type { Ops } from '../ops/ops';
 import { numel } from '../util/assert';
 import { bf16ToF32 } from '../util/dtype';
-import type { WeightGetter } from './load';
+import type { TokenEmbedding, WeightGetter } from './weightGetter';
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);

@@ -4,15 +4,15 @@
  * (offsets relative to the data section at 8 + N; `__metadata__` ignored), then the data.
  * `openComponent` reads only headers up front; each tensor is then one range request.
  */
-import { InvalidInput, WeightMismatch } from '../gpu/errors';
-import type { DType } from '../util/dtype';
+import { InvalidInput, WeightMismatch } from '../errors';
+import type { DType, QuantFormat, WeightFormat } from '../util/dtype';
 import { fmtShape, numel } from '../util/assert';
 import type { FileSource } from './source';
 
 /** One tensor's place in a file. `start`/`end` are absolute byte offsets in `file`. */
 export interface TensorInfo {
   name: string;
-  /** As spelled in the file: 'BF16' | 'F16' | 'F32' | 'I64' | … */
+  /** As spelled in the file: 'BF16' | 'F16' | 'F32' | 'I64' | …; a pack's quantized tensors: 'Q4' | 'Q8' (pack.ts). */
   dtype: string;
   shape: number[];
   /** Q4/Q8 tensors of a pack: weights per scale, quant.ts G (absent: QUANT_GROUP). */
@@ -48,12 +48,18 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = {
 };
 
 const COMPUTE_DTYPE: Readonly<Record<string, DType>> = { BF16: 'bf16', F16: 'f16', F32: 'f32' };
+const QUANT_DTYPE: Readonly<Record<string, QuantFormat>> = { Q4: 'q4', Q8: 'q8' };
 
 /** Maps a float tensor's file dtype to the engine DType; throws WeightMismatch for others. */
 export function dtypeOf(info: TensorInfo): DType {
   const d = COMPUTE_DTYPE[info.dtype];
   if (!d) throw new WeightMismatch(info.name, 'dtype BF16, F16 or F32', `${info.dtype} (${info.file})`);
   return d;
+}
+
+/** The engine's storage format of a tensor: dtypeOf, or q4/q8 for a pack's quantized tensors. */
+export function weightFormatOf(info: TensorInfo): WeightFormat {
+  return QUANT_DTYPE[info.dtype] ?? dtypeOf(info);
 }
 
 /** Header byte length N from the first 8 bytes (throws unless N + 8 ≤ fileSize). */

@@ -3,7 +3,7 @@
  * (huggingface/safetensors `serialize`): u64 LE header length, JSON header padded with spaces to a
  * multiple of 8 bytes, then the tensors' little-endian bytes back to back in the given order.
  */
-import { InvalidInput } from '../gpu/errors';
+import { InvalidInput } from '../errors';
 import { fmtShape, numel } from '../util/assert';
 
 export type WritableDType = 'F32' | 'BF16' | 'F16' | 'I64' | 'F8_E4M3' | 'F8_E5M2' | 'U8';

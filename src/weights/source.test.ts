@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GOLDEN_DIR } from '../testing/golden';
 import { openComponent } from './safetensors';
-import { IntegrityFailure, type RetryEvent, classifySource, isHubRepoId, normalizeEtag, openSource, parseRetryAfter } from './source';
+import { classifySource, isHubRepoId } from './source';
+import { type RetryEvent, normalizeEtag, openSource, parseRetryAfter } from './httpSource';
+import { IntegrityFailure } from '../errors';
 
 const MODEL_DIR = join(GOLDEN_DIR, 'model-a');
 const TRANSFORMER = 'transformer/diffusion_pytorch_model.safetensors';
@@ -108,7 +110,7 @@ describe('classifySource', () => {
     expect(isHubRepoId('./models/x')).toBe(false);
     expect(classifySource('https://example.com/m')).toBe('url');
     expect(classifySource('owner/name@abc123')).toBe('hub');
-    expect(classifySource('/work/shared/golden/model-a')).toBe('path');
+    expect(classifySource('/data/kleinbild/golden/model-a')).toBe('path');
     expect(classifySource('a/b/c')).toBe('path');
     expect(() => openSource('/tmp/model')).toThrow(/neither a hub repo id.*folderSource/);
   });

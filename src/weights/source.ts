@@ -1,19 +1,16 @@
 /**
  * Where model files come from. A `FileSource` reads byte ranges, sizes and JSON files by their path
  * inside a model repo (`transformer/diffusion_pytorch_model.safetensors`), so the safetensors loader
- * never holds a whole multi-GB file. This module is browser-safe (fetch only); the Node folder
- * source lives in folderSource.ts.
+ * never holds a whole multi-GB file.
  *
  * Implemented with plain `fetch`, not `@huggingface/hub`: its `downloadFile` returns a lazily
  * sliced Blob that speaks the Xet reconstruction protocol for Xet-backed files, which hides the
  * HTTP status behind library errors and adds a token round trip. A `resolve/` URL already answers
  * Range requests (302 → CDN, which fetch follows), which is all the loader needs.
+ *
+ * This module is the leaf every reader imports; the HTTP source and `openSource` are in
+ * httpSource.ts, the Node folder source in folderSource.ts.
  */
-import { InvalidInput } from '../gpu/errors';
-import { HttpSource, type OpenSourceOptions } from './httpSource';
-
-export { DEFAULT_RETRY, HttpSource, IntegrityFailure, normalizeEtag, parseRetryAfter } from './httpSource';
-export type { OpenSourceOptions, RetryEvent, RetryPolicy } from './httpSource';
 
 /**
  * Read access to one model's files; `path` is relative to the repo root. Every method takes an
@@ -36,7 +33,7 @@ export interface FileSource {
 export type SourceKind = 'hub' | 'url' | 'path';
 
 /** `owner/name` or `owner/name@revision` (revision may hold `/`, e.g. `refs/pr/1`). */
-const HUB_REPO_ID = /^([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)(?:@(.+))?$/;
+export const HUB_REPO_ID = /^([A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*)(?:@(.+))?$/;
 
 /** Whether `s` looks like a hub repo id (`owner/name[@revision]`). */
 export function isHubRepoId(s: string): boolean {
@@ -52,25 +49,4 @@ export function classifySource(s: string): SourceKind {
   if (/^https?:\/\//i.test(s)) return 'url';
   if (isHubRepoId(s)) return 'hub';
   return 'path';
-}
-
-/**
- * A FileSource over HTTP: a hub repo id → `${hubUrl}/${repo}/resolve/${revision ?? 'main'}/${path}`,
- * or an http(s) base URL → `${base}/${path}`. Local folders are not handled here (Node: folderSource).
- * Throws InvalidInput for anything else.
- */
-export function openSource(source: string, opts: OpenSourceOptions = {}): FileSource {
-  const kind = classifySource(source);
-  if (kind === 'url') return new HttpSource(source, source.replace(/\/+$/, ''), opts);
-  if (kind === 'hub') {
-    const m = HUB_REPO_ID.exec(source);
-    const repo = m?.[1] as string;
-    const revision = encodeURIComponent(m?.[2] ?? 'main');
-    const hub = (opts.hubUrl ?? 'https://huggingface.co').replace(/\/+$/, '');
-    return new HttpSource(source, `${hub}/${repo}/resolve/${revision}`, opts);
-  }
-  throw new InvalidInput(
-    `model source "${source}" is neither a hub repo id (owner/name[@revision]) nor an http(s) URL; ` +
-      'local folders need folderSource (Node only)',
-  );
 }

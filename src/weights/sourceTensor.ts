@@ -57,3 +57,9 @@ export function rowsCols(shape: readonly number[]): { rows: number; cols: number
 /** The three model components a pack holds, named as the diffusers repo folders. */
 export type Component = 'text_encoder' | 'transformer' | 'vae';
 export const COMPONENTS: readonly Component[] = ['text_encoder', 'transformer', 'vae'];
+
+/**
+ * The checkpoint names the engine reads, per component (model/tensorList.ts derives them from the
+ * model loaders); the pack converter stores these and nothing else.
+ */
+export type NeededTensors = Readonly<Record<Component, ReadonlySet<string>>>;

@@ -1,116 +1,19 @@
 /**
- * THE contract between the UI thread and the engine worker (Comlink). Also the engine's public
- * types: the Node CLI calls the same `Pipeline` with the same request/result shapes.
+ * THE contract between the UI thread and the engine worker (Comlink): the worker's surface
+ * (GeneratorApi) and, re-exported, every type that crosses it — the engine's request/result types
+ * (src/pipeline/types.ts, the same ones the Node CLI passes to `Pipeline`), the store's, the
+ * adapter report.
  */
+import type { AdapterReport } from '../gpu/device';
+import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo, ModelSource } from '../pipeline/types';
+import type { DownloadPlan, DownloadProgress, StorageReport, StoredModel } from '../store/types';
+import type { ImportPlan } from '../store/importFolder';
+import type { LocalFile } from '../weights/fileListSource';
+import type { PackQuant } from '../weights/packFormat';
+import type { PackRecipe } from '../weights/packJob';
 
-/**
- * Where a model comes from: a hub repo id (`owner/name`), an http(s) base URL, `store:<id>` (a model
- * downloaded into this browser's storage: StoredModel.id; works offline), or (Node) a folder.
- */
-export type ModelSource = string;
-
-export const DEFAULT_MODEL: ModelSource = 'black-forest-labs/FLUX.2-klein-4B';
-
-export interface LoadProgress {
-  /** What is being loaded: a file path inside the model, or a phase. */
-  file: string;
-  loadedBytes: number;
-  totalBytes: number;
-}
-
-/** How a model is loaded (Pipeline.load, the worker's load, the CLI). */
-export interface LoadOptions {
-  /** Quantize linear weights while loading (src/weights/quant.ts); default: keep the checkpoint's dtype. */
-  quant?: 'q8' | 'q4';
-  /**
-   * Keep only one stage's weights on the GPU at a time: every generate() reads the text encoder,
-   * frees it, then the transformer, then the VAE decoder (the peak is the largest stage, not the
-   * sum), at the price of reading all weights again for every image.
-   */
-  lowMemory?: boolean;
-}
-
-export interface ModelInfo {
-  source: ModelSource;
-  /**
-   * Weight bytes read at load (normal mode), or read by every generate() stage by stage (low-memory
-   * mode). The token embedding table is not included: only a prompt's rows are read, when needed.
-   */
-  weightBytes: number;
-  /** Human-readable summary of the configs (layers, hidden sizes). */
-  summary: string;
-}
-
-/** A decoded reference image for editing: RGBA8, row-major, width·height·4 bytes (alpha is ignored). */
-export interface ReferenceImage {
-  width: number;
-  height: number;
-  rgba: Uint8ClampedArray;
-}
-
-export interface GenerateRequest {
-  prompt: string;
-  /** Output size in pixels; multiples of 16, 64…2048. */
-  width: number;
-  height: number;
-  /** Denoising steps (4 for the distilled klein). */
-  steps: number;
-  seed: number;
-  /** Injected initial noise [1, 128, H/16, W/16] flattened (parity tests); drawn from `seed` when absent. */
-  latents?: Float32Array;
-  /**
-   * Reference images for editing / multi-reference generation (at most 4; each side ≥ 64 px,
-   * aspect ≤ 8). Preprocessed as diffusers does (downscale above 1024², center-crop to multiples of 16).
-   */
-  references?: ReferenceImage[];
-}
-
-export type Stage = 'encode' | 'denoise' | 'decode';
-
-export interface GenerateProgress {
-  stage: Stage;
-  /** 1-based step index while denoising. */
-  step?: number;
-  steps?: number;
-  /** Overall progress in [0, 1]. */
-  fraction: number;
-  /** Low-memory mode: the stage's weights are being read (totalBytes 0 when not known ahead). */
-  load?: { loadedBytes: number; totalBytes: number };
-}
-
-/**
- * A live preview after a denoising step (opt-in: pass `onPreview`): the step's latent through a
- * linear latent-pixel → RGB map fitted once per model on its VAE decoder (src/pipeline/preview.ts),
- * not a VAE decode. One pixel per VAE latent pixel: (W/16)·2 × (H/16)·2 = W/8 × H/8.
- */
-export interface GeneratePreview {
-  /** 1-based step whose result this is. */
-  step: number;
-  steps: number;
-  width: number;
-  height: number;
-  /** RGBA8, row-major, width·height·4 bytes; the worker transfers its buffer. */
-  rgba: Uint8ClampedArray;
-}
-
-export interface StageTimings {
-  encodeMs: number;
-  /** One entry per denoising step (the first also projects the prompt embeddings: context_embedder). */
-  stepMs: number[];
-  decodeMs: number;
-  totalMs: number;
-  /** Low-memory mode: time spent reading stage weights, in totalMs but not in the stage times. */
-  loadMs?: number;
-}
-
-export interface GenerateResult {
-  width: number;
-  height: number;
-  /** RGBA8, row-major, width·height·4 bytes. */
-  rgba: Uint8ClampedArray;
-  seed: number;
-  timings: StageTimings;
-}
+export type * from '../pipeline/types';
+export { DEFAULT_MODEL } from '../catalog/choices';
 
 /**
  * The GPU adapter and the device the engine got from it (the UI's capability report): vendor,
@@ -124,12 +27,6 @@ export interface Capabilities {
   adapter: AdapterCapabilities | null;
 }
 
-import type { AdapterReport } from '../gpu/device';
-import type { DownloadPlan, DownloadProgress, StorageReport, StoredModel } from '../store/types';
-import type { PackRecipe } from '../weights/packJob';
-import type { PackQuant } from '../weights/packFormat';
-import type { LocalFile } from '../weights/fileListSource';
-import type { ImportPlan } from '../store/importFolder';
 export type { DownloadPlan, DownloadProgress, ImportPlan, LocalFile, PackQuant, PackRecipe, StorageReport, StoredModel };
 
 /** What the worker exposes through Comlink. Callbacks must be wrapped in `Comlink.proxy`. */

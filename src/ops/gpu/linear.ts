@@ -6,7 +6,7 @@ import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import type { LinearOptions } from '../ops';
 import { assert, fmtShape, numel } from '../../util/assert';
 import type { DType } from '../../util/dtype';
-import { type QuantFormat, type WeightFormat, isQuantFormat, quantLayout } from '../../weights/quant';
+import { type QuantFormat, type WeightFormat, isQuantFormat, quantLayout } from '../../util/quant';
 import { dtypeCode } from './dtypeCode';
 
 const MATMUL = { file: 'matmul.wgsl', code: matmulCode };

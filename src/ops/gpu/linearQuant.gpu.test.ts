@@ -7,7 +7,7 @@ import { testGpu } from '../../testing/gpu';
 import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { bf16ToF32, f32ToBf16 } from '../../util/dtype';
-import { type QuantFormat, dequantize, quantize } from '../../weights/quant';
+import { type QuantFormat, dequantize, quantize } from '../../util/quant';
 import { dequantize as ggmlDequantize } from '../../weights/ggufQuants';
 import { repackGguf } from '../../weights/ggufRepack';
 import { quantizeGgml } from '../../weights/ggufWrite';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rope as ropeCpu } from '../cpu/rope';
-import { fluxRopeTable, qwenRopeTable } from '../cpu/ropeTables';
+import { fluxRopeTable, qwenRopeTable } from '../../model/ropeTables';
 import { type CpuTensor, cpuTensor } from '../cpu/tensor';
 import type { RopeLayout } from '../ops';
 import { rope } from './rope';

@@ -1,6 +1,7 @@
 /**
- * The engine's error classes. Each carries enough numbers to act on; the UI shows `message`.
- * No class shadows a built-in.
+ * The project's error classes, one module for every layer (GPU, weights, store, pipeline, UI).
+ * Each carries enough numbers to act on; the UI shows `message`. `name` survives Comlink, so the UI
+ * tells them apart by name. No class shadows a built-in.
  */
 
 /** No WebGPU: `navigator.gpu` missing, no adapter, or a required limit/feature absent. */
@@ -43,4 +44,24 @@ export class Cancelled extends Error {
   constructor() {
     super('cancelled');
   }
+}
+
+/**
+ * Data that does not match what it must be: a stored or downloaded chunk whose SHA-256 differs from
+ * its manifest, or a file whose ETag changed between two requests of one download (it changed on the
+ * server: bytes of two versions must not be mixed). `path` names the file or chunk.
+ */
+export class IntegrityFailure extends Error {
+  override name = 'IntegrityFailure';
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Not enough storage: `needed` and `available` bytes are in the message. */
+export class StorageFull extends Error {
+  override name = 'StorageFull';
 }

@@ -2,8 +2,8 @@
  * Host-side RoPE (cos, sin) tables for ops.rope: built on the CPU because WGSL sin/cos lose
  * accuracy for large angles. Both return [S, Dh/2, 2] f32 with (cos, sin) of each rotated pair.
  */
-import { assert } from '../../util/assert';
-import { type CpuTensor, cpuTensor } from './tensor';
+import { assert } from '../util/assert';
+import { type CpuTensor, cpuTensor } from '../ops/cpu/tensor';
 
 /**
  * FLUX.2 multi-axis table. ids: [S, A] positions per axis (A = axesDims.length; klein: (t, h, w, l)),

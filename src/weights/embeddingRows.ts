@@ -11,22 +11,12 @@
  * checkpoint gives the tensor (TensorInfo.group; 32 for GGUF repacks). Decoded rows live in an
  * LRU bounded by bytes; a lookup larger than the bound is still served whole.
  */
-import { WeightMismatch } from '../gpu/errors';
+import { WeightMismatch } from '../errors';
 import { BYTES_PER_ELEMENT, type WeightFormat, decodeToF32 } from '../util/dtype';
 import { fmtShape } from '../util/assert';
-import { dequantize, isQuantFormat, quantLayout } from '../weights/quant';
-import type { Checkpoint } from '../weights/safetensors';
-
-/** A [V, D] token embedding table whose rows are looked up on the host. */
-export interface TokenEmbedding {
-  /** [V, D]: vocabulary size, hidden size. */
-  readonly shape: readonly [number, number];
-  /**
-   * ids: [n] → [n, D] f32, row t = table[ids[t]] (decoded exactly as `ops.weight` would: bf16/f16
-   * exact, q8/q4 as `dequantize`). Errors: Error naming the first id outside [0, V).
-   */
-  rows(ids: Int32Array): Promise<Float32Array>;
-}
+import { dequantize, isQuantFormat, quantLayout } from '../util/quant';
+import type { Checkpoint } from './safetensors';
+import type { TokenEmbedding } from './weightGetter';
 
 /** What `EmbeddingRows` has read so far (tests, bench). */
 export interface EmbeddingRowStats {

@@ -4,64 +4,15 @@
  * the model loaders which tensors they read (`tensorList`) and laying them out exactly as planPack
  * does (`packLayoutBytes`); the download size adds up what the sources hold for those tensors.
  */
-import type { Configs } from '../pipeline/generate';
-import { type Flux2TransformerConfig, type Flux2VaeConfig, type Qwen3Config, parseQwen3Config, parseTransformerConfig, parseVaeConfig } from '../model/config';
-import type { TokenEmbedding } from '../model/embeddingRows';
-import { loadQwen3 } from '../model/qwen3';
-import { loadTransformer } from '../model/transformer';
-import { loadDecoder } from '../model/vae';
-import { loadEncoder } from '../model/vaeEncoder';
+import { type Configs, type Flux2TransformerConfig, type Flux2VaeConfig, type Qwen3Config, parseQwen3Config, parseTransformerConfig, parseVaeConfig } from '../model/config';
+import { type TensorSpec, tensorList } from '../model/tensorList';
 import kleinText from '../../bench/configs/flux2-klein-4b/text_encoder/config.json';
 import kleinTransformer from '../../bench/configs/flux2-klein-4b/transformer/config.json';
 import kleinVae from '../../bench/configs/flux2-klein-4b/vae/config.json';
-import { DEFAULT_MODEL } from '../worker/api';
-import { storedBytes, targetDtype } from './convert';
-import type { WeightGetter } from './load';
-import { type PackQuant, TENSOR_ALIGN } from './packFormat';
-import type { PackRecipe } from './packJob';
-import type { Component, SourceTensor } from './sourceTensor';
-
-/** One tensor the engine reads: component, checkpoint name, shape. */
-export interface TensorSpec {
-  component: Component;
-  name: string;
-  shape: number[];
-}
-
-/** Records the (name, shape) requests of a model loader; returns placeholders. */
-class ShapeRecorder implements WeightGetter<null> {
-  readonly specs: TensorSpec[] = [];
-  readonly loadedBytes = 0;
-  constructor(private readonly component: Component) {}
-  async get(name: string, shape: readonly number[]): Promise<null> {
-    this.specs.push({ component: this.component, name, shape: [...shape] });
-    return null;
-  }
-  tokenEmbedding(name: string, shape: readonly [number, number]): TokenEmbedding {
-    this.specs.push({ component: this.component, name, shape: [...shape] });
-    return { shape, rows: async () => new Float32Array(0) };
-  }
-}
-
-/**
- * Every tensor the engine reads for `configs` (text encoder layers 0…26 and embedding, transformer,
- * VAE decoder, VAE encoder), in pack order, by running the real loaders against a recorder.
- */
-export async function tensorList(configs: Configs): Promise<TensorSpec[]> {
-  const te = new ShapeRecorder('text_encoder');
-  await loadQwen3(te, configs.textEncoder);
-  const tr = new ShapeRecorder('transformer');
-  await loadTransformer(tr, configs.transformer);
-  const vae = new ShapeRecorder('vae');
-  await loadDecoder(vae, configs.vae);
-  await loadEncoder(vae, configs.vae);
-  // the decoder and the encoder share the BatchNorm statistics: one entry per tensor
-  const seen = new Set<string>();
-  return [...te.specs, ...tr.specs, ...vae.specs].filter((s) => {
-    const key = `${s.component}/${s.name}`;
-    return seen.has(key) ? false : (seen.add(key), true);
-  });
-}
+import { storedBytes, targetDtype } from '../weights/convert';
+import { type PackQuant, TENSOR_ALIGN } from '../weights/packFormat';
+import type { PackRecipe } from '../weights/packJob';
+import type { Component, SourceTensor } from '../weights/sourceTensor';
 
 /** Stored bytes of a pack of `quant` holding `specs` (bf16 sources), including alignment padding as planPack lays it out. */
 export function packLayoutBytes(specs: readonly TensorSpec[], quant: PackQuant): number {
@@ -123,6 +74,9 @@ export function kleinConfigs(): Configs {
     vae: parseVaeConfig(kleinVae) as Flux2VaeConfig,
   };
 }
+
+/** The model the app and the CLI load by default: the official klein 4B repo (bf16, diffusers layout). */
+export const DEFAULT_MODEL = 'black-forest-labs/FLUX.2-klein-4B';
 
 /** Hub locations of the alternative sources (file names as published). */
 export const FP8_REPO = 'black-forest-labs/FLUX.2-klein-4b-fp8';

@@ -3,22 +3,24 @@
  * the golden tiny checkpoint (same layout and dtypes as the real repo): the loaders' tensor list is
  * exactly the pack's tensor list, and the computed layout size equals the plan's total.
  */
+import { GOLDEN_DIR } from '../testing/golden';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readConfigs } from '../pipeline/generate';
-import { planPack } from './convert';
-import { modelChoices, packLayoutBytes, tensorList } from './choices';
-import { folderSource } from './folderSource';
-import { COMPONENTS } from './sourceTensor';
+import { readConfigs } from '../model/config';
+import { planPack } from '../weights/convert';
+import { neededTensors, tensorList } from '../model/tensorList';
+import { modelChoices, packLayoutBytes } from './choices';
+import { folderSource } from '../weights/folderSource';
+import { COMPONENTS } from '../weights/sourceTensor';
 
-const MODEL_A = resolve(process.env.KLEINBILD_GOLDEN ?? resolve(__dirname, '../../../shared/golden'), 'model-a');
+const MODEL_A = resolve(GOLDEN_DIR, 'model-a');
 
 describe('model choices', () => {
   it('the loaders read exactly the tensors a pack stores, and the size shown equals the plan', async () => {
     const src = folderSource(MODEL_A);
     const specs = await tensorList(await readConfigs(src));
     for (const quant of ['q4', 'q8', 'none'] as const) {
-      const job = await planPack({ name: 't', quant, base: MODEL_A }, () => src);
+      const job = await planPack({ name: 't', quant, base: MODEL_A }, () => src, neededTensors);
       const planned = COMPONENTS.flatMap((c) => Object.entries(job.plan.components[c]).map(([n, t]) => `${c}/${n} ${t.shape.join('x')}`)).sort();
       expect(specs.map((s) => `${s.component}/${s.name} ${s.shape.join('x')}`).sort()).toEqual(planned);
       expect(packLayoutBytes(specs, quant), quant).toBe(job.plan.totalBytes);

@@ -42,8 +42,8 @@
  * Columns K..Kp−1 (when K is not a multiple of G; the real model's K are all multiples of 128)
  * hold code 0 and are never read; group statistics use the real columns only.
  */
-import { assert } from '../util/assert';
-import { type QuantFormat, type WeightFormat, f16BitsToF32, f32ToF16Bits } from '../util/dtype';
+import { assert } from './assert';
+import { type QuantFormat, type WeightFormat, f16BitsToF32, f32ToF16Bits } from './dtype';
 
 export type { QuantFormat, WeightFormat };
 

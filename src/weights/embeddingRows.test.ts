@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { CpuOps } from '../ops/cpuOps';
 import { Rng } from '../util/rng';
 import { type WeightFormat, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
-import { WeightLoader } from '../weights/load';
-import { dequantize, isQuantFormat, quantize } from '../weights/quant';
-import { openComponent } from '../weights/safetensors';
-import { type WritableTensor, encodeSafetensors } from '../weights/safetensorsWrite';
-import type { FileSource } from '../weights/source';
+import { WeightLoader } from './load';
+import { dequantize, isQuantFormat, quantize } from '../util/quant';
+import { openComponent } from './safetensors';
+import { type WritableTensor, encodeSafetensors } from './safetensorsWrite';
+import type { FileSource } from './source';
 import { EmbeddingRows } from './embeddingRows';
 
 const NAME = 'model.embed_tokens.weight';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../util/rng';
-import { f16BitsToF32, f32ToF16Bits } from '../util/dtype';
+import { Rng } from './rng';
+import { f16BitsToF32, f32ToF16Bits } from './dtype';
 import { type QuantFormat, dequantize, quantError, quantLayout, quantReport, quantize } from './quant';
 
 // Round-trip relative RMS error of W ~ N(0, 1/K) ([64, 1024], seed 1) and of a heavy-tailed W

@@ -1,0 +1,113 @@
+/**
+ * The engine's public request/result types: what `Pipeline` (generate.ts) takes and returns, in the
+ * Node CLI and behind the worker's Comlink surface alike (src/worker/api.ts re-exports them).
+ * Plain data only, so every value crosses a worker boundary by structured clone.
+ */
+import type { QuantFormat } from '../util/dtype';
+
+/**
+ * Where a model comes from: a hub repo id (`owner/name`), an http(s) base URL, `store:<id>` (a model
+ * downloaded into this browser's storage: StoredModel.id; works offline), or (Node) a folder.
+ */
+export type ModelSource = string;
+
+export interface LoadProgress {
+  /** What is being loaded: a file path inside the model, or a phase. */
+  file: string;
+  loadedBytes: number;
+  totalBytes: number;
+}
+
+/** How a model is loaded (Pipeline.load, the worker's load, the CLI). */
+export interface LoadOptions {
+  /** Quantize linear weights while loading (src/util/quant.ts); default: keep the checkpoint's dtype. */
+  quant?: QuantFormat;
+  /**
+   * Keep only one stage's weights on the GPU at a time: every generate() reads the text encoder,
+   * frees it, then the transformer, then the VAE decoder (the peak is the largest stage, not the
+   * sum), at the price of reading all weights again for every image.
+   */
+  lowMemory?: boolean;
+}
+
+export interface ModelInfo {
+  source: ModelSource;
+  /**
+   * Weight bytes read at load (normal mode), or read by every generate() stage by stage (low-memory
+   * mode). The token embedding table is not included: only a prompt's rows are read, when needed.
+   */
+  weightBytes: number;
+  /** Human-readable summary of the configs (layers, hidden sizes). */
+  summary: string;
+}
+
+/** A decoded reference image for editing: RGBA8, row-major, width·height·4 bytes (alpha is ignored). */
+export interface ReferenceImage {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+}
+
+export interface GenerateRequest {
+  prompt: string;
+  /** Output size in pixels; multiples of 16, 64…2048. */
+  width: number;
+  height: number;
+  /** Denoising steps (4 for the distilled klein). */
+  steps: number;
+  seed: number;
+  /** Injected initial noise [1, 128, H/16, W/16] flattened (parity tests); drawn from `seed` when absent. */
+  latents?: Float32Array;
+  /**
+   * Reference images for editing / multi-reference generation (at most 4; each side ≥ 64 px,
+   * aspect ≤ 8). Preprocessed as diffusers does (downscale above 1024², center-crop to multiples of 16).
+   */
+  references?: ReferenceImage[];
+}
+
+export type Stage = 'encode' | 'denoise' | 'decode';
+
+export interface GenerateProgress {
+  stage: Stage;
+  /** 1-based step index while denoising. */
+  step?: number;
+  steps?: number;
+  /** Overall progress in [0, 1]. */
+  fraction: number;
+  /** Low-memory mode: the stage's weights are being read (totalBytes 0 when not known ahead). */
+  load?: { loadedBytes: number; totalBytes: number };
+}
+
+/**
+ * A live preview after a denoising step (opt-in: pass `onPreview`): the step's latent through a
+ * linear latent-pixel → RGB map fitted once per model on its VAE decoder (src/pipeline/preview.ts),
+ * not a VAE decode. One pixel per VAE latent pixel: (W/16)·2 × (H/16)·2 = W/8 × H/8.
+ */
+export interface GeneratePreview {
+  /** 1-based step whose result this is. */
+  step: number;
+  steps: number;
+  width: number;
+  height: number;
+  /** RGBA8, row-major, width·height·4 bytes; the worker transfers its buffer. */
+  rgba: Uint8ClampedArray;
+}
+
+export interface StageTimings {
+  encodeMs: number;
+  /** One entry per denoising step (the first also projects the prompt embeddings: context_embedder). */
+  stepMs: number[];
+  decodeMs: number;
+  totalMs: number;
+  /** Low-memory mode: time spent reading stage weights, in totalMs but not in the stage times. */
+  loadMs?: number;
+}
+
+export interface GenerateResult {
+  width: number;
+  height: number;
+  /** RGBA8, row-major, width·height·4 bytes. */
+  rgba: Uint8ClampedArray;
+  seed: number;
+  timings: StageTimings;
+}
