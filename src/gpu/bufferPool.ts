@@ -23,6 +23,8 @@ export class BufferPool<B extends PooledBuffer> {
   pooledBytes = 0;
   /** Bytes of the persistent (weight) buffers now. */
   persistentBytes = 0;
+  /** The largest buffer made so far (activation or persistent): what maxBufferSize must allow. */
+  maxBufferBytes = 0;
   /** Bytes of live tensors now: weights + activations in use (not the free buffers). */
   liveBytes = 0;
   /** Peak of `liveBytes` since the last `resetPeak`. */
@@ -58,6 +60,7 @@ export class BufferPool<B extends PooledBuffer> {
     }
     const b = this.make(bytes, label);
     this.pooledBytes += bytes;
+    this.maxBufferBytes = Math.max(this.maxBufferBytes, bytes);
     this.noteAllocated();
     return b;
   }
@@ -102,7 +105,10 @@ export class BufferPool<B extends PooledBuffer> {
   /** A persistent (weight) buffer of `bytes` was created (+) or destroyed (−). */
   persistent(bytes: number): void {
     this.persistentBytes += bytes;
-    if (bytes > 0) this.noteAllocated();
+    if (bytes > 0) {
+      this.maxBufferBytes = Math.max(this.maxBufferBytes, bytes);
+      this.noteAllocated();
+    }
   }
 
   /** A tensor of `bytes` became live (+) or was released (−). */

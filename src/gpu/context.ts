@@ -12,11 +12,11 @@ import { DeviceLost, ShaderCompile } from '../errors';
 import { GpuProfiler, type KernelTime } from './profiler';
 import { assert, fmtShape, numel } from '../util/assert';
 import { BYTES_PER_ELEMENT, type DType, decodeToF32 } from '../util/dtype';
-import { type DispatchArgs, type GpuTensor, type Param, type Shader, storageBytes } from './tensor';
+import { type DispatchArgs, type DispatchRecord, type GpuTensor, type Param, type Shader, storageBytes } from './tensor';
 import { BufferPool } from './bufferPool';
 
 export { grid1d, storageBytes } from './tensor';
-export type { DispatchArgs, GpuTensor, Param, Shader } from './tensor';
+export type { DispatchArgs, DispatchRecord, GpuTensor, Param, Shader } from './tensor';
 
 const UNIFORM_SLOT = 256; // bytes; ≥ minUniformBufferOffsetAlignment on every adapter
 const SLOTS_PER_SUBMIT = 512;
@@ -36,6 +36,8 @@ export class GpuContext {
   readonly pool: BufferPool<GPUBuffer>;
   /** Number of dispatches encoded since creation (for benchmarks). */
   dispatchCount = 0;
+  /** Told of every dispatch when set (the plan backend; bytes per kernel in the benchmark). */
+  recorder: ((d: DispatchRecord) => void) | null = null;
   private profiler: GpuProfiler | null = null;
 
   /**
@@ -261,6 +263,17 @@ export class GpuContext {
     const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
     assert(x <= maxDim && y <= maxDim && z <= maxDim, () => `${args.shader.file}: workgroups ${x}×${y}×${z} > ${maxDim}`);
     if (x === 0 || y === 0 || z === 0) return;
+    if (this.recorder) {
+      const buffers = new Set(args.bindings.map((t) => t.buffer));
+      const sizes = [...buffers].map((b) => b.size);
+      this.recorder({
+        entry: pipeline.label,
+        workgroups: [x, y, z],
+        flops: args.flops ?? 0,
+        bytes: args.bytes ?? sizes.reduce((a, b) => a + b, 0),
+        maxBindingBytes: Math.max(0, ...sizes),
+      });
+    }
     this.encoder ??= this.device.createCommandEncoder({ label: 'ops' });
     if (this.profiler) {
       // one pass per dispatch: timestampWrites bracket a whole pass

@@ -34,6 +34,21 @@ export interface DispatchArgs {
   bindings: readonly GpuTensor[];
   params?: readonly Param[];
   workgroups: readonly [number, number?, number?];
+  /** Arithmetic of the dispatch (multiply-add = 2) for rooflines; omit for memory-bound kernels. */
+  flops?: number;
+  /** Bytes it must read + write at least; default: every distinct binding's buffer once. */
+  bytes?: number;
+}
+
+/** What GpuContext tells its `recorder` about one dispatch (plans, bytes per kernel). */
+export interface DispatchRecord {
+  /** The shader's entry point (its file name without `.wgsl`). */
+  entry: string;
+  workgroups: readonly [number, number, number];
+  flops: number;
+  bytes: number;
+  /** The largest buffer bound (GpuContext binds whole buffers): what maxStorageBufferBindingSize must allow. */
+  maxBindingBytes: number;
 }
 
 /** Byte size of `n` elements of `dtype`, rounded up to whole u32 words (WGSL reads words). */

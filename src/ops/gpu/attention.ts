@@ -82,6 +82,7 @@ export function attention(
   // Without a mask, binding 3 is k again: the shaders never read it (HAS_MASK = false).
   const bindings = [q, k, v, keyMask ?? k, out];
   const flags = { CAUSAL: causal ? 1 : 0, HAS_MASK: keyMask ? 1 : 0 };
+  const flops = (4 * sq * sk * qCols) / (causal ? 2 : 1); // QKᵀ and PV
   if (variant === 'rows') {
     assert(dh <= 4 * ROWS_MAX_DH4, () => `attention: head dim ${dh} > ${4 * ROWS_MAX_DH4} (attention_rows.wgsl)`);
     const [gx, gy] = grid1d(sq, 64);
@@ -91,6 +92,7 @@ export function attention(
       bindings,
       params: [sq, sk, heads / kvHeads, qCols / 4, kvCols / 4, { f32: 1 / Math.sqrt(dh) }],
       workgroups: [gx, gy, heads],
+      flops,
     });
     return out;
   }
@@ -103,6 +105,7 @@ export function attention(
     bindings,
     params: [sq, sk, heads / kvHeads, qCols / 4, kvCols / 4, nBlocks, { f32: 1 / Math.sqrt(dh) }],
     workgroups: [gx, gy, heads],
+    flops,
   });
   return out;
 }

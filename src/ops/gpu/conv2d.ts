@@ -31,6 +31,7 @@ export function conv2d(ctx: GpuContext, x: GpuTensor, w: GpuTensor, b: GpuTensor
     bindings: [x, w, b ?? w, y],
     params: [g.ci, g.h, g.w, g.co, g.ho, g.wo, g.stride, g.pad[0], g.pad[1]],
     workgroups: [gx, Math.ceil(g.co / TILE), gz],
+    flops: 2 * g.co * g.ho * g.wo * g.ci * g.kh * g.kw,
   });
   return y;
 }

@@ -67,11 +67,14 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
     constants.DTYPE = dtypeCode(w, 'linear weight');
   }
   const quant = isQuantFormat(format);
+  // traffic: x and y once, and only the weight (and bias) rows used
+  const used = N / rowsTotal;
+  const cost = { flops: 2 * M * N * K, bytes: x.buffer.size + y.buffer.size + Math.ceil(used * (w.buffer.size + (bias?.buffer.size ?? 0))) };
   if (M <= MATVEC_MAX_ROWS) {
     constants.ROWS = M;
-    ctx.dispatch({ shader: quant ? MATVEC_Q : MATVEC, constants, bindings, params, workgroups: grid1d(N, MATVEC_OUTPUTS_PER_GROUP) });
+    ctx.dispatch({ shader: quant ? MATVEC_Q : MATVEC, constants, bindings, params, workgroups: grid1d(N, MATVEC_OUTPUTS_PER_GROUP), ...cost });
   } else {
-    ctx.dispatch({ shader: quant ? MATMUL_Q : MATMUL, constants, bindings, params, workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)] });
+    ctx.dispatch({ shader: quant ? MATMUL_Q : MATMUL, constants, bindings, params, workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)], ...cost });
   }
   return y;
 }
