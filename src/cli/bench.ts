@@ -31,8 +31,8 @@ import type { Ops } from '../ops/ops';
 import { CountingOps, type FlopCounts, type FlopKind, zeroFlops } from '../ops/countingOps';
 import { RandomWeights } from '../weights/randomWeights';
 import { folderSource } from '../weights/folderSource';
-import type { PromptTokenizer } from '../model/tokenizer';
 import { Pipeline } from '../pipeline/generate';
+import { benchTokenizer } from '../pipeline/plan';
 import { TEXT_SEQ_LEN, type Configs, readConfigs } from '../model/config';
 
 /** The three configs of the benchmarked model (same as the pipeline's). */
@@ -92,29 +92,6 @@ export const KIND_KERNELS: Readonly<Record<FlopKind, readonly string[]>> = {
 /** Reads DIR/{text_encoder,transformer,vae}/config.json (cross-checked like a real model). */
 export function readBenchConfigs(dir: string): Promise<BenchConfigs> {
   return readConfigs(folderSource(dir));
-}
-
-/**
- * A tokenizer stand-in (no tokenizer files needed): whatever the prompt, the Qwen3 chat template
- * around ten content ids, right-padded with <|endoftext|> to 512 (flux2-klein.md §2.5, §3.2).
- * Ids are taken mod vocab_size for tiny configs.
- */
-export function benchTokenizer(vocab: number): PromptTokenizer {
-  const content = [32, 6319, 315, 264, 8251, 389, 264, 3241, 518, 42];
-  const real = [151644, 872, 198, ...content, 151645, 198, 151644, 77091, 198, 151667, 271, 151668, 271];
-  const padId = 151643 % vocab;
-  return {
-    padId,
-    encode: (_prompt, maxLength = TEXT_SEQ_LEN) => {
-      const inputIds = new Int32Array(maxLength).fill(padId);
-      const attentionMask = new Int32Array(maxLength);
-      real.forEach((id, i) => {
-        inputIds[i] = id % vocab;
-        attentionMask[i] = 1;
-      });
-      return { inputIds, attentionMask, numTokens: real.length, truncated: false, templated: '' };
-    },
-  };
 }
 
 /**

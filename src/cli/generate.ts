@@ -12,6 +12,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { encode as encodePng } from 'fast-png';
 import { DEFAULT_MODEL } from '../catalog/choices';
 import { Pipeline } from '../pipeline/generate';
+import { checkRequestFits } from '../pipeline/plan';
 import type { Dump } from '../pipeline/observers';
 import { encodeSafetensors } from '../weights/safetensorsWrite';
 import type { FileSource } from '../weights/source';
@@ -107,8 +108,10 @@ export async function main(argv: string[]): Promise<number> {
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
   const latents = o.latents ? await readNoise(o.latents) : undefined;
+  const req = { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) };
+  await checkRequestFits(ops, pipeline, req, new Map()); // refused before any work when this GPU cannot hold it
   const result = await pipeline.generate(
-    { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) },
+    req,
     {
       onProgress: (p) =>
         process.stderr.isTTY &&

@@ -4,7 +4,7 @@
  *
  * The exact device-memory and dispatch plan of one run at the shapes of DIR/{text_encoder,
  * transformer,vae}/config.json, on any machine: the real model code runs on the plan device
- * (src/gpu/planDevice.ts), which allocates and computes nothing (planRun.ts). Prints per stage the
+ * (src/gpu/planDevice.ts), which allocates and computes nothing (src/pipeline/plan.ts). Prints per stage the
  * peak of all device buffers (weights + activations + the pool's free buffers, by GpuContext's own
  * pool rules), dispatches, FLOPs, bytes moved and a roofline time per GPU profile (src/gpu/profiles.ts),
  * then the largest buffer and binding against WebGPU's default limits (256 MiB / 128 MiB) and
@@ -16,7 +16,7 @@ import { WEBGPU_DEFAULT_LIMITS } from '../gpu/planDevice';
 import { readConfigs } from '../model/config';
 import { isQuantFormat } from '../util/quant';
 import { folderSource } from '../weights/folderSource';
-import { type PlanResult, runPlan } from './planRun';
+import { type PlanResult, runPlan } from '../pipeline/plan';
 
 interface PlanArgs {
   config: string;

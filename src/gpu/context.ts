@@ -23,6 +23,8 @@ const SLOTS_PER_SUBMIT = 512;
 
 export class GpuContext {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** What every compiled (or compiling) pipeline was made from, by key. */
+  private readonly compiled = new Map<string, PipelineSpec>();
   private readonly scopes: Set<GpuTensor>[] = [];
   private readonly checks: Promise<void>[] = [];
   private pendingError: Error | null = null;
@@ -216,9 +218,10 @@ export class GpuContext {
 
   /** The cached compute pipeline for (shader, constants); compilation errors surface at `sync`/`read`. */
   pipeline(shader: Shader, constants: Record<string, number> = {}): GPUComputePipeline {
-    const key = `${shader.file}|${JSON.stringify(constants)}`;
+    const key = pipelineKey(shader, constants);
     const hit = this.pipelines.get(key);
     if (hit) return hit;
+    this.compiled.set(key, { shader, constants });
     const entry = shader.file.replace(/\.wgsl$/, '');
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: shader.file, code: shader.code });
@@ -237,6 +240,33 @@ export class GpuContext {
     );
     this.pipelines.set(key, pipeline);
     return pipeline;
+  }
+
+  /** Every (shader, constants) this context has compiled or is compiling (a plan's list for `precompile`). */
+  pipelineSpecs(): PipelineSpec[] {
+    return [...this.compiled.values()];
+  }
+
+  /**
+   * Compiles pipelines ahead of their first dispatch with createComputePipelineAsync (e.g. while
+   * weights load; the list comes from a plan of the run). A dispatch that comes first compiles its
+   * own. Resolves when all are done; a failure becomes ShaderCompile at the next `sync`/`read`.
+   */
+  async precompile(specs: readonly PipelineSpec[]): Promise<void> {
+    const jobs = specs.map(async ({ shader, constants }) => {
+      const key = pipelineKey(shader, constants);
+      if (this.compiled.has(key)) return;
+      this.compiled.set(key, { shader, constants });
+      const entry = shader.file.replace(/\.wgsl$/, '');
+      try {
+        const module = this.device.createShaderModule({ label: shader.file, code: shader.code });
+        const p = await this.device.createComputePipelineAsync({ label: entry, layout: 'auto', compute: { module, entryPoint: entry, constants } });
+        if (!this.pipelines.has(key)) this.pipelines.set(key, p);
+      } catch (e) {
+        this.pendingError ??= new ShaderCompile(shader.file, e instanceof Error ? e.message : String(e));
+      }
+    });
+    await Promise.all(jobs);
   }
 
   /** Encodes one compute dispatch. Buffers must not have been released. */
@@ -354,8 +384,19 @@ export class GpuContext {
     this.uniformBuffer.destroy();
     this.profiler?.destroy();
     this.pipelines.clear();
+    this.compiled.clear();
     this.device.destroy();
   }
+}
+
+/** One compute pipeline: a shader and its override constants. */
+export interface PipelineSpec {
+  shader: Shader;
+  constants: Record<string, number>;
+}
+
+function pipelineKey(shader: Shader, constants: Record<string, number>): string {
+  return `${shader.file}|${JSON.stringify(constants)}`;
 }
 
 function plainDtype(t: GpuTensor): DType {

@@ -71,6 +71,7 @@ export function createPlanDevice(opts: PlanDeviceOptions = {}): GPUDevice {
     createBuffer: (d: GPUBufferDescriptor) => new PlanBuffer(d.label ?? '', d.size, d.usage),
     createShaderModule: () => ({ getCompilationInfo: async () => ({ messages: [] }) }),
     createComputePipeline: (d: GPUComputePipelineDescriptor) => ({ label: d.label ?? '', getBindGroupLayout: () => ({}) }),
+    createComputePipelineAsync: async (d: GPUComputePipelineDescriptor) => ({ label: d.label ?? '', getBindGroupLayout: () => ({}) }),
     createBindGroup: () => ({}),
     createQuerySet: () => ({ destroy() {} }),
     createCommandEncoder: () => ({

@@ -12,7 +12,7 @@ import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult
 import type { FileSource } from '../weights/source';
 import { openCheckpoints } from '../weights/pack';
 import { WeightLoader } from '../weights/load';
-import type { WeightGetter } from '../weights/weightGetter';
+import type { StorageFormat, WeightGetter } from '../weights/weightGetter';
 import { type Configs, TEXT_SEQ_LEN, hiddenSize, readConfigs } from '../model/config';
 import { LAYERS_NEEDED, type Qwen3Weights, loadQwen3, qwen3PromptEmbeds } from '../model/qwen3';
 import { type LoaderStage, tensorList } from '../model/tensorList';
@@ -44,6 +44,9 @@ export interface WeightSources<T> {
   /** The VAE decoder, and the encoder on the first request with reference images. */
   vae: WeightGetter<T>;
 }
+
+/** Each stage's weight storage formats (WeightGetter.storageFormat), for plans of a loaded model. */
+export type StageFormats = Record<keyof WeightSources<unknown>, (name: string, shape: readonly number[]) => StorageFormat>;
 
 export interface CreateOptions {
   /** LoadOptions.lowMemory: each generate() reads a stage's weights and frees them after it. */
@@ -85,6 +88,13 @@ export function validateRequest(req: GenerateRequest, latentChannels: number): v
   }
 }
 
+/** A prompt's token ids and mask [512] and its context [512, 3·hidden] (Qwen3 hidden states 9/18/27). */
+interface EncodedPrompt<T> {
+  prompt: string;
+  tokens: { inputIds: Int32Array; attentionMask: Int32Array };
+  embeds: T;
+}
+
 export class Pipeline<T> {
   private constructor(
     private readonly ops: Ops<T>,
@@ -97,6 +107,9 @@ export class Pipeline<T> {
     readonly info: ModelInfo,
     readonly lowMemory: boolean,
   ) {}
+
+  /** The last prompt's encoding, owned here (encodePrompt). */
+  private lastPrompt: EncodedPrompt<T> | null = null;
 
   /** The live-preview map of this model's VAE and the fit grid it was fitted at (previewFit.ts). */
   private previewFit: { grid: number; projection: Promise<PreviewProjection> } | null = null;
@@ -129,7 +142,14 @@ export class Pipeline<T> {
    * loading (the VAE keeps its checkpoint dtype). `opts.lowMemory` reads no weights here: generate()
    * reads each stage's, then frees them.
    */
-  static async load<T>(ops: Ops<T>, src: FileSource, onProgress?: (p: LoadProgress) => void, opts: LoadOptions = {}): Promise<Pipeline<T>> {
+  static async load<T>(
+    ops: Ops<T>,
+    src: FileSource,
+    onProgress?: (p: LoadProgress) => void,
+    opts: LoadOptions = {},
+    /** Told the configs and weight formats once the headers are read, before any weight (worker: precompiles the kernels). */
+    onHeaders?: (m: { configs: Configs; formats: StageFormats; lowMemory: boolean }) => void,
+  ): Promise<Pipeline<T>> {
     const configs = await readConfigs(src);
     const tokenizer = await loadTokenizer(src);
     const opened = await openCheckpoints(src); // a Kleinbild pack or the diffusers layout
@@ -147,6 +167,8 @@ export class Pipeline<T> {
       return s.bytesOf((name) => names.has(name));
     };
     const bytes = { textEncoder: stageBytes(sources.textEncoder, 'textEncoder'), transformer: stageBytes(sources.transformer, 'transformer'), vae: stageBytes(sources.vae, 'vaeDecoder') };
+    const formatsOf = (l: WeightLoader<T>) => (name: string, shape: readonly number[]) => l.storageFormat(name, shape);
+    onHeaders?.({ configs, formats: { textEncoder: formatsOf(sources.textEncoder), transformer: formatsOf(sources.transformer), vae: formatsOf(sources.vae) }, lowMemory: opts.lowMemory === true });
     const t = configs.transformer;
     const q = configs.textEncoder;
     const summary =
@@ -238,22 +260,11 @@ export class Pipeline<T> {
     // ---- text encoding (low memory: only the text encoder's weights on the GPU)
     const atEncode: GenerateProgress = { stage: 'encode', fraction: 0 };
     report(atEncode);
-    const tokens = this.tokenizer.encode(req.prompt, TEXT_SEQ_LEN);
-    let promptEmbeds: T;
-    try {
-      promptEmbeds = await qwen3PromptEmbeds(ops, await acquire(stages.textEncoder, atEncode), cfg.textEncoder, tokens.inputIds, tokens.attentionMask);
-    } finally {
-      stages.textEncoder.release();
-    }
+    const { tokens, embeds: promptEmbeds } = await this.encodePrompt(req.prompt, () => acquire(stages.textEncoder, atEncode));
     let refs: EncodedReferences<T> | null = null;
-    try {
-      await notify((o) => o.encoded?.(tokens, promptEmbeds));
-      if (req.references?.length) refs = await this.references.encode(req.references, opts.dump);
-      await ops.sync();
-    } catch (e) {
-      ops.release(promptEmbeds);
-      throw e;
-    }
+    await notify((o) => o.encoded?.(tokens, promptEmbeds));
+    if (req.references?.length) refs = await this.references.encode(req.references, opts.dump);
+    await ops.sync();
     const t1 = performance.now();
     const encodeMs = t1 - t0 - loadMs;
 
@@ -268,14 +279,13 @@ export class Pipeline<T> {
     const ropeTable = fluxRopeTable(ids, tr.axes_dims_rope, tr.rope_theta);
     const stepAt = (i: number): GenerateProgress => ({ stage: 'denoise', step: i + 1, steps: req.steps, fraction: 0.1 + (0.8 * i) / req.steps });
     const stepMs: number[] = [];
-    const owned: T[] = [promptEmbeds]; // released in `finally` (release is idempotent)
+    const owned: T[] = []; // released in `finally` (release is idempotent)
     try {
       check();
       report(stepAt(0));
       const wt = await acquire(stages.transformer, stepAt(0));
       let ts = performance.now(); // step 1 also projects the prompt embeddings
       const txt = embedContext(ops, wt, promptEmbeds);
-      ops.release(promptEmbeds);
       const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
       const x = ops.fromHost(packLatents(req.latents ?? drawNoise(req.seed, h, wd), h, wd), [n, latentCh], 'latents');
       owned.push(txt, rope, x);
@@ -332,10 +342,38 @@ export class Pipeline<T> {
     }
   }
 
-  /** Frees all weights. The pipeline is unusable afterwards. */
+  /**
+   * The prompt's context [512, 3·hidden] (qwen3PromptEmbeds) and its tokens: the last prompt's are
+   * kept, so a batch, a new seed or a new size with the same prompt skips the text encoder (and, in
+   * low-memory mode, reading its weights). `weights` reads the text encoder when it must run.
+   */
+  private async encodePrompt(prompt: string, weights: () => Promise<Qwen3Weights<T>>): Promise<EncodedPrompt<T>> {
+    if (this.lastPrompt?.prompt === prompt) return this.lastPrompt;
+    const { ops, stages } = this;
+    const tokens = this.tokenizer.encode(prompt, TEXT_SEQ_LEN);
+    let embeds: T;
+    try {
+      embeds = await qwen3PromptEmbeds(ops, await weights(), this.configs.textEncoder, tokens.inputIds, tokens.attentionMask);
+    } finally {
+      stages.textEncoder.release();
+    }
+    if (this.lastPrompt) ops.release(this.lastPrompt.embeds);
+    this.lastPrompt = { prompt, tokens, embeds };
+    return this.lastPrompt;
+  }
+
+  /** How each stage's weights are stored on the device (plans of this model: src/pipeline/plan.ts). */
+  storageFormats(): StageFormats {
+    const { textEncoder, transformer, vae } = this.stages;
+    return { textEncoder: textEncoder.formatOf, transformer: transformer.formatOf, vae: vae.formatOf };
+  }
+
+  /** Frees all weights and the cached prompt context. The pipeline is unusable afterwards. */
   dispose(): void {
     for (const s of [this.stages.textEncoder, this.stages.transformer, this.stages.vae]) s.dispose();
     this.references.dispose();
+    if (this.lastPrompt) this.ops.release(this.lastPrompt.embeds);
+    this.lastPrompt = null;
   }
 }
 

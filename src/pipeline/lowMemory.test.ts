@@ -2,7 +2,8 @@
  * Low-memory mode on Dawn (golden model-a, the t2i-64 request with its injected noise): the same
  * image as normal mode, bit for bit (same kernels on the same inputs in the same order), while each
  * stage's peak of live GPU bytes lacks exactly the other two stages' weights, and nothing is left
- * on the GPU after a run. Two full pipeline runs: ≈ 2–4 min on SwiftShader.
+ * on the GPU after a run but the cached prompt context; the same prompt again skips the text encoder.
+ * Two full pipeline runs and two one-step runs: ≈ 3–5 min on SwiftShader.
  */
 import { describe, expect, it } from 'vitest';
 import type { GpuTensor } from '../gpu/context';
@@ -59,8 +60,17 @@ describe('low-memory mode on the golden t2i-64 request (gpu)', () => {
       });
       peaks[stage] = ctx.pool.stagePeak.live;
       const after = { resident: ctx.pool.persistentBytes, pooled: ctx.pool.pooledBytes };
+      // the prompt's context stays cached: the same prompt again (new seed, one step) skips the text
+      // encoder and (low memory) reading its weights; another prompt runs it again
+      const encodeLoads = async (prompt: string) => {
+        const seen: GenerateProgress[] = [];
+        const { latents: _injected, ...seeded } = req;
+        await p.generate({ ...seeded, prompt, steps: 1, seed: 5 }, { onProgress: (e) => void (e.stage === 'encode' && e.load && seen.push(e)) });
+        return seen.length;
+      };
+      const again = lowMemory ? { same: await encodeLoads(m.prompt), other: await encodeLoads('another prompt') } : null;
       p.dispose();
-      return { r, peaks, loads, residentAtLoad, after, info: p.info };
+      return { r, peaks, loads, residentAtLoad, after, again, info: p.info };
     };
     const normal = await run(false);
     const low = await run(true);
@@ -75,7 +85,10 @@ describe('low-memory mode on the golden t2i-64 request (gpu)', () => {
     // residency: everything from load to dispose, or nothing outside a stage (pool trimmed too)
     expect(normal.residentAtLoad).toBe(te + tr + vae);
     expect(low.residentAtLoad).toBe(0);
-    expect(low.after).toEqual({ resident: 0, pooled: 0 });
+    // …except the cached prompt context [512, 3·hidden] f32, an activation
+    expect(low.after).toEqual({ resident: 0, pooled: 512 * 3 * cfg.textEncoder.hidden_size * 4 });
+    expect(low.again).toEqual({ same: 0, other: expect.any(Number) });
+    expect(low.again?.other).toBeGreaterThan(0);
     // weight reads are reported inside each stage, ending at the stage's checkpoint bytes
     expect(normal.loads).toEqual([]);
     for (const stage of ['encode', 'denoise', 'decode'] as const) {

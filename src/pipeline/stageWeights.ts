@@ -5,7 +5,7 @@
  * ever resident.
  */
 import { type Ops, releaseAll } from '../ops/ops';
-import type { WeightGetter } from '../weights/weightGetter';
+import type { StorageFormat, WeightGetter } from '../weights/weightGetter';
 
 /**
  * Low-memory mode's cap on free pool buffers (Ops.setReuseLimit). Without one, the pool keeps every
@@ -65,6 +65,9 @@ export class StageWeights<T, W> {
     this.lastLoadBytes = source.loadedBytes - start;
     return this.weights;
   }
+
+  /** The storage format of a tensor of this stage (the source's storageFormat; bf16 when it has none). */
+  readonly formatOf = (name: string, shape: readonly number[]): StorageFormat => this.source.storageFormat?.(name, shape) ?? { format: 'bf16' };
 
   /** Low-memory mode: frees the weights and the buffer pool's free buffers (no-op in normal mode). */
   release(): void {

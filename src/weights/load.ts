@@ -10,7 +10,7 @@ import { type QuantFormat, decodeToF32 } from '../util/dtype';
 import { isQuantFormat, quantize } from '../util/quant';
 import { type Checkpoint, weightFormatOf } from './safetensors';
 import { EmbeddingRows } from './embeddingRows';
-import type { WeightGetter } from './weightGetter';
+import type { StorageFormat, WeightGetter } from './weightGetter';
 
 /**
  * Quantize-on-load: 2-D (linear) weights whose names pass `filter` are quantized to `format`
@@ -62,6 +62,16 @@ export class WeightLoader<T> implements WeightGetter<T> {
       return this.ops.weight(quantize(decodeToF32(bytes, format), rows, cols, this.quant.format).data, this.quant.format, shape, name);
     }
     return this.ops.weight(bytes, format, shape, name);
+  }
+
+  /** The format `get(name, shape)` uploads: the checkpoint's, or the quantize-on-load format for 2-D weights it selects. */
+  storageFormat(name: string, shape: readonly number[]): StorageFormat {
+    const info = this.ckpt.tensors.get(name);
+    if (!info) throw new WeightMismatch(name, fmtShape(shape), 'missing');
+    const format = weightFormatOf(info);
+    if (isQuantFormat(format)) return info.group === undefined ? { format } : { format, group: info.group };
+    if (this.quant && shape.length === 2 && this.quant.filter(name)) return { format: this.quant.format };
+    return { format };
   }
 
   /** Rows of `name` read per lookup (EmbeddingRows, one per name); its bytes are not in `loadedBytes`. */

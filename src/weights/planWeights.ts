@@ -1,14 +1,20 @@
 /**
- * Weights with a format and a size but no values, for planning (the plan backend, src/cli/plan.ts):
- * every tensor is stored as a real checkpoint would store it — 2-D weights in `quant` when given,
- * everything else bf16 — from one shared zero-filled scratch array, so a plan of the 4B model
- * makes no 8 GB of host data. Token embedding rows are zeros.
+ * Weights with a format and a size but no values, for planning (the plan backend,
+ * src/pipeline/plan.ts): every tensor is stored as `formatOf` says — a loaded model's own formats
+ * (WeightGetter.storageFormat), or uniformly `quant` for 2-D weights and bf16 for the rest — from one
+ * shared zero-filled scratch array, so a plan of the 4B model makes no 8 GB of host data. Token
+ * embedding rows are zeros.
  */
 import type { Ops } from '../ops/ops';
 import { numel } from '../util/assert';
-import type { QuantFormat } from '../util/dtype';
-import { quantLayout } from '../util/quant';
-import type { TokenEmbedding, WeightGetter } from './weightGetter';
+import { BYTES_PER_ELEMENT, type QuantFormat } from '../util/dtype';
+import { isQuantFormat, quantLayout } from '../util/quant';
+import type { StorageFormat, TokenEmbedding, WeightGetter } from './weightGetter';
+
+/** 2-D weights in `quant` (as quantize-on-load or a q4/q8 pack stores them), everything else bf16. */
+export function uniformFormats(quant?: QuantFormat): (name: string, shape: readonly number[]) => StorageFormat {
+  return (_name, shape) => ({ format: quant && shape.length === 2 ? quant : 'bf16' });
+}
 
 let zeros = new Uint8Array(0);
 
@@ -22,21 +28,17 @@ export class PlanWeights<T> implements WeightGetter<T> {
   /** Bytes of the tensors made so far (in their storage formats). */
   loadedBytes = 0;
 
-  /** @param quant format of 2-D weights (as WeightLoader's quantize-on-load / a pack); none: bf16 */
+  /** @param formatOf each tensor's storage format; default `uniformFormats()` (all bf16) */
   constructor(
     private readonly ops: Ops<T>,
-    private readonly quant?: QuantFormat,
+    private readonly formatOf: (name: string, shape: readonly number[]) => StorageFormat = uniformFormats(),
   ) {}
 
   async get(name: string, shape: readonly number[]): Promise<T> {
-    if (this.quant && shape.length === 2) {
-      const bytes = quantLayout(this.quant, shape[0] as number, shape[1] as number).byteLength;
-      this.loadedBytes += bytes;
-      return this.ops.weight(zeroBytes(bytes), this.quant, shape, name);
-    }
-    const bytes = 2 * numel(shape);
+    const { format, group } = this.formatOf(name, shape);
+    const bytes = isQuantFormat(format) ? quantLayout(format, shape[0] as number, shape[1] as number, group).byteLength : BYTES_PER_ELEMENT[format] * numel(shape);
     this.loadedBytes += bytes;
-    return this.ops.weight(zeroBytes(bytes), 'bf16', shape, name);
+    return this.ops.weight(zeroBytes(bytes), format, shape, name, group);
   }
 
   tokenEmbedding(_name: string, shape: readonly [number, number]): TokenEmbedding {

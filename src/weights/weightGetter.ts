@@ -4,6 +4,7 @@
  * RandomWeights for the benchmark (randomWeights.ts), the shape recorder that lists the tensors the
  * engine reads (model/tensorList.ts). A leaf: types only.
  */
+import type { WeightFormat } from '../util/dtype';
 
 /** A [V, D] token embedding table whose rows are looked up on the host. */
 export interface TokenEmbedding {
@@ -16,6 +17,13 @@ export interface TokenEmbedding {
   rows(ids: Int32Array): Promise<Float32Array>;
 }
 
+/** How a weight is stored on the device: a plain dtype or a quantized format with its group size. */
+export interface StorageFormat {
+  format: WeightFormat;
+  /** q8/q4: weights per scale (absent: QUANT_GROUP). */
+  group?: number;
+}
+
 /** What the model loaders need: one tensor by checkpoint name, with the shape the config implies. */
 export interface WeightGetter<T> {
   get(name: string, shape: readonly number[]): Promise<T>;
@@ -26,4 +34,9 @@ export interface WeightGetter<T> {
   tokenEmbedding(name: string, shape: readonly [number, number]): TokenEmbedding;
   /** Bytes read (or made) so far through `get` (progress). */
   readonly loadedBytes: number;
+  /**
+   * The format `get(name, shape)` stores the tensor in, without reading it (plans of a loaded
+   * model: src/pipeline/plan.ts). Absent: bf16.
+   */
+  storageFormat?(name: string, shape: readonly number[]): StorageFormat;
 }

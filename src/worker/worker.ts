@@ -11,6 +11,7 @@ import { type AdapterReport, requestDevice } from '../gpu/device';
 import { Cancelled, DeviceLost, InvalidInput } from '../errors';
 import { GpuOps } from '../ops/gpuOps';
 import { Pipeline } from '../pipeline/generate';
+import { type PlanOptions, type PlanResult, checkRequestFits, plannedPipelines } from '../pipeline/plan';
 import { openSource } from '../weights/httpSource';
 import { downloadModel, planDownload } from '../store/download';
 import { importFolder, planImport } from '../store/importFolder';
@@ -30,6 +31,8 @@ interface Gpu {
 
 let gpu: Promise<Gpu> | null = null;
 let pipeline: Pipeline<GpuTensor> | null = null;
+/** Plans of the loaded pipeline by request size (checkRequestFits), dropped with it. */
+let plans = new Map<string, PlanResult>();
 let running: AbortController | null = null;
 let downloading: AbortController | null = null;
 /** Set when the device went away under a loaded model; generate() reports it until the next load. */
@@ -82,9 +85,14 @@ function throttleLoad(send: (p: LoadProgress) => void): (p: LoadProgress) => voi
  * reading, so no tab deletes it meanwhile) or from a hub id / URL.
  */
 function loadPipeline(ops: GpuOps, source: ModelSource, onProgress: (p: LoadProgress) => void, options: LoadOptions): Promise<Pipeline<GpuTensor>> {
-  if (!source.startsWith(STORE_PREFIX)) return Pipeline.load(ops, openSource(source), onProgress, options);
+  // the kernels a 512² run dispatches, planned and compiled while the weights are read
+  const precompile = (m: Pick<PlanOptions, 'configs' | 'formats' | 'lowMemory'>) =>
+    void plannedPipelines({ ...m, width: 512, height: 512, steps: 1, cpuAdapter: ops.ctx.cpuAdapter })
+      .then((specs) => ops.ctx.precompile(specs))
+      .catch(() => {}); // a failed plan only means the kernels compile at their first dispatch
+  if (!source.startsWith(STORE_PREFIX)) return Pipeline.load(ops, openSource(source), onProgress, options, precompile);
   const id = source.slice(STORE_PREFIX.length);
-  return withModelLock(id, 'shared', 'load', async () => Pipeline.load(ops, await storeSource(id), onProgress, options));
+  return withModelLock(id, 'shared', 'load', async () => Pipeline.load(ops, await storeSource(id), onProgress, options, precompile));
 }
 
 /** Runs one download or import at a time; cancelDownload() aborts its signal. */
@@ -116,6 +124,7 @@ const api: GeneratorApi = {
     pipeline = null;
     const state = await acquireGpu();
     pipeline = await raceLoss(state, loadPipeline(state.ops, source, throttleLoad(onProgress), options));
+    plans = new Map();
     lostError = null;
     return pipeline.info;
   },
@@ -130,6 +139,7 @@ const api: GeneratorApi = {
     try {
       // previews move to the UI thread without a copy
       const preview = onPreview && ((p: GeneratePreview) => void onPreview(Comlink.transfer(p, [p.rgba.buffer])));
+      await checkRequestFits(state.ops, pipeline, req, plans); // a request this GPU cannot hold is refused before any work
       const result = await raceLoss(state, pipeline.generate(req, { onProgress, signal: abort.signal, ...(preview ? { preview } : {}) }));
       return Comlink.transfer(result, [result.rgba.buffer]);
     } catch (e) {

@@ -9,7 +9,7 @@ import { requestDevice } from '../gpu/device';
 import { nodeGpu } from '../gpu/node';
 import { readConfigs } from '../model/config';
 import { goldenModelSource } from '../testing/golden';
-import { type PlanOptions, type PlanResult, planOn, runPlan } from './planRun';
+import { type PlanOptions, type PlanResult, planOn, plannedPipelines, runPlan } from './plan';
 
 /** The figures the plan must reproduce exactly. */
 function figures(r: PlanResult) {
@@ -45,4 +45,23 @@ describe('plan backend equals a real device (model-a)', async () => {
       console.log(`[plan] ${name}: peak ${plan.peakBytes} B, ${plan.stages.reduce((a, s) => a + s.dispatches, 0)} dispatches, largest buffer ${plan.maxBufferBytes} B`);
     });
   }
+});
+
+describe('precompiled pipelines (model-a)', () => {
+  it('a plan lists exactly the pipelines a real run of another size dispatches', async () => {
+    const configs = await readConfigs(goldenModelSource());
+    const { device, report } = await requestDevice(await nodeGpu());
+    const ctx = new GpuContext(device, report.isCpu);
+    try {
+      const specs = await plannedPipelines({ configs, width: 64, height: 64, steps: 1, quant: 'q4', cpuAdapter: report.isCpu });
+      expect(specs.length).toBeGreaterThan(10);
+      await ctx.precompile(specs);
+      expect(ctx.pipelineSpecs()).toHaveLength(specs.length);
+      await planOn(ctx, { configs, width: 80, height: 64, steps: 1, quant: 'q4' });
+      expect(ctx.pipelineSpecs().map((p) => p.shader.file)).toEqual(specs.map((p) => p.shader.file)); // nothing compiled at dispatch time
+      await ctx.sync(); // no compile errors either
+    } finally {
+      ctx.destroy();
+    }
+  });
 });

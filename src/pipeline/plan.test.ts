@@ -1,0 +1,47 @@
+/**
+ * The plan backend without a GPU: memory grows with the image as the activations do, and requests
+ * that need a larger buffer or binding than the device allows are refused before any work, with the
+ * limit named and the largest size of the same shape that fits.
+ */
+import { describe, expect, it } from 'vitest';
+import { readConfigs } from '../model/config';
+import { goldenModelSource } from '../testing/golden';
+import { checkFits, runPlan } from './plan';
+
+describe('plan (model-a, plan device)', async () => {
+  const configs = await readConfigs(goldenModelSource());
+
+  it('reports per-stage peaks, the largest buffer and binding, and more of everything at a larger size', async () => {
+    const small = await runPlan({ configs, width: 64, height: 64, steps: 2 });
+    const large = await runPlan({ configs, width: 256, height: 128, steps: 2 });
+    expect(small.stages.map((s) => s.name)).toEqual(['encode', 'step 1', 'step 2', 'decode']);
+    expect(large.peakBytes).toBeGreaterThan(small.peakBytes);
+    expect(large.maxBindingBytes).toBeGreaterThan(small.maxBindingBytes);
+    expect(large.flopsPerStep).toBeGreaterThan(small.flopsPerStep);
+    // the same kernels per step whatever the size; step 1 also projects the prompt (one more linear)
+    expect(large.dispatchesPerStep).toBe(small.dispatchesPerStep);
+    expect(small.stages[1]!.dispatches).toBe(small.dispatchesPerStep + 1);
+    for (const p of Object.values(large.roofline)) expect(p).toBeGreaterThan(0);
+    expect(small.weightBytes).toBeGreaterThan(0);
+    expect(large.maxBufferBytes).toBeGreaterThanOrEqual(large.maxBindingBytes);
+  });
+
+  it('refuses a request over the binding limit, naming it and the largest size that fits', async () => {
+    const fits = await runPlan({ configs, width: 128, height: 64, steps: 1 });
+    const big = await runPlan({ configs, width: 512, height: 256, steps: 1 });
+    expect(big.maxBindingBytes).toBeGreaterThan(fits.maxBindingBytes);
+    const limits = { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: fits.maxBindingBytes };
+    await expect(checkFits({ configs }, { width: 128, height: 64 }, limits)).resolves.toBeUndefined();
+    const err = await checkFits({ configs }, { width: 512, height: 256 }, limits).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).name).toBe('InvalidInput');
+    expect((err as Error).message).toMatch(/^512×256 needs a \d+ MiB storage binding; this GPU allows \d+ MiB \(maxStorageBufferBindingSize\)\. The largest size of this shape that fits is (\d+)×(\d+)\.$/);
+    const [, w, h] = /fits is (\d+)×(\d+)/.exec((err as Error).message)!.map(Number) as [number, number, number];
+    expect(w).toBeGreaterThanOrEqual(128);
+    expect(w).toBeLessThan(512);
+    expect(w / h).toBeCloseTo(2, 1);
+    expect((await runPlan({ configs, width: w, height: h, steps: 1 })).maxBindingBytes).toBeLessThanOrEqual(limits.maxStorageBufferBindingSize);
+    // one size step up (16 px wider and taller) no longer fits: the search found the edge
+    expect((await runPlan({ configs, width: w + 32, height: h + 16, steps: 1 })).maxBindingBytes).toBeGreaterThan(limits.maxStorageBufferBindingSize);
+  });
+});
