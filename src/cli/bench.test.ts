@@ -111,6 +111,12 @@ describe('npm run bench on the tiny config', () => {
     expect(seen(KIND_KERNELS.conv2d)).toBeGreaterThan(0);
     expect(k.matmul?.ms).toBeGreaterThan(0);
     expect(r.dispatches).toBe(Object.values(k).reduce((s, x) => s + x.count, 0));
+    // the kernels' own FLOP counts (DispatchArgs.flops) equal the analytic ones, kind by kind
+    const kernelFlops = (names: readonly string[]) => names.reduce((s, n) => s + (k[n]?.flops ?? 0), 0);
+    expect(kernelFlops(KIND_KERNELS.linear)).toBe(r.flops.linear);
+    expect(kernelFlops(KIND_KERNELS.attention)).toBe(r.flops.attention);
+    expect(kernelFlops(KIND_KERNELS.conv2d)).toBe(r.flops.conv2d);
+    for (const [name, x] of Object.entries(k)) expect(x.bytes, name).toBeGreaterThan(0);
     expect(r.peakBytes).toBeGreaterThan(r.weightBytes);
     // normal mode: every stage holds all weights (GPU bytes ≥ checkpoint bytes) plus activations
     for (const s of r.stages) {
@@ -131,6 +137,13 @@ describe('npm run bench on the tiny config', () => {
       lacking += normal - (s.peak?.live ?? 0);
     }
     expect(lacking).toBeGreaterThanOrEqual(2 * r.weightBytes);
+    // q4 linear weights made directly in the quantized layout: the quantized kernels run, less weight memory
+    const q4 = await bench('--quant', 'q4', '--no-profile');
+    expect(q4.quant).toBe('q4');
+    expect(q4.weightBytes).toBeLessThan(r.weightBytes);
+    expect(q4.kernels?.matmul_q?.count).toBeGreaterThan(0);
+    expect(q4.kernels?.matmul_q?.ms).toBeNull();
+    expect(q4.stages.map((s) => s.flops)).toEqual(want);
     console.log(`[bench] peak live MiB per stage: normal ${r.stages.map((s) => ((s.peak?.live ?? 0) / 2 ** 20).toFixed(2)).join(' / ')}, low memory ${low.stages.map((s) => ((s.peak?.live ?? 0) / 2 ** 20).toFixed(2)).join(' / ')}`);
   });
 });

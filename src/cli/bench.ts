@@ -30,6 +30,8 @@ import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
 import { CountingOps, type FlopCounts, type FlopKind, zeroFlops } from '../ops/countingOps';
 import { RandomWeights } from '../weights/randomWeights';
+import { profileForAdapter, rooflineMs } from '../gpu/profiles';
+import { isQuantFormat } from '../util/quant';
 import { folderSource } from '../weights/folderSource';
 import { Pipeline } from '../pipeline/generate';
 import { benchTokenizer } from '../pipeline/plan';
@@ -76,15 +78,30 @@ export interface BenchResult {
   totalMs: number;
   flops: FlopCounts;
   kinds: KindResult[];
-  /** GPU ms and dispatches per kernel entry point (null without profiling). */
-  kernels: Record<string, { ms: number; count: number }> | null;
+  /**
+   * Per kernel entry point of the timed run: dispatches, FLOPs and bytes moved (DispatchArgs), GPU ms
+   * (null without profiling), and the roofline ms on the adapter's GPU profile (null when none matches).
+   */
+  kernels: Record<string, BenchKernel> | null;
+  /** The GPU profile (src/gpu/profiles.ts) matched from the adapter description, for the roofline. */
+  profile: string | null;
+  /** Linear weights of the text encoder and transformer: 'bf16', 'q8' or 'q4'. */
+  quant: string;
   dispatches: number | null;
   peakBytes: number | null;
 }
 
+export interface BenchKernel {
+  count: number;
+  flops: number;
+  bytes: number;
+  ms: number | null;
+  rooflineMs: number | null;
+}
+
 /** Kernel entry points per FLOP kind (shaders/*.wgsl). */
 export const KIND_KERNELS: Readonly<Record<FlopKind, readonly string[]>> = {
-  linear: ['matmul', 'matvec'],
+  linear: ['matmul', 'matvec', 'matmul_q', 'matvec_q'],
   attention: ['attention', 'attention_rows'],
   conv2d: ['conv2d'],
 };
@@ -158,6 +175,7 @@ interface BenchOptions {
   seed: number;
   json: boolean;
   lowMemory: boolean;
+  quant?: string;
 }
 
 function parseArgs(argv: string[]): BenchOptions {
@@ -174,6 +192,7 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
     .option('--seed <n>', 'random weights and noise seed', int('seed'), 0)
     .option('--low-memory', "one stage's weights on the GPU at a time (made per stage, freed after it)")
+    .option('--quant <q>', 'linear weights of the text encoder and transformer in q4 or q8 (random codes; default bf16)')
     .option('--json', 'print one JSON object instead of the table')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -188,6 +207,8 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
   const height = o.height ?? o.size ?? 512;
   if (o.backend !== 'gpu' && o.backend !== 'cpu') throw new InvalidArgumentError(`--backend ${o.backend}: use gpu or cpu`);
   const cfg = await readBenchConfigs(o.config);
+  const quant = o.quant;
+  if (quant !== undefined && !isQuantFormat(quant)) throw new InvalidArgumentError(`--quant ${quant}: use q4 or q8`);
 
   let ctx: GpuContext | null = null;
   let adapter = 'CPU reference loops';
@@ -204,13 +225,15 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
 
   try {
     const t0 = performance.now();
-    const rw = new RandomWeights(ops, o.seed);
+    const rw = new RandomWeights(ops, o.seed, quant);
+    const rwVae = new RandomWeights(ops, o.seed); // the VAE stays bf16, as in a q4/q8 pack
+    const made = () => rw.loadedBytes + rwVae.loadedBytes;
     const info = { source: `random:${o.config}`, summary: 'random weights' };
-    const sources = { textEncoder: rw, transformer: rw, vae: rw };
+    const sources = { textEncoder: rw, transformer: rw, vae: rwVae };
     const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, info, o.lowMemory ? { lowMemory: true } : {});
     await ops.sync();
     const loadMs = performance.now() - t0;
-    if (!o.lowMemory) log(`random weights: ${(rw.loadedBytes / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
+    if (!o.lowMemory) log(`random weights: ${(made() / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
 
     let warmupMs: number | null = null;
     if (o.warmup) {
@@ -226,15 +249,31 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       ctx.pool.resetPeak();
     }
     const dispatches0 = ctx?.dispatchCount ?? 0;
-    const bytes0 = rw.loadedBytes;
+    const bytes0 = made();
+    const work = new Map<string, { count: number; flops: number; bytes: number }>();
+    if (ctx) {
+      ctx.recorder = (d) => {
+        const k = work.get(d.entry) ?? { count: 0, flops: 0, bytes: 0 };
+        work.set(d.entry, { count: k.count + 1, flops: k.flops + d.flops, bytes: k.bytes + d.bytes });
+      };
+    }
     const { stages, loadMs: stageLoadMs } = await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed);
+    if (ctx) ctx.recorder = null;
 
     const flops = zeroFlops();
     for (const s of stages) for (const k of Object.keys(flops) as FlopKind[]) flops[k] += s.flops[k];
-    const kernels = profiling && ctx ? Object.fromEntries([...ctx.kernelTimes].sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => [k, { ...v }])) : null;
+    const profile = profileForAdapter(adapter);
+    const times = profiling && ctx ? ctx.kernelTimes : null;
+    const kernels = ctx
+      ? Object.fromEntries(
+          [...work]
+            .map(([name, k]): [string, BenchKernel] => [name, { ...k, ms: times?.get(name)?.ms ?? null, rooflineMs: profile ? rooflineMs(profile, k) : null }])
+            .sort((a, b) => (b[1].ms ?? b[1].rooflineMs ?? 0) - (a[1].ms ?? a[1].rooflineMs ?? 0)),
+        )
+      : null;
     const kinds: KindResult[] = (Object.keys(KIND_KERNELS) as FlopKind[]).map((kind) => {
       const names = [...KIND_KERNELS[kind]];
-      const kernelMs = kernels ? names.reduce((s, k) => s + (kernels[k]?.ms ?? 0), 0) : null;
+      const kernelMs = times ? names.reduce((s, k) => s + (times.get(k)?.ms ?? 0), 0) : null;
       const gflop = flops[kind] / 1e9;
       return { kind, kernels: names, gflop, kernelMs, gflops: kernelMs ? gflop / (kernelMs / 1000) : null };
     });
@@ -248,7 +287,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       textTokens: TEXT_SEQ_LEN,
       imageTokens: (width / 16) * (height / 16),
       lowMemory: o.lowMemory,
-      weightBytes: o.lowMemory ? rw.loadedBytes - bytes0 : pipeline.info.weightBytes,
+      weightBytes: o.lowMemory ? made() - bytes0 : pipeline.info.weightBytes,
       loadMs,
       stageLoadMs,
       warmupMs,
@@ -257,6 +296,8 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       flops,
       kinds,
       kernels,
+      profile: profile?.id ?? null,
+      quant: quant ?? 'bf16',
       dispatches: ctx ? ctx.dispatchCount - dispatches0 : null,
       peakBytes: ctx ? ctx.pool.peakBytes : null,
     };
@@ -280,7 +321,7 @@ export function formatBench(r: BenchResult): string {
   const made = r.lowMemory
     ? `per stage in the timed run (low memory), ${((r.stageLoadMs ?? 0) / 1000).toFixed(1)} s, not in the stage ms`
     : `made in ${(r.loadMs / 1000).toFixed(1)} s`;
-  lines.push(`weights   ${(r.weightBytes / 1e9).toFixed(3)} GB random bf16, ${made}${r.warmupMs !== null ? `; warmup run ${(r.warmupMs / 1000).toFixed(1)} s` : '; no warmup'}`);
+  lines.push(`weights   ${(r.weightBytes / 1e9).toFixed(3)} GB random ${r.quant === 'bf16' ? 'bf16' : `${r.quant} linear + bf16`}, ${made}${r.warmupMs !== null ? `; warmup run ${(r.warmupMs / 1000).toFixed(1)} s` : '; no warmup'}`);
   lines.push('');
   lines.push(`${'stage'.padEnd(10)}${pad('ms', 12)}${pad('linear GF', 12)}${pad('attn GF', 10)}${pad('conv GF', 10)}${pad('GFLOP/s', 10)}${pad('live MiB', 11)}${pad('alloc MiB', 11)}`);
   const row = (name: string, ms: number, f: FlopCounts, peak: StageResult['peak']) => {
@@ -300,13 +341,19 @@ export function formatBench(r: BenchResult): string {
     lines.push(`${k.kind.padEnd(10)}${pad(k.gflop.toFixed(3), 12)}${pad(k.kernelMs?.toFixed(1) ?? 'n/a', 12)}${pad(k.gflops?.toFixed(2) ?? 'n/a', 10)}  ${k.kernels.join(' + ')}`);
   }
   if (r.kernels) {
-    const total = Object.values(r.kernels).reduce((s, k) => s + k.ms, 0);
+    const total = Object.values(r.kernels).reduce((s, k) => s + (k.ms ?? 0), 0);
+    const timed = Object.values(r.kernels).some((k) => k.ms !== null);
     lines.push('');
-    lines.push(`GPU time per kernel (sum ${total.toFixed(1)} ms):`);
+    lines.push(`per kernel${timed ? ` (GPU time sum ${total.toFixed(1)} ms)` : ' (no GPU times: --no-profile or no timestamp-query)'}; roofline on ${r.profile ?? 'no matching GPU profile'}:`);
+    lines.push(`  ${'kernel'.padEnd(22)}${pad('count', 7)}${pad('ms', 10)}${pad('%', 7)}${pad('GFLOP/s', 10)}${pad('GB/s', 9)}${pad('roofline ms', 13)}`);
     for (const [name, k] of Object.entries(r.kernels)) {
-      lines.push(`  ${name.padEnd(22)}${pad(k.ms.toFixed(1), 10)} ms ${pad(((100 * k.ms) / Math.max(total, 1e-9)).toFixed(1), 6)} %${pad(String(k.count), 8)}×`);
+      const ms = k.ms;
+      lines.push(
+        `  ${name.padEnd(22)}${pad(String(k.count), 7)}${pad(ms?.toFixed(1) ?? 'n/a', 10)}${pad(ms !== null ? ((100 * ms) / Math.max(total, 1e-9)).toFixed(1) : '', 7)}` +
+          `${pad(ms ? (k.flops / 1e6 / ms).toFixed(1) : 'n/a', 10)}${pad(ms ? (k.bytes / 1e6 / ms).toFixed(1) : 'n/a', 9)}${pad(k.rooflineMs?.toFixed(2) ?? 'n/a', 13)}`,
+      );
     }
-  } else lines.push('\n(no per-kernel GPU times: cpu backend, --no-profile, or no timestamp-query)');
+  }
   lines.push('');
   lines.push(`dispatches ${r.dispatches ?? 'n/a'}, peak GPU memory ${r.peakBytes !== null ? `${(r.peakBytes / 2 ** 30).toFixed(3)} GiB` : 'n/a'}`);
   return lines.join('\n');

@@ -72,7 +72,31 @@ export const GPU_PROFILES: readonly GpuProfile[] = [
     bandwidth: 3350 * G,
     source: 'NVIDIA H100 datasheet: 67 TFLOPS f32 (non-tensor), 3.35 TB/s HBM3',
   },
+  {
+    id: 'h200',
+    name: 'NVIDIA H200 SXM',
+    f32Flops: 66.9 * T,
+    f16Flops: 133.8 * T,
+    bandwidth: 4800 * G,
+    source: 'NVIDIA H200 datasheet: the H100 compute (67 TFLOPS f32) with 4.8 TB/s HBM3e',
+  },
 ];
+
+/** The profile whose GPU an adapter description names ('NVIDIA H200', 'RTX 4090', 'Apple M4 Max', …), or null. */
+export function profileForAdapter(description: string): GpuProfile | null {
+  const d = description.toLowerCase();
+  const keys: [RegExp, string][] = [
+    [/h200/, 'h200'],
+    [/h100/, 'h100'],
+    [/4090/, 'rtx-4090'],
+    [/4070.*(laptop|mobile)|(laptop|mobile).*4070/, 'rtx-4070-laptop'],
+    [/m4 max/, 'm4-max'],
+    [/m2 pro/, 'm2-pro'],
+    [/arc.*140v|lunar ?lake|xe2/, 'arc-140v'],
+  ];
+  const hit = keys.find(([re]) => re.test(d));
+  return hit ? (GPU_PROFILES.find((p) => p.id === hit[1]) ?? null) : null;
+}
 
 /** Arithmetic and traffic of some work, and which vector rate applies. */
 export interface RooflineWork {

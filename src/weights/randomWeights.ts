@@ -10,11 +10,15 @@
  * host after `ops.weight` (which copies). Each tensor's stream is seeded from (seed, name), and each
  * token embedding row from (seed, name, id), so a tensor has the same values however often and in
  * whatever order it is made (low-memory mode makes each stage's weights again for every image).
+ * With `quant`, 2-D weights are made directly in that layout (util/quant.ts): random codes with
+ * per-group scales (and q4 mins) that give the same ±[s, 2s) range, so benchmarks of q4/q8 models
+ * need no host-side quantization of 4 B values.
  */
 import type { Ops } from '../ops/ops';
 import { numel } from '../util/assert';
-import { bf16ToF32 } from '../util/dtype';
-import type { TokenEmbedding, WeightGetter } from './weightGetter';
+import { type QuantFormat, bf16ToF32, f32ToF16Bits } from '../util/dtype';
+import { quantLayout } from '../util/quant';
+import type { StorageFormat, TokenEmbedding, WeightGetter } from './weightGetter';
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
@@ -42,11 +46,18 @@ export class RandomWeights<T> implements WeightGetter<T> {
   constructor(
     private readonly ops: Ops<T>,
     seed = 1,
+    /** Store 2-D weights in this quantized format (the VAE's getter should get none, as packs do). */
+    private readonly quant?: QuantFormat,
   ) {
     this.seed = Math.imul(seed + 1, 0x9e3779b9) >>> 0;
   }
 
+  storageFormat(_name: string, shape: readonly number[]): StorageFormat {
+    return { format: this.quant && shape.length === 2 ? this.quant : 'bf16' };
+  }
+
   async get(name: string, shape: readonly number[]): Promise<T> {
+    if (this.quant && shape.length === 2) return this.getQuantized(name, shape[0] as number, shape[1] as number, this.quant);
     const n = numel(shape);
     if (this.scratch.length < n) this.scratch = new Uint16Array(Math.max(n, 2 * this.scratch.length));
     const out = this.scratch.subarray(0, n);
@@ -57,6 +68,26 @@ export class RandomWeights<T> implements WeightGetter<T> {
     else this.fillUniform(out, 0.9, 1.1);
     this.loadedBytes += 2 * n;
     return this.ops.weight(new Uint8Array(out.buffer, out.byteOffset, 2 * n), 'bf16', shape, name);
+  }
+
+  /** rows × cols in `format`: uniform random codes; per group q8 scale s/64, or q4 min −2s and scale 4s/15 (values within ±2s). */
+  private getQuantized(name: string, rows: number, cols: number, format: QuantFormat): T {
+    const L = quantLayout(format, rows, cols);
+    const data = new Uint8Array(L.byteLength);
+    const codes = new Uint32Array(data.buffer, 0, L.scaleOffset / 4);
+    let x = streamState(this.seed, name);
+    for (let i = 0; i < codes.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      codes[i] = x >>> 0;
+    }
+    const s = 2 ** Math.floor(Math.log2(1 / (1.5 * Math.sqrt(cols))));
+    const table = (L.minOffset < 0 ? L.byteLength - L.scaleOffset : L.minOffset - L.scaleOffset) / 2;
+    new Uint16Array(data.buffer, L.scaleOffset, table).fill(f32ToF16Bits(format === 'q8' ? s / 64 : (4 * s) / 15));
+    if (L.minOffset >= 0) new Uint16Array(data.buffer, L.minOffset, table).fill(f32ToF16Bits(-2 * s));
+    this.loadedBytes += L.byteLength;
+    return this.ops.weight(data, format, [rows, cols], name);
   }
 
   /** Random [V, D] rows with the ≥ 2-D scale (fan_in = D), made per id on lookup; none are counted in `loadedBytes`. */
