@@ -9,7 +9,10 @@
 #   bash scripts/lavapipe.sh              fetch/unpack if needed, print the ICD json's absolute path
 #   bash scripts/lavapipe.sh --env        the same, then print the environment as `export` lines
 #   bash scripts/lavapipe.sh --run CMD…   the same, then run CMD with VK_ICD_FILENAMES, VK_DRIVER_FILES,
-#                                         LD_LIBRARY_PATH (when needed) and KLEINBILD_EXPECT_ADAPTER=lavapipe
+#                                         LD_LIBRARY_PATH (when needed), KLEINBILD_EXPECT_ADAPTER=lavapipe
+#                                         and MESA_SHADER_CACHE_DIR=.cache/lavapipe/shader-cache (lavapipe
+#                                         compiles each pipeline at its first dispatch: a cold cache costs
+#                                         minutes, keep this folder between CI runs)
 #
 # Idempotent: once a Mesa ≥ 25 lavapipe is unpacked and its libraries resolve, nothing is downloaded.
 # Env: KLEINBILD_LAVAPIPE_DIR (default <repo>/.cache/lavapipe), LAVAPIPE_MESA_VERSION (an exact
@@ -31,7 +34,7 @@ case "${1:-}" in
   '') ;;
   --env) mode=env ;;
   --run) mode=run; shift; [ $# -gt 0 ] || die "--run needs a command" ;;
-  -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown argument '$1' (try --help)" ;;
 esac
 
@@ -98,7 +101,7 @@ EOF
   [ "$(id -u)" -ne 0 ] || APT_OPTS+=(-o "APT::Sandbox::User=root")
 
   say "apt-get update (private state in $apt, mirror $mirror)"
-  apt-get "${APT_OPTS[@]}" -q update >&2 || die "apt-get update failed for $mirror bookworm + bookworm-backports (network? mirror?)"
+  apt-get "${APT_OPTS[@]}" -q --error-on=any update >&2 || die "apt-get update failed for $mirror bookworm + bookworm-backports (network? mirror?)"
   local ver="${LAVAPIPE_MESA_VERSION:-}"
   if [ -z "$ver" ]; then
     ver="$(apt-cache "${APT_OPTS[@]}" madison mesa-vulkan-drivers | awk -F' *[|] *' '$3 ~ /bookworm-backports/ {print $2; exit}')"
@@ -149,6 +152,7 @@ EOF
     rm -rf "$DEPS"
   fi
   echo "$ver" >"$STAMP"
+  rm -rf "$LVP/debs" "$apt/lists" "$apt/cache" # ~30 MB of downloads, not needed once unpacked
   say "mesa-vulkan-drivers $ver unpacked in $LVP"
 }
 
@@ -161,11 +165,12 @@ exec 9>&-
 case "$mode" in
   print) echo "$ICD" ;;
   env)
-    echo "export VK_ICD_FILENAMES='$ICD' VK_DRIVER_FILES='$ICD'"
+    echo "export VK_ICD_FILENAMES='$ICD' VK_DRIVER_FILES='$ICD' MESA_SHADER_CACHE_DIR='$LVP/shader-cache'"
     p="$(deps_path)"; [ -z "$p" ] || echo "export LD_LIBRARY_PATH='$p'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
     ;;
   run)
     export VK_ICD_FILENAMES="$ICD" VK_DRIVER_FILES="$ICD" KLEINBILD_EXPECT_ADAPTER=lavapipe
+    export MESA_SHADER_CACHE_DIR="${MESA_SHADER_CACHE_DIR:-$LVP/shader-cache}"
     p="$(deps_path)"; [ -z "$p" ] || export LD_LIBRARY_PATH="$p${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     say "$(cat "$STAMP") via $ICD${p:+ (LD_LIBRARY_PATH $p)}"
     exec "$@"

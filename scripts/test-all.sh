@@ -2,7 +2,10 @@
 # Everything CI runs, on a fresh Debian 12 machine with Node ≥ 20.19: system packages for
 # headless WebGPU (Debian chromium + libvulkan1; see docs/webgpu-ci.md), npm ci when
 # needed, then typecheck, file-size budget, the layer rules (.dependency-cruiser.cjs), unit/GPU tests
-# (Dawn) and the browser e2e.
+# (Dawn on SwiftShader, or on the machine's own Vulkan driver if it has one), the GPU kernel and
+# golden stage tests again on Mesa 25 lavapipe (the only driver here with shader-f16; fetched from
+# bookworm-backports into .cache/lavapipe/ by scripts/lavapipe.sh, system Mesa untouched), and the
+# browser e2e last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,4 +32,6 @@ npm run typecheck
 npm run check:size
 npm run check:deps
 npm test
+bash scripts/lavapipe.sh
+npm run test:lavapipe
 npm run e2e

@@ -298,6 +298,7 @@ export class GpuContext {
       const sizes = [...buffers].map((b) => b.size);
       this.recorder({
         entry: pipeline.label,
+        copy: false,
         workgroups: [x, y, z],
         flops: args.flops ?? 0,
         bytes: args.bytes ?? sizes.reduce((a, b) => a + b, 0),
@@ -325,6 +326,7 @@ export class GpuContext {
   /** Encodes a buffer-to-buffer copy of `bytes` bytes. */
   copy(src: GpuTensor, srcOffset: number, dst: GpuTensor, dstOffset: number, bytes: number): void {
     this.throwIfBroken();
+    this.recorder?.({ entry: 'copyBufferToBuffer', copy: true, workgroups: [0, 0, 0], flops: 0, bytes: 2 * bytes, maxBindingBytes: 0 });
     this.encoder ??= this.device.createCommandEncoder({ label: 'ops' });
     this.pass?.end();
     this.pass = null;

@@ -40,10 +40,12 @@ export interface DispatchArgs {
   bytes?: number;
 }
 
-/** What GpuContext tells its `recorder` about one dispatch (plans, bytes per kernel). */
+/** What GpuContext tells its `recorder` about one dispatch or buffer copy (plans, bytes per kernel). */
 export interface DispatchRecord {
-  /** The shader's entry point (its file name without `.wgsl`). */
+  /** The shader's entry point (its file name without `.wgsl`); 'copyBufferToBuffer' for a copy. */
   entry: string;
+  /** A copyBufferToBuffer (moves bytes, is not a dispatch). */
+  copy: boolean;
   workgroups: readonly [number, number, number];
   flops: number;
   bytes: number;

@@ -22,6 +22,7 @@ import type { PromptTokenizer } from '../model/tokenizer';
 
 /** Work of one kernel entry point (or of all) in a stage. */
 export interface KernelPlan {
+  /** Dispatches (of a kernel; of a stage: all kernels') — or, for 'copyBufferToBuffer', copies. */
   dispatches: number;
   flops: number;
   /** Bytes read + written at least (DispatchArgs.bytes: each binding once, used weight rows only). */
@@ -69,7 +70,7 @@ export async function measureStages(ctx: GpuContext, pipeline: Pipeline<unknown>
     maxBindingBytes = Math.max(maxBindingBytes, d.maxBindingBytes);
     const s = cur as StagePlan | null;
     if (!s) return;
-    s.dispatches++;
+    if (!d.copy) s.dispatches++;
     s.flops += d.flops;
     s.bytes += d.bytes;
     const k = (s.kernels[d.entry] ??= { dispatches: 0, flops: 0, bytes: 0 });

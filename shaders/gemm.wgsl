@@ -1,0 +1,195 @@
+// gemm: the linear-layer kernel family, y = epilogue(prologue(x) · Ŵᵀ), for many rows (M > 8). f32
+// accumulation whatever the storage types.
+//   input    xin[m, k] = x[xRow0 + m, k] for k < K1, else x2[m, k − K1]   (a K-concatenation [x | x2])
+//   PROLOGUE 1 (LayerNorm + modulation, K1 = K): xin = ((x − m_r) − c_r)·rstd_r·(1 + mod[scaleOff + k]) + mod[shiftOff + k],
+//            (m_r, c_r, rstd_r) = stats[3r .. 3r + 2] of row r = xRow0 + m (row_stats.wgsl)
+//   a[m, n]  = Σ_k xin[m, k]·Ŵ[row0 + n, k] (+ bias[row0 + n]);   b[m, n] likewise at row1 (SwiGLU only)
+//   EPILOGUE 0 store:     y[yRow0 + m, n] = a
+//            1 SwiGLU:    y[yRow0 + m, n] = silu(a)·b            (gate rows at row0, value rows at row1)
+//            2 residual:  y[yRow0 + m, n] += g_n·a, y f32 in place, g_n = mod[gateOff + n] (1 without GATE)
+// Ŵ: W_FORMAT 0 f32, 1 f16, 2 bf16 (element i of the flat [rows, K] array), 3 q8, 4 q4 (group-quantized,
+// src/util/quant.ts: codes, then f16 scales (and q4 mins) per GROUP weights of a row, dequantized in
+// registers). x, x2: f16 (packed two per u32, low half first) when X_F16, else f32; y: f16 when Y_F16
+// (epilogues 0 and 1; N even), else f32. Rows of x are K1 wide, of x2 K − K1, of y N.
+// Bindings: 0 x, 1 x2, 2 w, 3 bias, 4 stats, 5 mod: array<u32> (read; unused ones may be any buffer
+// but y), 6 y: array<u32> (read_write), 7 params.
+// Dispatch: (⌈N/64⌉, ⌈M/64⌉). A 16×16-invocation workgroup computes the 64×64 tile of y at
+// (64·wg.y, 64·wg.x); invocation (tx, ty) owns rows ty + 16i (i < 4) and the column pairs
+// 2tx + 32j + {0, 1} (j < 2), so an f16 pair is one word written by one invocation. K is walked in
+// steps of 16: each step stages a 64×16 slab of xin and of Ŵ (and of the value rows) in workgroup
+// memory, zero-filled past M, N and K, then does 16 rank-1 updates of the accumulators.
+
+override W_FORMAT: u32 = 0u;   // 0 f32, 1 f16, 2 bf16, 3 q8, 4 q4
+override GROUP: u32 = 64u;     // q8/q4 weights per scale, a multiple of 8
+override BIAS_DTYPE: u32 = 0u; // 0 f32, 1 f16, 2 bf16
+override HAS_BIAS: bool = false;
+override X_F16: bool = false;
+override Y_F16: bool = false;
+override PROLOGUE: u32 = 0u;   // 0 none, 1 LayerNorm + modulation
+override EPILOGUE: u32 = 0u;   // 0 store, 1 SwiGLU, 2 gated residual
+override GATE: bool = false;   // EPILOGUE 2: scale by mod[gateOff + n]
+
+struct Params {
+  M: u32, N: u32, K: u32, K1: u32,
+  row0: u32, row1: u32, xRow0: u32, yRow0: u32,
+  wordsPerRow: u32, groups: u32, scaleWord: u32, minWord: u32,
+  shiftOff: u32, scaleOff: u32, gateOff: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read> x2: array<u32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read> bias: array<u32>;
+@group(0) @binding(4) var<storage, read> stats: array<f32>;
+@group(0) @binding(5) var<storage, read> mods: array<f32>;
+@group(0) @binding(6) var<storage, read_write> y: array<u32>;
+@group(0) @binding(7) var<uniform> p: Params;
+
+const TILE = 64u;
+const BK = 16u;
+const PAD = 65u; // slab row stride: the transposed stores below hit distinct banks
+override SWIGLU: bool = EPILOGUE == 1u; // derived: not set by the host
+
+var<workgroup> xs: array<f32, 1040>;  // BK × PAD, xs[k·PAD + r] = xin[m0 + r, k0 + k]
+var<workgroup> ws: array<f32, 1040>;  // BK × PAD, ws[k·PAD + r] = Ŵ[row0 + n0 + r, k0 + k]
+var<workgroup> vs: array<f32, 1040>;  // the same for the value rows (SwiGLU)
+
+// Half `odd` of a packed word in dtype dt (1 f16, 2 bf16), or the word as f32 (dt 0).
+fn unpack(word: u32, odd: bool, dt: u32) -> f32 {
+  if (dt == 0u) { return bitcast<f32>(word); }
+  if (dt == 2u) { return bitcast<f32>(select(word << 16u, word & 0xffff0000u, odd)); }
+  let h = unpack2x16float(word);
+  return select(h.x, h.y, odd);
+}
+
+fn act_at(i: u32, second: bool) -> f32 {
+  if (X_F16) {
+    let word = select(x[i >> 1u], x2[i >> 1u], second);
+    let h = unpack2x16float(word);
+    return select(h.x, h.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(select(x[i], x2[i], second));
+}
+
+// xin[m, k] (absolute x row r = xRow0 + m), prologue applied.
+fn xin_at(m: u32, k: u32) -> f32 {
+  if (k < p.K1) {
+    let r = p.xRow0 + m;
+    let v = act_at(r * p.K1 + k, false);
+    if (PROLOGUE == 1u) {
+      let xhat = ((v - stats[3u * r]) - stats[3u * r + 1u]) * stats[3u * r + 2u];
+      return fma(xhat, 1.0 + mods[p.scaleOff + k], mods[p.shiftOff + k]);
+    }
+    return v;
+  }
+  return act_at(m * (p.K - p.K1) + (k - p.K1), true);
+}
+
+// f16 entry i of the table starting at word `base` of w.
+fn table_at(base: u32, i: u32) -> f32 {
+  let h = unpack2x16float(w[base + (i >> 1u)]);
+  return select(h.x, h.y, (i & 1u) == 1u);
+}
+
+// Ŵ[r, k].
+fn w_at(r: u32, k: u32) -> f32 {
+  if (W_FORMAT < 3u) {
+    let i = r * p.K + k;
+    if (W_FORMAT == 0u) { return bitcast<f32>(w[i]); }
+    return unpack(w[i >> 1u], (i & 1u) == 1u, W_FORMAT);
+  }
+  let gi = r * p.groups + k / GROUP;
+  let s = table_at(p.scaleWord, gi);
+  if (W_FORMAT == 3u) {
+    let word = w[r * p.wordsPerRow + (k >> 2u)];
+    return f32(bitcast<i32>(word << (24u - 8u * (k & 3u))) >> 24u) * s;
+  }
+  let word = w[r * p.wordsPerRow + (k >> 3u)];
+  return fma(f32((word >> (4u * (k & 7u))) & 15u), s, table_at(p.minWord, gi));
+}
+
+fn bias_at(i: u32) -> f32 {
+  if (BIAS_DTYPE == 0u) { return bitcast<f32>(bias[i]); }
+  return unpack(bias[i >> 1u], (i & 1u) == 1u, BIAS_DTYPE);
+}
+
+// Column of accumulator slot c (0..3) of invocation tx: pairs 2tx + 32j + {0, 1}.
+fn col(tx: u32, c: u32) -> u32 {
+  return 2u * tx + 32u * (c >> 1u) + (c & 1u);
+}
+
+@compute @workgroup_size(16, 16)
+fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  let m0 = wg.y * TILE;
+  let n0 = wg.x * TILE;
+  // Loader role: column lk of the slab, rows lr + 16i (16 neighbours read 16 consecutive k).
+  let lk = li % BK;
+  let lr = li / BK;
+  var acc: array<f32, 16>; // acc[4i + c] = a[m0 + ty + 16i, n0 + col(tx, c)]
+  var accv: array<f32, 16>; // the value rows' (SwiGLU)
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    let k = k0 + lk;
+    for (var i = 0u; i < 4u; i++) {
+      let r = lr + 16u * i;
+      var xv = 0.0;
+      var wv = 0.0;
+      var vv = 0.0;
+      if (k < p.K && m0 + r < p.M) { xv = xin_at(m0 + r, k); }
+      if (k < p.K && n0 + r < p.N) {
+        wv = w_at(p.row0 + n0 + r, k);
+        if (SWIGLU) { vv = w_at(p.row1 + n0 + r, k); }
+      }
+      xs[lk * PAD + r] = xv;
+      ws[lk * PAD + r] = wv;
+      if (SWIGLU) { vs[lk * PAD + r] = vv; }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < BK; kk++) {
+      var a: array<f32, 4>;
+      var b: array<f32, 4>;
+      var v: array<f32, 4>;
+      for (var i = 0u; i < 4u; i++) {
+        a[i] = xs[kk * PAD + lid.y + 16u * i];
+        b[i] = ws[kk * PAD + col(lid.x, i)];
+        if (SWIGLU) { v[i] = vs[kk * PAD + col(lid.x, i)]; }
+      }
+      for (var i = 0u; i < 4u; i++) {
+        for (var c = 0u; c < 4u; c++) {
+          acc[4u * i + c] = fma(a[i], b[c], acc[4u * i + c]);
+          if (SWIGLU) { accv[4u * i + c] = fma(a[i], v[c], accv[4u * i + c]); }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + lid.y + 16u * i;
+    if (m >= p.M) { continue; }
+    let yr = (p.yRow0 + m) * p.N;
+    for (var c = 0u; c < 4u; c += 2u) {
+      var out = vec2f(0.0);
+      for (var h = 0u; h < 2u; h++) {
+        let n = n0 + col(lid.x, c + h);
+        if (n >= p.N) { continue; }
+        var val = acc[4u * i + c + h];
+        if (HAS_BIAS) { val += bias_at(p.row0 + n); }
+        if (SWIGLU) {
+          var vb = accv[4u * i + c + h];
+          if (HAS_BIAS) { vb += bias_at(p.row1 + n); }
+          val = val / (1.0 + exp(-val)) * vb;
+        }
+        if (EPILOGUE == 2u) {
+          var g = 1.0;
+          if (GATE) { g = mods[p.gateOff + n]; }
+          y[yr + n] = bitcast<u32>(fma(g, val, bitcast<f32>(y[yr + n])));
+        } else if (!Y_F16) {
+          y[yr + n] = bitcast<u32>(val);
+        }
+        out[h] = val;
+      }
+      let n = n0 + col(lid.x, c);
+      if (Y_F16 && EPILOGUE != 2u && n < p.N) { y[(yr + n) >> 1u] = pack2x16float(out); }
+    }
+  }
+}

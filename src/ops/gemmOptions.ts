@@ -1,0 +1,30 @@
+/**
+ * Options of `Ops.gemm`, the fused linear layer: y = epilogue(prologue(x)·Wᵀ). One op covers what a
+ * transformer block otherwise spends extra passes over memory on — the LayerNorm + modulation in
+ * front of a projection, SwiGLU after it, the gated residual add, the [attention | MLP]
+ * concatenation of a single block's output projection, and writing q/k/v of two streams into one
+ * joint buffer — so each of those costs no separate read and write of an activation.
+ */
+export interface GemmOptions<T> {
+  /** Weight rows (output features) [start, start + count); default all: N = count. */
+  rows?: readonly [start: number, count: number];
+  /** [rows of W] added to the output (to the gate and the value under `swiglu`). */
+  bias?: T | null;
+  /** A second input K-concatenated after x: the product reads [x | x2]; x2: [M, K2] (rows from 0). */
+  x2?: T | null;
+  /** Rows [start, start + count) of x (and of `norm.stats`) are the M input rows; default all. */
+  xRows?: readonly [start: number, count: number];
+  /**
+   * LayerNorm + modulation of x first (no x2): x̂ = LN(x)·(1 + mod[scaleChunk·K + k]) + mod[shiftChunk·K + k],
+   * LN from `stats` = rowStats(x) [rows of x, 3]; mod: [c·K] f32.
+   */
+  norm?: { stats: T; mod: T; shiftChunk: number; scaleChunk: number };
+  /** SwiGLU: y = silu(x·W[rows]ᵀ) ⊙ (x·W[valueRow0 …]ᵀ), the value rows `count` long from valueRow0. */
+  swiglu?: { valueRow0: number };
+  /** Write the M rows into rows [row0, row0 + M) of `t` ([≥ row0 + M, N]) instead of a new tensor. */
+  into?: { t: T; row0: number };
+  /** With `into` (an f32 tensor): add instead of store, t += g ⊙ y with g = mod[chunk·N + n] (1 without gate). */
+  residual?: { gate?: { mod: T; chunk: number } };
+  /** Store the new (or `into`) tensor as f16 (GEMM outputs may be f16; residual streams stay f32). */
+  f16?: boolean;
+}
