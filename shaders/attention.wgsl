@@ -2,12 +2,17 @@
 // score matrix never leaves workgroup memory; each query row keeps a running max m, sum l and its
 // output accumulator, rescaled by exp(m_old − m_new) whenever the max grows.
 // Shapes: q, out: [Sq, H·DH]; k, v: [Sk, HKV·DH]; key_mask: [Sk]; DH % 4 = 0 (rows read as vec4).
+// Views: q, k, v are column windows of wider rows (e.g. one joint q|k|v buffer): element (i, c) of q
+// is q[i·q_stride4 + q_off4 (vec4 units) + c/4], likewise k and v; out rows are out_stride4 wide.
+// Storage: q, k, v in f16 (packed two per u32, low half first) when F16, else f32; out in f16 when
+// OUT_F16. Arithmetic, scores and softmax in f32.
 // Query head h reads kv head h / group, group = H/HKV (GQA, transformers repeat_kv).
 // Masking: key j is visible to query i iff j < Sk, (CAUSAL) j ≤ i and (HAS_MASK) key_mask[j] ≠ 0.
 // Invisible keys get probability exactly 0, which equals transformers' additive f32 minimum
 // whenever a row keeps a visible key; a row with no visible key outputs zeros (not NaN).
-// Bindings: 0 q, 1 k, 2 v, 3 key_mask (any f32 buffer when !HAS_MASK; never read then),
-// 4 out (write), 5 params {sq, sk, group, q_stride4 = H·DH/4, kv_stride4 = HKV·DH/4, n_blocks, scale}.
+// Bindings: 0 q, 1 k, 2 v (array<u32>), 3 key_mask (any f32 buffer when !HAS_MASK; never read then),
+// 4 out (write), 5 params {sq, sk, group, q_stride4, k_stride4, v_stride4, q_off4, k_off4, v_off4,
+// out_stride4, n_blocks, scale}.
 // Dispatch: (gx, gy, H) with gx·gy ≥ n_blocks = ⌈Sq/BR⌉ (grid1d fold); block = wg.y·gx + wg.x.
 // Workgroup: BR·BC threads, thread (r, c) = (li / BC, li % BC); loops over key blocks of BC keys:
 //   1. score s = q[r]·k[c]: q rows (pre-scaled) stay in qs, K is staged DC dims at a time in kvs;
@@ -15,7 +20,10 @@
 //   3. thread (r, c) owns the vec4 groups g ≡ c (mod BC) of out row r in registers (acc[g / BC]);
 //      V is staged like K. DC = DH or a multiple of 4·BC, so ownership is the same in every chunk.
 // Tiling (BR, BC, DC) is chosen by src/ops/gpu/attention.ts within 16 KiB of workgroup memory.
-struct Params { sq: u32, sk: u32, group: u32, q_stride4: u32, kv_stride4: u32, n_blocks: u32, scale: f32 }
+struct Params {
+  sq: u32, sk: u32, group: u32, q_stride4: u32, k_stride4: u32, v_stride4: u32,
+  q_off4: u32, k_off4: u32, v_off4: u32, out_stride4: u32, n_blocks: u32, scale: f32,
+}
 
 override DH: u32;
 override BR: u32;
@@ -23,6 +31,8 @@ override BC: u32;
 override DC: u32;
 override CAUSAL: bool = false;
 override HAS_MASK: bool = false;
+override F16: bool = false;
+override OUT_F16: bool = false;
 override DH4: u32 = DH / 4u;
 override DC4: u32 = DC / 4u;
 override NACC: u32 = (DH4 + BC - 1u) / BC; // vec4 accumulators per thread, ≤ MAX_ACC
@@ -30,12 +40,38 @@ override NACC: u32 = (DH4 + BC - 1u) / BC; // vec4 accumulators per thread, ≤ 
 const MAX_ACC = 8u;
 const LOWEST = -3.4028234663852886e38; // f32 minimum: score of an invisible key, initial m
 
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(0) var<storage, read> q: array<u32>;
+@group(0) @binding(1) var<storage, read> k: array<u32>;
+@group(0) @binding(2) var<storage, read> v: array<u32>;
 @group(0) @binding(3) var<storage, read> key_mask: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> out: array<u32>;
 @group(0) @binding(5) var<uniform> p: Params;
+
+// vec4 number i4 (elements 4·i4 … 4·i4 + 3) of q, k, v in their storage type.
+fn q4(i4: u32) -> vec4f {
+  if (F16) { return vec4f(unpack2x16float(q[2u * i4]), unpack2x16float(q[2u * i4 + 1u])); }
+  return bitcast<vec4f>(vec4u(q[4u * i4], q[4u * i4 + 1u], q[4u * i4 + 2u], q[4u * i4 + 3u]));
+}
+fn k4(i4: u32) -> vec4f {
+  if (F16) { return vec4f(unpack2x16float(k[2u * i4]), unpack2x16float(k[2u * i4 + 1u])); }
+  return bitcast<vec4f>(vec4u(k[4u * i4], k[4u * i4 + 1u], k[4u * i4 + 2u], k[4u * i4 + 3u]));
+}
+fn v4(i4: u32) -> vec4f {
+  if (F16) { return vec4f(unpack2x16float(v[2u * i4]), unpack2x16float(v[2u * i4 + 1u])); }
+  return bitcast<vec4f>(vec4u(v[4u * i4], v[4u * i4 + 1u], v[4u * i4 + 2u], v[4u * i4 + 3u]));
+}
+fn store4(i4: u32, x: vec4f) {
+  if (OUT_F16) {
+    out[2u * i4] = pack2x16float(x.xy);
+    out[2u * i4 + 1u] = pack2x16float(x.zw);
+  } else {
+    let u = bitcast<vec4u>(x);
+    out[4u * i4] = u.x;
+    out[4u * i4 + 1u] = u.y;
+    out[4u * i4 + 2u] = u.z;
+    out[4u * i4 + 3u] = u.w;
+  }
+}
 
 var<workgroup> qs: array<vec4f, BR * DH4>;         // scaled q rows [BR][DH4]
 var<workgroup> kvs: array<vec4f, BC * (DC4 + 1u)>; // K or V chunk [BC][DC4], padded (banks)
@@ -56,8 +92,8 @@ fn load_chunk(from_v: bool, kb: u32, kvh: u32, g0: u32, li: u32) {
     let g = e % DC4;
     var x = vec4f(0.0);
     if (kb + j < p.sk) {
-      let i = (kb + j) * p.kv_stride4 + kvh * DH4 + g0 + g;
-      if (from_v) { x = v[i]; } else { x = k[i]; }
+      let col = kvh * DH4 + g0 + g;
+      if (from_v) { x = v4((kb + j) * p.v_stride4 + p.v_off4 + col); } else { x = k4((kb + j) * p.k_stride4 + p.k_off4 + col); }
     }
     kvs[j * (DC4 + 1u) + g] = x;
   }
@@ -77,7 +113,7 @@ fn attention(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
   for (var e = li; e < BR * DH4; e += BR * BC) {
     let qr = blk * BR + e / DH4;
     var x = vec4f(0.0);
-    if (qr < p.sq) { x = q[qr * p.q_stride4 + h * DH4 + e % DH4] * p.scale; }
+    if (qr < p.sq) { x = q4(qr * p.q_stride4 + p.q_off4 + h * DH4 + e % DH4) * p.scale; }
     qs[e] = x;
   }
 
@@ -132,7 +168,7 @@ fn attention(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
     let inv = select(0.0, 1.0 / l, l > 0.0); // l = 0 only when no key was visible
     for (var i = 0u; i < NACC; i++) {
       let g = c + BC * i;
-      if (g < DH4) { out[row * p.q_stride4 + h * DH4 + g] = acc[i] * inv; }
+      if (g < DH4) { store4(row * p.out_stride4 + h * DH4 + g, acc[i] * inv); }
     }
   }
 }

@@ -1,10 +1,15 @@
 import type { AttentionOptions } from '../ops';
 import { assert, fmtShape } from '../../util/assert';
 import { type CpuTensor, cpuTensor } from './tensor';
+import type { AttentionViews } from '../attentionViews';
+import { f16BitsToF32, f32ToF16Bits } from '../../util/dtype';
+
+const toF16 = (v: number): number => f16BitsToF32(f32ToF16Bits(v));
 
 /**
  * Multi-head attention, the obvious loops in float64 with an explicit softmax per row.
- * q: [Sq, H·Dh], k, v: [Sk, Hkv·Dh] → [Sq, H·Dh]; out = softmax(q·kᵀ/√Dh + mask)·v per head.
+ * q: [Sq, H·Dh], k, v: [Sk, Hkv·Dh] (or column windows of wider rows: AttentionViews) → [Sq, H·Dh],
+ * rounded to f16 with `f16`; out = softmax(q·kᵀ/√Dh + mask)·v per head.
  * GQA: query head h reads kv head ⌊h/(H/Hkv)⌋ (transformers repeat_kv). `causal`: key j visible to
  * query i iff j ≤ i (needs Sq = Sk). `keyMask`: [Sk], 0 = masked key.
  * Masked keys get probability exactly 0: transformers' eager attention adds the f32 minimum, which
@@ -12,15 +17,19 @@ import { type CpuTensor, cpuTensor } from './tensor';
  * (transformers would average all values there; with right padding that never happens).
  * Errors: shape mismatches, H not a multiple of Hkv.
  */
-export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: AttentionOptions<CpuTensor>): CpuTensor {
+export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: AttentionOptions<CpuTensor> & AttentionViews): CpuTensor {
   const { heads, kvHeads, causal = false, keyMask = null } = opts;
-  const [sq, qCols] = q.shape as [number, number];
-  const [sk, kvCols] = k.shape as [number, number];
+  const [sq, qWidth] = q.shape as [number, number];
+  const [sk, kWidth] = k.shape as [number, number];
+  const vWidth = v.shape[1] as number;
   assert(heads > 0 && kvHeads > 0 && heads % kvHeads === 0, () => `attention: ${heads} heads not a multiple of ${kvHeads} kv heads`);
-  assert(q.shape.length === 2 && qCols % heads === 0, () => `attention: q ${fmtShape(q.shape)} not [Sq, ${heads}·Dh]`);
-  const dh = qCols / heads;
-  assert(k.shape.length === 2 && kvCols === kvHeads * dh, () => `attention: k ${fmtShape(k.shape)}, want [${sk}, ${kvHeads * dh}]`);
-  assert(v.shape[0] === sk && v.shape[1] === kvCols, () => `attention: v ${fmtShape(v.shape)} ≠ k ${fmtShape(k.shape)}`);
+  const dh = opts.headDim ?? qWidth / heads;
+  assert(q.shape.length === 2 && Number.isInteger(dh), () => `attention: q ${fmtShape(q.shape)} not [Sq, ${heads}·Dh]`);
+  const qCols = heads * dh;
+  const kvCols = kvHeads * dh;
+  const [qCol, kCol, vCol] = [opts.qCol ?? 0, opts.kCol ?? 0, opts.vCol ?? 0];
+  assert(qCol + qCols <= qWidth && kCol + kvCols <= kWidth && vCol + kvCols <= vWidth, () => `attention: windows of q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)}`);
+  assert(v.shape[0] === sk, () => `attention: v ${fmtShape(v.shape)} and k ${fmtShape(k.shape)} have different lengths`);
   assert(!causal || sq === sk, () => `attention: causal needs Sq = Sk, got ${sq}, ${sk}`);
   assert(keyMask === null || keyMask.data.length === sk, () => `attention: keyMask has ${keyMask?.data.length} values, want ${sk}`);
 
@@ -39,7 +48,7 @@ export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: Attent
         let s = -Infinity;
         if (visible) {
           s = 0;
-          for (let d = 0; d < dh; d++) s += (q.data[i * qCols + qOff + d] as number) * (k.data[j * kvCols + kvOff + d] as number);
+          for (let d = 0; d < dh; d++) s += (q.data[i * qWidth + qCol + qOff + d] as number) * (k.data[j * kWidth + kCol + kvOff + d] as number);
           s *= scale;
         }
         p[j] = s;
@@ -53,8 +62,8 @@ export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: Attent
       }
       for (let d = 0; d < dh; d++) {
         let o = 0;
-        for (let j = 0; j < sk; j++) o += (p[j] as number) * (v.data[j * kvCols + kvOff + d] as number);
-        out[i * qCols + qOff + d] = o / sum;
+        for (let j = 0; j < sk; j++) o += (p[j] as number) * (v.data[j * vWidth + vCol + kvOff + d] as number);
+        out[i * qCols + qOff + d] = opts.f16 ? toF16(o / sum) : o / sum;
       }
     }
   }

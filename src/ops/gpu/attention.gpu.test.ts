@@ -5,6 +5,7 @@ import { type AttentionVariant, attention, attentionTiling } from './attention';
 import { testGpu } from '../../testing/gpu';
 import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
+import { f16ToF32, f32ToF16 } from '../../util/dtype';
 
 // f32 dot products, exp and running sums against the float64 twin (|out| ≲ 4). Observed max abs
 // error on SwiftShader ≤ 9.6e-7 (Dh 512 and Dh 128 cases).
@@ -85,6 +86,31 @@ describe.each(['tiled', 'rows'] as const)('attention %s kernel', (which) => {
       expectClose(got, want, c.tol ?? TOL, name);
     });
   });
+
+  // q, k, v as column windows of one joint [S, 3·H·Dh + 8] buffer (the fused projections' output), in
+  // f32 and in f16 storage, output f32 or f16. The twin reads the same (f16-rounded) values and rounds
+  // its output like the kernel: at most one f16 ulp apart (2⁻¹⁰ relative) where a value sits near a
+  // rounding boundary; observed max abs error 9.8e-4 on outputs ≲ 2.
+  for (const [f16In, f16Out] of [[false, false], [true, false], [true, true]] as const) {
+    it(`joint q|k|v buffer, column windows, ${f16In ? 'f16' : 'f32'} in, ${f16Out ? 'f16' : 'f32'} out`, async () => {
+      const ctx = await testGpu();
+      const [S, heads, dh] = [23, 2, 16];
+      const width = 3 * heads * dh + 8; // 8 extra columns before the windows
+      const rng = new Rng(f16In ? 5 : 6);
+      const raw = rng.normals(S * width);
+      const stored = f16In ? f16ToF32(f32ToF16(raw)) : raw;
+      const o = { heads, kvHeads: heads, headDim: dh, qCol: 8, kCol: 8 + heads * dh, vCol: 8 + 2 * heads * dh, f16: f16Out };
+      const got = await ctx.read(
+        ctx.tidy(() => {
+          const joint = f16In ? ctx.upload(f32ToF16(raw), [S, width], 'f16', 'qkv') : ctx.upload(raw, [S, width], 'f32', 'qkv');
+          return att(ctx, joint, joint, joint, o);
+        }),
+      );
+      const j = cpuTensor(stored, [S, width]);
+      const want = attentionCpu(j, j, j, o).data;
+      expectClose(got, want, f16In || f16Out ? { atol: 2e-3, rtol: 2e-3 } : TOL, 'joint windows');
+    });
+  }
 
   it('hand-checked: two keys with equal scores → mean of their values', async () => {
     const ctx = await testGpu();

@@ -2,6 +2,7 @@ import code from '@shaders/attention.wgsl?raw';
 import rowsCode from '@shaders/attention_rows.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import type { AttentionOptions } from '../ops';
+import type { AttentionViews } from '../attentionViews';
 import { assert, fmtShape } from '../../util/assert';
 
 const SHADER = { file: 'attention.wgsl', code };
@@ -11,6 +12,7 @@ const ROWS_SHADER = { file: 'attention_rows.wgsl', code: rowsCode };
 const ROWS_MAX_DH4 = 128;
 
 export type AttentionVariant = 'tiled' | 'rows';
+
 
 /** Workgroup memory the tiles may use, in f32 values (16 KiB, WebGPU's default limit). */
 const WORKGROUP_FLOATS = 4096;
@@ -46,7 +48,8 @@ export function attentionTiling(dh: number): AttentionTiling {
 }
 
 /**
- * Multi-head attention with online softmax (shaders/attention.wgsl), f32.
+ * Multi-head attention with online softmax (shaders/attention.wgsl), f32 arithmetic; q, k, v stored
+ * in f32 or f16 (column windows of wider rows: AttentionViews), the output in f32 or f16.
  * q: [Sq, H·Dh], k, v: [Sk, Hkv·Dh] → [Sq, H·Dh]; out = softmax(q·kᵀ/√Dh + mask)·v per head,
  * query head h reads kv head ⌊h/(H/Hkv)⌋ (transformers repeat_kv). `causal`: key j visible to
  * query i iff j ≤ i (needs Sq = Sk). `keyMask`: [Sk], 0 = masked key. Masked keys get probability
@@ -61,28 +64,40 @@ export function attention(
   q: GpuTensor,
   k: GpuTensor,
   v: GpuTensor,
-  opts: AttentionOptions<GpuTensor>,
+  opts: AttentionOptions<GpuTensor> & AttentionViews,
   variant: AttentionVariant = ctx.cpuAdapter ? 'rows' : 'tiled',
 ): GpuTensor {
   const { heads, kvHeads, causal = false, keyMask = null } = opts;
-  assert(q.shape.length === 2 && k.shape.length === 2, () => `attention: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)} must be 2-D`);
-  const [sq, qCols] = q.shape as [number, number];
-  const [sk, kvCols] = k.shape as [number, number];
+  assert(q.shape.length === 2 && k.shape.length === 2 && v.shape.length === 2, () => `attention: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}, v ${fmtShape(v.shape)} must be 2-D`);
+  const [sq, qWidth] = q.shape as [number, number];
+  const [sk, kWidth] = k.shape as [number, number];
+  const vWidth = v.shape[1] as number;
   assert(heads > 0 && kvHeads > 0 && heads % kvHeads === 0, () => `attention: ${heads} heads not a multiple of ${kvHeads} kv heads`);
-  assert(qCols % heads === 0, () => `attention: q ${fmtShape(q.shape)} not divisible into ${heads} heads`);
-  const dh = qCols / heads;
-  assert(kvCols === kvHeads * dh, () => `attention: k ${fmtShape(k.shape)}, want [${sk}, ${kvHeads * dh}] (${kvHeads}×${dh})`);
-  assert(v.shape.length === 2 && v.shape[0] === sk && v.shape[1] === kvCols, () => `attention: v ${fmtShape(v.shape)} ≠ k ${fmtShape(k.shape)}`);
+  const dh = opts.headDim ?? qWidth / heads;
+  assert(Number.isInteger(dh) && dh > 0, () => `attention: q ${fmtShape(q.shape)} not divisible into ${heads} heads`);
+  const qCols = heads * dh;
+  const kvCols = kvHeads * dh;
+  const [qCol, kCol, vCol] = [opts.qCol ?? 0, opts.kCol ?? 0, opts.vCol ?? 0];
+  assert(qCol + qCols <= qWidth && (opts.qCol !== undefined || qWidth === qCols), () => `attention: q columns [${qCol}, +${qCols}) of ${fmtShape(q.shape)}`);
+  assert(kCol + kvCols <= kWidth && (opts.kCol !== undefined || kWidth === kvCols), () => `attention: k columns [${kCol}, +${kvCols}) of ${fmtShape(k.shape)} (${kvHeads}×${dh})`);
+  assert(v.shape[0] === sk && vCol + kvCols <= vWidth && (opts.vCol !== undefined || vWidth === kvCols), () => `attention: v columns [${vCol}, +${kvCols}) of ${fmtShape(v.shape)}, k ${fmtShape(k.shape)}`);
+  assert([qCol, kCol, vCol, qWidth, kWidth, vWidth, dh].every((n) => n % 4 === 0), 'attention: column offsets, row widths and Dh must be multiples of 4');
   assert(!causal || sq === sk, () => `attention: causal needs Sq = Sk, got ${sq}, ${sk}`);
   assert(keyMask === null || (keyMask.shape.length === 1 && keyMask.shape[0] === sk), () => `attention: keyMask ${fmtShape(keyMask?.shape ?? [])}, want [${sk}]`);
-  for (const t of [q, k, v, keyMask]) if (t) assert(t.dtype === 'f32', () => `attention: ${t.label} is ${t.dtype}, want f32`);
+  const f16In = q.dtype === 'f16';
+  for (const t of [q, k, v]) assert(t.dtype === (f16In ? 'f16' : 'f32'), () => `attention: q, k, v must all be f32 or all f16; ${t.label} is ${t.dtype}`);
+  assert(keyMask === null || keyMask.dtype === 'f32', 'attention: keyMask must be f32');
   assert(heads <= 65535, () => `attention: ${heads} heads > 65535 workgroups`);
 
-  const out = ctx.alloc([sq, qCols], 'attention');
+  const out = ctx.alloc([sq, qCols], 'attention', opts.f16 ? 'f16' : 'f32');
   // Without a mask, binding 3 is k again: the shaders never read it (HAS_MASK = false).
   const bindings = [q, k, v, keyMask ?? k, out];
-  const flags = { CAUSAL: causal ? 1 : 0, HAS_MASK: keyMask ? 1 : 0 };
+  const flags = { CAUSAL: causal ? 1 : 0, HAS_MASK: keyMask ? 1 : 0, F16: f16In ? 1 : 0, OUT_F16: opts.f16 ? 1 : 0 };
   const flops = (4 * sq * sk * qCols) / (causal ? 2 : 1); // QKᵀ and PV
+  const elem = f16In ? 2 : 4;
+  const bytes = (sq * qCols + 2 * sk * kvCols) * elem + out.buffer.size; // the windows read once, out written
+  const views = [qWidth / 4, kWidth / 4, vWidth / 4, qCol / 4, kCol / 4, vCol / 4, qCols / 4];
+  const scale = { f32: 1 / Math.sqrt(dh) };
   if (variant === 'rows') {
     assert(dh <= 4 * ROWS_MAX_DH4, () => `attention: head dim ${dh} > ${4 * ROWS_MAX_DH4} (attention_rows.wgsl)`);
     const [gx, gy] = grid1d(sq, 64);
@@ -90,9 +105,10 @@ export function attention(
       shader: ROWS_SHADER,
       constants: { DH: dh, ...flags },
       bindings,
-      params: [sq, sk, heads / kvHeads, qCols / 4, kvCols / 4, { f32: 1 / Math.sqrt(dh) }],
+      params: [sq, sk, heads / kvHeads, ...views, scale],
       workgroups: [gx, gy, heads],
       flops,
+      bytes,
     });
     return out;
   }
@@ -103,9 +119,10 @@ export function attention(
     shader: SHADER,
     constants: { DH: dh, BR: br, BC: bc, DC: dc, ...flags },
     bindings,
-    params: [sq, sk, heads / kvHeads, qCols / 4, kvCols / 4, nBlocks, { f32: 1 / Math.sqrt(dh) }],
+    params: [sq, sk, heads / kvHeads, ...views, nBlocks, scale],
     workgroups: [gx, gy, heads],
     flops,
+    bytes,
   });
   return out;
 }

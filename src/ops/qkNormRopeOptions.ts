@@ -1,0 +1,22 @@
+import type { RopeLayout } from './ops';
+
+/**
+ * Options of `Ops.qkNormRope`: where q and k sit in the rows of the joint buffer, the RMSNorm
+ * weights ([Dh] each; a second set for rows from `split` on: the image stream of a FLUX double
+ * block, whose text rows come first), the RoPE layout and eps.
+ */
+export interface QkNormRopeOptions<T> {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** First column of q and of k in each row. */
+  qCol: number;
+  kCol: number;
+  /** RMSNorm weights of q and k for rows before `split` (all rows without it). */
+  normQ: T;
+  normK: T;
+  /** Weights for rows ≥ split. */
+  after?: { split: number; normQ: T; normK: T };
+  layout: RopeLayout;
+  eps: number;
+}
