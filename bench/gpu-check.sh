@@ -16,8 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GL=.gl
 OUT=${OUT:-/tmp/gpu-check}
-# a smoke test of the script itself on a small machine: GPU_CHECK_CONFIG=test/golden/model-a GPU_CHECK_SIZES="64 128"
+# a smoke test of the script itself on a small machine:
+#   GPU_CHECK_CONFIG=test/golden/model-a GPU_CHECK_SIZES=64 GPU_CHECK_STEPS=1 bash bench/gpu-check.sh
 CONFIG=${GPU_CHECK_CONFIG:-bench/configs/flux2-klein-4b}
+STEPS=${GPU_CHECK_STEPS:-4}
+TIMEOUT=${GPU_CHECK_TIMEOUT:-300}
 read -r -a SIZES <<<"${GPU_CHECK_SIZES:-512 1024}"
 S0=${SIZES[0]}
 mkdir -p "$OUT"
@@ -49,8 +52,8 @@ for r in "${runs[@]}"; do
   read -r size quant <<<"$r"
   q=(); [ "$quant" = bf16 ] || q=(--quant "$quant")
   echo "gpu-check: bench ${size}² $quant"
-  timeout 300 "$RUN/node" "$RUN/cli/run.mjs" bench --config "$CONFIG" --size "$size" "${q[@]}" --json > "$OUT/bench-$size-$quant.json" 2> "$OUT/bench-$size-$quant.log" || echo "gpu-check: bench ${size}² $quant failed (see $OUT/bench-$size-$quant.log)"
-  cli plan --config "$CONFIG" --size "$size" "${q[@]}" --json > "$OUT/plan-$size-$quant.json"
+  timeout "$TIMEOUT" "$RUN/node" "$RUN/cli/run.mjs" bench --config "$CONFIG" --size "$size" --steps "$STEPS" "${q[@]}" --json > "$OUT/bench-$size-$quant.json" 2> "$OUT/bench-$size-$quant.log" || echo "gpu-check: bench ${size}² $quant failed (see $OUT/bench-$size-$quant.log)"
+  cli plan --config "$CONFIG" --size "$size" --steps "$STEPS" "${q[@]}" --json > "$OUT/plan-$size-$quant.json"
 done
 
 # 4. the PyTorch baseline: one transformer step, bf16 eager

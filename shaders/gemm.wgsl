@@ -4,13 +4,14 @@
 //   PROLOGUE 1 (LayerNorm + modulation, K1 = K): xin = ((x − m_r) − c_r)·rstd_r·(1 + mod[scaleOff + k]) + mod[shiftOff + k],
 //            (m_r, c_r, rstd_r) = stats[3r .. 3r + 2] of row r = xRow0 + m (row_stats.wgsl)
 //   a[m, n]  = Σ_k xin[m, k]·Ŵ[row0 + n, k] (+ bias[row0 + n]);   b[m, n] likewise at row1 (SwiGLU only)
-//   EPILOGUE 0 store:     y[yRow0 + m, n] = a
-//            1 SwiGLU:    y[yRow0 + m, n] = silu(a)·b            (gate rows at row0, value rows at row1)
-//            2 residual:  y[yRow0 + m, n] += g_n·a, y f32 in place, g_n = mod[gateOff + n] (1 without GATE)
+//   EPILOGUE 0 store:     y[yRow0 + m, yCol0 + n] = a
+//            1 SwiGLU:    y[yRow0 + m, yCol0 + n] = silu(a)·b    (gate rows at row0, value rows at row1)
+//            2 residual:  y[yRow0 + m, yCol0 + n] += g_n·a, y f32 in place, g_n = mod[gateOff + n] (1 without GATE)
 // Ŵ: W_FORMAT 0 f32, 1 f16, 2 bf16 (element i of the flat [rows, K] array), 3 q8, 4 q4 (group-quantized,
 // src/util/quant.ts: codes, then f16 scales (and q4 mins) per GROUP weights of a row, dequantized in
 // registers). x, x2: f16 (packed two per u32, low half first) when X_F16, else f32; y: f16 when Y_F16
-// (epilogues 0 and 1; N even), else f32. Rows of x are K1 wide, of x2 K − K1, of y N.
+// (epilogues 0 and 1; N, yStride and yCol0 even), else f32. Rows of x are K1 wide, of x2 K − K1,
+// of y yStride (≥ yCol0 + N: a column window of a wider tensor, e.g. q|k|v of two streams).
 // Bindings: 0 x, 1 x2, 2 w, 3 bias, 4 stats, 5 mod: array<u32> (read; unused ones may be any buffer
 // but y), 6 y: array<u32> (read_write), 7 params.
 // Dispatch: (⌈N/64⌉, ⌈M/64⌉). A 16×16-invocation workgroup computes the 64×64 tile of y at
@@ -33,7 +34,8 @@ struct Params {
   M: u32, N: u32, K: u32, K1: u32,
   row0: u32, row1: u32, xRow0: u32, yRow0: u32,
   wordsPerRow: u32, groups: u32, scaleWord: u32, minWord: u32,
-  shiftOff: u32, scaleOff: u32, gateOff: u32, _pad: u32,
+  shiftOff: u32, scaleOff: u32, gateOff: u32, yStride: u32,
+  yCol0: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<u32>;
@@ -166,7 +168,7 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + lid.y + 16u * i;
     if (m >= p.M) { continue; }
-    let yr = (p.yRow0 + m) * p.N;
+    let yr = (p.yRow0 + m) * p.yStride + p.yCol0;
     for (var c = 0u; c < 4u; c += 2u) {
       var out = vec2f(0.0);
       for (var h = 0u; h < 2u; h++) {

@@ -65,6 +65,8 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
   for (const name of LIMITS_TO_MAXIMIZE) requiredLimits[name] = adapter.limits[name] as number;
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  // subgroup operations for the reductions that can use them (kernels check device.features)
+  if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups' as GPUFeatureName);
   // per-kernel GPU times for the benchmark (GpuContext.profile); never needed for correctness
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'kleinbild' });

@@ -21,8 +21,11 @@ export interface GemmOptions<T> {
   norm?: { stats: T; mod: T; shiftChunk: number; scaleChunk: number };
   /** SwiGLU: y = silu(x·W[rows]ᵀ) ⊙ (x·W[valueRow0 …]ᵀ), the value rows `count` long from valueRow0. */
   swiglu?: { valueRow0: number };
-  /** Write the M rows into rows [row0, row0 + M) of `t` ([≥ row0 + M, N]) instead of a new tensor. */
-  into?: { t: T; row0: number };
+  /**
+   * Write the M×N result into rows [row0, row0 + M) and columns [col0, col0 + N) of `t` (default
+   * col0 0; t: [≥ row0 + M, ≥ col0 + N]) instead of a new tensor.
+   */
+  into?: { t: T; row0: number; col0?: number };
   /** With `into` (an f32 tensor): add instead of store, t += g ⊙ y with g = mod[chunk·N + n] (1 without gate). */
   residual?: { gate?: { mod: T; chunk: number } };
   /** Store the new (or `into`) tensor as f16 (GEMM outputs may be f16; residual streams stay f32). */

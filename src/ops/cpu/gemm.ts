@@ -40,7 +40,9 @@ export function gemm(x: CpuTensor, w: CpuTensor, o: GemmOptions<CpuTensor> = {})
   const xin = new Float64Array(K);
   const out = o.into ? o.into.t : cpuTensor(new Float32Array(M * N), [M, N]);
   const yRow0 = o.into?.row0 ?? 0;
-  assert(out.shape[1] === N && yRow0 + M <= (out.shape[0] as number), () => `gemm: into ${fmtShape(out.shape)} rows [${yRow0}, +${M}), N = ${N}`);
+  const yCol0 = o.into?.col0 ?? 0;
+  const yStride = out.shape[1] as number;
+  assert(yCol0 + N <= yStride && yRow0 + M <= (out.shape[0] as number), () => `gemm: into ${fmtShape(out.shape)} rows [${yRow0}, +${M}), columns [${yCol0}, +${N})`);
   const dot = (r: number) => {
     let s = 0;
     for (let k = 0; k < K; k++) s += (xin[k] as number) * (w.data[r * K + k] as number);
@@ -62,7 +64,7 @@ export function gemm(x: CpuTensor, w: CpuTensor, o: GemmOptions<CpuTensor> = {})
     for (let n = 0; n < N; n++) {
       let a = dot(row0 + n);
       if (o.swiglu) a = (a / (1 + Math.exp(-a))) * dot(row1 + n);
-      const i = (yRow0 + m) * N + n;
+      const i = (yRow0 + m) * yStride + yCol0 + n;
       if (o.residual) {
         const g = o.residual.gate ? (o.residual.gate.mod.data[o.residual.gate.chunk * N + n] as number) : 1;
         out.data[i] = (out.data[i] as number) + g * a;

@@ -65,7 +65,7 @@ interface Case {
   swiglu?: number;
   xRows?: [number, number];
   /** into: a [total, N] output, written at row0 (or added with residual/gate). */
-  into?: { total: number; row0: number; residual?: boolean; gate?: boolean };
+  into?: { total: number; row0: number; col0?: number; width?: number; residual?: boolean; gate?: boolean };
 }
 
 const CASES: Case[] = [
@@ -78,6 +78,7 @@ const CASES: Case[] = [
   { name: 'q4 SwiGLU, f16 out', M: 70, K1: 128, wRows: 130, format: 'q4', rows: [0, 64], swiglu: 64, f16: true },
   { name: '[x | x2] K-concatenation, f16 inputs', M: 66, K1: 40, K2: 24, wRows: 34, format: 'bf16', xF16: true },
   { name: 'x rows [20, 70) stored into rows [7, 57) of an f16 joint buffer', M: 50, K1: 64, wRows: 48, format: 'q8', xRows: [20, 50], f16: true, into: { total: 100, row0: 7 } },
+  { name: 'into columns [48, 96) of rows [30, 100) of a [120, 150] f16 q|k|v buffer', M: 70, K1: 64, wRows: 48, format: 'bf16', f16: true, into: { total: 120, row0: 30, col0: 48, width: 150 } },
   { name: 'gated residual into rows [10, 60) of an f32 stream, [x | x2] input', M: 50, K1: 48, K2: 32, wRows: 64, format: 'q4', into: { total: 80, row0: 10, residual: true, gate: true } },
   { name: 'LayerNorm prologue on x rows [30, 95) and an ungated residual', M: 65, K1: 64, wRows: 64, format: 'bf16', norm: true, xRows: [30, 65], into: { total: 65, row0: 0, residual: true } },
 ];
@@ -105,7 +106,8 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
       const x2v = c.K2 ? rng.normals(c.M * c.K2) : null;
       const mod = rng.normals(6 * Math.max(K, N), 0.2);
       const biasV = rng.normals(c.wRows, 0.1);
-      const intoV = c.into ? rng.normals(c.into.total * N) : null;
+      const W = c.into?.width ?? N;
+      const intoV = c.into ? rng.normals(c.into.total * W) : null;
       const gpuOut = ctx.tidy(() => {
         const [x] = act(ctx, xv, [xTotal, c.K1], c.xF16 === true);
         const [w] = weight(ctx, new Rng(7), c.wRows, K, c.format);
@@ -119,8 +121,8 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
         if (c.swiglu !== undefined) o.swiglu = { valueRow0: c.swiglu };
         if (c.f16) o.f16 = true;
         if (c.into && intoV) {
-          const t = c.f16 ? ctx.upload(f32ToF16(intoV), [c.into.total, N], 'f16', 'into') : ctx.upload(intoV, [c.into.total, N], 'f32', 'into');
-          o.into = { t, row0: c.into.row0 };
+          const t = c.f16 ? ctx.upload(f32ToF16(intoV), [c.into.total, W], 'f16', 'into') : ctx.upload(intoV, [c.into.total, W], 'f32', 'into');
+          o.into = { t, row0: c.into.row0, col0: c.into.col0 ?? 0 };
           if (c.into.residual) o.residual = c.into.gate ? { gate: { mod: modT, chunk: 2 } } : {};
         }
         return gemm(ctx, x, w, o);
@@ -139,16 +141,17 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
       if (c.swiglu !== undefined) o.swiglu = { valueRow0: c.swiglu };
       if (c.f16) o.f16 = true;
       if (c.into && intoV) {
-        o.into = { t: cpuTensor(c.f16 ? f16ToF32(f32ToF16(intoV)) : Float32Array.from(intoV), [c.into.total, N]), row0: c.into.row0 };
+        o.into = { t: cpuTensor(c.f16 ? f16ToF32(f32ToF16(intoV)) : Float32Array.from(intoV), [c.into.total, W]), row0: c.into.row0, col0: c.into.col0 ?? 0 };
         if (c.into.residual) o.residual = c.into.gate ? { gate: { mod: modC, chunk: 2 } } : {};
       }
       const want = gemmCpu(x, w, o).data;
       expect(got.length).toBe(want.length);
       expectClose(got, want, c.f16 ? TOL_F16 : c.norm ? TOL_LN : TOL_F32, c.name);
       if (c.into) {
-        // rows outside the window are untouched
-        const rowLen = N;
-        const outside = (a: ArrayLike<number>) => Array.from(a).filter((_, i) => Math.floor(i / rowLen) < (c.into?.row0 ?? 0) || Math.floor(i / rowLen) >= (c.into?.row0 ?? 0) + c.M);
+        // everything outside the written window is untouched
+        const [r0, c0] = [c.into.row0, c.into.col0 ?? 0];
+        const inside = (i: number) => Math.floor(i / W) >= r0 && Math.floor(i / W) < r0 + c.M && i % W >= c0 && i % W < c0 + N;
+        const outside = (a: ArrayLike<number>) => Array.from(a).filter((_, i) => !inside(i));
         expect(outside(got)).toEqual(outside(c.f16 ? f16ToF32(f32ToF16(intoV as Float32Array)) : (intoV as Float32Array)));
       }
     });

@@ -27,7 +27,7 @@ export function rowStats(ctx: GpuContext, x: GpuTensor, eps: number): GpuTensor 
 /**
  * The fused linear layer (gemm.wgsl; options in ../gemmOptions.ts): x: [R, K1] f32 or f16 (rows xRows
  * of it used, M of them), x2: [M, K − K1] of the same dtype, w: [rows, K] in f32/f16/bf16/q8/q4 →
- * y: [M, N] f32 (or f16 with `f16`), or written/added into rows of `into.t`. f32 accumulation; the
+ * y: [M, N] f32 (or f16 with `f16`), or written/added into a row and column window of `into.t`. f32 accumulation; the
  * LayerNorm prologue, SwiGLU and gated-residual epilogues in f32. Errors (assert): shapes that
  * disagree, ranges outside their tensors, `norm` with x2, `residual` without an f32 `into`, an f16
  * output with odd N, M ≤ 0.
@@ -65,17 +65,22 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
   if (gate) assert(numel(gate.mod.shape) >= (gate.chunk + 1) * N, () => `gemm: gate chunk ${gate.chunk} of ${N} outside mod ${fmtShape(gate.mod.shape)}`);
   let y: GpuTensor;
   let yRow0 = 0;
+  let yCol0 = 0;
+  let yStride = N;
   if (opts.into) {
     y = opts.into.t;
     yRow0 = opts.into.row0;
-    assert(y.shape.length === 2 && y.shape[1] === N && yRow0 >= 0 && yRow0 + M <= (y.shape[0] as number), () => `gemm: into rows [${yRow0}, +${M}) of ${fmtShape(y.shape)}, N = ${N}`);
+    yCol0 = opts.into.col0 ?? 0;
+    yStride = y.shape[1] as number;
+    assert(y.shape.length === 2 && yCol0 >= 0 && yCol0 + N <= yStride && yRow0 >= 0 && yRow0 + M <= (y.shape[0] as number),
+      () => `gemm: into rows [${yRow0}, +${M}), columns [${yCol0}, +${N}) of ${fmtShape(y.shape)}`);
     assert(y.dtype === (opts.f16 ? 'f16' : 'f32'), () => `gemm: into ${y.label} is ${y.dtype}, the output is ${opts.f16 ? 'f16' : 'f32'}`);
   } else {
     assert(!residual, 'gemm: a residual epilogue adds into an existing tensor (into)');
     y = ctx.alloc([M, N], 'gemm', opts.f16 ? 'f16' : 'f32');
   }
   assert(!residual || y.dtype === 'f32', 'gemm: a residual stream stays f32');
-  assert(!opts.f16 || N % 2 === 0, () => `gemm: an f16 output needs an even N, got ${N}`);
+  assert(!opts.f16 || (N % 2 === 0 && yStride % 2 === 0 && yCol0 % 2 === 0), () => `gemm: an f16 output needs even N, row width and column, got ${N}, ${yStride}, ${yCol0}`);
 
   const format = w.dtype;
   const constants: Record<string, number> = {
@@ -101,7 +106,8 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
     M, N, K, K1,
     row0, row1, xRow0, yRow0,
     q.wordsPerRow, q.groups, q.scaleWord, q.minWord,
-    norm ? norm.shiftChunk * K : 0, norm ? norm.scaleChunk * K : 0, gate ? gate.chunk * N : 0, 0,
+    norm ? norm.shiftChunk * K : 0, norm ? norm.scaleChunk * K : 0, gate ? gate.chunk * N : 0, yStride,
+    yCol0,
   ];
   assert(!(norm && gate) || d === gate.mod, 'gemm: the prologue and the gate must read the same mod tensor');
   // unused bindings alias read-only inputs (never y)
