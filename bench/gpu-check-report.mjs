@@ -13,7 +13,7 @@ const read = (f) => {
   }
 };
 const files = readdirSync(dir);
-const runs = files.filter((f) => /^bench-\d+-\w+\.json$/.test(f)).map((f) => f.replace(/^bench-|\.json$/g, '')).sort();
+const runs = files.filter((f) => /^bench-\d+-[\w-]+\.json$/.test(f)).map((f) => f.replace(/^bench-|\.json$/g, '')).sort();
 const f1 = (x) => (x === null || x === undefined ? 'n/a' : x.toFixed(1));
 const gib = (b) => (b / 2 ** 30).toFixed(2);
 const out = [];
@@ -40,7 +40,7 @@ for (const run of runs) {
 out.push('');
 for (const size of [...new Set(runs.map((r) => Number(r.split('-')[0])))]) {
   const t = read(`torch-${size}.json`);
-  const b = read(`bench-${size}-q4.json`) ?? read(`bench-${size}-bf16.json`);
+  const b = read(`bench-${size}-q4-f16.json`) ?? read(`bench-${size}-q4-f32.json`) ?? read(`bench-${size}-bf16-auto.json`);
   if (!t) continue;
   const ours = b ? b.stages.filter((s) => s.name.startsWith('step')).map((s) => s.ms).sort((x, y) => x - y)[0] : null;
   out.push(`PyTorch ${t.torch} bf16 eager, one step at ${t.width}×${t.height}: ${f1(t.ms)} ms (${t.tflop.toFixed(1)} TFLOP, ${t.tflops_per_s.toFixed(0)} TFLOP/s); ours (fastest step): ${f1(ours)} ms${ours ? ` = ${(ours / t.ms).toFixed(1)}× PyTorch` : ''}.`);

@@ -4,14 +4,14 @@
 # beside the checkout (carried along). Runs in about 4–7 minutes:
 #   1. the Vulkan loader from the carried .deb (unpacked into /), the NVIDIA ICD, Node and Dawn;
 #   2. `bench` of the real klein 4B shapes on random weights (bench/configs/flux2-klein-4b) at 512²
-#      and 1024² with q4 linear weights, and at 512² in bf16: ms per stage, per-kernel GFLOP/s and
+#      and 1024² with q4 linear weights, f16 and f32 activations, and at 512² in bf16 (f16
+#      activations where the adapter has shader-f16): ms per stage, per-kernel GFLOP/s and
 #      GB/s beside the roofline of the matching GPU profile (src/gpu/profiles.ts);
 #   3. `plan` of the same runs (memory, dispatches, bytes, rooflines);
 #   4. bench/torch_step.py: one transformer step in PyTorch bf16 eager at the same shapes (random
 #      weights), the baseline;
 #   5. bench/gpu-check-report.mjs: one table of all of it.
-# Outputs (JSON and the table) go to $OUT (default /tmp/gpu-check). The f16 activation path does not
-# exist yet: when it does, add `--precision f16` runs beside the f32 ones.
+# Outputs (JSON and the table) go to $OUT (default /tmp/gpu-check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GL=.gl
@@ -46,14 +46,15 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 
 # 2–3. bench and plan of the same runs
 runs=()
-for size in "${SIZES[@]}"; do runs+=("$size q4"); done
-runs+=("$S0 bf16")
+for size in "${SIZES[@]}"; do runs+=("$size q4 f16" "$size q4 f32"); done
+runs+=("$S0 bf16 auto")
 for r in "${runs[@]}"; do
-  read -r size quant <<<"$r"
-  q=(); [ "$quant" = bf16 ] || q=(--quant "$quant")
-  echo "gpu-check: bench ${size}² $quant"
-  timeout "$TIMEOUT" "$RUN/node" "$RUN/cli/run.mjs" bench --config "$CONFIG" --size "$size" --steps "$STEPS" "${q[@]}" --json > "$OUT/bench-$size-$quant.json" 2> "$OUT/bench-$size-$quant.log" || echo "gpu-check: bench ${size}² $quant failed (see $OUT/bench-$size-$quant.log)"
-  cli plan --config "$CONFIG" --size "$size" --steps "$STEPS" "${q[@]}" --json > "$OUT/plan-$size-$quant.json"
+  read -r size quant precision <<<"$r"
+  q=(--precision "$precision"); [ "$quant" = bf16 ] || q+=(--quant "$quant")
+  name="$size-$quant-$precision"
+  echo "gpu-check: bench ${size}² $quant, $precision activations"
+  timeout "$TIMEOUT" "$RUN/node" "$RUN/cli/run.mjs" bench --config "$CONFIG" --size "$size" --steps "$STEPS" "${q[@]}" --json > "$OUT/bench-$name.json" 2> "$OUT/bench-$name.log" || echo "gpu-check: bench $name failed (see $OUT/bench-$name.log)"
+  cli plan --config "$CONFIG" --size "$size" --steps "$STEPS" "${q[@]}" --json > "$OUT/plan-$name.json"
 done
 
 # 4. the PyTorch baseline: one transformer step, bf16 eager

@@ -1,15 +1,17 @@
-// conv2d: y[co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] · x[ci, oy·S + ky − top, ox·S + kx − left],
-// x read as zero outside [0, H) × [0, W) (zero padding; bottom/right padding only widens Ho/Wo).
+// conv2d: y[co, oy, ox] = b[co] + Σ_{ci, ky, kx} w[co, ci, ky, kx] · x̃[ci, oy·S + ky − top, ox·S + kx − left],
+// x̃ = x, or with UP = 1 x upsampled ×2 by nearest neighbour on the fly (x̃[ci, Y, X] = x[ci, ⌊Y/2⌋, ⌊X/2⌋],
+// never stored; the decoder's Upsample2D); x̃ read as zero outside its [0, H̃) × [0, W̃) (zero padding;
+// bottom/right padding only widens Ho/Wo).
 // Implicit GEMM: Y[Co, P] = Wm[Co, K] · X̂[K, P] with K = Ci·KH·KW (k = (ci·KH + ky)·KW + kx, the
 // row-major order of w) and P = Ho·Wo (p = oy·Wo + ox); X̂ (im2col) is gathered tile by tile, never stored.
-// Shapes: x [Ci, H, W] f32, w [Co, Ci, KH, KW] W_DTYPE, b [Co] B_DTYPE, y [Co, Ho, Wo] f32.
+// Shapes: x [Ci, H, W] f32 (x̃: [Ci, H·2^UP, W·2^UP]), w [Co, Ci, KH, KW] W_DTYPE, b [Co] B_DTYPE, y [Co, Ho, Wo] f32.
 // Dtypes (W_DTYPE, B_DTYPE): 0 f32, 1 f16, 2 bf16; f16/bf16 packed two per u32 word, low half first.
 // Bindings: 0 x: array<f32>, 1 w: array<u32>, 2 b: array<u32> (any buffer when HAS_BIAS = false),
-// 3 y: array<f32> (write), 4 params.
+// 3 y: array<f32> (write), 4 params (up: 0 or 1, the upsampling shift).
 // Tiling: a 16×16 workgroup owns 64 output channels × 64 pixels; thread (tx, ty) accumulates the 4×4
 // outputs (co0 + ty + 16·i, p0 + tx + 16·j) in f32, stepping K by 16 through workgroup memory (8 KiB).
 // Dispatch: (gx, ⌈Co/64⌉, gz) with (gx, gz) = grid1d(⌈P/64⌉, 1); pixel tile = wg.z·gx + wg.x.
-struct Params { ci: u32, h: u32, w: u32, co: u32, ho: u32, wo: u32, stride: u32, pad_top: u32, pad_left: u32 }
+struct Params { ci: u32, h: u32, w: u32, co: u32, ho: u32, wo: u32, stride: u32, pad_top: u32, pad_left: u32, up: u32 }
 
 override KH: u32 = 3u;
 override KW: u32 = 3u;
@@ -80,8 +82,8 @@ fn conv2d(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
         let rem = k % kk;
         let iy = iy0 + i32(rem / KW);
         let ix = ix0 + i32(rem % KW);
-        if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
-          v = x[(ci * p.h + u32(iy)) * p.w + u32(ix)];
+        if (iy >= 0 && iy < i32(p.h << p.up) && ix >= 0 && ix < i32(p.w << p.up)) {
+          v = x[(ci * p.h + (u32(iy) >> p.up)) * p.w + (u32(ix) >> p.up)];
         }
       }
       b_tile[kr * TN + bn] = v;

@@ -18,7 +18,9 @@
 // (64·wg.y, 64·wg.x); invocation (tx, ty) owns rows ty + 16i (i < 4) and the column pairs
 // 2tx + 32j + {0, 1} (j < 2), so an f16 pair is one word written by one invocation. K is walked in
 // steps of 16: each step stages a 64×16 slab of xin and of Ŵ (and of the value rows) in workgroup
-// memory, zero-filled past M, N and K, then does 16 rank-1 updates of the accumulators.
+// memory, zero-filled past M, N and K, then does 16 rank-1 updates of the accumulators. Ŵ is staged
+// a storage word at a time (KPW weights per word: 1 f32, 2 f16/bf16, 4 q8, 8 q4; the host sets KPW):
+// one load per word, and for q8/q4 one scale (and min) per word, not per weight.
 
 override W_FORMAT: u32 = 0u;   // 0 f32, 1 f16, 2 bf16, 3 q8, 4 q4
 override GROUP: u32 = 64u;     // q8/q4 weights per scale, a multiple of 8
@@ -29,6 +31,7 @@ override Y_F16: bool = false;
 override PROLOGUE: u32 = 0u;   // 0 none, 1 LayerNorm + modulation
 override EPILOGUE: u32 = 0u;   // 0 store, 1 SwiGLU, 2 gated residual
 override GATE: bool = false;   // EPILOGUE 2: scale by mod[gateOff + n]
+override KPW: u32 = 1u;        // weights staged per load of Ŵ: 1 f32, 2 f16/bf16 (1 for an odd K), 4 q8, 8 q4
 
 struct Params {
   M: u32, N: u32, K: u32, K1: u32,
@@ -51,6 +54,7 @@ const TILE = 64u;
 const BK = 16u;
 const PAD = 65u; // slab row stride: the transposed stores below hit distinct banks
 override SWIGLU: bool = EPILOGUE == 1u; // derived: not set by the host
+override WPR: u32 = BK / KPW;           // derived: words of one slab row
 
 var<workgroup> xs: array<f32, 1040>;  // BK × PAD, xs[k·PAD + r] = xin[m0 + r, k0 + k]
 var<workgroup> ws: array<f32, 1040>;  // BK × PAD, ws[k·PAD + r] = Ŵ[row0 + n0 + r, k0 + k]
@@ -93,21 +97,33 @@ fn table_at(base: u32, i: u32) -> f32 {
   return select(h.x, h.y, (i & 1u) == 1u);
 }
 
-// Ŵ[r, k].
-fn w_at(r: u32, k: u32) -> f32 {
-  if (W_FORMAT < 3u) {
+// The KPW weights Ŵ[r, k .. k + KPW) of one storage word (k a multiple of KPW), in the first KPW slots.
+fn w_word(r: u32, k: u32) -> array<f32, 8> {
+  var v: array<f32, 8>;
+  if (W_FORMAT == 0u) {
+    v[0] = bitcast<f32>(w[r * p.K + k]);
+  } else if (W_FORMAT < 3u) {
     let i = r * p.K + k;
-    if (W_FORMAT == 0u) { return bitcast<f32>(w[i]); }
-    return unpack(w[i >> 1u], (i & 1u) == 1u, W_FORMAT);
+    let word = w[i >> 1u];
+    if (KPW == 2u) {
+      v[0] = unpack(word, false, W_FORMAT);
+      v[1] = unpack(word, true, W_FORMAT);
+    } else {
+      v[0] = unpack(word, (i & 1u) == 1u, W_FORMAT); // odd K: rows not word-aligned, one weight at a time
+    }
+  } else {
+    let gi = r * p.groups + k / GROUP;
+    let s = table_at(p.scaleWord, gi);
+    if (W_FORMAT == 3u) {
+      let word = w[r * p.wordsPerRow + (k >> 2u)];
+      for (var e = 0u; e < 4u; e++) { v[e] = f32(bitcast<i32>(word << (24u - 8u * e)) >> 24u) * s; }
+    } else {
+      let word = w[r * p.wordsPerRow + (k >> 3u)];
+      let mn = table_at(p.minWord, gi);
+      for (var e = 0u; e < 8u; e++) { v[e] = fma(f32((word >> (4u * e)) & 15u), s, mn); }
+    }
   }
-  let gi = r * p.groups + k / GROUP;
-  let s = table_at(p.scaleWord, gi);
-  if (W_FORMAT == 3u) {
-    let word = w[r * p.wordsPerRow + (k >> 2u)];
-    return f32(bitcast<i32>(word << (24u - 8u * (k & 3u))) >> 24u) * s;
-  }
-  let word = w[r * p.wordsPerRow + (k >> 3u)];
-  return fma(f32((word >> (4u * (k & 7u))) & 15u), s, table_at(p.minWord, gi));
+  return v;
 }
 
 fn bias_at(i: u32) -> f32 {
@@ -135,16 +151,26 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     for (var i = 0u; i < 4u; i++) {
       let r = lr + 16u * i;
       var xv = 0.0;
-      var wv = 0.0;
-      var vv = 0.0;
       if (k < p.K && m0 + r < p.M) { xv = xin_at(m0 + r, k); }
-      if (k < p.K && n0 + r < p.N) {
-        wv = w_at(p.row0 + n0 + r, k);
-        if (SWIGLU) { vv = w_at(p.row1 + n0 + r, k); }
-      }
       xs[lk * PAD + r] = xv;
-      ws[lk * PAD + r] = wv;
-      if (SWIGLU) { vs[lk * PAD + r] = vv; }
+    }
+    // Ŵ (and the value rows): slab word j of row r per step, KPW weights each
+    for (var t = li; t < TILE * WPR; t += 256u) {
+      let r = t / WPR;
+      let kk = (t % WPR) * KPW;
+      let kw = k0 + kk;
+      let inside = n0 + r < p.N && kw < p.K;
+      var wv: array<f32, 8>;
+      var vv: array<f32, 8>;
+      if (inside) {
+        wv = w_word(p.row0 + n0 + r, kw);
+        if (SWIGLU) { vv = w_word(p.row1 + n0 + r, kw); }
+      }
+      for (var e = 0u; e < KPW; e++) {
+        let ok = inside && kw + e < p.K;
+        ws[(kk + e) * PAD + r] = select(0.0, wv[e], ok);
+        if (SWIGLU) { vs[(kk + e) * PAD + r] = select(0.0, vv[e], ok); }
+      }
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {

@@ -1,6 +1,6 @@
 // group_norm: y[c, i] = (x[c, i] − mean_g)/√(var_g + eps) · w[c] + b[c], g = ⌊c / (C/G)⌋, then SiLU
 // (y/(1 + e^−y)) when SILU. var_g is the biased variance M2/count (torch GroupNorm).
-// Shapes: x, y [C, H·W] f32; stats [G, 1, 3] (count, mean, M2) from group_norm_stats; w, b [C].
+// Shapes: x, y [C, H·W] f32; stats [G, 3] (count, mean, M2) from group_norm_merge; w, b [C].
 // Dtypes (W_DTYPE, B_DTYPE): 0 f32, 1 f16, 2 bf16; f16/bf16 packed two per u32 word, low half first.
 // Bindings: 0 x, 1 stats: array<f32>, 2 w: array<u32>, 3 b: array<u32>, 4 y (write), 5 params.
 // Dispatch: grid1d(C·H·W, 256) → (x, y); flat index = (wg.y·num_wg.x + wg.x)·256 + local.

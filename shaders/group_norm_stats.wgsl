@@ -1,20 +1,21 @@
-// group_norm_stats: partial statistics (count, mean, M2 = Σ(v − mean)²) of each chunk of each group.
-// RAW = true: input is x [C, H, W] read as [G, n] (a group's C/G channels are contiguous, n = (C/G)·H·W);
-// RAW = false: input is the previous level's output [G, n, 3], merged again (n partials per group).
-// Workgroup (c, g) reduces items [c·CHUNK, min((c+1)·CHUNK, n)) of group g, CHUNK = 256·ITEMS: each
-// thread takes items li + 256·t (coalesced) — raw values as sums shifted by its first value, partials
-// with Chan's parallel formula — then the 256 thread results merge pairwise (Chan et al. 1979).
-// Bindings: 0 src: array<f32>, 1 dst: array<f32> [G, chunks, 3] (write), 2 params {n, chunks}.
-// Dispatch: (chunks, G) workgroups of 256, chunks = ⌈n / CHUNK⌉.
-struct Params { n: u32, chunks: u32 }
-
-override RAW: bool = true;
+// group_norm_stats: GroupNorm partial statistics, one (count, mean, M2 = Σ(v − mean)²) per (group,
+// image row): the cpg·W values of channels [g·cpg, (g+1)·cpg) in that row. The partition (group ×
+// row) is fixed, so statistics gathered band by band (a tall image's rows in several calls, as the
+// banded VAE does) equal those of one call over the whole image bit for bit; group_norm_merge then
+// merges the rows in an order that depends only on the image height.
+// Workgroup (r, g) reduces row r of group g: thread li takes items j = li + 256·t (channel ⌊j/W⌋,
+// column j mod W: coalesced) as sums shifted by its first value, then the 256 thread results merge
+// pairwise with Chan's formula (Chan et al. 1979).
+// Shapes: x [C, h, W] f32, rows [x_row, x_row + rows) read; partials [G, H, 3] f32, rows
+// [row, row + rows) written (H = img_h, the whole image's height).
+// Bindings: 0 x: array<f32>, 1 partials: array<f32> (write), 2 params {cpg, h, w, x_row, img_h, row}.
+// Dispatch: (rows, G) workgroups of 256.
+struct Params { cpg: u32, h: u32, w: u32, x_row: u32, img_h: u32, row: u32 }
 
 const WG = 256u;
-const ITEMS = 16u; // items per thread; CHUNK = 4096 (group_norm.ts relies on it)
 
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 var<workgroup> part: array<vec3f, WG>;
@@ -30,35 +31,24 @@ fn merge(a: vec3f, b: vec3f) -> vec3f {
 
 @compute @workgroup_size(256)
 fn group_norm_stats(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let r = wg.x;
   let g = wg.y;
-  let begin = wg.x * WG * ITEMS;
-  var acc = vec3f(0.0);
-  if (RAW) {
-    let base = g * p.n;
-    var count = 0.0;
-    var shift = 0.0;
-    var s1 = 0.0;
-    var s2 = 0.0;
-    for (var t = 0u; t < ITEMS; t++) {
-      let i = begin + li + WG * t;
-      if (i >= p.n) { break; }
-      let v = src[base + i];
-      if (t == 0u) { shift = v; }
-      let d = v - shift;
-      count += 1.0;
-      s1 += d;
-      s2 += d * d;
-    }
-    if (count > 0.0) { acc = vec3f(count, shift + s1 / count, max(s2 - s1 * s1 / count, 0.0)); }
-  } else {
-    let base = g * p.n;
-    for (var t = 0u; t < ITEMS; t++) {
-      let i = begin + li + WG * t;
-      if (i >= p.n) { break; }
-      let q = 3u * (base + i);
-      acc = merge(acc, vec3f(src[q], src[q + 1u], src[q + 2u]));
-    }
+  let n = p.cpg * p.w;
+  var count = 0.0;
+  var shift = 0.0;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var j = li; j < n; j += WG) {
+    let c = g * p.cpg + j / p.w;
+    let v = x[(c * p.h + p.x_row + r) * p.w + j % p.w];
+    if (count == 0.0) { shift = v; }
+    let d = v - shift;
+    count += 1.0;
+    s1 += d;
+    s2 += d * d;
   }
+  var acc = vec3f(0.0);
+  if (count > 0.0) { acc = vec3f(count, shift + s1 / count, max(s2 - s1 * s1 / count, 0.0)); }
   part[li] = acc;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
@@ -66,9 +56,9 @@ fn group_norm_stats(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_
     workgroupBarrier();
   }
   if (li == 0u) {
-    let q = 3u * (g * p.chunks + wg.x);
-    dst[q] = part[0].x;
-    dst[q + 1u] = part[0].y;
-    dst[q + 2u] = part[0].z;
+    let q = 3u * (g * p.img_h + p.row + r);
+    partials[q] = part[0].x;
+    partials[q + 1u] = part[0].y;
+    partials[q + 2u] = part[0].z;
   }
 }

@@ -6,6 +6,13 @@ import { nodeGpu } from '../gpu/node';
 import { CpuOps } from '../ops/cpuOps';
 import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
+import type { Precision } from '../pipeline/types';
+
+/** `--precision`: auto, f32 or f16 (LoadOptions.precision). */
+export function parsePrecision(v: string): Precision {
+  if (v !== 'auto' && v !== 'f32' && v !== 'f16') throw new InvalidArgumentError(`--precision ${v}: use auto, f32 or f16`);
+  return v;
+}
 
 export async function createOps(backend: string): Promise<Ops<unknown>> {
   if (backend === 'cpu') return new CpuOps() as Ops<unknown>;

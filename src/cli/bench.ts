@@ -32,6 +32,7 @@ import { CountingOps, type FlopCounts, type FlopKind, zeroFlops } from '../ops/c
 import { RandomWeights } from '../weights/randomWeights';
 import { profileForAdapter, rooflineMs } from '../gpu/profiles';
 import { isQuantFormat } from '../util/quant';
+import { parsePrecision } from './backend';
 import { folderSource } from '../weights/folderSource';
 import { Pipeline } from '../pipeline/generate';
 import { benchTokenizer } from '../pipeline/plan';
@@ -87,6 +88,8 @@ export interface BenchResult {
   profile: string | null;
   /** Linear weights of the text encoder and transformer: 'bf16', 'q8' or 'q4'. */
   quant: string;
+  /** Transformer activation storage in the run (LoadOptions.precision resolved). */
+  precision: 'f32' | 'f16';
   dispatches: number | null;
   peakBytes: number | null;
 }
@@ -101,7 +104,7 @@ export interface BenchKernel {
 
 /** Kernel entry points per FLOP kind (shaders/*.wgsl). */
 export const KIND_KERNELS: Readonly<Record<FlopKind, readonly string[]>> = {
-  linear: ['matmul', 'matvec', 'matmul_q', 'matvec_q'],
+  linear: ['matmul', 'matvec', 'matmul_q', 'matvec_q', 'gemm'],
   attention: ['attention', 'attention_rows'],
   conv2d: ['conv2d'],
 };
@@ -176,6 +179,7 @@ interface BenchOptions {
   json: boolean;
   lowMemory: boolean;
   quant?: string;
+  precision: string;
 }
 
 function parseArgs(argv: string[]): BenchOptions {
@@ -193,6 +197,7 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--seed <n>', 'random weights and noise seed', int('seed'), 0)
     .option('--low-memory', "one stage's weights on the GPU at a time (made per stage, freed after it)")
     .option('--quant <q>', 'linear weights of the text encoder and transformer in q4 or q8 (random codes; default bf16)')
+    .option('--precision <p>', 'transformer activations: auto (f16 with shader-f16), f32 or f16', 'auto')
     .option('--json', 'print one JSON object instead of the table')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -230,7 +235,8 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     const made = () => rw.loadedBytes + rwVae.loadedBytes;
     const info = { source: `random:${o.config}`, summary: 'random weights' };
     const sources = { textEncoder: rw, transformer: rw, vae: rwVae };
-    const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, info, o.lowMemory ? { lowMemory: true } : {});
+    const precision = parsePrecision(o.precision);
+    const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, info, { precision, ...(o.lowMemory ? { lowMemory: true } : {}) });
     await ops.sync();
     const loadMs = performance.now() - t0;
     if (!o.lowMemory) log(`random weights: ${(made() / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
@@ -298,6 +304,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       kernels,
       profile: profile?.id ?? null,
       quant: quant ?? 'bf16',
+      precision: pipeline.f16 ? 'f16' : 'f32',
       dispatches: ctx ? ctx.dispatchCount - dispatches0 : null,
       peakBytes: ctx ? ctx.pool.peakBytes : null,
     };
@@ -317,7 +324,7 @@ const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : (bytes
 export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   lines.push(`adapter   ${r.adapter} (${r.backend})`);
-  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens`);
+  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens, ${r.precision} activations`);
   const made = r.lowMemory
     ? `per stage in the timed run (low memory), ${((r.stageLoadMs ?? 0) / 1000).toFixed(1)} s, not in the stage ms`
     : `made in ${(r.loadMs / 1000).toFixed(1)} s`;

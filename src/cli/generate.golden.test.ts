@@ -24,6 +24,7 @@ describe.each(['t2i-64', 'edit-1ref'] as const)('npm run generate on the golden 
       ...m.reference_images.flatMap((r) => ['--ref', join(c.dir, r.file)]),
       '--width', String(m.width), '--height', String(m.height), '--steps', String(m.num_inference_steps), '--seed', String(m.seed),
       '--latents', join(c.dir, 'tensors.safetensors'), '--dump', dir, '--out', out,
+      '--precision', 'f32', // the float32 tolerances (f16 on lavapipe: src/pipeline/precision.test.ts)
     ]);
     expect(code).toBe(0);
     const dump = parseSafetensors(new Uint8Array(await readFile(join(dir, 'tensors.safetensors'))));

@@ -1,7 +1,7 @@
 /**
  * `npm run generate -- --model <hub id | URL | folder> --prompt "…" [--ref in.png …] --width W --height H
  *   --steps N --seed S [--latents noise.safetensors] [--dump DIR] [--backend gpu|cpu] [--quant q8|q4]
- *   [--low-memory] --out out.png`
+ *   [--low-memory] [--precision auto|f32|f16] --out out.png`
  * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
  * --ref (PNG or JPEG, up to 4) it edits / combines the references; the size then defaults to the first one's.
  */
@@ -21,7 +21,7 @@ import { folderSource } from '../weights/folderSource';
 import { type QuantFormat, decodeToF32 } from '../util/dtype';
 import { isQuantFormat } from '../util/quant';
 import { parseSafetensors, dtypeOf } from '../weights/safetensors';
-import { createOps } from './backend';
+import { createOps, parsePrecision } from './backend';
 import { isJpeg, jpegToRgba } from './jpeg';
 import { pngToRgba } from './png';
 import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
@@ -83,11 +83,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
     .option('--quant <format>', 'quantize linear weights while loading: q8 or q4 (default: keep bf16)')
     .option('--low-memory', "one stage's weights on the GPU at a time (read per stage, freed after it)")
+    .option('--precision <p>', 'transformer activations: auto (f16 with shader-f16), f32 or f16', 'auto')
     .option('--out <file.png>', 'output PNG', 'out.png')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; out: string }>();
+  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; out: string }>();
   if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
+  const precision = parsePrecision(o.precision);
   const references: ReferenceImage[] = [];
   for (const f of o.ref) {
     const bytes = new Uint8Array(await readFile(f));
@@ -104,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   const pipeline = await Pipeline.load(ops, resolveSource(o.model), (p) => {
     const pct = Math.floor((100 * p.loadedBytes) / Math.max(p.totalBytes, 1));
     if (pct !== shown && process.stderr.isTTY) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
-  }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}) });
+  }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
   const latents = o.latents ? await readNoise(o.latents) : undefined;

@@ -1,6 +1,6 @@
 /**
  * `npm run plan -- --config DIR (--size N | --width W --height H) [--steps N] [--quant q4|q8]
- *   [--low-memory] [--refs K] [--json]`
+ *   [--precision auto|f32|f16] [--low-memory] [--refs K] [--json]`
  *
  * The exact device-memory and dispatch plan of one run at the shapes of DIR/{text_encoder,
  * transformer,vae}/config.json, on any machine: the real model code runs on the plan device
@@ -17,6 +17,7 @@ import { readConfigs } from '../model/config';
 import { isQuantFormat } from '../util/quant';
 import { folderSource } from '../weights/folderSource';
 import { type PlanResult, runPlan } from '../pipeline/plan';
+import { parsePrecision } from './backend';
 
 interface PlanArgs {
   config: string;
@@ -27,6 +28,7 @@ interface PlanArgs {
   quant?: string;
   lowMemory?: boolean;
   refs: number;
+  precision: string;
   json?: boolean;
 }
 
@@ -49,6 +51,7 @@ export async function planFromArgs(argv: string[]): Promise<PlanResult> {
     .option('--steps <n>', 'denoising steps', int('steps'), 4)
     .option('--quant <q>', 'linear weights of text encoder and transformer: q4 or q8 (default bf16)')
     .option('--low-memory', "one stage's weights on the GPU at a time")
+    .option('--precision <p>', 'transformer activations: auto (= f16 on the plan device), f32 or f16', 'auto')
     .option('--refs <k>', 'reference images (editing), each of the output size', int('refs'), 0)
     .option('--json', 'print one JSON object')
     .exitOverride();
@@ -63,6 +66,7 @@ export async function planFromArgs(argv: string[]): Promise<PlanResult> {
     ...(o.quant ? { quant: o.quant } : {}),
     lowMemory: o.lowMemory === true,
     refs: o.refs,
+    precision: parsePrecision(o.precision),
   });
 }
 
@@ -74,7 +78,7 @@ const gib = (b: number) => (b / GiB).toFixed(3);
 export function formatPlan(r: PlanResult): string {
   const lines: string[] = [];
   lines.push(`plan      ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens${r.refs ? `, ${r.refs} reference(s)` : ''}`);
-  lines.push(`weights   ${gib(r.weightBytes)} GiB (${r.quant} linear weights${r.lowMemory ? '; low memory: made per stage' : ', resident'})`);
+  lines.push(`weights   ${gib(r.weightBytes)} GiB (${r.quant} linear weights${r.lowMemory ? '; low memory: made per stage' : ', resident'}); ${r.precision} activations`);
   lines.push('');
   const ids = GPU_PROFILES.map((p) => p.id);
   lines.push(`${'stage'.padEnd(9)}${'peak GiB'.padStart(10)}${'live GiB'.padStart(10)}${'dispatch'.padStart(9)}${'GFLOP'.padStart(10)}${'GB moved'.padStart(10)}  roofline ms: ${ids.join(' / ')}`);

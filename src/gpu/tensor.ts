@@ -8,7 +8,7 @@ import { BYTES_PER_ELEMENT, type DType, type WeightFormat } from '../util/dtype'
 export interface GpuTensor {
   readonly buffer: GPUBuffer;
   readonly shape: readonly number[];
-  /** Activations are f32; weights keep their storage format (q8/q4: raw bytes, see weights/quant.ts). */
+  /** Activations are f32 (or f16 where an op stores them so); weights keep their storage format (q8/q4: raw bytes, see util/quant.ts). */
   readonly dtype: WeightFormat;
   /** q8/q4 weights: weights per scale, quant.ts G (absent: QUANT_GROUP). */
   readonly group?: number;

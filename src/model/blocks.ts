@@ -2,9 +2,11 @@
  * FLUX.2 double- and single-stream blocks (diffusers Flux2TransformerBlock,
  * Flux2SingleTransformerBlock). Modulation chunks: double = (shift1, scale1, gate1, shift2,
  * scale2, gate2), single = (shift, scale, gate); mod(x) = (1 + scale)·LN(x) + shift.
- * docs/flux2-klein.md §4.6–4.7.
+ * docs/flux2-klein.md §4.6–4.7. Written with the fused ops (Ops.gemm, rowStats, qkNormRope,
+ * attention over windows), so no activation makes an extra round trip through memory.
  */
 import type { Ops } from '../ops/ops';
+import type { QkNormRopeOptions } from '../ops/qkNormRopeOptions';
 import type { WeightGetter } from '../weights/weightGetter';
 import { type Flux2TransformerConfig, hiddenSize, mlpHidden } from './config';
 
@@ -51,6 +53,10 @@ export interface BlockGeometry {
   headDim: number;
   mlp: number;
   eps: number;
+  /** Store GEMM and attention outputs (q|k|v, attention, SwiGLU hidden) as f16; residual streams stay f32. */
+  f16: boolean;
+  /** The largest q|k|v buffer before qkvLayout splits it; default QKV_BINDING_BYTES. */
+  qkvBindingBytes?: number;
 }
 
 export async function loadDoubleBlock<T>(w: WeightGetter<T>, cfg: Flux2TransformerConfig, p: string): Promise<DoubleBlockWeights<T>> {
@@ -90,21 +96,89 @@ export async function loadSingleBlock<T>(w: WeightGetter<T>, cfg: Flux2Transform
   };
 }
 
-/** silu(x·W_gate)⊙(x·W_value) · W_outᵀ with W_in rows [0, M) gate and [M, 2M) value. x: [S, D] → [S, D]. */
-function feedForward<T>(ops: Ops<T>, w: FeedForward<T>, x: T, m: number): T {
-  const gate = ops.linear(x, w.linear_in, { rows: [0, m] });
-  const value = ops.linear(x, w.linear_in, { rows: [m, m] });
-  return ops.linear(ops.siluMul(gate, value), w.linear_out);
-}
+/**
+ * Rows of a SwiGLU hidden tensor [rows, M] kept under this many bytes at once: below WebGPU's default
+ * 128 MiB storage binding, so large images run the MLP in token chunks (at 1024² in f16, one chunk).
+ */
+export const MLP_CHUNK_BYTES = 96 * 2 ** 20;
 
-/** q/k: RMSNorm per head then interleaved RoPE over the joint table. x: [S, H·Dh] → [S, H·Dh]. */
-function normRope<T>(ops: Ops<T>, x: T, norm: T, g: BlockGeometry, rope: T): T {
-  return ops.rope(ops.rmsNorm(x, norm, g.eps, g.headDim), rope, g.heads, 'interleaved');
+/** [start, count) token chunks of `rows` whose [count, m] hidden tensor stays under MLP_CHUNK_BYTES. */
+export function mlpChunks(rows: number, m: number, f16: boolean): [number, number][] {
+  const per = Math.max(64, Math.floor(MLP_CHUNK_BYTES / (m * (f16 ? 2 : 4)) / 64) * 64);
+  const out: [number, number][] = [];
+  for (let r = 0; r < rows; r += per) out.push([r, Math.min(per, rows - r)]);
+  return out;
 }
 
 /**
- * Double-stream block. txt: [L, D], img: [N+R, D], modImg/modTxt: [1, 6D], rope: [L+N+R, Dh/2, 2]
- * → updated (txt, img). Joint attention over [txt; img] (text first), no mask.
+ * SwiGLU feed-forward added to x in place: x += gate ⊙ (silu(x̂·W_gateᵀ) ⊙ (x̂·W_valueᵀ))·W_outᵀ,
+ * x̂ = LN(x)·(1 + scale) + shift from mod chunks (3, 4), gate chunk 5; W_in rows [0, M) gate and
+ * [M, 2M) value. Fused: the LayerNorm is the first GEMM's prologue, SwiGLU its epilogue, the gated
+ * residual the second GEMM's epilogue; token chunks bound the hidden tensor. x: [S, D] f32.
+ */
+function feedForward<T>(ops: Ops<T>, w: FeedForward<T>, x: T, mod: T, g: BlockGeometry): void {
+  const norm = { stats: ops.rowStats(x, g.eps), mod, shiftChunk: 3, scaleChunk: 4 };
+  for (const [c0, count] of mlpChunks(ops.shape(x)[0] as number, g.mlp, g.f16)) {
+    const h = ops.gemm(x, w.linear_in, { rows: [0, g.mlp], swiglu: { valueRow0: g.mlp }, norm, xRows: [c0, count], f16: g.f16 });
+    ops.gemm(h, w.linear_out, { into: { t: x, row0: c0 }, residual: { gate: { mod, chunk: 5 } } });
+    ops.release(h);
+  }
+}
+
+/**
+ * Bytes a q, k, v buffer may take: WebGPU's default maxStorageBufferBindingSize (128 MiB), which
+ * phones and Firefox keep. Past it the joint [S, 3D] buffer is split (QkvLayout).
+ */
+export const QKV_BINDING_BYTES = 128 * 2 ** 20;
+
+/** Where q, k and v of S tokens live: column windows of one to three buffers (see qkvLayout). */
+export interface QkvLayout<T> {
+  /** The buffers, each [S, parts·D], holding consecutive parts of q|k|v in that order. */
+  buffers: { t: T; first: 0 | 1 | 2; parts: number }[];
+  /** Buffer and first column of each of q, k, v. */
+  at: [q: { t: T; col: number }, k: { t: T; col: number }, v: { t: T; col: number }];
+}
+
+/**
+ * Allocates q|k|v for `rows` tokens: one joint [S, 3D] buffer (the attention reads windows of it),
+ * else q|k [S, 2D] + v [S, D], else three [S, D] buffers — the first whose every buffer stays within
+ * g.qkvBindingBytes (three buffers at the largest sizes, even if still over: the plan then reports it).
+ */
+export function qkvLayout<T>(ops: Ops<T>, rows: number, g: BlockGeometry): QkvLayout<T> {
+  const rowBytes = g.d * (g.f16 ? 2 : 4);
+  const max = g.qkvBindingBytes ?? QKV_BINDING_BYTES;
+  const split: number[] = rows * 3 * rowBytes <= max ? [3] : rows * 2 * rowBytes <= max ? [2, 1] : [1, 1, 1];
+  const buffers: QkvLayout<T>['buffers'] = [];
+  const at: { t: T; col: number }[] = [];
+  let first = 0;
+  for (const parts of split) {
+    const t = ops.empty([rows, parts * g.d], parts === 3 ? 'qkv' : 'qkv part', g.f16);
+    buffers.push({ t, first: first as 0 | 1 | 2, parts });
+    for (let i = 0; i < parts; i++) at.push({ t, col: i * g.d });
+    first += parts;
+  }
+  return { buffers, at: at as QkvLayout<T>['at'] };
+}
+
+/** Attention over q|k|v windows (RMSNorm + RoPE of q, k done in place first); releases the q|k|v buffers. */
+function layoutAttention<T>(ops: Ops<T>, g: BlockGeometry, l: QkvLayout<T>, rope: T, norms: Pick<QkNormRopeOptions<T>, 'normQ' | 'normK' | 'after'>): T {
+  const [q, k, v] = l.at;
+  const view = { headDim: g.headDim, layout: 'interleaved' as const, eps: g.eps, ...norms };
+  if (q.t === k.t) ops.qkNormRope(q.t, rope, { ...view, heads: g.heads, kvHeads: g.heads, qCol: q.col, kCol: k.col });
+  else {
+    ops.qkNormRope(q.t, rope, { ...view, heads: g.heads, kvHeads: 0, qCol: q.col, kCol: 0 });
+    ops.qkNormRope(k.t, rope, { ...view, heads: 0, kvHeads: g.heads, qCol: 0, kCol: k.col });
+  }
+  const out = ops.attention(q.t, k.t, v.t, { heads: g.heads, kvHeads: g.heads, headDim: g.headDim, qCol: q.col, kCol: k.col, vCol: v.col, f16: g.f16 });
+  for (const b of l.buffers) ops.release(b.t);
+  return out;
+}
+
+/**
+ * Double-stream block, in place. txt: [L, D], img: [N+R, D] (f32 residual streams), modImg/modTxt:
+ * [1, 6D], rope: [L+N+R, Dh/2, 2] → (txt, img). Joint attention over [txt; img] (text first), no mask:
+ * both streams' q, k, v are written (LayerNorm-modulated in the GEMM prologue) into the rows of one
+ * [L+N+R, 3D] buffer (or its split: qkvLayout), normed and rotated in place, and attended as windows of it.
  */
 export function doubleBlock<T>(
   ops: Ops<T>,
@@ -120,36 +194,39 @@ export function doubleBlock<T>(
     const a = w.attn;
     const textLen = ops.shape(txt)[0] as number;
     const imgLen = ops.shape(img)[0] as number;
-    const xi = ops.layerNormModulate(img, modImg, 0, 1, g.eps);
-    const xt = ops.layerNormModulate(txt, modTxt, 0, 1, g.eps);
-    const q = ops.concatRows(ops.rmsNorm(ops.linear(xt, a.add_q_proj), a.norm_added_q, g.eps, g.headDim), ops.rmsNorm(ops.linear(xi, a.to_q), a.norm_q, g.eps, g.headDim));
-    const k = ops.concatRows(ops.rmsNorm(ops.linear(xt, a.add_k_proj), a.norm_added_k, g.eps, g.headDim), ops.rmsNorm(ops.linear(xi, a.to_k), a.norm_k, g.eps, g.headDim));
-    const v = ops.concatRows(ops.linear(xt, a.add_v_proj), ops.linear(xi, a.to_v));
-    const qr = ops.rope(q, rope, g.heads, 'interleaved');
-    const kr = ops.rope(k, rope, g.heads, 'interleaved');
-    const attn = ops.attention(qr, kr, v, { heads: g.heads, kvHeads: g.heads });
-    ops.residual(img, ops.linear(ops.sliceRows(attn, textLen, imgLen), a.to_out), { mod: modImg, chunk: 2 });
-    ops.residual(img, feedForward(ops, w.ff, ops.layerNormModulate(img, modImg, 3, 4, g.eps), g.mlp), { mod: modImg, chunk: 5 });
-    ops.residual(txt, ops.linear(ops.sliceRows(attn, 0, textLen), a.to_add_out), { mod: modTxt, chunk: 2 });
-    ops.residual(txt, feedForward(ops, w.ff_context, ops.layerNormModulate(txt, modTxt, 3, 4, g.eps), g.mlp), { mod: modTxt, chunk: 5 });
+    const qkv = qkvLayout(ops, textLen + imgLen, g);
+    const project = (x: T, mod: T, row0: number, ws: [T, T, T]) => {
+      const norm = { stats: ops.rowStats(x, g.eps), mod, shiftChunk: 0, scaleChunk: 1 };
+      ws.forEach((wt, i) => ops.gemm(x, wt, { norm, into: { t: qkv.at[i]!.t, row0, col0: qkv.at[i]!.col }, f16: g.f16 }));
+    };
+    project(txt, modTxt, 0, [a.add_q_proj, a.add_k_proj, a.add_v_proj]);
+    project(img, modImg, textLen, [a.to_q, a.to_k, a.to_v]);
+    const attn = layoutAttention(ops, g, qkv, rope, { normQ: a.norm_added_q, normK: a.norm_added_k, after: { split: textLen, normQ: a.norm_q, normK: a.norm_k } });
+    ops.gemm(attn, a.to_out, { xRows: [textLen, imgLen], into: { t: img, row0: 0 }, residual: { gate: { mod: modImg, chunk: 2 } } });
+    ops.gemm(attn, a.to_add_out, { xRows: [0, textLen], into: { t: txt, row0: 0 }, residual: { gate: { mod: modTxt, chunk: 2 } } });
+    ops.release(attn);
+    feedForward(ops, w.ff, img, modImg, g);
+    feedForward(ops, w.ff_context, txt, modTxt, g);
     return [txt, img];
   });
 }
 
 /**
- * Single-stream block, in place on s: [L+N+R, D] with mod: [1, 3D]: one projection to q|k|v|gate|value,
- * attention and SwiGLU in parallel, one output projection of [attn | mlp].
+ * Single-stream block, in place on s: [L+N+R, D] f32 with mod: [1, 3D]: one projection to
+ * q|k|v|gate|value of LN(s) (q|k|v into one buffer, qkvLayout; gate|value fused into SwiGLU per token chunk),
+ * attention and MLP in parallel, one gated output projection of [attn | mlp] added to s.
  */
 export function singleBlock<T>(ops: Ops<T>, w: SingleBlockWeights<T>, g: BlockGeometry, s: T, mod: T, rope: T): T {
   return ops.tidy(() => {
-    const u = ops.layerNormModulate(s, mod, 0, 1, g.eps);
-    const proj = (start: number, count: number) => ops.linear(u, w.to_qkv_mlp_proj, { rows: [start, count] });
-    const q = normRope(ops, proj(0, g.d), w.norm_q, g, rope);
-    const k = normRope(ops, proj(g.d, g.d), w.norm_k, g, rope);
-    const v = proj(2 * g.d, g.d);
-    const attn = ops.attention(q, k, v, { heads: g.heads, kvHeads: g.heads });
-    const mlp = ops.siluMul(proj(3 * g.d, g.mlp), proj(3 * g.d + g.mlp, g.mlp));
-    ops.residual(s, ops.linear(ops.concatCols(attn, mlp), w.to_out), { mod, chunk: 2 });
+    const norm = { stats: ops.rowStats(s, g.eps), mod, shiftChunk: 0, scaleChunk: 1 };
+    const qkv = qkvLayout(ops, ops.shape(s)[0] as number, g);
+    for (const b of qkv.buffers) ops.gemm(s, w.to_qkv_mlp_proj, { rows: [b.first * g.d, b.parts * g.d], norm, into: { t: b.t, row0: 0 }, f16: g.f16 });
+    const attn = layoutAttention(ops, g, qkv, rope, { normQ: w.norm_q, normK: w.norm_k });
+    for (const [c0, count] of mlpChunks(ops.shape(s)[0] as number, g.mlp, g.f16)) {
+      const mlp = ops.gemm(s, w.to_qkv_mlp_proj, { rows: [3 * g.d, g.mlp], swiglu: { valueRow0: 3 * g.d + g.mlp }, norm, xRows: [c0, count], f16: g.f16 });
+      ops.gemm(attn, w.to_out, { xRows: [c0, count], x2: mlp, into: { t: s, row0: c0 }, residual: { gate: { mod, chunk: 2 } } });
+      ops.release(mlp);
+    }
     return s;
   });
 }

@@ -56,6 +56,10 @@ export interface TransformerContext<T> {
   rope: T;
   /** Number of target image tokens N (the rest of the image stream are reference tokens). */
   targetTokens: number;
+  /** Store GEMM and attention outputs in f16 (BlockGeometry.f16); default f32. */
+  f16?: boolean;
+  /** BlockGeometry.qkvBindingBytes: the largest q|k|v buffer before it is split (default 128 MiB). */
+  qkvBindingBytes?: number;
 }
 
 /** Optional per-block taps for debugging against reference dumps (names as in golden debug files). */
@@ -102,7 +106,7 @@ export function transformerForward<T>(
     let txt = ops.sliceRows(c.txt, 0, ops.shape(c.txt)[0] as number); // copy: blocks update in place
     tap?.('x_embedder', img);
     tap?.('context_embedder', txt);
-    const geom = { heads: cfg.num_attention_heads, headDim: cfg.attention_head_dim, eps: cfg.eps, mlp: mlpHidden(cfg), d };
+    const geom = { heads: cfg.num_attention_heads, headDim: cfg.attention_head_dim, eps: cfg.eps, mlp: mlpHidden(cfg), d, f16: c.f16 === true, ...(c.qkvBindingBytes ? { qkvBindingBytes: c.qkvBindingBytes } : {}) };
     w.transformer_blocks.forEach((bw, i) => {
       [txt, img] = doubleBlock(ops, bw, geom, txt, img, mod.img, mod.txt, c.rope);
       tap?.(`double${i}.0`, txt);
@@ -114,11 +118,11 @@ export function transformerForward<T>(
       s = singleBlock(ops, bw, geom, s, mod.single, c.rope);
       tap?.(`single${i}`, s);
     });
-    const target = ops.sliceRows(s, textLen, c.targetTokens); // drop text and reference rows
     const emb = ops.linear(act, w.norm_out); // [1, 2D] = (scale, shift)
-    const normed = ops.layerNormModulate(target, emb, 1, 0, cfg.eps);
-    tap?.('norm_out', normed);
-    const v = ops.linear(normed, w.proj_out);
+    if (tap) tap('norm_out', ops.layerNormModulate(ops.sliceRows(s, textLen, c.targetTokens), emb, 1, 0, cfg.eps));
+    // the target rows only (text and reference rows dropped), AdaLN as the GEMM's prologue
+    const norm = { stats: ops.rowStats(s, cfg.eps), mod: emb, shiftChunk: 1, scaleChunk: 0 };
+    const v = ops.gemm(s, w.proj_out, { xRows: [textLen, c.targetTokens], norm });
     tap?.('proj_out', v);
     return v;
   });

@@ -6,12 +6,8 @@
 import type { Ops } from '../ops/ops';
 import type { WeightGetter } from '../weights/weightGetter';
 import type { Flux2VaeConfig } from './config';
-import { type AttentionWeights, type ResnetWeights, attentionBlock, loadAttention, loadResnet, resnet } from './vae';
-
-interface Conv<T> {
-  weight: T;
-  bias: T;
-}
+import { type AttentionWeights, type ChainBlock, type Conv, GN_EPS, type ResnetWeights, attentionBlock, loadAttention, loadConv, loadResnet, resnet } from './vaeBlocks';
+import { type VaeBandOptions, runVaeChain } from './vaeBands';
 
 export interface EncoderWeights<T> {
   bn: { running_mean: T; running_var: T };
@@ -22,10 +18,6 @@ export interface EncoderWeights<T> {
   /** 3×3, top channels → 2·latent_channels (mean, logvar). */
   conv_out: Conv<T>;
   quant_conv: Conv<T> | null;
-}
-
-async function conv<T>(w: WeightGetter<T>, p: string, out: number, inp: number, k: number): Promise<Conv<T>> {
-  return { weight: await w.get(`${p}.weight`, [out, inp, k, k]), bias: await w.get(`${p}.bias`, [out]) };
 }
 
 /** Loads BN stats, the encoder and quant_conv (only needed for reference images). */
@@ -42,43 +34,50 @@ export async function loadEncoder<T>(w: WeightGetter<T>, cfg: Flux2VaeConfig): P
       resnets.push(await loadResnet(w, `encoder.down_blocks.${i}.resnets.${r}`, r === 0 ? prev : out, out));
     }
     const last = i === ch.length - 1;
-    downBlocks.push({ resnets, downsampler: last ? null : await conv(w, `encoder.down_blocks.${i}.downsamplers.0.conv`, out, out, 3) });
+    downBlocks.push({ resnets, downsampler: last ? null : await loadConv(w, `encoder.down_blocks.${i}.downsamplers.0.conv`, out, out, 3) });
     prev = out;
   }
   return {
     bn: { running_mean: await w.get('bn.running_mean', [patchCh]), running_var: await w.get('bn.running_var', [patchCh]) },
-    conv_in: await conv(w, 'encoder.conv_in', ch[0] as number, cfg.in_channels, 3),
+    conv_in: await loadConv(w, 'encoder.conv_in', ch[0] as number, cfg.in_channels, 3),
     down_blocks: downBlocks,
     mid_block: {
       resnets: [await loadResnet(w, 'encoder.mid_block.resnets.0', prev, prev), await loadResnet(w, 'encoder.mid_block.resnets.1', prev, prev)],
       attention: cfg.mid_block_add_attention ? await loadAttention(w, 'encoder.mid_block.attentions.0', prev) : null,
     },
     conv_norm_out: { weight: await w.get('encoder.conv_norm_out.weight', [prev]), bias: await w.get('encoder.conv_norm_out.bias', [prev]) },
-    conv_out: await conv(w, 'encoder.conv_out', 2 * lat, prev, 3),
-    quant_conv: cfg.use_quant_conv ? await conv(w, 'quant_conv', 2 * lat, 2 * lat, 1) : null,
+    conv_out: await loadConv(w, 'encoder.conv_out', 2 * lat, prev, 3),
+    quant_conv: cfg.use_quant_conv ? await loadConv(w, 'quant_conv', 2 * lat, 2 * lat, 1) : null,
   };
 }
 
-const GN_EPS = 1e-6; // diffusers VAE GroupNorm eps (vae.py Encoder/ResnetBlock2D)
+/** conv_in and the down blocks (resnets, downsamplers) as a chain from the pixels to latent resolution. */
+function encoderChain<T>(w: EncoderWeights<T>): ChainBlock<T>[] {
+  const blocks: ChainBlock<T>[] = [{ kind: 'conv', conv: w.conv_in, resample: 'none' }];
+  for (const b of w.down_blocks) {
+    for (const r of b.resnets) blocks.push({ kind: 'res', w: r });
+    if (b.downsampler) blocks.push({ kind: 'conv', conv: b.downsampler, resample: 'down' });
+  }
+  return blocks;
+}
 
 /**
  * Encoder + quant_conv → latent mean. pixels: [3, H, W] in [−1, 1] (H, W multiples of 16) →
  * [latent_channels, H/8, W/8] (golden `ref{k}_latent`). Downsample = zero-pad right/bottom by 1,
- * then 3×3 stride 2 (diffusers Downsample2D padding=0). Each activation is freed as soon as the
- * next one exists (at 1024² the first blocks' are 0.5 GiB each), as in the decoder.
+ * then 3×3 stride 2 (diffusers Downsample2D padding=0). conv_in and the down blocks run in row
+ * bands when a full-size activation would exceed VAE_BAND_THRESHOLD_BYTES (or as `bands` says;
+ * bit-equal either way; the pool's free buffers are dropped first; at 1024² conv_in's output alone
+ * is 0.5 GiB), the mid block and the output convs on whole tensors at latent resolution. Each
+ * activation is freed as soon as the next one exists. `pixels` stays the caller's.
  */
-export function encodeLatent<T>(ops: Ops<T>, w: EncoderWeights<T>, cfg: Flux2VaeConfig, pixels: T): T {
+export function encodeLatent<T>(ops: Ops<T>, w: EncoderWeights<T>, cfg: Flux2VaeConfig, pixels: T, bands: VaeBandOptions = {}): T {
   return ops.tidy(() => {
     const g = cfg.norm_num_groups;
-    let x = ops.conv2d(pixels, w.conv_in.weight, w.conv_in.bias);
+    let x = runVaeChain(ops, encoderChain(w), g, pixels, false, bands);
     const next = (y: T): void => {
       ops.release(x);
       x = y;
     };
-    w.down_blocks.forEach((block) => {
-      for (const r of block.resnets) next(resnet(ops, r, x, g));
-      if (block.downsampler) next(ops.conv2d(x, block.downsampler.weight, block.downsampler.bias, { stride: 2, pad: [0, 0, 1, 1] }));
-    });
     next(resnet(ops, w.mid_block.resnets[0], x, g));
     if (w.mid_block.attention) next(attentionBlock(ops, w.mid_block.attention, x, g));
     next(resnet(ops, w.mid_block.resnets[1], x, g));

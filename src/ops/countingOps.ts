@@ -1,12 +1,15 @@
 /**
  * An Ops wrapper that counts the FLOPs of the heavy ops (benchmarks), forwarding everything:
- * - linear x: [M, K] · w: [N, K]ᵀ (N = rows count when given) → 2·M·N·K;
- * - attention q: [Sq, H·Dh], k: [Sk, ·] → 4·Sq·Sk·H·Dh (QKᵀ and PV), halved when causal;
+ * - linear x: [M, K] · w: [N, K]ᵀ (N = rows count when given) → 2·M·N·K; gemm the same over its
+ *   M = xRows count and K = K1 + K2 rows, twice for SwiGLU (gate and value), counted as linear;
+ * - attention q: [Sq, H·Dh] (or windows of H·Dh columns), k: [Sk, ·] → 4·Sq·Sk·H·Dh (QKᵀ and PV), halved when causal;
  * - conv2d w: [Co, Ci, kh, kw] → y: [Co, H', W'] → 2·Co·H'·W'·Ci·kh·kw.
  * Norms, RoPE and elementwise ops are not counted (< 1 % of the work, flux2-klein.md §10.1).
  */
 import type { WeightFormat } from '../util/dtype';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
+import type { GemmOptions } from './gemmOptions';
+import type { QkNormRopeOptions } from './qkNormRopeOptions';
 
 export type FlopKind = 'linear' | 'attention' | 'conv2d';
 export type FlopCounts = Record<FlopKind, number>;
@@ -24,6 +27,9 @@ export class CountingOps<T> implements Ops<T> {
   get backend(): 'gpu' | 'cpu' {
     return this.inner.backend;
   }
+  get prefersF16(): boolean {
+    return this.inner.prefersF16;
+  }
 
   resetFlops(): void {
     this.flops = zeroFlops();
@@ -38,10 +44,18 @@ export class CountingOps<T> implements Ops<T> {
     return this.inner.linear(x, w, opts);
   }
   attention(q: T, k: T, v: T, opts: AttentionOptions<T>): T {
-    const [sq, cols] = this.inner.shape(q) as [number, number];
+    const [sq, width] = this.inner.shape(q) as [number, number];
+    const cols = opts.headDim ? opts.heads * opts.headDim : width;
     const sk = this.inner.shape(k)[0] as number;
     this.flops.attention += (4 * sq * sk * cols) / (opts.causal ? 2 : 1);
     return this.inner.attention(q, k, v, opts);
+  }
+  gemm(x: T, w: T, opts?: GemmOptions<T>): T {
+    const m = opts?.xRows ? opts.xRows[1] : (this.inner.shape(x)[0] as number);
+    const k = this.inner.shape(w)[1] as number;
+    const n = opts?.rows ? opts.rows[1] : (this.inner.shape(w)[0] as number);
+    this.flops.linear += 2 * m * n * k * (opts?.swiglu ? 2 : 1);
+    return this.inner.gemm(x, w, opts);
   }
   conv2d(x: T, w: T, b: T | null, opts?: Conv2dOptions): T {
     const y = this.inner.conv2d(x, w, b, opts);
@@ -70,6 +84,15 @@ export class CountingOps<T> implements Ops<T> {
   reshape(x: T, shape: readonly number[]): T {
     return this.inner.reshape(x, shape);
   }
+  empty(shape: readonly number[], label: string, f16?: boolean): T {
+    return this.inner.empty(shape, label, f16);
+  }
+  rowStats(x: T, eps: number): T {
+    return this.inner.rowStats(x, eps);
+  }
+  qkNormRope(x: T, table: T, opts: QkNormRopeOptions<T>): T {
+    return this.inner.qkNormRope(x, table, opts);
+  }
   release(t: T): void {
     this.inner.release(t);
   }
@@ -90,6 +113,15 @@ export class CountingOps<T> implements Ops<T> {
   }
   groupNorm(x: T, w: T, b: T, groups: number, eps: number, silu: boolean): T {
     return this.inner.groupNorm(x, w, b, groups, eps, silu);
+  }
+  groupNormStats(x: T, groups: number, partials: T, row: number, xRows?: readonly [number, number]): T {
+    return this.inner.groupNormStats(x, groups, partials, row, xRows);
+  }
+  groupNormMerge(partials: T): T {
+    return this.inner.groupNormMerge(partials);
+  }
+  groupNormApply(x: T, stats: T, w: T, b: T, eps: number, silu: boolean): T {
+    return this.inner.groupNormApply(x, stats, w, b, eps, silu);
   }
   rope(x: T, table: T, heads: number, layout: RopeLayout): T {
     return this.inner.rope(x, table, heads, layout);
@@ -117,6 +149,9 @@ export class CountingOps<T> implements Ops<T> {
   }
   transpose(x: T): T {
     return this.inner.transpose(x);
+  }
+  copyRows(dst: T, src: T, dstRow: number, srcRow: number, rows: number): T {
+    return this.inner.copyRows(dst, src, dstRow, srcRow, rows);
   }
   upsampleNearest2x(x: T): T {
     return this.inner.upsampleNearest2x(x);

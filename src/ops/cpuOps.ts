@@ -8,11 +8,16 @@ import { decodeToF32 } from '../util/dtype';
 import { assert, fmtShape, numel } from '../util/assert';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
 import { type CpuTensor, cpuTensor } from './cpu/tensor';
+import type { GemmOptions } from './gemmOptions';
+import type { QkNormRopeOptions } from './qkNormRopeOptions';
 import { attention } from './cpu/attention';
+import { gemm, rowStats } from './cpu/gemm';
+import { qkNormRope } from './cpu/qkNormRope';
 import { concatCols } from './cpu/concatCols';
 import { conv2d } from './cpu/conv2d';
 import { embedding } from './cpu/embedding';
-import { groupNorm } from './cpu/groupNorm';
+import { groupNorm, groupNormApply, groupNormMerge, groupNormStats } from './cpu/groupNorm';
+import { copyRows } from './cpu/copyRows';
 import { latentPack } from './cpu/latentPack';
 import { latentUnpack } from './cpu/latentUnpack';
 import { layerNormModulate } from './cpu/layerNormModulate';
@@ -29,6 +34,7 @@ import { upsampleNearest2x } from './cpu/upsampleNearest2x';
 
 export class CpuOps implements Ops<CpuTensor> {
   readonly backend = 'cpu';
+  readonly prefersF16 = false;
 
   fromHost(data: Float32Array, shape: readonly number[]): CpuTensor {
     return cpuTensor(data.slice(), shape);
@@ -50,7 +56,10 @@ export class CpuOps implements Ops<CpuTensor> {
   }
   reshape(x: CpuTensor, shape: readonly number[]): CpuTensor {
     assert(numel(shape) === x.data.length, () => `reshape ${fmtShape(x.shape)} → ${fmtShape(shape)}`);
-    return cpuTensor(x.data, shape);
+    return cpuTensor(x.data, shape, x.f16 === true);
+  }
+  empty(shape: readonly number[], _label?: string, f16 = false): CpuTensor {
+    return cpuTensor(new Float32Array(numel(shape)), shape, f16);
   }
   release(): void {}
   trim(): void {}
@@ -65,6 +74,15 @@ export class CpuOps implements Ops<CpuTensor> {
   attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: AttentionOptions<CpuTensor>): CpuTensor {
     return attention(q, k, v, opts);
   }
+  gemm(x: CpuTensor, w: CpuTensor, opts?: GemmOptions<CpuTensor>): CpuTensor {
+    return gemm(x, w, opts);
+  }
+  rowStats(x: CpuTensor, eps: number): CpuTensor {
+    return rowStats(x, eps);
+  }
+  qkNormRope(x: CpuTensor, table: CpuTensor, opts: QkNormRopeOptions<CpuTensor>): CpuTensor {
+    return qkNormRope(x, table, opts, x.f16 === true);
+  }
   rmsNorm(x: CpuTensor, w: CpuTensor, eps: number, cols?: number): CpuTensor {
     return rmsNorm(x, w, eps, cols);
   }
@@ -73,6 +91,15 @@ export class CpuOps implements Ops<CpuTensor> {
   }
   groupNorm(x: CpuTensor, w: CpuTensor, b: CpuTensor, groups: number, eps: number, withSilu: boolean): CpuTensor {
     return groupNorm(x, w, b, groups, eps, withSilu);
+  }
+  groupNormStats(x: CpuTensor, groups: number, partials: CpuTensor, row: number, xRows?: readonly [number, number]): CpuTensor {
+    return groupNormStats(x, groups, partials, row, xRows);
+  }
+  groupNormMerge(partials: CpuTensor): CpuTensor {
+    return groupNormMerge(partials);
+  }
+  groupNormApply(x: CpuTensor, stats: CpuTensor, w: CpuTensor, b: CpuTensor, eps: number, withSilu: boolean): CpuTensor {
+    return groupNormApply(x, stats, w, b, eps, withSilu);
   }
   rope(x: CpuTensor, table: CpuTensor, heads: number, layout: RopeLayout): CpuTensor {
     return rope(x, table, heads, layout);
@@ -100,6 +127,9 @@ export class CpuOps implements Ops<CpuTensor> {
   }
   transpose(x: CpuTensor): CpuTensor {
     return transpose(x);
+  }
+  copyRows(dst: CpuTensor, src: CpuTensor, dstRow: number, srcRow: number, rows: number): CpuTensor {
+    return copyRows(dst, src, dstRow, srcRow, rows);
   }
   conv2d(x: CpuTensor, w: CpuTensor, b: CpuTensor | null, opts?: Conv2dOptions): CpuTensor {
     return conv2d(x, w, b, opts);

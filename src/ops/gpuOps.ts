@@ -2,11 +2,16 @@
 import type { GpuContext, GpuTensor } from '../gpu/context';
 import { type WeightFormat, isQuantFormat } from '../util/quant';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
+import type { GemmOptions } from './gemmOptions';
+import type { QkNormRopeOptions } from './qkNormRopeOptions';
 import { attention } from './gpu/attention';
+import { gemm, rowStats } from './gpu/gemm';
+import { qkNormRope } from './gpu/qkNormRope';
 import { concatCols } from './gpu/concatCols';
 import { conv2d } from './gpu/conv2d';
 import { embedding } from './gpu/embedding';
-import { groupNorm } from './gpu/groupNorm';
+import { groupNorm, groupNormApply, groupNormMerge, groupNormStats } from './gpu/groupNorm';
+import { copyRows } from './gpu/copyRows';
 import { latentPack } from './gpu/latentPack';
 import { latentUnpack } from './gpu/latentUnpack';
 import { layerNormModulate } from './gpu/layerNormModulate';
@@ -25,6 +30,10 @@ export class GpuOps implements Ops<GpuTensor> {
   readonly backend = 'gpu';
 
   constructor(readonly ctx: GpuContext) {}
+
+  get prefersF16(): boolean {
+    return this.ctx.device.features.has('shader-f16');
+  }
 
   fromHost(data: Float32Array, shape: readonly number[], label: string): GpuTensor {
     return this.ctx.upload(data, shape, 'f32', label);
@@ -45,6 +54,9 @@ export class GpuOps implements Ops<GpuTensor> {
   reshape(x: GpuTensor, shape: readonly number[]): GpuTensor {
     return this.ctx.reshape(x, shape);
   }
+  empty(shape: readonly number[], label: string, f16 = false): GpuTensor {
+    return this.ctx.alloc(shape, label, f16 ? 'f16' : 'f32');
+  }
   release(t: GpuTensor): void {
     this.ctx.release(t);
   }
@@ -64,6 +76,15 @@ export class GpuOps implements Ops<GpuTensor> {
   attention(q: GpuTensor, k: GpuTensor, v: GpuTensor, opts: AttentionOptions<GpuTensor>): GpuTensor {
     return attention(this.ctx, q, k, v, opts);
   }
+  gemm(x: GpuTensor, w: GpuTensor, opts?: GemmOptions<GpuTensor>): GpuTensor {
+    return gemm(this.ctx, x, w, opts);
+  }
+  rowStats(x: GpuTensor, eps: number): GpuTensor {
+    return rowStats(this.ctx, x, eps);
+  }
+  qkNormRope(x: GpuTensor, table: GpuTensor, opts: QkNormRopeOptions<GpuTensor>): GpuTensor {
+    return qkNormRope(this.ctx, x, table, opts);
+  }
   rmsNorm(x: GpuTensor, w: GpuTensor, eps: number, cols?: number): GpuTensor {
     return rmsNorm(this.ctx, x, w, eps, cols);
   }
@@ -72,6 +93,15 @@ export class GpuOps implements Ops<GpuTensor> {
   }
   groupNorm(x: GpuTensor, w: GpuTensor, b: GpuTensor, groups: number, eps: number, withSilu: boolean): GpuTensor {
     return groupNorm(this.ctx, x, w, b, groups, eps, withSilu);
+  }
+  groupNormStats(x: GpuTensor, groups: number, partials: GpuTensor, row: number, xRows?: readonly [number, number]): GpuTensor {
+    return groupNormStats(this.ctx, x, groups, partials, row, xRows);
+  }
+  groupNormMerge(partials: GpuTensor): GpuTensor {
+    return groupNormMerge(this.ctx, partials);
+  }
+  groupNormApply(x: GpuTensor, stats: GpuTensor, w: GpuTensor, b: GpuTensor, eps: number, withSilu: boolean): GpuTensor {
+    return groupNormApply(this.ctx, x, stats, w, b, eps, withSilu);
   }
   rope(x: GpuTensor, table: GpuTensor, heads: number, layout: RopeLayout): GpuTensor {
     return rope(this.ctx, x, table, heads, layout);
@@ -99,6 +129,9 @@ export class GpuOps implements Ops<GpuTensor> {
   }
   transpose(x: GpuTensor): GpuTensor {
     return transpose(this.ctx, x);
+  }
+  copyRows(dst: GpuTensor, src: GpuTensor, dstRow: number, srcRow: number, rows: number): GpuTensor {
+    return copyRows(this.ctx, dst, src, dstRow, srcRow, rows);
   }
   conv2d(x: GpuTensor, w: GpuTensor, b: GpuTensor | null, opts?: Conv2dOptions): GpuTensor {
     return conv2d(this.ctx, x, w, b, opts);

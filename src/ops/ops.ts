@@ -4,12 +4,16 @@
  * the tensor type `T`, so the same qwen3/transformer/vae code runs on both.
  *
  * Layout: row-major; a 2-D `[S, H·Dh]` tensor is also read as `[S, H, Dh]` (heads contiguous).
- * Images are `[C, H, W]` (batch 1). Activations are f32; weights keep their storage dtype.
+ * Images are `[C, H, W]` (batch 1). Activations are f32, except GEMM/attention outputs an op is
+ * asked to store as f16 (the transformer's f16 precision); weights keep their storage dtype.
  * Ops return new tensors (in the current `tidy` scope) unless they say "in place".
  */
 import type { WeightFormat } from '../util/quant';
+import type { AttentionViews } from './attentionViews';
+import type { GemmOptions } from './gemmOptions';
+import type { QkNormRopeOptions, RopeLayout } from './qkNormRopeOptions';
 
-export type RopeLayout = 'interleaved' | 'halfSplit';
+export type { RopeLayout };
 
 export interface LinearOptions<T> {
   /** [N] added to every output row. */
@@ -18,7 +22,7 @@ export interface LinearOptions<T> {
   rows?: readonly [start: number, count: number];
 }
 
-export interface AttentionOptions<T> {
+export interface AttentionOptions<T> extends AttentionViews {
   /** Query heads H; q is [Sq, H·Dh]. */
   heads: number;
   /** Key/value heads (GQA: query head h reads kv head ⌊h·kvHeads/heads⌋); k, v are [Sk, kvHeads·Dh]. */
@@ -33,17 +37,24 @@ export interface Conv2dOptions {
   stride?: number;
   /** Zero padding [top, left, bottom, right]; default "same" for odd kernels at stride 1. */
   pad?: readonly [number, number, number, number];
+  /**
+   * 2: convolve x upsampled ×2 by nearest neighbour (diffusers Upsample2D), fused: the [Ci, 2H, 2W]
+   * image is never stored, the result equals upsampleNearest2x then conv2d bit for bit. Default 1.
+   */
+  upsample?: 1 | 2;
 }
 
 export interface Ops<T> {
   readonly backend: 'gpu' | 'cpu';
+  /** f16 activation storage is available and pays (GPU: the device has `shader-f16`; CPU: false). */
+  readonly prefersF16: boolean;
 
   // ---- memory -----------------------------------------------------------------------------
   /** Host f32 activations → tensor (in the current scope). */
   fromHost(data: Float32Array, shape: readonly number[], label: string): T;
   /**
    * Raw checkpoint bytes in `dtype` → persistent weight tensor (GPU keeps the storage dtype). q8/q4:
-   * `bytes` is the weights/quant.ts layout of a [N, K] linear weight with `group` weights per scale
+   * `bytes` is the util/quant.ts layout of a [N, K] linear weight with `group` weights per scale
    * (default QUANT_GROUP; only `linear` accepts it; the CPU backend dequantizes to f32).
    */
   weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string, group?: number): T;
@@ -54,6 +65,11 @@ export interface Ops<T> {
   tidy<R>(fn: () => R): R;
   /** Same data, new shape (element count must match). Consumes x: use only the result afterwards. */
   reshape(x: T, shape: readonly number[]): T;
+  /**
+   * A new activation of `shape` (f32, or f16 storage with `f16`) whose contents are undefined until
+   * written (GPU; CPU: zeros), for in-place ops such as copyRows, groupNormStats and gemm's `into` to fill.
+   */
+  empty(shape: readonly number[], label: string, f16?: boolean): T;
   /** Frees a tensor now (activation or weight). */
   release(t: T): void;
   /** Waits until all queued work is done (for stage timings). */
@@ -71,6 +87,19 @@ export interface Ops<T> {
    * score matrix on the GPU). q: [Sq, H·Dh], k, v: [Sk, Hkv·Dh] → [Sq, H·Dh].
    */
   attention(q: T, k: T, v: T, opts: AttentionOptions<T>): T;
+  /**
+   * The fused linear layer: y = epilogue(prologue(x)·Wᵀ) with the options of ../ops/gemmOptions.ts
+   * (LayerNorm + modulation prologue, SwiGLU or gated-residual epilogue, K-concatenated x2, row
+   * windows, f16 output). x: [R, K] (rows xRows) → [M, N] or into a window of `into.t`.
+   */
+  gemm(x: T, w: T, opts?: GemmOptions<T>): T;
+  /** LayerNorm statistics per row for gemm's prologue: x: [S, D] f32 → [S, 3] (mean, correction, 1/√(var + eps)). */
+  rowStats(x: T, eps: number): T;
+  /**
+   * In place: per-head RMSNorm then RoPE of the q and k column windows of x: [S, W] (f32 or f16),
+   * options in ./qkNormRopeOptions.ts; table: [S, Dh/2, 2]. Returns x.
+   */
+  qkNormRope(x: T, table: T, opts: QkNormRopeOptions<T>): T;
 
   // ---- normalisation ----------------------------------------------------------------------
   /** RMSNorm over groups of `cols` (default: last dim): x: [R, C] read as [R·C/cols, cols], w: [cols]. */
@@ -80,8 +109,25 @@ export interface Ops<T> {
    * chunks `shiftChunk`/`scaleChunk` of mod: [k·D]. x: [S, D] → [S, D].
    */
   layerNormModulate(x: T, mod: T, shiftChunk: number, scaleChunk: number, eps: number): T;
-  /** GroupNorm with affine (+ SiLU). x: [C, H, W], w/b: [C] → [C, H, W]. */
+  /**
+   * GroupNorm with affine (+ SiLU). x: [C, H, W], w/b: [C] → [C, H, W]. Exactly groupNormStats
+   * over all rows, groupNormMerge, groupNormApply (so a band-by-band run gives the same bits).
+   */
   groupNorm(x: T, w: T, b: T, groups: number, eps: number, silu: boolean): T;
+  /**
+   * In place: GroupNorm partial statistics (count, mean, M2 = Σ(v − mean)²), one per (group, image
+   * row), of x's rows [xRows[0], xRows[0] + xRows[1]) (default all) into partials: [G, H, 3] at
+   * image rows [row, row + count). x: [C, h, W] (a band of an H-row image). The partition does not
+   * depend on how an image's rows are split into calls. Returns partials.
+   */
+  groupNormStats(x: T, groups: number, partials: T, row: number, xRows?: readonly [start: number, count: number]): T;
+  /** Per-row partials [G, H, 3] → per-group (count, mean, M2) [G, 3], merged in an order fixed by H. */
+  groupNormMerge(partials: T): T;
+  /**
+   * GroupNorm (+ SiLU) with given statistics: (x − mean)/√(M2/count + eps)·w + b per group.
+   * x: [C, h, W] (any band of the image), stats: [G, 3] (groupNormMerge), w/b: [C] → [C, h, W].
+   */
+  groupNormApply(x: T, stats: T, w: T, b: T, eps: number, silu: boolean): T;
 
   // ---- position / elementwise -------------------------------------------------------------
   /**
@@ -107,9 +153,14 @@ export interface Ops<T> {
   sliceRows(x: T, start: number, count: number): T;
   /** [R, C] → [C, R]. */
   transpose(x: T): T;
+  /**
+   * In place: dst[c, dstRow + r, :] = src[c, srcRow + r, :] for r < rows (a band of rows between
+   * images). src: [C, Hs, W], dst: [C, Hd, W], different tensors → dst.
+   */
+  copyRows(dst: T, src: T, dstRow: number, srcRow: number, rows: number): T;
 
   // ---- VAE --------------------------------------------------------------------------------
-  /** 2-D convolution with bias. x: [Ci, H, W], w: [Co, Ci, kh, kw], b: [Co] → [Co, H', W']. */
+  /** 2-D convolution with bias. x: [Ci, H, W] (×2 with opts.upsample), w: [Co, Ci, kh, kw], b: [Co] → [Co, H', W']. */
   conv2d(x: T, w: T, b: T | null, opts?: Conv2dOptions): T;
   /** Nearest-neighbour ×2: [C, H, W] → [C, 2H, 2W]. */
   upsampleNearest2x(x: T): T;

@@ -1,4 +1,5 @@
-import type { RopeLayout } from './ops';
+/** RoPE pair layout: 'interleaved' rotates (2p, 2p+1) (FLUX DiT), 'halfSplit' (p, p+Dh/2) (Qwen3). */
+export type RopeLayout = 'interleaved' | 'halfSplit';
 
 /**
  * Options of `Ops.qkNormRope`: where q and k sit in the rows of the joint buffer, the RMSNorm

@@ -8,7 +8,7 @@
 import { Cancelled, InvalidInput } from '../errors';
 import type { Ops } from '../ops/ops';
 import { fluxRopeTable } from '../model/ropeTables';
-import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo } from './types';
+import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo, Precision } from './types';
 import type { FileSource } from '../weights/source';
 import { openCheckpoints } from '../weights/pack';
 import { WeightLoader } from '../weights/load';
@@ -51,6 +51,8 @@ export type StageFormats = Record<keyof WeightSources<unknown>, (name: string, s
 export interface CreateOptions {
   /** LoadOptions.lowMemory: each generate() reads a stage's weights and frees them after it. */
   lowMemory?: boolean;
+  /** LoadOptions.precision; 'auto' resolves to f16 when the ops prefer it (Ops.prefersF16). */
+  precision?: Precision;
   /** Bytes each stage's load reads (progress totals, ModelInfo.weightBytes); default: unknown (0). */
   stageBytes?: Partial<Record<keyof WeightSources<unknown>, number>>;
   /** Normal mode: progress of reading every weight in create(). */
@@ -69,6 +71,18 @@ export interface GenerateOptions {
    * request; low-memory mode reads the decoder for it). Without it no latent is read back.
    */
   preview?: (p: GeneratePreview) => void;
+}
+
+/**
+ * Whether the transformer stores activations in f16: 'f16', or 'auto' where the ops prefer it (GPUs
+ * with shader-f16). Errors: InvalidInput for 'f16' on a GPU without shader-f16 (the CPU backend
+ * rounds to f16 itself, so it always can).
+ */
+export function resolvePrecision<T>(ops: Ops<T>, precision: Precision = 'auto'): boolean {
+  if (precision === 'f16' && ops.backend === 'gpu' && !ops.prefersF16) {
+    throw new InvalidInput("f16 activations need the GPU feature 'shader-f16', which this adapter does not offer; use precision auto or f32");
+  }
+  return precision === 'f16' || (precision === 'auto' && ops.prefersF16);
 }
 
 /** Validates a request; errors are InvalidInput with the allowed range. */
@@ -106,6 +120,8 @@ export class Pipeline<T> {
     private readonly references: ReferenceEncoder<T>,
     readonly info: ModelInfo,
     readonly lowMemory: boolean,
+    /** The transformer stores GEMM/attention outputs in f16 (LoadOptions.precision resolved). */
+    readonly f16: boolean,
   ) {}
 
   /** The last prompt's encoding, owned here (encodePrompt). */
@@ -150,6 +166,7 @@ export class Pipeline<T> {
     /** Told the configs and weight formats once the headers are read, before any weight (worker: precompiles the kernels). */
     onHeaders?: (m: { configs: Configs; formats: StageFormats; lowMemory: boolean }) => void,
   ): Promise<Pipeline<T>> {
+    const f16 = resolvePrecision(ops, opts.precision); // refuses f16 without shader-f16 before any read
     const configs = await readConfigs(src);
     const tokenizer = await loadTokenizer(src);
     const opened = await openCheckpoints(src); // a Kleinbild pack or the diffusers layout
@@ -176,10 +193,12 @@ export class Pipeline<T> {
       `transformer ${t.num_layers} double + ${t.num_single_layers} single blocks × ${hiddenSize(t)}; ` +
       `VAE decoder [${configs.vae.block_out_channels.join(', ')}]` +
       (quant ? `; linear weights ${quant}` : '') +
-      (opts.lowMemory ? '; low memory (weights read per stage)' : '');
+      (opts.lowMemory ? '; low memory (weights read per stage)' : '') +
+      `; ${f16 ? 'f16' : 'f32'} activations`;
     return Pipeline.create(ops, configs, tokenizer, sources, { source: src.id, summary }, {
       stageBytes: bytes,
       ...(opts.lowMemory ? { lowMemory: true } : {}),
+      ...(opts.precision ? { precision: opts.precision } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
   }
@@ -222,7 +241,7 @@ export class Pipeline<T> {
       weightBytes = done;
     }
     const encoder = new StageWeights(ops, 'vae', sources.vae, (w) => loadEncoder(w, configs.vae), 0, low);
-    return new Pipeline<T>(ops, configs, tokenizer, stages, new ReferenceEncoder(ops, configs.vae, encoder), { ...info, weightBytes }, low);
+    return new Pipeline<T>(ops, configs, tokenizer, stages, new ReferenceEncoder(ops, configs.vae, encoder), { ...info, weightBytes }, low, resolvePrecision(ops, opts.precision));
   }
 
   /**
@@ -292,7 +311,7 @@ export class Pipeline<T> {
       /** The transformer's velocity for the N target tokens; the image stream is [x; reference tokens]. */
       const velocity = (xt: T, sigma: number): T => {
         const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
-        return transformerForward(ops, wt, tr, { txt, rope, targetTokens: n }, refs ? ops.concatRows(xt, refs.tokens) : xt, tIn);
+        return transformerForward(ops, wt, tr, { txt, rope, targetTokens: n, f16: this.f16 }, refs ? ops.concatRows(xt, refs.tokens) : xt, tIn);
       };
       await denoise(ops, x, sigmas, velocity, {
         before: (i) => {
@@ -313,6 +332,8 @@ export class Pipeline<T> {
       ops.release(rope);
       if (refs) ops.release(refs.tokens);
       stages.transformer.release();
+      // the pooled step buffers are the wrong sizes for the VAE's bands: hand them back first
+      ops.trim();
 
       // ---- decode (low memory: only the VAE decoder's weights on the GPU)
       const atDecode: GenerateProgress = { stage: 'decode', fraction: 0.9 };

@@ -38,7 +38,10 @@ describe('plan backend equals a real device (model-a)', async () => {
       } finally {
         ctx.destroy();
       }
-      const plan = await runPlan({ configs, ...o, cpuAdapter: report.isCpu });
+      // the plan device offers shader-f16, so 'auto' would plan f16: plan what this device resolves to
+      const precision = device.features.has('shader-f16') ? 'f16' : 'f32';
+      expect(real.precision).toBe(precision);
+      const plan = await runPlan({ configs, ...o, precision, cpuAdapter: report.isCpu });
       expect(real.stages.map((s) => s.name)).toEqual(['encode', ...Array.from({ length: o.steps }, (_, i) => `step ${i + 1}`), 'decode']);
       expect(real.stages.every((s) => s.dispatches > 0 && s.peakBytes > 0)).toBe(true);
       expect(figures(plan)).toEqual(figures(real));
@@ -53,7 +56,8 @@ describe('precompiled pipelines (model-a)', () => {
     const { device, report } = await requestDevice(await nodeGpu());
     const ctx = new GpuContext(device, report.isCpu);
     try {
-      const specs = await plannedPipelines({ configs, width: 64, height: 64, steps: 1, quant: 'q4', cpuAdapter: report.isCpu });
+      const precision = device.features.has('shader-f16') ? 'f16' : 'f32';
+      const specs = await plannedPipelines({ configs, width: 64, height: 64, steps: 1, quant: 'q4', precision, cpuAdapter: report.isCpu });
       expect(specs.length).toBeGreaterThan(10);
       await ctx.precompile(specs);
       expect(ctx.pipelineSpecs()).toHaveLength(specs.length);

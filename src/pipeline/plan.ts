@@ -12,7 +12,7 @@ import { type Configs, TEXT_SEQ_LEN } from '../model/config';
 import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
 import { Pipeline } from './generate';
-import type { GenerateRequest, ReferenceImage } from './types';
+import type { GenerateRequest, Precision, ReferenceImage } from './types';
 import { processedSize } from './references';
 import { InvalidInput } from '../errors';
 import type { QuantFormat } from '../util/dtype';
@@ -106,6 +106,8 @@ export interface PlanOptions {
   quant?: QuantFormat;
   /** Each stage's storage formats (a loaded model's: Pipeline.storageFormats); overrides `quant`. */
   formats?: StageFormats;
+  /** Transformer activations (LoadOptions.precision); 'auto' is f16 here (the plan device offers shader-f16). */
+  precision?: Precision;
   lowMemory?: boolean;
   /** Reference images (editing): a count (each of the output size) or their processed sizes [w, h]. */
   refs?: number | readonly (readonly [number, number])[];
@@ -121,6 +123,8 @@ export interface PlanResult {
   height: number;
   steps: number;
   quant: QuantFormat | 'bf16' | 'as loaded';
+  /** Transformer activation storage. */
+  precision: 'f32' | 'f16';
   lowMemory: boolean;
   refs: number;
   textTokens: number;
@@ -187,7 +191,10 @@ export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>
   const formats = o.formats ?? { textEncoder: uniformFormats(o.quant), transformer: uniformFormats(o.quant), vae: uniformFormats() };
   const sources = { textEncoder: new PlanWeights(ops, formats.textEncoder), transformer: new PlanWeights(ops, formats.transformer), vae: new PlanWeights(ops, formats.vae) };
   const cfg = o.configs;
-  const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, { source: 'plan', summary: 'plan' }, o.lowMemory ? { lowMemory: true } : {});
+  const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, { source: 'plan', summary: 'plan' }, {
+    ...(o.lowMemory ? { lowMemory: true } : {}),
+    ...(o.precision ? { precision: o.precision } : {}),
+  });
   const made = () => sources.textEncoder.loadedBytes + sources.transformer.loadedBytes + sources.vae.loadedBytes;
   const before = made();
   const refs = o.refs ?? 0;
@@ -198,6 +205,7 @@ export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>
     height: o.height,
     steps: o.steps,
     quant: o.formats ? 'as loaded' : (o.quant ?? 'bf16'),
+    precision: pipeline.f16 ? 'f16' : 'f32',
     lowMemory: o.lowMemory === true,
     refs: typeof refs === 'number' ? refs : refs.length,
     textTokens: TEXT_SEQ_LEN,
@@ -298,7 +306,7 @@ export async function checkRequestFits<T>(ops: Ops<T>, pipeline: Pipeline<T>, re
   if (!(ops instanceof GpuOps)) return;
   const { limits } = ops.ctx.device;
   await checkFits(
-    { configs: pipeline.configs, formats: pipeline.storageFormats(), lowMemory: pipeline.lowMemory, cpuAdapter: ops.ctx.cpuAdapter },
+    { configs: pipeline.configs, formats: pipeline.storageFormats(), lowMemory: pipeline.lowMemory, precision: pipeline.f16 ? 'f16' : 'f32', cpuAdapter: ops.ctx.cpuAdapter },
     req,
     { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize },
     cache,

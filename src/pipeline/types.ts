@@ -28,7 +28,17 @@ export interface LoadOptions {
    * sum), at the price of reading all weights again for every image.
    */
   lowMemory?: boolean;
+  /**
+   * Storage of the transformer's GEMM and attention outputs: 'f16' halves their memory and traffic
+   * (residual streams, norm statistics, softmax and accumulators stay f32); 'f32' is the exact path.
+   * 'auto' (default): f16 on adapters with `shader-f16`, else f32. f16 storage uses WGSL's core
+   * pack2x16float/unpack2x16float, so 'f16' works on any adapter.
+   */
+  precision?: Precision;
 }
+
+/** Activation storage precision of the transformer (LoadOptions.precision). */
+export type Precision = 'auto' | 'f32' | 'f16';
 
 export interface ModelInfo {
   source: ModelSource;

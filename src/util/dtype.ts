@@ -4,7 +4,7 @@
  */
 export type DType = 'f32' | 'f16' | 'bf16';
 
-/** Group-quantized weight formats (layouts in src/weights/quant.ts). */
+/** Group-quantized weight formats (layouts in src/util/quant.ts). */
 export type QuantFormat = 'q8' | 'q4';
 
 /** How a weight is stored: a plain dtype or a quantized format. */

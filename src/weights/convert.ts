@@ -5,7 +5,7 @@
  * Conversion is row-local: every target format keeps rows independent (q4/q8 quantize groups along
  * a row; plain dtypes are row-major), so the bytes of chunk i need only the source rows whose output
  * lands in [i·C, (i+1)·C). A quantized tensor's output is planar (codes of all rows, then scales,
- * then mins; src/weights/quant.ts), so a chunk may need up to three row intervals of one tensor;
+ * then mins; src/util/quant.ts), so a chunk may need up to three row intervals of one tensor;
  * each interval's source bytes are one range, and all ranges of a chunk are coalesced per file
  * (gaps ≤ COALESCE_GAP_BYTES) into few requests.
  *

@@ -14,7 +14,7 @@ import type { StorageFormat, WeightGetter } from './weightGetter';
 
 /**
  * Quantize-on-load: 2-D (linear) weights whose names pass `filter` are quantized to `format`
- * (src/weights/quant.ts) before upload; the rest keep their checkpoint dtype.
+ * (src/util/quant.ts) before upload; the rest keep their checkpoint dtype.
  */
 export interface QuantizeOnLoad {
   format: QuantFormat;

@@ -86,8 +86,9 @@ function throttleLoad(send: (p: LoadProgress) => void): (p: LoadProgress) => voi
  */
 function loadPipeline(ops: GpuOps, source: ModelSource, onProgress: (p: LoadProgress) => void, options: LoadOptions): Promise<Pipeline<GpuTensor>> {
   // the kernels a 512² run dispatches, planned and compiled while the weights are read
+  const precision = options.precision === 'f32' || (options.precision !== 'f16' && !ops.prefersF16) ? 'f32' : 'f16';
   const precompile = (m: Pick<PlanOptions, 'configs' | 'formats' | 'lowMemory'>) =>
-    void plannedPipelines({ ...m, width: 512, height: 512, steps: 1, cpuAdapter: ops.ctx.cpuAdapter })
+    void plannedPipelines({ ...m, width: 512, height: 512, steps: 1, precision, cpuAdapter: ops.ctx.cpuAdapter })
       .then((specs) => ops.ctx.precompile(specs))
       .catch(() => {}); // a failed plan only means the kernels compile at their first dispatch
   if (!source.startsWith(STORE_PREFIX)) return Pipeline.load(ops, openSource(source), onProgress, options, precompile);

@@ -1,7 +1,6 @@
 import type { AttentionOptions } from '../ops';
 import { assert, fmtShape } from '../../util/assert';
 import { type CpuTensor, cpuTensor } from './tensor';
-import type { AttentionViews } from '../attentionViews';
 import { f16BitsToF32, f32ToF16Bits } from '../../util/dtype';
 
 const toF16 = (v: number): number => f16BitsToF32(f32ToF16Bits(v));
@@ -17,7 +16,7 @@ const toF16 = (v: number): number => f16BitsToF32(f32ToF16Bits(v));
  * (transformers would average all values there; with right padding that never happens).
  * Errors: shape mismatches, H not a multiple of Hkv.
  */
-export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: AttentionOptions<CpuTensor> & AttentionViews): CpuTensor {
+export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: AttentionOptions<CpuTensor>): CpuTensor {
   const { heads, kvHeads, causal = false, keyMask = null } = opts;
   const [sq, qWidth] = q.shape as [number, number];
   const [sk, kWidth] = k.shape as [number, number];
@@ -67,5 +66,5 @@ export function attention(q: CpuTensor, k: CpuTensor, v: CpuTensor, opts: Attent
       }
     }
   }
-  return cpuTensor(out, [sq, qCols]);
+  return cpuTensor(out, [sq, qCols], opts.f16 === true);
 }

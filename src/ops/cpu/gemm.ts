@@ -38,7 +38,8 @@ export function gemm(x: CpuTensor, w: CpuTensor, o: GemmOptions<CpuTensor> = {})
   const [row0, N] = o.rows ?? [0, wRows];
   const row1 = o.swiglu?.valueRow0 ?? 0;
   const xin = new Float64Array(K);
-  const out = o.into ? o.into.t : cpuTensor(new Float32Array(M * N), [M, N]);
+  const out = o.into ? o.into.t : cpuTensor(new Float32Array(M * N), [M, N], o.f16 === true);
+  assert(!o.into || (o.into.t.f16 === true) === (o.f16 === true), () => `gemm: into is ${o.into?.t.f16 ? 'f16' : 'f32'}, the output is ${o.f16 ? 'f16' : 'f32'}`);
   const yRow0 = o.into?.row0 ?? 0;
   const yCol0 = o.into?.col0 ?? 0;
   const yStride = out.shape[1] as number;

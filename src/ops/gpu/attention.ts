@@ -2,7 +2,6 @@ import code from '@shaders/attention.wgsl?raw';
 import rowsCode from '@shaders/attention_rows.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import type { AttentionOptions } from '../ops';
-import type { AttentionViews } from '../attentionViews';
 import { assert, fmtShape } from '../../util/assert';
 
 const SHADER = { file: 'attention.wgsl', code };
@@ -64,7 +63,7 @@ export function attention(
   q: GpuTensor,
   k: GpuTensor,
   v: GpuTensor,
-  opts: AttentionOptions<GpuTensor> & AttentionViews,
+  opts: AttentionOptions<GpuTensor>,
   variant: AttentionVariant = ctx.cpuAdapter ? 'rows' : 'tiled',
 ): GpuTensor {
   const { heads, kvHeads, causal = false, keyMask = null } = opts;

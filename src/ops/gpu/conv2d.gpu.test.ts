@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d as conv2dCpu } from '../cpu/conv2d';
+import { upsampleNearest2x as upsampleCpu } from '../cpu/upsampleNearest2x';
+import { upsampleNearest2x } from './upsampleNearest2x';
 import { type CpuTensor, cpuTensor } from '../cpu/tensor';
 import type { Conv2dOptions } from '../ops';
 import { conv2d } from './conv2d';
@@ -40,6 +42,8 @@ const CASES: Case[] = [
   { ci: 5, co: 7, h: 17, w: 20, k: 3, opts: { stride: 2, pad: [0, 0, 1, 1] }, wDtype: 'bf16', bDtype: 'bf16' }, // Downsample2D
   { ci: 4, co: 3, h: 15, w: 13, k: 3, opts: { stride: 2 }, wDtype: 'f32', bDtype: null }, // no bias, symmetric pad
   { ci: 2, co: 2, h: 6, w: 5, k: 3, opts: { pad: [2, 0, 1, 3] }, wDtype: 'f16', bDtype: 'f16' }, // asymmetric pad
+  { ci: 6, co: 9, h: 5, w: 7, k: 3, opts: { upsample: 2 }, wDtype: 'bf16', bDtype: 'bf16' }, // Upsample2D, fused
+  { ci: 3, co: 4, h: 4, w: 3, k: 3, opts: { upsample: 2, pad: [0, 1, 1, 1] }, wDtype: 'f32', bDtype: 'f32' }, // a band's conv
 ];
 
 describe('conv2d.wgsl', () => {
@@ -89,6 +93,21 @@ describe('conv2d.wgsl', () => {
     );
     expect(y.shape).toEqual([1, 2, 2]);
     expect(Array.from(await ctx.read(y))).toEqual([9, 6, 6, 4]);
+  });
+
+  it('upsample 2 equals upsampleNearest2x then conv2d bit for bit (GPU and CPU twin)', async () => {
+    const ctx = await testGpu();
+    const rng = new Rng(42);
+    const xv = rng.normals(5 * 6 * 7, 1);
+    const [w, wCpu] = weight(ctx, rng, [7, 5, 3, 3], 'bf16', 0.3);
+    const [b, bCpu] = weight(ctx, rng, [7], 'f32', 1);
+    const x = ctx.upload(xv, [5, 6, 7], 'f32', 'x');
+    const fused = conv2d(ctx, x, w, b, { upsample: 2 });
+    expect(fused.shape).toEqual([7, 12, 14]);
+    const twoStep = conv2d(ctx, upsampleNearest2x(ctx, x), w, b);
+    expect(await ctx.read(fused)).toEqual(await ctx.read(twoStep));
+    const xCpu = cpuTensor(xv, [5, 6, 7]);
+    expect(conv2dCpu(xCpu, wCpu, bCpu, { upsample: 2 }).data).toEqual(conv2dCpu(upsampleCpu(xCpu), wCpu, bCpu).data);
   });
 
   it('rejects mismatched channels and bias shapes with the numbers', async () => {

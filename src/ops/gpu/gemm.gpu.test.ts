@@ -141,7 +141,7 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
       if (c.swiglu !== undefined) o.swiglu = { valueRow0: c.swiglu };
       if (c.f16) o.f16 = true;
       if (c.into && intoV) {
-        o.into = { t: cpuTensor(c.f16 ? f16ToF32(f32ToF16(intoV)) : Float32Array.from(intoV), [c.into.total, W]), row0: c.into.row0, col0: c.into.col0 ?? 0 };
+        o.into = { t: cpuTensor(c.f16 ? f16ToF32(f32ToF16(intoV)) : Float32Array.from(intoV), [c.into.total, W], c.f16 === true), row0: c.into.row0, col0: c.into.col0 ?? 0 };
         if (c.into.residual) o.residual = c.into.gate ? { gate: { mod: modC, chunk: 2 } } : {};
       }
       const want = gemmCpu(x, w, o).data;

@@ -11,6 +11,8 @@ const STATS = { file: 'row_stats.wgsl', code: statsCode };
 const TILE = 64;
 /** gemm.wgsl W_FORMAT codes. */
 const W_FORMAT: Readonly<Record<string, number>> = { f32: 0, f16: 1, bf16: 2, q8: 3, q4: 4 };
+/** Weights per 32-bit storage word (gemm.wgsl stages Ŵ a word at a time). */
+const KPW: Readonly<Record<string, number>> = { f32: 1, f16: 2, bf16: 2, q8: 4, q4: 8 };
 
 /**
  * LayerNorm statistics per row for a GEMM prologue (row_stats.wgsl): x: [S, D] f32 → [S, 3] f32 of
@@ -92,6 +94,7 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
     PROLOGUE: norm ? 1 : 0,
     EPILOGUE: residual ? 2 : opts.swiglu ? 1 : 0,
     GATE: gate ? 1 : 0,
+    KPW: (KPW[format] as number) === 2 && K % 2 === 1 ? 1 : (KPW[format] as number), // odd K: 16-bit rows are not word-aligned
   };
   const q = { wordsPerRow: 0, groups: 0, scaleWord: 0, minWord: 0 };
   if (isQuantFormat(format)) {
