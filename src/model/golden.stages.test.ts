@@ -3,51 +3,27 @@
  * 'cpu' checks the model code with plain loops, 'gpu' the same code on our WGSL kernels (Dawn).
  */
 import { describe, it } from 'vitest';
-import { loadGoldenCase, goldenModelSource, goldenTensor, type GoldenCase } from '../testing/golden';
+import { goldenTensor, loadGoldenCase } from '../testing/golden';
 import { expectGolden, goldenRows } from '../testing/goldenCompare';
-import { testGpu } from '../testing/gpu';
-import { GpuOps } from '../ops/gpuOps';
-import { CpuOps } from '../ops/cpuOps';
-import type { Ops } from '../ops/ops';
-import { openComponent } from '../weights/safetensors';
-import { WeightLoader } from '../weights/load';
-import { readConfigs } from './config';
+import { GOLDEN_BACKENDS, goldenIds, goldenTransformerInputs, loadGoldenComponent } from '../testing/goldenStages';
 import { loadQwen3, qwen3PromptEmbeds } from './qwen3';
-import { embedContext, loadTransformer, transformerForward } from './transformer';
+import { transformerForward } from './transformer';
 import { decode, loadDecoder } from './vae';
-import { fluxRopeTable } from './ropeTables';
 import { timestepEmbeddingInput } from '../pipeline/schedule';
 
-const backends: [string, () => Promise<Ops<unknown>>][] = [
-  ['cpu', async () => new CpuOps() as Ops<unknown>],
-  ['gpu', async () => new GpuOps(await testGpu()) as Ops<unknown>],
-];
-
-const ids = (c: GoldenCase, name: string) => Int32Array.from(goldenTensor(c.tensors, name).data as BigInt64Array, Number);
-
-describe.each(backends)('golden t2i-64 stages on %s', (backend, makeOps) => {
+describe.each(GOLDEN_BACKENDS)('golden t2i-64 stages on %s', (backend, makeOps) => {
   it('text encoder: input_ids → prompt_embeds', async () => {
     const ops = await makeOps();
     const c = await loadGoldenCase('t2i-64');
-    const src = goldenModelSource();
-    const cfg = await readConfigs(src);
-    const w = await loadQwen3(new WeightLoader(ops, await openComponent(src, 'text_encoder')), cfg.textEncoder);
-    const out = await qwen3PromptEmbeds(ops, w, cfg.textEncoder, ids(c, 'input_ids'), ids(c, 'attention_mask'));
+    const { cfg, w } = await loadGoldenComponent(ops, 'text_encoder', (l, cfg) => loadQwen3(l, cfg.textEncoder));
+    const out = await qwen3PromptEmbeds(ops, w, cfg.textEncoder, goldenIds(c, 'input_ids'), goldenIds(c, 'attention_mask'));
     expectGolden(c, await ops.read(out), 'prompt_embeds', `${backend} prompt_embeds`);
   });
 
   it('transformer: one call per step → step_velocity', async () => {
     const ops = await makeOps();
     const c = await loadGoldenCase('t2i-64');
-    const src = goldenModelSource();
-    const cfg = (await readConfigs(src)).transformer;
-    const w = await loadTransformer(new WeightLoader(ops, await openComponent(src, 'transformer')), cfg);
-    const pe = goldenTensor(c.tensors, 'prompt_embeds');
-    const txt = embedContext(ops, w, ops.fromHost(pe.data as Float32Array, pe.shape.slice(1), 'prompt_embeds'));
-    const allIds = new Int32Array([...ids(c, 'text_ids'), ...ids(c, 'latent_ids')]);
-    const table = fluxRopeTable(allIds, cfg.axes_dims_rope, cfg.rope_theta);
-    const rope = ops.fromHost(table.data, table.shape, 'rope');
-    const n = c.meta.image_seq_len;
+    const { cfg, w, txt, rope, n } = await goldenTransformerInputs(ops, c);
     const steps = c.meta.num_inference_steps;
     const stepLatents = goldenTensor(c.tensors, 'step_latents');
     const init = goldenTensor(c.tensors, 'latents_init');
@@ -66,9 +42,8 @@ describe.each(backends)('golden t2i-64 stages on %s', (backend, makeOps) => {
   it('VAE: last step latents → decoded', async () => {
     const ops = await makeOps();
     const c = await loadGoldenCase('t2i-64');
-    const src = goldenModelSource();
-    const cfg = (await readConfigs(src)).vae;
-    const w = await loadDecoder(new WeightLoader(ops, await openComponent(src, 'vae')), cfg);
+    const { cfg: all, w } = await loadGoldenComponent(ops, 'vae', (l, cfg) => loadDecoder(l, cfg.vae));
+    const cfg = all.vae;
     const n = c.meta.image_seq_len;
     const last = goldenRows(goldenTensor(c.tensors, 'step_latents'), (c.meta.num_inference_steps - 1) * n, n);
     const h = c.meta.height / 16;

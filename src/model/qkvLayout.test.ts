@@ -6,22 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CpuOps } from '../ops/cpuOps';
-import { GpuOps } from '../ops/gpuOps';
-import type { Ops } from '../ops/ops';
-import { goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
-import { testGpu } from '../testing/gpu';
-import { openComponent } from '../weights/safetensors';
-import { WeightLoader } from '../weights/load';
+import { goldenTensor, loadGoldenCase } from '../testing/golden';
+import { GOLDEN_BACKENDS, goldenTransformerInputs } from '../testing/goldenStages';
 import { timestepEmbeddingInput } from '../pipeline/schedule';
-import { readConfigs } from './config';
-import { fluxRopeTable } from './ropeTables';
-import { embedContext, loadTransformer, transformerForward } from './transformer';
+import { transformerForward } from './transformer';
 import { qkvLayout } from './blocks';
-
-const backends: [string, () => Promise<Ops<unknown>>][] = [
-  ['cpu', async () => new CpuOps() as Ops<unknown>],
-  ['gpu', async () => new GpuOps(await testGpu()) as Ops<unknown>],
-];
 
 describe('qkvLayout', () => {
   it('splits by the cap: joint, q|k + v, three buffers', () => {
@@ -39,19 +28,11 @@ describe('qkvLayout', () => {
   });
 });
 
-describe.each(backends)('transformer q|k|v layouts on %s', (backend, makeOps) => {
+describe.each(GOLDEN_BACKENDS)('transformer q|k|v layouts on %s', (backend, makeOps) => {
   it('give bit-identical velocities (f32 and f16 storage)', async () => {
     const ops = await makeOps();
     const c = await loadGoldenCase('t2i-64');
-    const src = goldenModelSource();
-    const cfg = (await readConfigs(src)).transformer;
-    const w = await loadTransformer(new WeightLoader(ops, await openComponent(src, 'transformer')), cfg);
-    const pe = goldenTensor(c.tensors, 'prompt_embeds');
-    const txt = embedContext(ops, w, ops.fromHost(pe.data as Float32Array, pe.shape.slice(1), 'prompt_embeds'));
-    const ids = (name: string) => Int32Array.from(goldenTensor(c.tensors, name).data as BigInt64Array, Number);
-    const table = fluxRopeTable(new Int32Array([...ids('text_ids'), ...ids('latent_ids')]), cfg.axes_dims_rope, cfg.rope_theta);
-    const rope = ops.fromHost(table.data, table.shape, 'rope');
-    const n = c.meta.image_seq_len;
+    const { cfg, w, txt, rope, n } = await goldenTransformerInputs(ops, c);
     const tokens = ops.shape(txt)[0]! + n;
     const d = cfg.num_attention_heads * cfg.attention_head_dim;
     const init = goldenTensor(c.tensors, 'latents_init').data as Float32Array;

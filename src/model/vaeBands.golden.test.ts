@@ -5,15 +5,9 @@
  * within the golden float32 tolerances.
  */
 import { describe, expect, it } from 'vitest';
-import { type GoldenCase, goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
+import { type GoldenCase, goldenTensor, loadGoldenCase } from '../testing/golden';
 import { expectGolden, goldenRows } from '../testing/goldenCompare';
-import { testGpu } from '../testing/gpu';
-import { GpuOps } from '../ops/gpuOps';
-import { CpuOps } from '../ops/cpuOps';
-import type { Ops } from '../ops/ops';
-import { openComponent } from '../weights/safetensors';
-import { WeightLoader } from '../weights/load';
-import { readConfigs } from './config';
+import { GOLDEN_BACKENDS, loadGoldenComponent } from '../testing/goldenStages';
 import { type VaeBandOptions, decode, loadDecoder } from './vae';
 import { encodeLatent, loadEncoder } from './vaeEncoder';
 
@@ -34,11 +28,12 @@ const CONFIGS: Record<string, VaeBandOptions> = {
 };
 
 /** Configurations per case; edit-1ref's decode has t2i-64's shapes, so it skips the slowest. */
-const backends: [string, () => Promise<Ops<unknown>>, Record<'t2i-64' | 'edit-1ref' | 'encode', string[]>][] = [
-  ['cpu', async () => new CpuOps() as Ops<unknown>, { 't2i-64': ['streams', 'all', 'chains'], 'edit-1ref': ['streams', 'all'], encode: ['streams', 'all', 'chains'] }],
+const CASES: Readonly<Record<string, Record<'t2i-64' | 'edit-1ref' | 'encode', string[]>>> = {
+  cpu: { 't2i-64': ['streams', 'all', 'chains'], 'edit-1ref': ['streams', 'all'], encode: ['streams', 'all', 'chains'] },
   // SwiftShader takes 10–30 s per 64² decode: one configuration, the one 1024² resembles
-  ['gpu', async () => new GpuOps(await testGpu()) as Ops<unknown>, { 't2i-64': ['streams'], 'edit-1ref': ['streams'], encode: ['streams'] }],
-];
+  gpu: { 't2i-64': ['streams'], 'edit-1ref': ['streams'], encode: ['streams'] },
+};
+const backends = GOLDEN_BACKENDS.map(([name, make]) => [name, make, CASES[name]!] as const);
 
 /** Index of the first element whose bits differ (−1: none). */
 function firstDifference(a: Float32Array, b: Float32Array): number {
@@ -57,9 +52,8 @@ describe.each(backends)('banded VAE equals whole on %s', (backend, makeOps, conf
   it.each(['t2i-64', 'edit-1ref'] as const)('decode of %s final latents', async (name) => {
     const ops = await makeOps();
     const c = await loadGoldenCase(name);
-    const src = goldenModelSource();
-    const cfg = (await readConfigs(src)).vae;
-    const w = await loadDecoder(new WeightLoader(ops, await openComponent(src, 'vae')), cfg);
+    const { cfg: all, w } = await loadGoldenComponent(ops, 'vae', (l, cfg) => loadDecoder(l, cfg.vae));
+    const cfg = all.vae;
     const { data, h, w: wd } = finalTokens(c);
     const run = async (o: VaeBandOptions) => {
       const t = ops.tidy(() => decode(ops, w, cfg, ops.fromHost(data, [h * wd, 128], 'tokens'), h, wd, o));
@@ -80,9 +74,8 @@ describe.each(backends)('banded VAE equals whole on %s', (backend, makeOps, conf
   it('encode of edit-1ref ref0', async () => {
     const ops = await makeOps();
     const c = await loadGoldenCase('edit-1ref');
-    const src = goldenModelSource();
-    const cfg = (await readConfigs(src)).vae;
-    const w = await loadEncoder(new WeightLoader(ops, await openComponent(src, 'vae')), cfg);
+    const { cfg: all, w } = await loadGoldenComponent(ops, 'vae', (l, cfg) => loadEncoder(l, cfg.vae));
+    const cfg = all.vae;
     const px = goldenTensor(c.tensors, 'ref0_pixels');
     const pixels = ops.fromHost(px.data as Float32Array, px.shape.slice(1), 'ref0_pixels');
     const run = async (o: VaeBandOptions) => {

@@ -8,12 +8,10 @@
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CpuOps } from '../ops/cpuOps';
-import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
 import { goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
 import { cosine, relL2 } from '../testing/expectClose';
-import { testGpu } from '../testing/gpu';
+import { GOLDEN_BACKENDS } from '../testing/goldenStages';
 import { pngToRgba } from '../cli/png';
 import { Pipeline } from './generate';
 import type { Dump } from './observers';
@@ -54,12 +52,7 @@ async function runCase<T>(ops: Ops<T>, name: 't2i-64' | 'edit-1ref', precision: 
   return { dump, f16: p.f16 };
 }
 
-const backends: [string, () => Promise<Ops<unknown>>][] = [
-  ['cpu', async () => new CpuOps() as Ops<unknown>],
-  ['gpu', async () => new GpuOps(await testGpu()) as Ops<unknown>],
-];
-
-describe.each(backends)('f16 activations on %s', (backend, makeOps) => {
+describe.each(GOLDEN_BACKENDS)('f16 activations on %s', (backend, makeOps) => {
   it.for(['t2i-64', 'edit-1ref'] as const)('golden %s: final latents within the f16 tolerance of float32', async (name, ctx) => {
     const ops = await makeOps();
     if (backend === 'gpu' && !ops.prefersF16) {

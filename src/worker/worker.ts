@@ -10,7 +10,7 @@ import { GpuContext, type GpuTensor } from '../gpu/context';
 import { type AdapterReport, requestDevice } from '../gpu/device';
 import { Cancelled, DeviceLost, InvalidInput } from '../errors';
 import { GpuOps } from '../ops/gpuOps';
-import { Pipeline } from '../pipeline/generate';
+import { Pipeline, resolvePrecision } from '../pipeline/generate';
 import { type PlanOptions, type PlanResult, checkRequestFits, plannedPipelines } from '../pipeline/plan';
 import { openSource } from '../weights/httpSource';
 import { downloadModel, planDownload } from '../store/download';
@@ -86,7 +86,7 @@ function throttleLoad(send: (p: LoadProgress) => void): (p: LoadProgress) => voi
  */
 function loadPipeline(ops: GpuOps, source: ModelSource, onProgress: (p: LoadProgress) => void, options: LoadOptions): Promise<Pipeline<GpuTensor>> {
   // the kernels a 512² run dispatches, planned and compiled while the weights are read
-  const precision = options.precision === 'f32' || (options.precision !== 'f16' && !ops.prefersF16) ? 'f32' : 'f16';
+  const precision = resolvePrecision(ops, options.precision) ? 'f16' : 'f32'; // Pipeline.load resolves it the same way
   const precompile = (m: Pick<PlanOptions, 'configs' | 'formats' | 'lowMemory'>) =>
     void plannedPipelines({ ...m, width: 512, height: 512, steps: 1, precision, cpuAdapter: ops.ctx.cpuAdapter })
       .then((specs) => ops.ctx.precompile(specs))
