@@ -20,7 +20,7 @@ const out = [];
 const smi = files.includes('nvidia-smi.csv') ? readFileSync(join(dir, 'nvidia-smi.csv'), 'utf8') : '';
 const gpu = smi.trim().split('\n').slice(1).join('; ');
 out.push(`# GPU check: ${gpu || 'unknown GPU'}`, '');
-out.push('| run | adapter profile | encode ms | step ms (median) | decode ms | total ms | roofline ms (plan) | measured / roofline | peak GiB (plan) | peak live GiB (measured) | dispatches/step |');
+out.push('| run | adapter profile (reductions) | encode ms | step ms (median) | decode ms | total ms | roofline ms (plan) | measured / roofline | peak GiB (plan) | peak live GiB (measured) | dispatches/step |');
 out.push('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const run of runs) {
   const b = read(`bench-${run}.json`);
@@ -33,7 +33,7 @@ for (const run of runs) {
   const med = steps[Math.floor(steps.length / 2)];
   const roof = p && b.profile ? p.roofline[b.profile] : null;
   out.push(
-    `| ${run} | ${b.profile ?? 'none'} | ${f1(b.stages[0].ms)} | ${f1(med)} | ${f1(b.stages.at(-1).ms)} | ${f1(b.totalMs)} | ${f1(roof)} | ${roof ? (b.totalMs / roof).toFixed(1) + '×' : 'n/a'} | ` +
+    `| ${run} | ${b.profile ?? 'none'} (${b.subgroups ? 'subgroups' : 'workgroup'}) | ${f1(b.stages[0].ms)} | ${f1(med)} | ${f1(b.stages.at(-1).ms)} | ${f1(b.totalMs)} | ${f1(roof)} | ${roof ? (b.totalMs / roof).toFixed(1) + '×' : 'n/a'} | ` +
       `${p ? gib(p.peakBytes) : 'n/a'} | ${b.peakBytes !== null ? gib(b.peakBytes) : 'n/a'} | ${p ? p.dispatchesPerStep : 'n/a'} |`,
   );
 }

@@ -104,7 +104,7 @@ test('Tab reaches the main controls in reading order, leaves no trap, and the di
   await expect(dialog.getByTestId('caps-kind')).toContainText('CPU');
   await expect(dialog.getByTestId('caps-fallback')).toHaveText('yes');
   await expect(dialog.getByTestId('caps-f16')).toContainText('no');
-  await expect(dialog.getByTestId('caps-subgroups')).toHaveText('yes, size 4');
+  await expect(dialog.getByTestId('caps-subgroups')).toHaveText('yes, size 4; used by the reductions'); // Chromium 144+ has WGSL subgroup_id
   await expect(dialog.getByTestId('caps-limit-maxStorageBufferBindingSize')).toHaveText('1.00 GiB (1,073,741,824)');
   await expect(dialog.getByTestId('caps-limit-maxComputeInvocationsPerWorkgroup')).toHaveText('256');
   expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);

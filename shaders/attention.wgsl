@@ -5,7 +5,7 @@
 // Views: q, k, v are column windows of wider rows (e.g. one joint q|k|v buffer): element (i, c) of q
 // is q[i·q_stride4 + q_off4 (vec4 units) + c/4], likewise k and v; out rows are out_stride4 wide.
 // Storage: q, k, v in f16 (packed two per u32, low half first) when F16, else f32; out in f16 when
-// OUT_F16. Arithmetic, scores and softmax in f32.
+// OUT_F16. Arithmetic, scores, softmax, m, l and the accumulators are f32 in every case.
 // Query head h reads kv head h / group, group = H/HKV (GQA, transformers repeat_kv).
 // Masking: key j is visible to query i iff j < Sk, (CAUSAL) j ≤ i and (HAS_MASK) key_mask[j] ≠ 0.
 // Invisible keys get probability exactly 0, which equals transformers' additive f32 minimum
@@ -14,30 +14,51 @@
 // 4 out (write), 5 params {sq, sk, group, q_stride4, k_stride4, v_stride4, q_off4, k_off4, v_off4,
 // out_stride4, n_blocks, scale}.
 // Dispatch: (gx, gy, H) with gx·gy ≥ n_blocks = ⌈Sq/BR⌉ (grid1d fold); block = wg.y·gx + wg.x.
-// Workgroup: BR·BC threads, thread (r, c) = (li / BC, li % BC); loops over key blocks of BC keys:
-//   1. score s = q[r]·k[c]: q rows (pre-scaled) stay in qs, K is staged DC dims at a time in kvs;
-//   2. every thread of row r reads the row's BC scores, updates m, l and p = exp(s − m);
-//   3. thread (r, c) owns the vec4 groups g ≡ c (mod BC) of out row r in registers (acc[g / BC]);
-//      V is staged like K. DC = DH or a multiple of 4·BC, so ownership is the same in every chunk.
-// Tiling (BR, BC, DC) is chosen by src/ops/gpu/attention.ts within 16 KiB of workgroup memory.
+// Staging: q rows and K/V tiles sit in workgroup memory as 16-byte units (vec4u) of EPU values: 4
+// f32 values (bit copies), or with F16_TILES (needs F16 and DH % 8 = 0) 8 f16 values exactly as stored (two
+// vec4 groups, unpacked with unpack2x16float when read), which halves the tiles. q is staged
+// unscaled; the score is scale·(q·k).
+// Workgroup: BR query rows × TPR threads per row, thread (r, t) = (li / TPR, li % TPR). The keys
+// are walked in blocks of BC = TPR·KPT; thread (r, t) owns the KPT keys kb + t + TPR·i of block kb:
+//   1. K is staged DC dims at a time in kvs; the thread accumulates its KPT scores in registers,
+//      reading each q unit of its row once for all of them;
+//   2. the row's block max is the max of its TPR per-thread maxima (pmax), m_new = max(m, it); acc
+//      and l are rescaled by exp(m − m_new); the thread writes its probabilities p = exp(s − m_new)
+//      to ps and their sum to psum; l grows by the row's TPR sums;
+//   3. V is staged like K; thread (r, t) owns the units u ≡ t (mod TPR) of out row r (acc, in
+//      registers, ⌈DH/(EPU·TPR)⌉ units) and adds Σ_j p_j·v_j over the block's BC keys for them.
+//      DC = DH or DC/EPU is a multiple of TPR, so a thread owns the same units in every chunk.
+//   CAUSAL skips the key blocks after the block's last row: all their keys are masked.
+// Barriers per key block: 2 per K chunk, 1 for the max, 2 per V chunk. Rows of kvs (read down a
+// column by the TPR threads of a row), qs and ps (read by the several rows that share a SIMD group)
+// are padded by one element against bank conflicts.
+// Tiling (BR, TPR, KPT, DC, F16_TILES) is chosen by src/ops/gpu/attention.ts within 16 KiB of
+// workgroup memory and ≤ 256 threads.
 struct Params {
   sq: u32, sk: u32, group: u32, q_stride4: u32, k_stride4: u32, v_stride4: u32,
   q_off4: u32, k_off4: u32, v_off4: u32, out_stride4: u32, n_blocks: u32, scale: f32,
 }
 
 override DH: u32;
-override BR: u32;
-override BC: u32;
-override DC: u32;
+override BR: u32;  // query rows per workgroup
+override TPR: u32; // threads per query row
+override KPT: u32; // keys per thread and key block, ≤ MAX_KPT
+override DC: u32;  // head dims per staged K/V chunk: DH, or a divisor of DH with DC/EPU % TPR = 0
 override CAUSAL: bool = false;
 override HAS_MASK: bool = false;
 override F16: bool = false;
+override F16_TILES: bool = false;
 override OUT_F16: bool = false;
+override BC: u32 = TPR * KPT;                   // keys per block
 override DH4: u32 = DH / 4u;
-override DC4: u32 = DC / 4u;
-override NACC: u32 = (DH4 + BC - 1u) / BC; // vec4 accumulators per thread, ≤ MAX_ACC
+override EPU: u32 = select(4u, 8u, F16_TILES);  // values per staged 16-byte unit
+override VPU: u32 = EPU / 4u;                   // vec4 groups per unit
+override DHU: u32 = DH / EPU;                   // units per head row
+override DCU: u32 = DC / EPU;                   // units per chunk row
+override NU: u32 = (DHU + TPR - 1u) / TPR;      // output units per thread; NU·VPU ≤ MAX_ACC
 
 const MAX_ACC = 8u;
+const MAX_KPT = 8u;
 const LOWEST = -3.4028234663852886e38; // f32 minimum: score of an invisible key, initial m
 
 @group(0) @binding(0) var<storage, read> q: array<u32>;
@@ -60,6 +81,26 @@ fn v4(i4: u32) -> vec4f {
   if (F16) { return vec4f(unpack2x16float(v[2u * i4]), unpack2x16float(v[2u * i4 + 1u])); }
   return bitcast<vec4f>(vec4u(v[4u * i4], v[4u * i4 + 1u], v[4u * i4 + 2u], v[4u * i4 + 3u]));
 }
+// The staged unit that starts at vec4 number i4 of q (src 0), k (1) or v (2): with F16_TILES the 4
+// storage words of vec4 groups i4, i4 + 1 as they are, else the f32 bits of group i4.
+fn unit(src: u32, i4: u32) -> vec4u {
+  if (F16_TILES) {
+    let w = 2u * i4;
+    if (src == 0u) { return vec4u(q[w], q[w + 1u], q[w + 2u], q[w + 3u]); }
+    if (src == 1u) { return vec4u(k[w], k[w + 1u], k[w + 2u], k[w + 3u]); }
+    return vec4u(v[w], v[w + 1u], v[w + 2u], v[w + 3u]);
+  }
+  if (src == 0u) { return bitcast<vec4u>(q4(i4)); }
+  if (src == 1u) { return bitcast<vec4u>(k4(i4)); }
+  return bitcast<vec4u>(v4(i4));
+}
+// First vec4 group of a staged unit (the only one without F16_TILES) and the second (F16_TILES).
+fn lo(w: vec4u) -> vec4f {
+  if (F16_TILES) { return vec4f(unpack2x16float(w.x), unpack2x16float(w.y)); }
+  return bitcast<vec4f>(w);
+}
+fn hi(w: vec4u) -> vec4f { return vec4f(unpack2x16float(w.z), unpack2x16float(w.w)); }
+
 fn store4(i4: u32, x: vec4f) {
   if (OUT_F16) {
     out[2u * i4] = pack2x16float(x.xy);
@@ -73,10 +114,11 @@ fn store4(i4: u32, x: vec4f) {
   }
 }
 
-var<workgroup> qs: array<vec4f, BR * DH4>;         // scaled q rows [BR][DH4]
-var<workgroup> kvs: array<vec4f, BC * (DC4 + 1u)>; // K or V chunk [BC][DC4], padded (banks)
-var<workgroup> ss: array<f32, BR * BC>;            // block scores [BR][BC]
-var<workgroup> ps: array<f32, BR * BC>;            // block probabilities [BR][BC]
+var<workgroup> qs: array<vec4u, BR * (DHU + 1u)>;  // q rows [BR][DHU], padded by one unit
+var<workgroup> kvs: array<vec4u, BC * (DCU + 1u)>; // K or V chunk [BC][DCU], padded by one unit
+var<workgroup> ps: array<f32, BR * (BC + 1u)>;     // block probabilities [BR][BC], padded by one
+var<workgroup> pmax: array<f32, BR * TPR>;         // per-thread block maxima [BR][TPR]
+var<workgroup> psum: array<f32, BR * TPR>;         // per-thread probability sums [BR][TPR]
 
 fn visible(row: u32, key: u32) -> bool {
   if (key >= p.sk) { return false; }
@@ -85,36 +127,37 @@ fn visible(row: u32, key: u32) -> bool {
   return true;
 }
 
-// Stages vec4 groups [g0, g0+DC4) of keys kb..kb+BC of kv head kvh from K (or V); zero past Sk.
-fn load_chunk(from_v: bool, kb: u32, kvh: u32, g0: u32, li: u32) {
-  for (var e = li; e < BC * DC4; e += BR * BC) {
-    let j = e / DC4;
-    let g = e % DC4;
-    var x = vec4f(0.0);
+// Stages units [c0, c0 + DCU) of keys kb … kb + BC − 1 of kv head kvh from K (src 1) or V (src 2);
+// zeros past Sk.
+fn stage(src: u32, kb: u32, kvh: u32, c0: u32, li: u32) {
+  for (var e = li; e < BC * DCU; e += BR * TPR) {
+    let j = e / DCU;
+    let u = e % DCU;
+    var w = vec4u(0u);
     if (kb + j < p.sk) {
-      let col = kvh * DH4 + g0 + g;
-      if (from_v) { x = v4((kb + j) * p.v_stride4 + p.v_off4 + col); } else { x = k4((kb + j) * p.k_stride4 + p.k_off4 + col); }
+      let col4 = kvh * DH4 + (c0 + u) * VPU;
+      if (src == 1u) { w = unit(1u, (kb + j) * p.k_stride4 + p.k_off4 + col4); } else { w = unit(2u, (kb + j) * p.v_stride4 + p.v_off4 + col4); }
     }
-    kvs[j * (DC4 + 1u) + g] = x;
+    kvs[j * (DCU + 1u) + u] = w;
   }
 }
 
-@compute @workgroup_size(BR * BC)
+@compute @workgroup_size(BR * TPR)
 fn attention(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let blk = wg.y * nwg.x + wg.x;
   if (blk >= p.n_blocks) { return; }
   let h = wg.z;
   let kvh = h / p.group;
-  let r = li / BC;
-  let c = li % BC;
+  let r = li / TPR;
+  let t = li % TPR;
   let row = blk * BR + r;
   let row_ok = row < p.sq;
 
-  for (var e = li; e < BR * DH4; e += BR * BC) {
-    let qr = blk * BR + e / DH4;
-    var x = vec4f(0.0);
-    if (qr < p.sq) { x = q4(qr * p.q_stride4 + p.q_off4 + h * DH4 + e % DH4) * p.scale; }
-    qs[e] = x;
+  for (var e = li; e < BR * DHU; e += BR * TPR) {
+    let qr = blk * BR + e / DHU;
+    var w = vec4u(0u);
+    if (qr < p.sq) { w = unit(0u, qr * p.q_stride4 + p.q_off4 + h * DH4 + (e % DHU) * VPU); }
+    qs[(e / DHU) * (DHU + 1u) + e % DHU] = w;
   }
 
   var m = LOWEST;
@@ -123,52 +166,88 @@ fn attention(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
   var k_end = p.sk;
   if (CAUSAL) { k_end = min(p.sk, (blk + 1u) * BR); } // later key blocks are fully masked
   for (var kb = 0u; kb < k_end; kb += BC) {
-    // 1. scores
-    var s = 0.0;
-    for (var g0 = 0u; g0 < DH4; g0 += DC4) {
+    // 1. scores of this thread's keys kb + t + TPR·i
+    // explicitly zeroed: Dawn (SwiftShader and lavapipe) zeroed `var s: array<…>;` here only once, not per block
+    var s = array<f32, MAX_KPT>();
+    for (var c0 = 0u; c0 < DHU; c0 += DCU) {
       workgroupBarrier(); // previous readers of kvs (and the q stores) are done
-      load_chunk(false, kb, kvh, g0, li);
+      stage(1u, kb, kvh, c0, li);
       workgroupBarrier();
-      for (var g = 0u; g < DC4; g++) { s += dot(qs[r * DH4 + g0 + g], kvs[c * (DC4 + 1u) + g]); }
-    }
-    let vis = row_ok && visible(row, kb + c);
-    ss[li] = select(LOWEST, s, vis);
-    workgroupBarrier();
-
-    // 2. online softmax update, computed redundantly (identically) by every thread of the row
-    var bmax = LOWEST;
-    for (var j = 0u; j < BC; j++) { bmax = max(bmax, ss[r * BC + j]); }
-    let m_new = max(m, bmax);
-    let alpha = exp(m - m_new); // 0 when m was LOWEST and the row now has a visible key
-    m = m_new;
-    ps[li] = select(0.0, exp(s - m_new), vis);
-    workgroupBarrier();
-    var psum = 0.0;
-    for (var j = 0u; j < BC; j++) { psum += ps[r * BC + j]; }
-    l = l * alpha + psum;
-    for (var i = 0u; i < NACC; i++) { acc[i] *= alpha; }
-
-    // 3. acc += P·V for this thread's vec4 groups
-    for (var g0 = 0u; g0 < DH4; g0 += DC4) {
-      workgroupBarrier(); // previous readers of kvs are done
-      load_chunk(true, kb, kvh, g0, li);
-      workgroupBarrier();
-      for (var i = 0u; i < (DC4 + BC - 1u) / BC; i++) {
-        let g = c + BC * i;
-        if (g < DC4) {
-          var t = vec4f(0.0);
-          for (var j = 0u; j < BC; j++) { t += ps[r * BC + j] * kvs[j * (DC4 + 1u) + g]; }
-          acc[g0 / BC + i] += t;
+      for (var u = 0u; u < DCU; u++) {
+        let qw = qs[r * (DHU + 1u) + c0 + u];
+        let qa = lo(qw);
+        if (F16_TILES) {
+          let qb = hi(qw);
+          for (var i = 0u; i < KPT; i++) {
+            let kw = kvs[(t + TPR * i) * (DCU + 1u) + u];
+            s[i] += dot(qa, lo(kw)) + dot(qb, hi(kw));
+          }
+        } else {
+          for (var i = 0u; i < KPT; i++) { s[i] += dot(qa, lo(kvs[(t + TPR * i) * (DCU + 1u) + u])); }
         }
       }
     }
+
+    // 2. online softmax update from the row's TPR partial maxima and sums
+    var vis = 0u; // bit i: key kb + t + TPR·i is visible to this row
+    var tmax = LOWEST;
+    for (var i = 0u; i < KPT; i++) {
+      if (row_ok && visible(row, kb + t + TPR * i)) {
+        vis |= 1u << i;
+        s[i] *= p.scale;
+        tmax = max(tmax, s[i]);
+      }
+    }
+    pmax[li] = tmax;
+    workgroupBarrier();
+    var bmax = LOWEST;
+    for (var i = 0u; i < TPR; i++) { bmax = max(bmax, pmax[r * TPR + i]); }
+    let m_new = max(m, bmax);
+    let alpha = exp(m - m_new); // 0 when m was LOWEST and the row now has a visible key
+    m = m_new;
+    var tsum = 0.0;
+    for (var i = 0u; i < KPT; i++) {
+      let pr = select(0.0, exp(s[i] - m_new), (vis & (1u << i)) != 0u);
+      ps[r * (BC + 1u) + t + TPR * i] = pr;
+      tsum += pr;
+    }
+    psum[li] = tsum;
+    for (var i = 0u; i < NU * VPU; i++) { acc[i] *= alpha; }
+
+    // 3. acc += P·V for this thread's units; keys ≥ k_end have p = 0 for every row
+    let nj = min(BC, k_end - kb);
+    for (var c0 = 0u; c0 < DHU; c0 += DCU) {
+      workgroupBarrier(); // readers of kvs are done, ps and psum are written
+      stage(2u, kb, kvh, c0, li);
+      workgroupBarrier();
+      let a0 = c0 / TPR; // slot of the thread's first unit in this chunk
+      for (var j = 0u; j < nj; j++) {
+        let pj = ps[r * (BC + 1u) + j];
+        for (var i = 0u; i < (DCU + TPR - 1u) / TPR; i++) {
+          let u = t + TPR * i;
+          if (u < DCU) {
+            let w = kvs[j * (DCU + 1u) + u];
+            acc[VPU * (a0 + i)] += pj * lo(w);
+            if (F16_TILES) { acc[VPU * (a0 + i) + 1u] += pj * hi(w); }
+          }
+        }
+      }
+    }
+    // psum is rewritten only after the next block's max barrier, which every thread reaches later
+    var bsum = 0.0;
+    for (var i = 0u; i < TPR; i++) { bsum += psum[r * TPR + i]; }
+    l = l * alpha + bsum;
   }
 
   if (row_ok) {
     let inv = select(0.0, 1.0 / l, l > 0.0); // l = 0 only when no key was visible
-    for (var i = 0u; i < NACC; i++) {
-      let g = c + BC * i;
-      if (g < DH4) { store4(row * p.out_stride4 + h * DH4 + g, acc[i] * inv); }
+    for (var i = 0u; i < NU; i++) {
+      let u = t + TPR * i;
+      if (u < DHU) {
+        let o4 = row * p.out_stride4 + h * DH4 + u * VPU;
+        store4(o4, acc[VPU * i] * inv);
+        if (F16_TILES) { store4(o4 + 1u, acc[VPU * i + 1u] * inv); }
+      }
     }
   }
 }

@@ -20,7 +20,9 @@
 // steps of 16: each step stages a 64×16 slab of xin and of Ŵ (and of the value rows) in workgroup
 // memory, zero-filled past M, N and K, then does 16 rank-1 updates of the accumulators. Ŵ is staged
 // a storage word at a time (KPW weights per word: 1 f32, 2 f16/bf16, 4 q8, 8 q4; the host sets KPW):
-// one load per word, and for q8/q4 one scale (and min) per word, not per weight.
+// one load per word, and for q8/q4 one scale (and min) per word, not per weight. Activations are
+// staged the same way (XPW per load): f16 x two per word when K1 and K are even (every row and both
+// parts [x | x2] start on a word), else one at a time.
 
 override W_FORMAT: u32 = 0u;   // 0 f32, 1 f16, 2 bf16, 3 q8, 4 q4
 override GROUP: u32 = 64u;     // q8/q4 weights per scale, a multiple of 8
@@ -32,6 +34,7 @@ override PROLOGUE: u32 = 0u;   // 0 none, 1 LayerNorm + modulation
 override EPILOGUE: u32 = 0u;   // 0 store, 1 SwiGLU, 2 gated residual
 override GATE: bool = false;   // EPILOGUE 2: scale by mod[gateOff + n]
 override KPW: u32 = 1u;        // weights staged per load of Ŵ: 1 f32, 2 f16/bf16 (1 for an odd K), 4 q8, 8 q4
+override XPW: u32 = 1u;        // activations staged per load: 2 for f16 x with even K1 and K, else 1
 
 struct Params {
   M: u32, N: u32, K: u32, K1: u32,
@@ -55,6 +58,7 @@ const BK = 16u;
 const PAD = 65u; // slab row stride: the transposed stores below hit distinct banks
 override SWIGLU: bool = EPILOGUE == 1u; // derived: not set by the host
 override WPR: u32 = BK / KPW;           // derived: words of one slab row
+override XWPR: u32 = BK / XPW;          // derived: activation words of one slab row
 
 var<workgroup> xs: array<f32, 1040>;  // BK × PAD, xs[k·PAD + r] = xin[m0 + r, k0 + k]
 var<workgroup> ws: array<f32, 1040>;  // BK × PAD, ws[k·PAD + r] = Ŵ[row0 + n0 + r, k0 + k]
@@ -89,6 +93,22 @@ fn xin_at(m: u32, k: u32) -> f32 {
     return v;
   }
   return act_at(m * (p.K - p.K1) + (k - p.K1), true);
+}
+
+// xin[m, k], xin[m, k + 1] from one f16 word (XPW = 2: k, K1 and K even), prologue applied.
+fn xin_pair(m: u32, k: u32) -> vec2f {
+  if (k < p.K1) {
+    let r = p.xRow0 + m;
+    let v = unpack2x16float(x[(r * p.K1 + k) >> 1u]);
+    if (PROLOGUE == 1u) {
+      let xhat = ((v - stats[3u * r]) - stats[3u * r + 1u]) * stats[3u * r + 2u];
+      let scale = vec2f(mods[p.scaleOff + k], mods[p.scaleOff + k + 1u]);
+      let shift = vec2f(mods[p.shiftOff + k], mods[p.shiftOff + k + 1u]);
+      return fma(xhat, 1.0 + scale, shift);
+    }
+    return v;
+  }
+  return unpack2x16float(x2[(m * (p.K - p.K1) + (k - p.K1)) >> 1u]);
 }
 
 // f16 entry i of the table starting at word `base` of w.
@@ -141,18 +161,25 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
         @builtin(local_invocation_index) li: u32) {
   let m0 = wg.y * TILE;
   let n0 = wg.x * TILE;
-  // Loader role: column lk of the slab, rows lr + 16i (16 neighbours read 16 consecutive k).
-  let lk = li % BK;
-  let lr = li / BK;
   var acc: array<f32, 16>; // acc[4i + c] = a[m0 + ty + 16i, n0 + col(tx, c)]
   var accv: array<f32, 16>; // the value rows' (SwiGLU)
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    let k = k0 + lk;
-    for (var i = 0u; i < 4u; i++) {
-      let r = lr + 16u * i;
-      var xv = 0.0;
-      if (k < p.K && m0 + r < p.M) { xv = xin_at(m0 + r, k); }
-      xs[lk * PAD + r] = xv;
+    // xin: slab word j of row r per step, XPW activations each (neighbours read consecutive k)
+    for (var t = li; t < TILE * XWPR; t += 256u) {
+      let r = t / XWPR;
+      let kk = (t % XWPR) * XPW;
+      let k = k0 + kk;
+      let inside = k < p.K && m0 + r < p.M;
+      if (XPW == 2u) {
+        var xv = vec2f(0.0);
+        if (inside) { xv = xin_pair(m0 + r, k); }
+        xs[kk * PAD + r] = xv.x;
+        xs[(kk + 1u) * PAD + r] = xv.y;
+      } else {
+        var xv = 0.0;
+        if (inside) { xv = xin_at(m0 + r, k); }
+        xs[kk * PAD + r] = xv;
+      }
     }
     // Ŵ (and the value rows): slab word j of row r per step, KPW weights each
     for (var t = li; t < TILE * WPR; t += 256u) {

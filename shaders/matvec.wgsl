@@ -9,6 +9,12 @@
 // Dispatch: grid1d(N, 8) → (gx, gy); workgroup g = wg.y·gx + wg.x owns outputs n = 8g .. 8g + 7, one
 // per 32-lane group; the lanes stride over the row's words (coalesced), then partial sums meet in
 // workgroup memory and lane m < ROWS adds up row m's 32 partials.
+// SUBGROUPS variant (same dispatch): the workgroup's 8 outputs are dealt to its subgroups (output
+// t + subgroup_id, t += num_subgroups); a subgroup's lanes stride over the row's words by the
+// subgroup size and meet in one subgroupAdd per row of x — no workgroup memory, no barriers.
+// #if SUBGROUPS
+enable subgroups;
+// #endif
 
 override DTYPE: u32 = 0u;      // weight dtype: 0 f32, 1 f16, 2 bf16
 override BIAS_DTYPE: u32 = 0u; // bias dtype, same codes
@@ -41,28 +47,53 @@ fn bias_at(i: u32) -> f32 {
   return unpack(bias[i >> 1u], (i & 1u) == 1u, BIAS_DTYPE);
 }
 
+// Row n's partial sums Σ x[m, k]·W[row0 + n, k] (m < ROWS) over the words lane, lane + stride, …
+fn row_partials(n: u32, lane: u32, stride: u32) -> array<f32, 8> {
+  let per_word = select(2u, 1u, DTYPE == 0u); // elements per u32 word
+  var acc = array<f32, 8>();
+  let first = (p.row0 + n) * p.K; // flat index of W[row0 + n, 0]
+  let end = first + p.K;
+  for (var wi = first / per_word + lane; wi * per_word < end; wi += stride) {
+    let word = w[wi];
+    for (var h = 0u; h < per_word; h++) {
+      let e = wi * per_word + h;
+      if (e < first || e >= end) { continue; }
+      let wv = unpack(word, h == 1u, DTYPE);
+      let k = e - first;
+      for (var m = 0u; m < ROWS; m++) { acc[m] = fma(x[m * p.K + k], wv, acc[m]); }
+    }
+  }
+  return acc;
+}
+
+// #if SUBGROUPS
+@compute @workgroup_size(256)
+fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
+          @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  for (var t = 0u; t < GROUPS; t += nsg) {
+    let n = (wg.y * nwg.x + wg.x) * GROUPS + t + sg;
+    let live = t + sg < GROUPS && n < p.N;
+    var acc = array<f32, 8>();
+    if (live) { acc = row_partials(n, lane, sgs); }
+    for (var m = 0u; m < ROWS; m++) {
+      var s = subgroupAdd(acc[m]);
+      if (live && lane == 0u) {
+        if (HAS_BIAS) { s += bias_at(p.row0 + n); }
+        y[m * p.N + n] = s;
+      }
+    }
+  }
+}
+// #else
 @compute @workgroup_size(256)
 fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) li: u32) {
   let g = li / LANES;
   let lane = li % LANES;
   let n = (wg.y * nwg.x + wg.x) * GROUPS + g;
-  let per_word = select(2u, 1u, DTYPE == 0u); // elements per u32 word
-  var acc: array<f32, 8>;
-  if (n < p.N) {
-    let first = (p.row0 + n) * p.K; // flat index of W[row0 + n, 0]
-    let end = first + p.K;
-    for (var wi = first / per_word + lane; wi * per_word < end; wi += LANES) {
-      let word = w[wi];
-      for (var h = 0u; h < per_word; h++) {
-        let e = wi * per_word + h;
-        if (e < first || e >= end) { continue; }
-        let wv = unpack(word, h == 1u, DTYPE);
-        let k = e - first;
-        for (var m = 0u; m < ROWS; m++) { acc[m] = fma(x[m * p.K + k], wv, acc[m]); }
-      }
-    }
-  }
+  var acc = array<f32, 8>();
+  if (n < p.N) { acc = row_partials(n, lane, LANES); }
   for (var m = 0u; m < ROWS; m++) { partial[m * 256u + li] = acc[m]; }
   workgroupBarrier();
   if (n < p.N && lane < ROWS) {
@@ -72,3 +103,4 @@ fn matvec(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
     y[lane * p.N + n] = s;
   }
 }
+// #endif

@@ -11,6 +11,12 @@
 // Dispatch: grid1d(N, 8) → (gx, gy); workgroup g = wg.y·gx + wg.x owns outputs n = 8g .. 8g + 7, one
 // per 32-lane group; the lanes stride over the row's code words (one group, so one scale, per word),
 // then partial sums meet in workgroup memory and lane m < ROWS adds up row m's 32 partials.
+// SUBGROUPS variant (same dispatch): the workgroup's 8 outputs are dealt to its subgroups (output
+// t + subgroup_id, t += num_subgroups); a subgroup's lanes stride over the row's words by the
+// subgroup size and meet in one subgroupAdd per row of x — no workgroup memory, no barriers.
+// #if SUBGROUPS
+enable subgroups;
+// #endif
 
 override QFORMAT: u32 = 0u;    // 0 q8, 1 q4
 override GROUP: u32 = 64u;     // weights per scale, a multiple of 8
@@ -46,36 +52,61 @@ fn bias_at(i: u32) -> f32 {
   return select(h.x, h.y, odd);
 }
 
+// Row n's partial sums Σ x[m, k]·Ŵ[row0 + n, k] (m < ROWS) over the code words lane, lane + stride, …
+fn row_partials(n: u32, lane: u32, stride: u32) -> array<f32, 8> {
+  let per_word = select(8u, 4u, QFORMAT == 0u); // codes per u32 word
+  var acc = array<f32, 8>();
+  let r = p.row0 + n;
+  for (var wi = lane; wi * per_word < p.K; wi += stride) {
+    let word = w[r * p.wordsPerRow + wi];
+    let k0 = wi * per_word;
+    let gi = r * p.groups + k0 / GROUP;
+    let s = table_at(p.scaleWord, gi);
+    var mn = 0.0;
+    if (QFORMAT == 1u) { mn = table_at(p.minWord, gi); }
+    for (var h = 0u; h < per_word; h++) {
+      let k = k0 + h;
+      if (k >= p.K) { break; }
+      var wv: f32;
+      if (QFORMAT == 0u) {
+        wv = f32(bitcast<i32>(word << (24u - 8u * h)) >> 24u) * s;
+      } else {
+        wv = fma(f32((word >> (4u * h)) & 15u), s, mn);
+      }
+      for (var m = 0u; m < ROWS; m++) { acc[m] = fma(x[m * p.K + k], wv, acc[m]); }
+    }
+  }
+  return acc;
+}
+
+// #if SUBGROUPS
+@compute @workgroup_size(256)
+fn matvec_q(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
+            @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
+            @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  for (var t = 0u; t < GROUPS; t += nsg) {
+    let n = (wg.y * nwg.x + wg.x) * GROUPS + t + sg;
+    let live = t + sg < GROUPS && n < p.N;
+    var acc = array<f32, 8>();
+    if (live) { acc = row_partials(n, lane, sgs); }
+    for (var m = 0u; m < ROWS; m++) {
+      var s = subgroupAdd(acc[m]);
+      if (live && lane == 0u) {
+        if (HAS_BIAS) { s += bias_at(p.row0 + n); }
+        y[m * p.N + n] = s;
+      }
+    }
+  }
+}
+// #else
 @compute @workgroup_size(256)
 fn matvec_q(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u,
             @builtin(local_invocation_index) li: u32) {
   let g = li / LANES;
   let lane = li % LANES;
   let n = (wg.y * nwg.x + wg.x) * GROUPS + g;
-  let per_word = select(8u, 4u, QFORMAT == 0u); // codes per u32 word
-  var acc: array<f32, 8>;
-  if (n < p.N) {
-    let r = p.row0 + n;
-    for (var wi = lane; wi * per_word < p.K; wi += LANES) {
-      let word = w[r * p.wordsPerRow + wi];
-      let k0 = wi * per_word;
-      let gi = r * p.groups + k0 / GROUP;
-      let s = table_at(p.scaleWord, gi);
-      var mn = 0.0;
-      if (QFORMAT == 1u) { mn = table_at(p.minWord, gi); }
-      for (var h = 0u; h < per_word; h++) {
-        let k = k0 + h;
-        if (k >= p.K) { break; }
-        var wv: f32;
-        if (QFORMAT == 0u) {
-          wv = f32(bitcast<i32>(word << (24u - 8u * h)) >> 24u) * s;
-        } else {
-          wv = fma(f32((word >> (4u * h)) & 15u), s, mn);
-        }
-        for (var m = 0u; m < ROWS; m++) { acc[m] = fma(x[m * p.K + k], wv, acc[m]); }
-      }
-    }
-  }
+  var acc = array<f32, 8>();
+  if (n < p.N) { acc = row_partials(n, lane, LANES); }
   for (var m = 0u; m < ROWS; m++) { partial[m * 256u + li] = acc[m]; }
   workgroupBarrier();
   if (n < p.N && lane < ROWS) {
@@ -85,3 +116,4 @@ fn matvec_q(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3
     y[lane * p.N + n] = s;
   }
 }
+// #endif

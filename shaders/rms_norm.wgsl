@@ -6,6 +6,13 @@
 // Dispatch: TPR threads per row (override, power of two ≤ 256), 256/TPR rows per workgroup;
 //   grid1d(rows, 256/TPR) → (x, y); row = (wg.y·num_wg.x + wg.x)·(256/TPR) + local/TPR.
 //   Each thread strides over its row by TPR; the TPR partial sums meet in a workgroup-memory tree.
+// SUBGROUPS variant (same dispatch): with TPR = 256 the row's sum is added per subgroup
+// (subgroupAdd), then the subgroups' sums in subgroup order; with TPR < 256 the workgroup's 256/TPR
+// rows are dealt to its subgroups (row t + subgroup_id, t += num_subgroups), each row's lanes
+// striding by the subgroup size and meeting in one subgroupAdd — no workgroup memory, no barriers.
+// #if SUBGROUPS
+enable subgroups;
+// #endif
 override TPR: u32 = 256u;
 // Weight storage dtype: 0 f32, 1 f16, 2 bf16.
 override WDTYPE: u32 = 0u;
@@ -30,6 +37,53 @@ fn weight(c: u32) -> f32 {
   return select(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u), high);
 }
 
+// #if SUBGROUPS
+@compute @workgroup_size(256)
+fn rms_norm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32,
+            @builtin(subgroup_id) sg: u32, @builtin(num_subgroups) nsg: u32,
+            @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sgs: u32) {
+  let rpw = 256u / TPR; // rows of this workgroup
+  let first = (wg.y * nwg.x + wg.x) * rpw;
+  if (TPR == 256u) {
+    let row = first;
+    if (row >= p.rows) { return; } // uniform: depends on the workgroup only
+    let base = row * p.cols;
+    var ss = 0.0;
+    for (var c = li; c < p.cols; c += 256u) {
+      let v = x[base + c];
+      ss += v * v;
+    }
+    let part = subgroupAdd(ss);
+    if (lane == 0u) { partial[sg] = part; }
+    workgroupBarrier();
+    var total = 0.0;
+    for (var i = 0u; i < nsg; i++) { total += partial[i]; }
+    let inv = inverseSqrt(total / f32(p.cols) + p.eps);
+    for (var c = li; c < p.cols; c += 256u) {
+      y[base + c] = weight(c) * (x[base + c] * inv);
+    }
+    return;
+  }
+  for (var t = 0u; t < rpw; t += nsg) {
+    let row = first + t + sg;
+    let live = t + sg < rpw && row < p.rows;
+    let base = row * p.cols;
+    var ss = 0.0;
+    if (live) {
+      for (var c = lane; c < p.cols; c += sgs) {
+        let v = x[base + c];
+        ss += v * v;
+      }
+    }
+    let inv = inverseSqrt(subgroupAdd(ss) / f32(p.cols) + p.eps);
+    if (live) {
+      for (var c = lane; c < p.cols; c += sgs) {
+        y[base + c] = weight(c) * (x[base + c] * inv);
+      }
+    }
+  }
+}
+// #else
 @compute @workgroup_size(256)
 fn rms_norm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let row = (wg.y * nwg.x + wg.x) * (256u / TPR) + li / TPR;
@@ -58,3 +112,4 @@ fn rms_norm(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3
     }
   }
 }
+// #endif

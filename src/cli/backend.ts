@@ -19,5 +19,5 @@ export async function createOps(backend: string): Promise<Ops<unknown>> {
   if (backend !== 'gpu') throw new InvalidArgumentError(`--backend ${backend}: use gpu or cpu`);
   const { device, report } = await requestDevice(await nodeGpu());
   process.stderr.write(`WebGPU: ${report.vendor} ${report.architecture} ${report.description}\n`);
-  return new GpuOps(new GpuContext(device, report.isCpu)) as Ops<unknown>;
+  return new GpuOps(new GpuContext(device, report.isCpu, report.subgroupReductions)) as Ops<unknown>;
 }

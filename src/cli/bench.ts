@@ -90,6 +90,8 @@ export interface BenchResult {
   quant: string;
   /** Transformer activation storage in the run (LoadOptions.precision resolved). */
   precision: 'f32' | 'f16';
+  /** Reductions (norms, GroupNorm statistics, matvec) ran their subgroup variants; null on the CPU backend. */
+  subgroups: boolean | null;
   dispatches: number | null;
   peakBytes: number | null;
 }
@@ -221,7 +223,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
   if (o.backend === 'gpu') {
     const { device, report } = await requestDevice(await nodeGpu());
     adapter = [report.vendor, report.architecture, report.description].filter(Boolean).join(' ') || 'unknown adapter';
-    ctx = new GpuContext(device, report.isCpu);
+    ctx = new GpuContext(device, report.isCpu, report.subgroupReductions);
     inner = new GpuOps(ctx) as Ops<unknown>;
   } else inner = new CpuOps() as Ops<unknown>;
   const ops = new CountingOps(inner);
@@ -305,6 +307,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       profile: profile?.id ?? null,
       quant: quant ?? 'bf16',
       precision: pipeline.f16 ? 'f16' : 'f32',
+      subgroups: ctx ? ctx.subgroups : null,
       dispatches: ctx ? ctx.dispatchCount - dispatches0 : null,
       peakBytes: ctx ? ctx.pool.peakBytes : null,
     };
@@ -324,7 +327,7 @@ const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : (bytes
 export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   lines.push(`adapter   ${r.adapter} (${r.backend})`);
-  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens, ${r.precision} activations`);
+  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens, ${r.precision} activations${r.subgroups === null ? '' : r.subgroups ? ', subgroup reductions' : ', workgroup reductions'}`);
   const made = r.lowMemory
     ? `per stage in the timed run (low memory), ${((r.stageLoadMs ?? 0) / 1000).toFixed(1)} s, not in the stage ms`
     : `made in ${(r.loadMs / 1000).toFixed(1)} s`;

@@ -45,11 +45,16 @@ export class GpuContext {
   /**
    * @param cpuAdapter the adapter is a CPU implementation (SwiftShader, llvmpipe): kernels with a
    * barrier-free variant use it (see AdapterReport.isCpu).
+   * @param subgroups compile the subgroup variant of shaders that have one (Shader.subgroupCode);
+   * needs the device's `subgroups` feature and the `subgroup_id` WGSL language feature
+   * (AdapterReport.subgroupReductions). Errors: true on a device without `subgroups`.
    */
   constructor(
     readonly device: GPUDevice,
     readonly cpuAdapter = false,
+    readonly subgroups = false,
   ) {
+    assert(!subgroups || device.features.has('subgroups' as GPUFeatureName), 'GpuContext: subgroups asked for on a device without the subgroups feature');
     this.pool = new BufferPool<GPUBuffer>(
       (bytes, label) => {
         const max = device.limits.maxBufferSize;
@@ -218,13 +223,13 @@ export class GpuContext {
 
   /** The cached compute pipeline for (shader, constants); compilation errors surface at `sync`/`read`. */
   pipeline(shader: Shader, constants: Record<string, number> = {}): GPUComputePipeline {
-    const key = pipelineKey(shader, constants);
+    const key = this.pipelineKey(shader, constants);
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     this.compiled.set(key, { shader, constants });
     const entry = shader.file.replace(/\.wgsl$/, '');
     this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ label: shader.file, code: shader.code });
+    const module = this.device.createShaderModule({ label: shader.file, code: this.source(shader) });
     const pipeline = this.device.createComputePipeline({
       label: entry,
       layout: 'auto',
@@ -242,6 +247,16 @@ export class GpuContext {
     return pipeline;
   }
 
+  /** The WGSL this context compiles for `shader`: its subgroup variant when it has one and `subgroups` is on. */
+  private source(shader: Shader): string {
+    return this.subgroups && shader.subgroupCode !== undefined ? shader.subgroupCode : shader.code;
+  }
+
+  private pipelineKey(shader: Shader, constants: Record<string, number>): string {
+    const variant = this.subgroups && shader.subgroupCode !== undefined ? '+subgroups' : '';
+    return `${shader.file}${variant}|${JSON.stringify(constants)}`;
+  }
+
   /** Every (shader, constants) this context has compiled or is compiling (a plan's list for `precompile`). */
   pipelineSpecs(): PipelineSpec[] {
     return [...this.compiled.values()];
@@ -254,12 +269,12 @@ export class GpuContext {
    */
   async precompile(specs: readonly PipelineSpec[]): Promise<void> {
     const jobs = specs.map(async ({ shader, constants }) => {
-      const key = pipelineKey(shader, constants);
+      const key = this.pipelineKey(shader, constants);
       if (this.compiled.has(key)) return;
       this.compiled.set(key, { shader, constants });
       const entry = shader.file.replace(/\.wgsl$/, '');
       try {
-        const module = this.device.createShaderModule({ label: shader.file, code: shader.code });
+        const module = this.device.createShaderModule({ label: shader.file, code: this.source(shader) });
         const p = await this.device.createComputePipelineAsync({ label: entry, layout: 'auto', compute: { module, entryPoint: entry, constants } });
         if (!this.pipelines.has(key)) this.pipelines.set(key, p);
       } catch (e) {
@@ -395,10 +410,6 @@ export class GpuContext {
 export interface PipelineSpec {
   shader: Shader;
   constants: Record<string, number>;
-}
-
-function pipelineKey(shader: Shader, constants: Record<string, number>): string {
-  return `${shader.file}|${JSON.stringify(constants)}`;
 }
 
 function plainDtype(t: GpuTensor): DType {

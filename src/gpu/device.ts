@@ -36,6 +36,12 @@ export interface AdapterReport {
   adapterFeatures: string[];
   /** GPUAdapterInfo.subgroupMinSize/MaxSize; null where the browser does not report them. */
   subgroupSizes: { min: number; max: number } | null;
+  /**
+   * The device can run the kernels' subgroup variants: the `subgroups` feature is enabled and WGSL
+   * offers the `subgroup_id` language feature (`@builtin(subgroup_id)`, `num_subgroups`; Chrome 144+,
+   * Dawn in Node). Pass it to GpuContext.
+   */
+  subgroupReductions: boolean;
   limits: Record<string, number>;
 }
 
@@ -72,6 +78,7 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'kleinbild' });
 
   const info = adapter.info;
+  const subgroupId = (gpu.wgslLanguageFeatures as ReadonlySet<string> | undefined)?.has('subgroup_id') ?? false;
   const isFallbackAdapter = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
   const limits: Record<string, number> = {};
   for (const name of LIMITS_TO_MAXIMIZE) limits[name] = device.limits[name] as number;
@@ -87,6 +94,7 @@ export async function requestDevice(gpu: GPU | undefined): Promise<{ device: GPU
       adapterFeatures: [...adapter.features].map(String).sort(),
       subgroupSizes:
         info.subgroupMinSize !== undefined && info.subgroupMaxSize !== undefined ? { min: info.subgroupMinSize, max: info.subgroupMaxSize } : null,
+      subgroupReductions: device.features.has('subgroups' as GPUFeatureName) && subgroupId,
       limits,
     },
   };

@@ -19,10 +19,15 @@ export interface GpuTensor {
   readonly persistent?: boolean;
 }
 
-/** One WGSL file: `file` is its name under shaders/, `code` its text (imported with `?raw`). */
+/**
+ * One WGSL file: `file` is its name under shaders/, `code` its text (imported with `?raw`).
+ * `subgroupCode`: the same kernel using subgroup operations (shaderVariants.ts), which a context
+ * with `subgroups` compiles instead of `code`; same entry point, bindings and dispatch.
+ */
 export interface Shader {
   readonly file: string;
   readonly code: string;
+  readonly subgroupCode?: string;
 }
 
 /** A uniform field: plain numbers are u32; wrap floats and signed ints. */

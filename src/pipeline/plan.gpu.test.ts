@@ -31,7 +31,7 @@ describe('plan backend equals a real device (model-a)', async () => {
   for (const [name, o] of cases) {
     it(name, async () => {
       const { device, report } = await requestDevice(await nodeGpu());
-      const ctx = new GpuContext(device, report.isCpu);
+      const ctx = new GpuContext(device, report.isCpu, report.subgroupReductions);
       let real: PlanResult;
       try {
         real = await planOn(ctx, { configs, ...o });
@@ -54,7 +54,7 @@ describe('precompiled pipelines (model-a)', () => {
   it('a plan lists exactly the pipelines a real run of another size dispatches', async () => {
     const configs = await readConfigs(goldenModelSource());
     const { device, report } = await requestDevice(await nodeGpu());
-    const ctx = new GpuContext(device, report.isCpu);
+    const ctx = new GpuContext(device, report.isCpu, report.subgroupReductions);
     try {
       const precision = device.features.has('shader-f16') ? 'f16' : 'f32';
       const specs = await plannedPipelines({ configs, width: 64, height: 64, steps: 1, quant: 'q4', precision, cpuAdapter: report.isCpu });

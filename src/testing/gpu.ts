@@ -45,7 +45,7 @@ function testDevice(): Promise<{ gpu: GpuContext; report: AdapterReport }> {
         );
       }
     }
-    return { gpu: new GpuContext(device, report.isCpu), report };
+    return { gpu: new GpuContext(device, report.isCpu, report.subgroupReductions), report };
   })();
   return ctx;
 }
@@ -53,6 +53,26 @@ function testDevice(): Promise<{ gpu: GpuContext; report: AdapterReport }> {
 export async function testGpu(): Promise<GpuContext> {
   return (await testDevice()).gpu;
 }
+
+/**
+ * testGpu()'s context and, when its device can run them (AdapterReport.subgroupReductions), a
+ * second context on the same device that compiles the subgroup variants — so a kernel test runs
+ * both. Names: 'workgroup' (the portable fallback) and 'subgroups'.
+ */
+export async function testGpuVariants(): Promise<{ name: 'workgroup' | 'subgroups'; ctx: GpuContext }[]> {
+  const { gpu, report } = await testDevice();
+  // both CI adapters (SwiftShader and lavapipe under Dawn) run subgroup variants: never test only one
+  if (process.env.KLEINBILD_EXPECT_ADAPTER && !report.subgroupReductions) {
+    throw new Error(`KLEINBILD_EXPECT_ADAPTER=${process.env.KLEINBILD_EXPECT_ADAPTER}: the device cannot run the subgroup variants (features: ${report.features.join(', ')})`);
+  }
+  variants ??= [
+    { name: 'workgroup', ctx: gpu.subgroups ? new GpuContext(gpu.device, gpu.cpuAdapter, false) : gpu },
+    ...(report.subgroupReductions ? [{ name: 'subgroups' as const, ctx: gpu.subgroups ? gpu : new GpuContext(gpu.device, gpu.cpuAdapter, true) }] : []),
+  ];
+  return variants;
+}
+
+let variants: { name: 'workgroup' | 'subgroups'; ctx: GpuContext }[] | null = null;
 
 /** The adapter report of testGpu()'s device (same device, same checks). */
 export async function testGpuReport(): Promise<AdapterReport> {

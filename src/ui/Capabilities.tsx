@@ -29,9 +29,9 @@ function f16Text(a: AdapterCapabilities): string {
 
 function subgroupsText(a: AdapterCapabilities): string {
   if (!a.adapterFeatures.includes('subgroups')) return 'no';
-  if (!a.subgroupSizes) return 'yes';
-  const { min, max } = a.subgroupSizes;
-  return min === max ? `yes, size ${min}` : `yes, sizes ${min}–${max}`;
+  const sizes = !a.subgroupSizes ? 'yes' : a.subgroupSizes.min === a.subgroupSizes.max ? `yes, size ${a.subgroupSizes.min}` : `yes, sizes ${a.subgroupSizes.min}–${a.subgroupSizes.max}`;
+  // the reductions' subgroup variants also need WGSL's subgroup_id (src/gpu/shaderVariants.ts)
+  return a.subgroupReductions ? `${sizes}; used by the reductions` : `${sizes}; not used (this browser's WGSL lacks subgroup_id)`;
 }
 
 function limitText(value: number | undefined, bytes: boolean): string {

@@ -51,7 +51,7 @@ function acquireGpu(): Promise<Gpu> {
       throw err;
     });
     lost.catch(() => {}); // observed by whoever races it; no unhandled rejection otherwise
-    return { ops: new GpuOps(new GpuContext(device, report.isCpu)), report, lost };
+    return { ops: new GpuOps(new GpuContext(device, report.isCpu, report.subgroupReductions)), report, lost };
   })();
   // A failed request (no adapter) is retried on the next call instead of being cached.
   next.catch(() => {

@@ -13,37 +13,79 @@ const ROWS_MAX_DH4 = 128;
 export type AttentionVariant = 'tiled' | 'rows';
 
 
-/** Workgroup memory the tiles may use, in f32 values (16 KiB, WebGPU's default limit). */
-const WORKGROUP_FLOATS = 4096;
-/** Keys per step: BC threads per query row. */
-const BC = 16;
-/** vec4 output accumulators per thread (MAX_ACC in attention.wgsl): ⌈Dh/4/BC⌉ ≤ 8. */
+/** Workgroup memory the tiled kernel may use, bytes (WebGPU's default maxComputeWorkgroupStorageSize). */
+const WORKGROUP_BYTES = 16384;
+/** vec4 output accumulators per thread (MAX_ACC in attention.wgsl). */
 const MAX_ACC = 8;
+/** Query rows per workgroup, most preferred first (each staged K/V tile serves BR rows). */
+const ROW_BLOCKS = [16, 8, 4, 2, 1];
+/** Threads per query row, most preferred first: the first whose ⌈Dh/4/TPR⌉ accumulators fit MAX_ACC. */
+const THREADS_PER_ROW = [8, 16];
+/** Keys per thread and key block (MAX_KPT = 8 in attention.wgsl). */
+const KEYS_PER_THREAD = [8, 4, 2, 1];
 
-/** Tile sizes of attention.wgsl: BR query rows × BC keys per step, K/V staged DC dims at a time. */
+/** Tile sizes of attention.wgsl (its overrides BR, TPR, KPT, DC, F16_TILES). */
 export interface AttentionTiling {
+  /** Query rows per workgroup. */
   br: number;
+  /** Threads per query row (the workgroup has br·tpr threads). */
+  tpr: number;
+  /** Keys each thread scores per key block. */
+  kpt: number;
+  /** Keys per block: tpr·kpt. */
   bc: number;
+  /** Head dims per staged K/V chunk: Dh, or a divisor of Dh that is a multiple of tpr units. */
   dc: number;
+  /** q and K/V tiles staged as packed f16 (8 values per 16-byte unit), else as f32 (4 per unit). */
+  f16: boolean;
+}
+
+/** Bytes of attention.wgsl's workgroup arrays for `t` (each rounded up to 16 like Dawn counts them). */
+function workgroupBytes(dh: number, t: AttentionTiling): number {
+  const unit = t.f16 ? 8 : 4; // values per 16-byte unit
+  const r16 = (b: number) => Math.ceil(b / 16) * 16;
+  // qs [BR][Dh/unit + 1] + kvs [BC][DC/unit + 1] units, ps [BR][BC + 1] + pmax, psum [BR][TPR] f32
+  return r16(16 * t.br * (dh / unit + 1)) + r16(16 * t.bc * (t.dc / unit + 1)) + r16(4 * t.br * (t.bc + 1)) + 2 * r16(4 * t.br * t.tpr);
 }
 
 /**
- * Tiles for head dim `dh`. The block's q rows stay in workgroup memory (BR·Dh ≤ 2048 floats), so
- * BR = 16 up to Dh = 128 and shrinks for the VAE's Dh = 512 (BR = 4, 64 threads); BC = 16. K and V
- * are staged in chunks of DC dims: DC = Dh when it fits, else the largest multiple of 4·BC dividing
- * Dh that fits (the shader's accumulator ownership needs one of the two).
- * Examples: Dh 16 → (16, 16, 16); 64 → (16, 16, 64); 128 → (16, 16, 64); 512 → (4, 16, 64).
- * Errors: Dh not a multiple of 4, Dh > 512 (accumulators), no chunk width fits (e.g. Dh 112).
+ * Tiles of the tiled kernel for head dim `dh` with inputs stored in f16 (`f16`) or f32, within 16 KiB
+ * of workgroup memory and ≤ 256 threads. Tiles are packed f16 when the inputs are f16 and Dh % 8 = 0
+ * (half the memory; f16 inputs with Dh % 8 ≠ 0 are staged as f32). TPR = 8 threads per row for
+ * Dh ≤ 256, else 16 (a thread holds ⌈Dh/4/TPR⌉ ≤ 8 vec4 accumulators). Then the most query rows
+ * BR ∈ {16, 8, 4, 2, 1} (K/V reuse: each staged tile serves BR rows) for which some tile fits, and
+ * for that BR the keys per thread KPT ∈ {8, 4, 2, 1} and the widest chunk DC (Dh, or a divisor of
+ * Dh that is a multiple of TPR units, as the accumulator ownership needs) with the fewest barriers
+ * per key, (4·Dh/DC + 1)/BC; ties go to the larger KPT.
+ * Examples (BR, TPR, KPT → BC, DC; workgroup bytes), f32: Dh 16 → (16, 8, 8 → 64, 16; 11584);
+ * 64 → (16, 8, 4 → 32, 64; 16192); 128 → (16, 8, 4 → 32, 32; 16192); 512 → (4, 16, 1 → 16, 64;
+ * 13392). f16: Dh 16 → (16, 8, 8 → 64, 16; 9024); 64 → (16, 8, 4 → 32, 64; 10048); 128 → (16, 8, 4
+ * → 32, 128; 16192); 512 → (8, 16, 1 → 16, 128; 14240). In f16, Dh 128 needs one K and one V chunk
+ * per key block (5 barriers per 32 keys) where f32 needs four of each (17).
+ * Errors: Dh not a multiple of 4, Dh > 512 (accumulators), no tile fits (not for Dh ≤ 512 so far).
  */
-export function attentionTiling(dh: number): AttentionTiling {
+export function attentionTiling(dh: number, f16 = false): AttentionTiling {
   assert(dh > 0 && dh % 4 === 0, () => `attention: head dim ${dh} is not a multiple of 4`);
-  assert(Math.ceil(dh / 4 / BC) <= MAX_ACC, () => `attention: head dim ${dh} > ${4 * BC * MAX_ACC}`);
-  const br = Math.min(16, 2 ** Math.floor(Math.log2(2048 / dh)));
-  const fits = (dc: number) => br * dh + BC * (dc + 4) + 2 * br * BC <= WORKGROUP_FLOATS;
-  let dc = 0;
-  for (let w = dh; w > 0 && !dc; w -= 4) if ((w === dh || (dh % w === 0 && w % (4 * BC) === 0)) && fits(w)) dc = w;
-  assert(dc > 0, () => `attention: head dim ${dh}: no K/V chunk width fits ${WORKGROUP_FLOATS} floats`);
-  return { br, bc: BC, dc };
+  const packed = f16 && dh % 8 === 0;
+  const unit = packed ? 8 : 4;
+  const tpr = THREADS_PER_ROW.find((n) => Math.ceil(dh / unit / n) * (unit / 4) <= MAX_ACC);
+  assert(tpr !== undefined, () => `attention: head dim ${dh} > ${4 * MAX_ACC * THREADS_PER_ROW[THREADS_PER_ROW.length - 1]!}`);
+  for (const br of ROW_BLOCKS) {
+    let best: AttentionTiling | null = null;
+    let bestCost = Infinity;
+    for (const kpt of KEYS_PER_THREAD) {
+      for (let dc = dh; dc >= unit; dc -= unit) {
+        if (dc !== dh && (dh % dc !== 0 || (dc / unit) % tpr !== 0)) continue;
+        const t = { br, tpr, kpt, bc: tpr * kpt, dc, f16: packed };
+        if (workgroupBytes(dh, t) > WORKGROUP_BYTES) continue;
+        const cost = ((4 * dh) / dc + 1) / t.bc; // barriers per key
+        if (cost < bestCost) [best, bestCost] = [t, cost];
+        break; // narrower chunks of this KPT only cost more barriers
+      }
+    }
+    if (best) return best;
+  }
+  throw new Error(`attention: head dim ${dh}: no tiling fits ${WORKGROUP_BYTES} bytes of workgroup memory`);
 }
 
 /**
@@ -56,7 +98,7 @@ export function attentionTiling(dh: number): AttentionTiling {
  * a row with no visible key returns zeros, not NaN.
  * `variant`: 'tiled' (attention.wgsl, GPUs) or 'rows' (attention_rows.wgsl: one invocation per
  * row and head, no barriers — the default on CPU adapters, where it is ~10× faster).
- * Errors: non-f32 inputs, shape mismatches, H not a multiple of Hkv, Dh unsupported by the tiling.
+ * Errors: q, k, v not all f32 or all f16, shape mismatches, H not a multiple of Hkv, Dh unsupported by the tiling.
  */
 export function attention(
   ctx: GpuContext,
@@ -111,12 +153,12 @@ export function attention(
     });
     return out;
   }
-  const { br, bc, dc } = attentionTiling(dh);
-  const nBlocks = Math.ceil(sq / br);
+  const tiling = attentionTiling(dh, f16In);
+  const nBlocks = Math.ceil(sq / tiling.br);
   const [gx, gy] = grid1d(nBlocks, 1);
   ctx.dispatch({
     shader: SHADER,
-    constants: { DH: dh, BR: br, BC: bc, DC: dc, ...flags },
+    constants: { DH: dh, BR: tiling.br, TPR: tiling.tpr, KPT: tiling.kpt, DC: tiling.dc, F16_TILES: tiling.f16 ? 1 : 0, ...flags },
     bindings,
     params: [sq, sk, heads / kvHeads, ...views, nBlocks, scale],
     workgroups: [gx, gy, heads],

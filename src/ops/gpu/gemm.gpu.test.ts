@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../gpu/context';
-import { testGpu } from '../../testing/gpu';
+import { testGpu, testGpuVariants } from '../../testing/gpu';
 import { expectClose } from '../../testing/expectClose';
 import { Rng } from '../../util/rng';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
@@ -80,19 +80,25 @@ const CASES: Case[] = [
   { name: 'x rows [20, 70) stored into rows [7, 57) of an f16 joint buffer', M: 50, K1: 64, wRows: 48, format: 'q8', xRows: [20, 50], f16: true, into: { total: 100, row0: 7 } },
   { name: 'into columns [48, 96) of rows [30, 100) of a [120, 150] f16 q|k|v buffer', M: 70, K1: 64, wRows: 48, format: 'bf16', f16: true, into: { total: 120, row0: 30, col0: 48, width: 150 } },
   { name: 'gated residual into rows [10, 60) of an f32 stream, [x | x2] input', M: 50, K1: 48, K2: 32, wRows: 64, format: 'q4', into: { total: 80, row0: 10, residual: true, gate: true } },
+  { name: 'f16 x rows [11, 81) two per load, 16-word slab rows off the tile edge', M: 70, K1: 82, wRows: 40, format: 'q4', xRows: [11, 70], xF16: true },
+  { name: 'f16 [x | x2] with odd K1: one activation per load', M: 66, K1: 33, K2: 31, wRows: 34, format: 'f16', xF16: true, f16: true },
   { name: 'LayerNorm prologue on x rows [30, 95) and an ungated residual', M: 65, K1: 64, wRows: 64, format: 'bf16', norm: true, xRows: [30, 65], into: { total: 65, row0: 0, residual: true } },
 ];
 
 describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
-  it('rowStats matches its twin on rows far from zero', async () => {
-    const ctx = await testGpu();
-    const rng = new Rng(3);
-    const v = rng.normals(33 * 300, 3).map((a) => a + 1000);
-    const got = await ctx.read(ctx.tidy(() => rowStats(ctx, ctx.upload(v, [33, 300], 'f32', 'x'), 1e-6)));
-    const want = rowStatsCpu(cpuTensor(v, [33, 300]), 1e-6).data;
-    // compare mean = m + c and rstd
-    const merge = (s: Float32Array) => Float32Array.from({ length: 66 }, (_, i) => (i % 2 === 0 ? (s[3 * (i >> 1)] as number) + (s[3 * (i >> 1) + 1] as number) : (s[3 * (i >> 1) + 2] as number)));
-    expectClose(merge(got), merge(want), TOL_STATS, 'row stats');
+  it('rowStats matches its twin on rows far from zero (workgroup and subgroup reductions)', async () => {
+    const variants = await testGpuVariants();
+    for (const [rows, d] of [[33, 300], [5, 3072], [3, 7]] as const) {
+      const rng = new Rng(3 + d);
+      const v = rng.normals(rows * d, 3).map((a) => a + 1000);
+      const want = rowStatsCpu(cpuTensor(v, [rows, d]), 1e-6).data;
+      // compare mean = m + c and rstd
+      const merge = (s: Float32Array) => Float32Array.from({ length: 2 * rows }, (_, i) => (i % 2 === 0 ? (s[3 * (i >> 1)] as number) + (s[3 * (i >> 1) + 1] as number) : (s[3 * (i >> 1) + 2] as number)));
+      for (const { name, ctx } of variants) {
+        const got = await ctx.read(ctx.tidy(() => rowStats(ctx, ctx.upload(v, [rows, d], 'f32', 'x'), 1e-6)));
+        expectClose(merge(got), merge(want), TOL_STATS, `row stats [${rows}, ${d}] (${name})`);
+      }
+    }
   });
 
   for (const c of CASES) {

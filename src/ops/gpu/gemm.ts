@@ -1,5 +1,6 @@
 import gemmCode from '@shaders/gemm.wgsl?raw';
 import statsCode from '@shaders/row_stats.wgsl?raw';
+import { withSubgroups } from '../../gpu/shaderVariants';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape, numel } from '../../util/assert';
 import { isQuantFormat, quantLayout } from '../../util/quant';
@@ -7,7 +8,7 @@ import type { GemmOptions } from '../gemmOptions';
 import { dtypeCode } from './dtypeCode';
 
 const GEMM = { file: 'gemm.wgsl', code: gemmCode };
-const STATS = { file: 'row_stats.wgsl', code: statsCode };
+const STATS = withSubgroups('row_stats.wgsl', statsCode);
 const TILE = 64;
 /** gemm.wgsl W_FORMAT codes. */
 const W_FORMAT: Readonly<Record<string, number>> = { f32: 0, f16: 1, bf16: 2, q8: 3, q4: 4 };
@@ -95,6 +96,7 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
     EPILOGUE: residual ? 2 : opts.swiglu ? 1 : 0,
     GATE: gate ? 1 : 0,
     KPW: (KPW[format] as number) === 2 && K % 2 === 1 ? 1 : (KPW[format] as number), // odd K: 16-bit rows are not word-aligned
+    XPW: x.dtype === 'f16' && K % 2 === 0 && K1 % 2 === 0 ? 2 : 1, // f16 activations a word (two) at a time when rows start on words
   };
   const q = { wordsPerRow: 0, groups: 0, scaleWord: 0, minWord: 0 };
   if (isQuantFormat(format)) {

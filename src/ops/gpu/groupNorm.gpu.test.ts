@@ -3,7 +3,7 @@ import { groupNorm as groupNormCpu, groupNormApply as applyCpu, groupNormMerge a
 import { type CpuTensor, cpuTensor } from '../cpu/tensor';
 import { groupNorm, groupNormApply, groupNormMerge, groupNormStats } from './groupNorm';
 import type { GpuContext, GpuTensor } from '../../gpu/context';
-import { testGpu } from '../../testing/gpu';
+import { testGpu, testGpuVariants } from '../../testing/gpu';
 import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
@@ -47,47 +47,49 @@ const CASES: Case[] = [
 ];
 
 describe('group_norm.wgsl', () => {
-  it.each(CASES)('matches the CPU twin: C $c, G $groups, $h×$w, silu $silu, $dtype, offset $offset', async (k) => {
-    const ctx = await testGpu();
-    const rng = new Rng(k.c * 100 + k.h);
-    const xv = rng.normals(k.c * k.h * k.w, 1).map((v) => v + k.offset);
-    const wv = rng.normals(k.c, 1);
-    const bv = rng.normals(k.c, 0.5);
-    let want: CpuTensor | null = null;
-    const y = ctx.tidy(() => {
-      const [w, wCpu] = param(ctx, wv, k.dtype);
-      const [b, bCpu] = param(ctx, bv, k.dtype);
-      want = groupNormCpu(cpuTensor(xv, [k.c, k.h, k.w]), wCpu, bCpu, k.groups, 1e-6, k.silu);
-      return groupNorm(ctx, ctx.upload(xv, [k.c, k.h, k.w], 'f32', 'x'), w, b, k.groups, 1e-6, k.silu);
-    });
-    const got = await ctx.read(y);
-    ctx.release(y);
-    const ref = (want as unknown as CpuTensor).data;
-    expectClose(got, ref, k.offset ? TOL_OFFSET : TOL, 'groupNorm');
+  it.each(CASES)('matches the CPU twin (workgroup and subgroup reductions): C $c, G $groups, $h×$w, silu $silu, $dtype, offset $offset', async (k) => {
+    for (const { name, ctx } of await testGpuVariants()) {
+      const rng = new Rng(k.c * 100 + k.h);
+      const xv = rng.normals(k.c * k.h * k.w, 1).map((v) => v + k.offset);
+      const wv = rng.normals(k.c, 1);
+      const bv = rng.normals(k.c, 0.5);
+      let want: CpuTensor | null = null;
+      const y = ctx.tidy(() => {
+        const [w, wCpu] = param(ctx, wv, k.dtype);
+        const [b, bCpu] = param(ctx, bv, k.dtype);
+        want = groupNormCpu(cpuTensor(xv, [k.c, k.h, k.w]), wCpu, bCpu, k.groups, 1e-6, k.silu);
+        return groupNorm(ctx, ctx.upload(xv, [k.c, k.h, k.w], 'f32', 'x'), w, b, k.groups, 1e-6, k.silu);
+      });
+      const got = await ctx.read(y);
+      ctx.release(y);
+      const ref = (want as unknown as CpuTensor).data;
+      expectClose(got, ref, k.offset ? TOL_OFFSET : TOL, `groupNorm (${name})`);
+    }
   });
 
-  it('statistics gathered band by band equal one call over the image, bit for bit', async () => {
-    const ctx = await testGpu();
-    const [c, groups, h, w] = [8, 2, 23, 5];
-    const xv = new Rng(7).normals(c * h * w, 1);
-    const read = async (t: GpuTensor) => Array.from(await ctx.read(t));
-    const whole = groupNormStats(ctx, ctx.upload(xv, [c, h, w], 'f32', 'x'), groups, ctx.alloc([groups, h, 3], 'p'), 0);
-    // bands [0, 9), [9, 17), [17, 23), each read out of a taller tensor with one halo row around it
-    const banded = ctx.alloc([groups, h, 3], 'p');
-    for (const [a, b] of [[0, 9], [9, 17], [17, 23]] as const) {
-      const lo = Math.max(0, a - 1);
-      const hi = Math.min(h, b + 1);
-      const band = new Float32Array(c * (hi - lo) * w);
-      for (let ch = 0; ch < c; ch++) band.set(xv.subarray((ch * h + lo) * w, (ch * h + hi) * w), ch * (hi - lo) * w);
-      groupNormStats(ctx, ctx.upload(band, [c, hi - lo, w], 'f32', 'band'), groups, banded, a, [a - lo, b - a]);
+  it('statistics gathered band by band equal one call over the image, bit for bit (each reduction)', async () => {
+    for (const { name, ctx } of await testGpuVariants()) {
+      const [c, groups, h, w] = [8, 2, 23, 5];
+      const xv = new Rng(7).normals(c * h * w, 1);
+      const read = async (t: GpuTensor) => Array.from(await ctx.read(t));
+      const whole = groupNormStats(ctx, ctx.upload(xv, [c, h, w], 'f32', 'x'), groups, ctx.alloc([groups, h, 3], 'p'), 0);
+      // bands [0, 9), [9, 17), [17, 23), each read out of a taller tensor with one halo row around it
+      const banded = ctx.alloc([groups, h, 3], 'p');
+      for (const [a, b] of [[0, 9], [9, 17], [17, 23]] as const) {
+        const lo = Math.max(0, a - 1);
+        const hi = Math.min(h, b + 1);
+        const band = new Float32Array(c * (hi - lo) * w);
+        for (let ch = 0; ch < c; ch++) band.set(xv.subarray((ch * h + lo) * w, (ch * h + hi) * w), ch * (hi - lo) * w);
+        groupNormStats(ctx, ctx.upload(band, [c, hi - lo, w], 'f32', 'band'), groups, banded, a, [a - lo, b - a]);
+      }
+      expect(await read(banded)).toEqual(await read(whole));
+      const stats = await read(groupNormMerge(ctx, whole));
+      expect(await read(groupNormMerge(ctx, banded))).toEqual(stats);
+      // and against the CPU twin: count exact, mean and M2 within f32 summation error (observed 2e-7 rel)
+      const want = mergeCpu(statsCpu(cpuTensor(xv, [c, h, w]), groups, cpuTensor(new Float32Array(groups * h * 3), [groups, h, 3]), 0));
+      expectClose(stats, want.data, { atol: 1e-5, rtol: 1e-5 }, `merged stats (${name})`);
+      expect([stats[0], stats[3]]).toEqual([(c / groups) * h * w, (c / groups) * h * w]);
     }
-    expect(await read(banded)).toEqual(await read(whole));
-    const stats = await read(groupNormMerge(ctx, whole));
-    expect(await read(groupNormMerge(ctx, banded))).toEqual(stats);
-    // and against the CPU twin: count exact, mean and M2 within f32 summation error (observed 2e-7 rel)
-    const want = mergeCpu(statsCpu(cpuTensor(xv, [c, h, w]), groups, cpuTensor(new Float32Array(groups * h * 3), [groups, h, 3]), 0));
-    expectClose(stats, want.data, { atol: 1e-5, rtol: 1e-5 }, 'merged stats');
-    expect([stats[0], stats[3]]).toEqual([(c / groups) * h * w, (c / groups) * h * w]);
   });
 
   it('groupNormApply on a band with given statistics matches the CPU twin', async () => {

@@ -4,8 +4,9 @@ import code from '@shaders/group_norm.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape } from '../../util/assert';
 import { dtypeCode } from './dtypeCode';
+import { withSubgroups } from '../../gpu/shaderVariants';
 
-const STATS = { file: 'group_norm_stats.wgsl', code: statsCode };
+const STATS = withSubgroups('group_norm_stats.wgsl', statsCode);
 const MERGE = { file: 'group_norm_merge.wgsl', code: mergeCode };
 const APPLY = { file: 'group_norm.wgsl', code };
 const MAX_GROUPS_PER_DIM = 65535;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { layerNormModulate as layerNormModulateCpu } from '../cpu/layerNormModulate';
 import { cpuTensor } from '../cpu/tensor';
 import { layerNormModulate } from './layerNormModulate';
-import { testGpu } from '../../testing/gpu';
+import { testGpu, testGpuVariants } from '../../testing/gpu';
 import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 
@@ -21,16 +21,17 @@ describe('layer_norm_modulate.wgsl', () => {
     [1, 1, 2, 1, 0, 0],
     [6, 768, 2, 1, 0, 1e4],
   ];
-  it.each(cases)('matches the CPU twin: S %i, D %i, k %i, shift %i, scale %i, offset %d', async (s, d, k, sh, sc, off) => {
-    const ctx = await testGpu();
+  it.each(cases)('matches the CPU twin (workgroup and subgroup reductions): S %i, D %i, k %i, shift %i, scale %i, offset %d', async (s, d, k, sh, sc, off) => {
     const rng = new Rng(s * 7919 + d);
     const x = rng.normals(s * d, off ? 30 : 3).map((v) => v + off);
     const mod = rng.normals(k * d, 0.5);
-    const got = await ctx.read(
-      ctx.tidy(() => layerNormModulate(ctx, ctx.upload(x, [s, d], 'f32', 'x'), ctx.upload(mod, [k * d], 'f32', 'mod'), sh, sc, 1e-6)),
-    );
     const want = layerNormModulateCpu(cpuTensor(x, [s, d]), cpuTensor(mod, [k * d]), sh, sc, 1e-6).data;
-    expectClose(got, want, TOL, 'layerNormModulate');
+    for (const { name, ctx } of await testGpuVariants()) {
+      const got = await ctx.read(
+        ctx.tidy(() => layerNormModulate(ctx, ctx.upload(x, [s, d], 'f32', 'x'), ctx.upload(mod, [k * d], 'f32', 'mod'), sh, sc, 1e-6)),
+      );
+      expectClose(got, want, TOL, `layerNormModulate (${name})`);
+    }
   });
 
   it('hand-checked: x = 1e4 + [1, 2, 3, 4], shift 0.5, scale [1, 0, 0, −1]', async () => {

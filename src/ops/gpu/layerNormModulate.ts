@@ -1,8 +1,9 @@
 import code from '@shaders/layer_norm_modulate.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape, numel } from '../../util/assert';
+import { withSubgroups } from '../../gpu/shaderVariants';
 
-const SHADER = { file: 'layer_norm_modulate.wgsl', code };
+const SHADER = withSubgroups('layer_norm_modulate.wgsl', code);
 
 /**
  * AdaLN: LayerNorm over D without affine (biased variance), then (1 + scale)·x̂ + shift with

@@ -3,7 +3,7 @@ import { linear as linearCpu } from '../cpu/linear';
 import { cpuTensor } from '../cpu/tensor';
 import { linear } from './linear';
 import type { GpuContext, GpuTensor } from '../../gpu/context';
-import { testGpu } from '../../testing/gpu';
+import { testGpu, testGpuVariants } from '../../testing/gpu';
 import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
@@ -48,29 +48,32 @@ describe('linear (matmul.wgsl, matvec.wgsl)', () => {
   for (const c of CASES) {
     const name = `M=${c.M} K=${c.K} N=${c.N} w:${c.dtype} bias:${c.bias ?? '-'} rows:${c.rows ?? 'all'}`;
     it(`matches the CPU twin: ${name}`, async () => {
-      const ctx = await testGpu();
-      const rng = new Rng(c.M * 1000 + c.K * 10 + c.N);
-      const xv = rng.normals(c.M * c.K);
-      const wv = rng.normals(c.N * c.K, 1 / Math.sqrt(c.K));
-      const bv = rng.normals(c.N);
-      const got = await ctx.read(
-        ctx.tidy(() => {
-          const x = ctx.upload(xv, [c.M, c.K], 'f32', 'x');
-          const [w, wDecoded] = uploadAs(ctx, wv, [c.N, c.K], c.dtype, 'w');
-          wv.set(wDecoded);
-          let bias: GpuTensor | null = null;
-          if (c.bias) {
-            const [b, bDecoded] = uploadAs(ctx, bv, [c.N], c.bias, 'b');
-            bv.set(bDecoded);
-            bias = b;
-          }
-          return linear(ctx, x, w, c.rows ? { bias, rows: c.rows } : { bias });
-        }),
-      );
-      const bias = c.bias ? cpuTensor(bv, [c.N]) : null;
-      const want = linearCpu(cpuTensor(xv, [c.M, c.K]), cpuTensor(wv, [c.N, c.K]), c.rows ? { bias, rows: c.rows } : { bias });
-      expect(got.length).toBe(c.M * (c.rows?.[1] ?? c.N));
-      expectClose(got, want.data, TOL, name);
+      // matvec (M ≤ 8) has a subgroup variant: run both reductions
+      const contexts = c.M <= 8 ? await testGpuVariants() : [{ name: 'default', ctx: await testGpu() }];
+      for (const { name: variant, ctx } of contexts) {
+        const rng = new Rng(c.M * 1000 + c.K * 10 + c.N);
+        const xv = rng.normals(c.M * c.K);
+        const wv = rng.normals(c.N * c.K, 1 / Math.sqrt(c.K));
+        const bv = rng.normals(c.N);
+        const got = await ctx.read(
+          ctx.tidy(() => {
+            const x = ctx.upload(xv, [c.M, c.K], 'f32', 'x');
+            const [w, wDecoded] = uploadAs(ctx, wv, [c.N, c.K], c.dtype, 'w');
+            wv.set(wDecoded);
+            let bias: GpuTensor | null = null;
+            if (c.bias) {
+              const [b, bDecoded] = uploadAs(ctx, bv, [c.N], c.bias, 'b');
+              bv.set(bDecoded);
+              bias = b;
+            }
+            return linear(ctx, x, w, c.rows ? { bias, rows: c.rows } : { bias });
+          }),
+        );
+        const bias = c.bias ? cpuTensor(bv, [c.N]) : null;
+        const want = linearCpu(cpuTensor(xv, [c.M, c.K]), cpuTensor(wv, [c.N, c.K]), c.rows ? { bias, rows: c.rows } : { bias });
+        expect(got.length).toBe(c.M * (c.rows?.[1] ?? c.N));
+        expectClose(got, want.data, TOL, `${name} (${variant})`);
+      }
     });
   }
 

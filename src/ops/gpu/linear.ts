@@ -8,11 +8,12 @@ import { assert, fmtShape, numel } from '../../util/assert';
 import type { DType } from '../../util/dtype';
 import { type QuantFormat, type WeightFormat, isQuantFormat, quantLayout } from '../../util/quant';
 import { dtypeCode } from './dtypeCode';
+import { withSubgroups } from '../../gpu/shaderVariants';
 
 const MATMUL = { file: 'matmul.wgsl', code: matmulCode };
-const MATVEC = { file: 'matvec.wgsl', code: matvecCode };
+const MATVEC = withSubgroups('matvec.wgsl', matvecCode);
 const MATMUL_Q = { file: 'matmul_q.wgsl', code: matmulQCode };
-const MATVEC_Q = { file: 'matvec_q.wgsl', code: matvecQCode };
+const MATVEC_Q = withSubgroups('matvec_q.wgsl', matvecQCode);
 
 /** The `QFORMAT` override codes of matmul_q.wgsl and matvec_q.wgsl. */
 const QFORMAT_CODE: Readonly<Record<QuantFormat, number>> = { q8: 0, q4: 1 };

@@ -3,7 +3,7 @@ import { linear as linearCpu } from '../cpu/linear';
 import { cpuTensor } from '../cpu/tensor';
 import { linear, uploadQuantized } from './linear';
 import type { GpuTensor } from '../../gpu/context';
-import { testGpu } from '../../testing/gpu';
+import { testGpu, testGpuVariants } from '../../testing/gpu';
 import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { bf16ToF32, f32ToBf16 } from '../../util/dtype';
@@ -45,22 +45,25 @@ describe('linear on quantized weights (matmul_q.wgsl, matvec_q.wgsl)', () => {
   for (const c of CASES) {
     const name = `${c.format} G=${c.group ?? 64} M=${c.M} K=${c.K} N=${c.N} rows:${c.rows ?? 'all'}`;
     it(`matches the CPU linear on dequantize(q): ${name}`, async () => {
-      const ctx = await testGpu();
-      const rng = new Rng(c.M * 1000 + c.K * 10 + c.N + (c.format === 'q4' ? 7 : 0));
-      const xv = rng.normals(c.M * c.K);
-      const q = quantize(rng.normals(c.N * c.K, 1 / Math.sqrt(c.K)), c.N, c.K, c.format, c.group);
-      const bBits = f32ToBf16(rng.normals(c.N));
-      const got = await ctx.read(
-        ctx.tidy(() => {
-          const x = ctx.upload(xv, [c.M, c.K], 'f32', 'x');
-          const bias = ctx.upload(bBits, [c.N], 'bf16', 'b');
-          return linear(ctx, x, uploadQuantized(ctx, q.data, c.format, [c.N, c.K], 'w', c.group), c.rows ? { bias, rows: c.rows } : { bias });
-        }),
-      );
-      const bias = cpuTensor(bf16ToF32(bBits), [c.N]);
-      const want = linearCpu(cpuTensor(xv, [c.M, c.K]), cpuTensor(dequantize(q), [c.N, c.K]), c.rows ? { bias, rows: c.rows } : { bias });
-      expect(got.length).toBe(c.M * (c.rows?.[1] ?? c.N));
-      expectClose(got, want.data, TOL, name);
+      // matvec (M ≤ 8) has a subgroup variant: run both reductions
+      const contexts = c.M <= 8 ? await testGpuVariants() : [{ name: 'default', ctx: await testGpu() }];
+      for (const { name: variant, ctx } of contexts) {
+        const rng = new Rng(c.M * 1000 + c.K * 10 + c.N + (c.format === 'q4' ? 7 : 0));
+        const xv = rng.normals(c.M * c.K);
+        const q = quantize(rng.normals(c.N * c.K, 1 / Math.sqrt(c.K)), c.N, c.K, c.format, c.group);
+        const bBits = f32ToBf16(rng.normals(c.N));
+        const got = await ctx.read(
+          ctx.tidy(() => {
+            const x = ctx.upload(xv, [c.M, c.K], 'f32', 'x');
+            const bias = ctx.upload(bBits, [c.N], 'bf16', 'b');
+            return linear(ctx, x, uploadQuantized(ctx, q.data, c.format, [c.N, c.K], 'w', c.group), c.rows ? { bias, rows: c.rows } : { bias });
+          }),
+        );
+        const bias = cpuTensor(bf16ToF32(bBits), [c.N]);
+        const want = linearCpu(cpuTensor(xv, [c.M, c.K]), cpuTensor(dequantize(q), [c.N, c.K]), c.rows ? { bias, rows: c.rows } : { bias });
+        expect(got.length).toBe(c.M * (c.rows?.[1] ?? c.N));
+        expectClose(got, want.data, TOL, `${name} (${variant})`);
+      }
     });
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rmsNorm as rmsNormCpu } from '../cpu/rmsNorm';
 import { cpuTensor } from '../cpu/tensor';
 import { rmsNorm } from './rmsNorm';
-import { testGpu } from '../../testing/gpu';
+import { testGpu, testGpuVariants } from '../../testing/gpu';
 import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
@@ -30,20 +30,22 @@ describe('rms_norm.wgsl', () => {
     [[11, 15], 5, 'bf16'],
     [[4, 1], undefined, 'f32'],
     [[2, 1000], 500, 'f16'],
+    [[300, 32], 8, 'f32'], // 1200 rows of 8: 128 rows per workgroup, the last workgroup partly empty
   ];
-  it.each(cases)('matches the CPU twin: x%j, cols %s, w %s', async (shape, cols, dtype) => {
-    const ctx = await testGpu();
+  it.each(cases)('matches the CPU twin (workgroup and subgroup reductions): x%j, cols %s, w %s', async (shape, cols, dtype) => {
     const rng = new Rng(shape[0]! * 1000 + shape[1]!);
     const n = shape[0]! * shape[1]!;
     const c = cols ?? shape[1]!;
     const x = rng.normals(n, 3);
     x[0] = 40; // one outlier row, as in real hidden states
     const w = weight(rng, c, dtype);
-    const got = await ctx.read(
-      ctx.tidy(() => rmsNorm(ctx, ctx.upload(x, shape, 'f32', 'x'), ctx.upload(w.bytes, [c], dtype, 'w'), 1e-6, cols)),
-    );
     const want = rmsNormCpu(cpuTensor(x, shape), cpuTensor(w.values, [c]), 1e-6, cols).data;
-    expectClose(got, want, TOL, `rmsNorm ${dtype}`);
+    for (const { name, ctx } of await testGpuVariants()) {
+      const got = await ctx.read(
+        ctx.tidy(() => rmsNorm(ctx, ctx.upload(x, shape, 'f32', 'x'), ctx.upload(w.bytes, [c], dtype, 'w'), 1e-6, cols)),
+      );
+      expectClose(got, want, TOL, `rmsNorm ${dtype} (${name})`);
+    }
   });
 
   it('hand-checked: x = [3, 4], w = [1, 2] (bf16) → [0.8485281, 2.2627417]', async () => {

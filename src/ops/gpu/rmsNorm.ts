@@ -2,8 +2,9 @@ import code from '@shaders/rms_norm.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape, numel } from '../../util/assert';
 import { dtypeCode } from './dtypeCode';
+import { withSubgroups } from '../../gpu/shaderVariants';
 
-const SHADER = { file: 'rms_norm.wgsl', code };
+const SHADER = withSubgroups('rms_norm.wgsl', code);
 
 /**
  * RMSNorm over groups of `cols` consecutive values (default: the last dim), weight of any dtype:
