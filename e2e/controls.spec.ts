@@ -25,10 +25,17 @@ test('presets fill in the size, clamp past 2048 a side, and invalid fields expla
   await page.getByTestId('width').fill('2049');
   await expect(page.getByTestId('size-error')).toHaveText('Width must be a multiple of 16 between 64 and 2048 (got 2049).');
   await expect(page.getByTestId('size-note')).toContainText('Custom size');
+  // the selects no longer claim the last preset
+  await expect(page.getByTestId('size-aspect')).toHaveValue('custom');
+  await expect(page.getByTestId('size-mp')).toHaveValue('custom');
   await expect(page.getByTestId('generate-button')).toBeDisabled();
   await expect(page.getByTestId('generate-reason')).toHaveText('Fix the image size above.');
   await page.getByTestId('width').fill('1024');
   await expect(page.getByTestId('size-error')).toBeHidden();
+  await page.getByTestId('size-mp').selectOption('1'); // a preset again from "Custom"
+  await expect(page.getByTestId('size-aspect')).toHaveValue('16:9');
+  await expect(page.getByTestId('width')).toHaveValue(String(wide.width));
+  await page.getByTestId('width').fill('1024');
 
   await page.getByTestId('steps').fill('9');
   await expect(page.getByTestId('field-error')).toHaveText(

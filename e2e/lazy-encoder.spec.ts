@@ -80,7 +80,7 @@ test('the VAE encoder is left out of the download and fetched once, on the first
   await generate(page);
   const tOffline = Date.now() - t1;
   await expect(page.getByTestId('error-name')).toHaveText('(InvalidInput)');
-  await expect(page.getByTestId('error-message')).toContainText(`Editing needs the VAE encoder of ${manifest.name} (${(deferredBytes / 1e6).toFixed(1)} MB), which is downloaded the first time a reference image is used`);
+  await expect(page.getByTestId('error-message')).toContainText(`Editing needs the VAE encoder of ${manifest.name} (${formatBytes(deferredBytes)}), which is downloaded the first time a reference image is used`);
   await expect(page.getByTestId('error-message')).toContainText('connect to the network and try again');
   console.log(`offline: ${await page.getByTestId('error-message').textContent()}`);
   await context.setOffline(false);

@@ -204,6 +204,9 @@ test('Cancel keeps what is stored (Resume goes on); Delete asks first, then remo
   await setFaults(HUB_URL, { throttle: { match: CHUNKS, bytesPerSec: 250_000 } });
   await page.getByTestId('model-download-button').click();
   await expect(page.getByTestId('model-download-progress')).toContainText(/ (B|KiB|MiB)\/s/); // bytes are flowing
+  await page.context().setOffline(true); // progress says why nothing moves, not "0 B/s · measuring speed…"
+  await expect(page.getByTestId('model-download-progress')).toContainText('MiB · waiting for the network');
+  await page.context().setOffline(false);
   await page.getByTestId('model-download-cancel').click();
   await expect(page.getByTestId('storage-notice')).toHaveText('Download cancelled; what was stored is kept: press Resume to go on.');
   await expect(storedModel(page)).toHaveAttribute('data-state', 'partial');

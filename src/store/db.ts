@@ -18,6 +18,7 @@ import { type DBSchema, type IDBPDatabase, openDB } from 'idb';
 import { StorageFull } from '../errors';
 import type { PackManifest } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
+import { formatBytes } from '../util/bytes';
 
 export const DB_NAME = 'kleinbild-models';
 const DB_VERSION = 1;
@@ -117,7 +118,6 @@ export function isQuotaError(e: unknown): boolean {
   return e instanceof DOMException && e.name === 'QuotaExceededError';
 }
 
-const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 
 /**
  * Throws StorageFull when the origin's quota cannot take `needed` more bytes; writes nothing.
@@ -130,8 +130,8 @@ export async function checkSpace(name: string, needed: number): Promise<void> {
   const available = Math.max(0, quota - usage);
   if (needed > available) {
     throw new StorageFull(
-      `Not enough storage for ${name}: ${mb(needed)} needed, ${mb(available)} available ` +
-        `(this site may use ${mb(quota)} and uses ${mb(usage)}). Free disk space or delete stored models, then try again.`,
+      `Not enough storage for ${name}: ${formatBytes(needed)} needed, ${formatBytes(available)} available ` +
+        `(this site may use ${formatBytes(quota)} and uses ${formatBytes(usage)}). Free disk space or delete stored models, then try again.`,
     );
   }
 }
@@ -144,7 +144,7 @@ export async function writeOrFull(name: string, what: string, write: () => Promi
     if (!isQuotaError(e)) throw e;
     const { usage = 0, quota = 0 } = await navigator.storage.estimate();
     throw new StorageFull(
-      `Storage is full: writing ${what} of ${name} failed (QuotaExceededError; this site uses ${mb(usage)} of ${mb(quota)}). ` +
+      `Storage is full: writing ${what} of ${name} failed (QuotaExceededError; this site uses ${formatBytes(usage)} of ${formatBytes(quota)}). ` +
         'What was stored before is kept: free disk space or delete stored models, then press Resume.',
     );
   }

@@ -25,6 +25,7 @@ import { type ManifestRecord, type ModelRecord, type ModelsDb, checkSpace, isQuo
 import { InvalidInput, IntegrityFailure, StorageFull } from '../errors';
 import { CONCURRENCY, chunkDeps, samePlan } from './download';
 import { announce, deferredBytes, holdsModelLock, lockName, modelRecord, withModelLock } from './models';
+import { formatBytes } from '../util/bytes';
 
 export interface DeferredOptions {
   /** Passed to openSource for every source of the recipe (hubUrl, fetch, retry). */
@@ -34,7 +35,6 @@ export interface DeferredOptions {
 /** The fetch running in this realm per model id. */
 const inflight = new Map<string, Promise<ManifestRecord>>();
 
-const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 
 /**
  * Fetches and stores every deferred chunk of complete model `id`; resolves with its manifest record
@@ -70,7 +70,7 @@ async function fetchAll(id: string, opts: DeferredOptions): Promise<ManifestReco
   if (todo.length === 0) return rec; // fetched meanwhile (another tab)
   const model = await modelRecord(db, id);
   const name = rec.manifest.name;
-  const need = `Editing needs the VAE encoder of ${name} (${mb(deferredBytes(rec))}), which is downloaded the first time a reference image is used`;
+  const need = `Editing needs the VAE encoder of ${name} (${formatBytes(deferredBytes(rec))}), which is downloaded the first time a reference image is used`;
   if (navigator.onLine === false) throw new InvalidInput(`${need}; this browser is offline: connect to the network and try again.`);
   await checkSpace(name, deferredBytes(rec));
 

@@ -1,10 +1,14 @@
 /**
  * Output size: aspect-ratio and megapixel presets (sizes.ts) that fill in width and height, plus the
  * two fields for a custom size. A preset that would pass 2048 px a side is clamped, and the note
- * says so; a custom size that is not allowed is explained under the fields.
+ * says so; a custom size that is not allowed is explained under the fields, and both selects then
+ * read "Custom" (picking a preset from them sets its size again).
  */
 import { ASPECTS, aspectByLabel, clampNote, customSizeErrors, formatMegapixels, MEGAPIXELS, presetSize } from './sizes';
 import { SIZE_MAX, SIZE_MIN, SIZE_MULTIPLE } from './validate';
+
+/** The selects' value while the fields hold a size no preset gives ("Custom", not the last preset). */
+const CUSTOM = 'custom';
 
 export interface SizeFieldsProps {
   width: string;
@@ -34,7 +38,8 @@ export function SizeFields({ width, height, aspect, megapixels, onSize, onPreset
       <div className="grid">
         <label>
           <span>Aspect</span>
-          <select value={aspect} onChange={(e) => pick(e.target.value, megapixels)} data-testid="size-aspect">
+          <select value={isPreset ? aspect : CUSTOM} onChange={(e) => pick(e.target.value, megapixels)} data-testid="size-aspect">
+            {isPreset ? null : <option value={CUSTOM} disabled>Custom</option>}
             {ASPECTS.map((a) => (
               <option key={a.label} value={a.label}>
                 {a.label}
@@ -44,7 +49,8 @@ export function SizeFields({ width, height, aspect, megapixels, onSize, onPreset
         </label>
         <label>
           <span>Area</span>
-          <select value={megapixels} onChange={(e) => pick(aspect, Number(e.target.value))} data-testid="size-mp">
+          <select value={isPreset ? megapixels : CUSTOM} onChange={(e) => pick(aspect, Number(e.target.value))} data-testid="size-mp">
+            {isPreset ? null : <option value={CUSTOM} disabled>Custom</option>}
             {MEGAPIXELS.map((mp) => (
               <option key={mp} value={mp}>
                 {formatMegapixels(mp)}

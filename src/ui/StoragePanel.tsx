@@ -26,13 +26,36 @@ export interface StoragePanelProps {
 
 const CUSTOM = 'custom';
 
-/** "12.3 MiB / 40.0 MiB · 2.1 MiB/s · 13 s left". */
-export function downloadDetail(p: DownloadProgress): string {
+/**
+ * "12.3 MiB / 40.0 MiB · 2.1 MiB/s · 13 s left"; offline "12.3 MiB / 40.0 MiB · waiting for the
+ * network" (the download retries by itself once the browser is back online); before the list of
+ * files is known (total 0) "getting the file list…" or, offline, "waiting for the network".
+ */
+export function downloadDetail(p: DownloadProgress, online = true): string {
+  if (p.totalBytes === 0) return online ? 'getting the file list…' : 'waiting for the network';
   const parts = [`${formatBytes(p.doneBytes)} / ${formatBytes(p.totalBytes)}`];
-  parts.push(p.bytesPerSec === null ? 'measuring speed…' : `${formatBytes(Math.round(p.bytesPerSec))}/s`);
-  if (p.etaSeconds !== null) parts.push(`${formatDuration(p.etaSeconds)} left`);
+  if (!online) parts.push('waiting for the network');
+  else {
+    parts.push(p.bytesPerSec === null ? 'measuring speed…' : `${formatBytes(Math.round(p.bytesPerSec))}/s`);
+    if (p.etaSeconds !== null) parts.push(`${formatDuration(p.etaSeconds)} left`);
+  }
   if (p.retries > 0) parts.push(`${p.retries} ${p.retries === 1 ? 'retry' : 'retries'}`);
   return parts.join(' · ');
+}
+
+/** navigator.onLine, kept current by the window's online/offline events. */
+function useOnline(): boolean {
+  const [online, setOnline] = useState(() => typeof navigator === 'undefined' || navigator.onLine !== false);
+  useEffect(() => {
+    const update = () => setOnline(navigator.onLine !== false);
+    window.addEventListener('online', update);
+    window.addEventListener('offline', update);
+    return () => {
+      window.removeEventListener('online', update);
+      window.removeEventListener('offline', update);
+    };
+  }, []);
+  return online;
 }
 
 function formatDuration(s: number): string {
@@ -57,6 +80,7 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
   const [plan, setPlan] = useState<{ key: string; plan: DownloadPlan | null; error: string | null } | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
   const importInput = useRef<HTMLInputElement>(null);
+  const online = useOnline();
 
   useEffect(() => {
     modelChoices().then(setChoices, () => setChoices([]));
@@ -152,7 +176,7 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
       {dl ? (
         <Progress testId="model-download-progress" label={`${dl.kind === 'import' ? 'Importing' : 'Downloading'} ${dl.name}`}
           fraction={dl.progress && dl.progress.totalBytes > 0 ? dl.progress.doneBytes / dl.progress.totalBytes : null}
-          {...(dl.progress ? { detail: downloadDetail(dl.progress) } : {})} />
+          {...(dl.progress ? { detail: downloadDetail(dl.progress, online) } : {})} />
       ) : null}
       {dl?.progress?.lastRetry ? <p className="hint" data-testid="model-download-retry">Retried: {dl.progress.lastRetry}</p> : null}
       {store.error ? (

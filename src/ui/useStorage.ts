@@ -10,6 +10,7 @@ import type { DownloadPlan, DownloadProgress, GeneratorApi, ImportPlan, LocalFil
 import { STORE_CHANNEL, type StoreMessage } from '../store/types';
 import { lockName } from '../store/models';
 import type { UiError } from './useGenerator';
+import { formatBytes } from './format';
 
 export interface OwnDownload {
   /** A download from the network, or an import of a local folder. */
@@ -45,12 +46,13 @@ function toUiError(e: unknown, during: string): UiError {
   return e instanceof Error ? { name: e.name, message: e.message, during } : { name: 'Error', message: String(e), during };
 }
 
-/** Asks the browser to keep this origin's storage (window only: not available in workers). */
-async function requestPersistence(): Promise<string | null> {
-  if (!navigator.storage?.persist || (await navigator.storage.persisted())) return null;
-  return (await navigator.storage.persist())
-    ? 'Persistent storage granted: the browser will not evict stored models to free space.'
-    : 'Persistent storage was not granted: the browser may evict stored models when the disk runs low.';
+/**
+ * Asks the browser to keep this origin's storage (window only: not available in workers); true when
+ * the answer changed it. The panel's usage line says whether it is granted (one place, not a notice too).
+ */
+async function requestPersistence(): Promise<boolean> {
+  if (!navigator.storage?.persist || (await navigator.storage.persisted())) return false;
+  return navigator.storage.persist();
 }
 
 export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | null): StorageState {
@@ -116,13 +118,13 @@ export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | nu
       setError(null);
       setNotice(null);
       setActive({ kind: during, id: null, name, progress: null, cancelling: false });
-      void requestPersistence().then((n) => n && setNotice(n), () => {});
+      void requestPersistence().then((changed) => changed && refresh(), () => {});
       const onProgress = (progress: DownloadProgress) => {
         ownId.current = progress.id;
         setActive((d) => (d ? { ...d, id: progress.id, name: progress.name, progress } : d));
       };
       run(api, Comlink.proxy(onProgress)).then(
-        (m) => setNotice(`${m.name} is stored (${(m.totalBytes / 1e6).toFixed(1)} MB): press Load.`),
+        (m) => setNotice(`${m.name} is stored (${formatBytes(m.totalBytes)}): press Load.`),
         (e: unknown) => {
           const err = toUiError(e, during);
           if (err.name !== 'Cancelled') setError(err);
