@@ -1,6 +1,7 @@
-/** Error paths: no WebGPU, an invalid size, a model URL that does not exist. */
+/** Error paths: no WebGPU, an invalid size, and a model that cannot be loaded, each said in plain words (src/ui/explainError.ts) with the technical text under Details. */
 import { chromium, expect, test } from '@playwright/test';
 import { APP_URL, CHROMIUM_BASE_ARGS, CHROMIUM_PATH, HUB_URL } from './env';
+import { clearFaults, setFaults } from './hubServer';
 
 test('without WebGPU the app says so and disables Load and Generate with the reason', async () => {
   // Without --enable-unsafe-webgpu, Chromium blocklists SwiftShader: requestAdapter() → null.
@@ -45,10 +46,62 @@ test('a model URL that does not exist shows an error naming the missing file', a
   await page.goto('/');
   await page.getByTestId('model-source').fill(`${HUB_URL}/no-such-model`);
   await page.getByTestId('load-button').click();
-  const alert = page.getByRole('alert');
-  await expect(alert).toContainText('Loading the model failed');
+  const alert = page.getByTestId('error');
+  await expect(page.getByTestId('error-title')).toHaveText('Loading the model failed: The model was not found there.');
+  await expect(page.getByTestId('error-advice')).toContainText('Check the name (owner/name on Hugging Face) or the link');
+  await expect(page.getByTestId('error-message')).toBeHidden(); // the technical text waits under Details
+  await alert.getByText('Details').click();
+  await expect(page.getByTestId('error-message')).toBeVisible();
   await expect(alert).toContainText('404');
   await expect(alert).toContainText(/no-such-model\/\S+\.(json|safetensors)/);
   await expect(page.getByTestId('load-button')).toBeEnabled(); // can retry with another source
   await expect(page.getByTestId('generate-button')).toBeDisabled();
+});
+
+/** Loads model-a from the hub server and returns the error region once a load error shows. */
+async function failedLoad(page: import('@playwright/test').Page, source = `${HUB_URL}/model-a`) {
+  await page.goto('/');
+  await expect(page.getByTestId('load-button')).toBeEnabled();
+  await page.getByTestId('model-source').fill(source);
+  await page.getByTestId('load-button').click();
+  await expect(page.getByTestId('error-title')).toBeVisible({ timeout: 60_000 });
+  return page.getByTestId('error');
+}
+
+test('access refused (403) says the model may be gated', async ({ page }) => {
+  await setFaults(HUB_URL, { rules: [{ match: 'model-a/', action: { status: 403 } }] });
+  try {
+    const alert = await failedLoad(page);
+    await expect(page.getByTestId('error-title')).toHaveText('Loading the model failed: The model host refused access.');
+    await expect(page.getByTestId('error-advice')).toContainText('gated or private');
+    await expect(alert).toContainText('HTTP 403');
+  } finally {
+    await clearFaults(HUB_URL);
+  }
+});
+
+test('a host that does not allow this site (CORS) is named as a possible cause', async ({ page }) => {
+  // the files answer with another site's Access-Control-Allow-Origin: the browser withholds them
+  await setFaults(HUB_URL, { rules: [{ match: 'model-a/', action: { status: 200, headers: { 'Access-Control-Allow-Origin': 'https://elsewhere.example' } } }] });
+  try {
+    await failedLoad(page);
+    await expect(page.getByTestId('error-title')).toHaveText('Loading the model failed: The model host could not be reached.');
+    await expect(page.getByTestId('error-advice')).toContainText('(CORS)');
+  } finally {
+    await clearFaults(HUB_URL);
+  }
+});
+
+test('offline: says so, and what to do', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByTestId('load-button')).toBeEnabled();
+  await page.context().setOffline(true);
+  try {
+    await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
+    await page.getByTestId('load-button').click();
+    await expect(page.getByTestId('error-title')).toHaveText('Loading the model failed: This browser is offline.', { timeout: 120_000 });
+    await expect(page.getByTestId('error-advice')).toHaveText('Connect to the network and try again; a download goes on from where it stopped.');
+  } finally {
+    await page.context().setOffline(false);
+  }
 });

@@ -182,6 +182,7 @@ test('storage full mid-download: a clear message, no half-written chunk, no mani
   await pickPack(page);
   await page.getByTestId('model-download-button').click();
   await expect(page.getByTestId('storage-error')).toContainText('StorageFull', { timeout: DOWNLOAD_TIMEOUT_MS });
+  await expect(page.getByTestId('storage-error')).toContainText('The download stopped: There is not enough storage space for the model.');
   await expect(page.getByTestId('storage-error')).toContainText(/Storage is full: writing chunks\/\d+\.bin of .+ failed \(QuotaExceededError/);
   await expect(page.getByTestId('storage-error')).toContainText('press Resume');
   await expect(page.getByTestId('model-download-progress')).toBeHidden();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { folderSource } from '../weights/folderSource';
 import { parseSafetensors } from '../weights/safetensors';
 import type { FileSource } from '../weights/source';
+import { type Configs, readConfigs } from '../model/config';
 
 /** Golden root: $KLEINBILD_GOLDEN, else the repository's test/golden. */
 export const GOLDEN_DIR: string =
@@ -105,4 +106,9 @@ export function goldenTensor(map: Map<string, GoldenTensor>, name: string): Gold
 /** The tiny model-a checkpoint as a FileSource (same layout as black-forest-labs/FLUX.2-klein-4B). */
 export function goldenModelSource(): FileSource {
   return folderSource(join(GOLDEN_DIR, 'model-a'));
+}
+
+/** model-a's three configs (text encoder, transformer, VAE), as the plan takes them. */
+export function goldenConfigs(): Promise<Configs> {
+  return readConfigs(goldenModelSource());
 }

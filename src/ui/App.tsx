@@ -19,6 +19,7 @@ import { useGenerator } from './useGenerator';
 import { useReferences } from './useReferences';
 import { useStorage } from './useStorage';
 import { randomSeed } from './validate';
+import { ErrorMessage } from './ErrorMessage';
 
 const ERROR_TITLES: Readonly<Record<string, string>> = {
   load: 'Loading the model failed',
@@ -70,8 +71,7 @@ export function App() {
       <div role="alert" className={gen.error ? 'alert' : 'alert empty'} data-testid="error">
         {gen.error ? (
           <>
-            <strong>{ERROR_TITLES[gen.error.during] ?? 'Error'}</strong>{' '}
-            <span data-testid="error-name">({gen.error.name})</span>: <span data-testid="error-message">{gen.error.message}</span>
+            <ErrorMessage error={gen.error} heading={ERROR_TITLES[gen.error.during] ?? 'Error'} testIds={{ name: 'error-name', message: 'error-message' }} />{' '}
             <button type="button" className="link" onClick={gen.dismissError} aria-label="Dismiss error">
               ×
             </button>

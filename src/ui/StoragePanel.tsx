@@ -14,6 +14,8 @@ import { LOCAL_PREFIX, isLocalRecipe } from '../store/types';
 import { FolderImport } from './FolderImport';
 import { Progress } from './Progress';
 import { formatBytes } from './format';
+import { useOnline } from './useOnline';
+import { ErrorMessage } from './ErrorMessage';
 import type { StorageState } from './useStorage';
 import './StoragePanel.css';
 
@@ -25,6 +27,14 @@ export interface StoragePanelProps {
 }
 
 const CUSTOM = 'custom';
+
+/** What failed, by the storage action that raised the error (UiError.during). */
+const STORAGE_HEADINGS: Readonly<Record<string, string>> = {
+  download: 'The download stopped',
+  import: 'The import stopped',
+  delete: 'Deleting the model failed',
+  storage: 'Reading the stored models failed',
+};
 
 /**
  * "12.3 MiB / 40.0 MiB · 2.1 MiB/s · 13 s left"; offline "12.3 MiB / 40.0 MiB · waiting for the
@@ -41,21 +51,6 @@ export function downloadDetail(p: DownloadProgress, online = true): string {
   }
   if (p.retries > 0) parts.push(`${p.retries} ${p.retries === 1 ? 'retry' : 'retries'}`);
   return parts.join(' · ');
-}
-
-/** navigator.onLine, kept current by the window's online/offline events. */
-function useOnline(): boolean {
-  const [online, setOnline] = useState(() => typeof navigator === 'undefined' || navigator.onLine !== false);
-  useEffect(() => {
-    const update = () => setOnline(navigator.onLine !== false);
-    window.addEventListener('online', update);
-    window.addEventListener('offline', update);
-    return () => {
-      window.removeEventListener('online', update);
-      window.removeEventListener('offline', update);
-    };
-  }, []);
-  return online;
 }
 
 function formatDuration(s: number): string {
@@ -181,7 +176,7 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
       {dl?.progress?.lastRetry ? <p className="hint" data-testid="model-download-retry">Retried: {dl.progress.lastRetry}</p> : null}
       {store.error ? (
         <p role="alert" className="storage-error" data-testid="storage-error">
-          <strong>{store.error.name}</strong>: {store.error.message}{' '}
+          <ErrorMessage error={store.error} heading={STORAGE_HEADINGS[store.error.during] ?? 'Storage'} />{' '}
           <button type="button" className="link" onClick={store.dismiss} aria-label="Dismiss storage error">×</button>
         </p>
       ) : null}
