@@ -262,7 +262,10 @@ export class Pipeline<T> {
     const n = h * wd;
     const observers: RunObserver<T>[] = [];
     if (opts.dump) observers.push(dumpObserver(ops, opts.dump, cfg.vae));
-    if (opts.preview) observers.push(previewObserver(ops, await this.previewProjection(h, wd), h, wd, opts.preview)); // fitted once per model, outside the timings
+    if (opts.preview) {
+      report({ stage: 'prepare', fraction: 0 }); // fitted once per model (seconds), outside the timings
+      observers.push(previewObserver(ops, await this.previewProjection(h, wd), h, wd, opts.preview));
+    }
     const notify = async (hook: (o: RunObserver<T>) => Promise<void> | void) => {
       for (const o of observers) await hook(o);
     };

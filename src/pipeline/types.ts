@@ -75,7 +75,11 @@ export interface GenerateRequest {
   references?: ReferenceImage[];
 }
 
-export type Stage = 'encode' | 'denoise' | 'decode';
+/**
+ * 'prepare': fitting the live-preview map, seconds on the first request of a model with `onPreview`
+ * (or a larger grid) and instant after; then the three stages of every request.
+ */
+export type Stage = 'prepare' | 'encode' | 'denoise' | 'decode';
 
 export interface GenerateProgress {
   stage: Stage;
