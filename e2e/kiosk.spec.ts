@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
-import { HUB_URL } from './env';
+import { HUB_URL, PACK_A } from './env';
+import { NO_STORED_MODEL } from '../src/ui/kiosk/config';
 
 const PIN = '2468';
 const SUGGESTIONS = ['A small blue house by the sea', 'A red balloon on a wooden table'];
@@ -129,4 +130,25 @@ test('kiosk: entered from the app and left with the PIN', async ({ page }) => {
   await expect(page.getByTestId('kiosk')).toHaveCount(0);
   await page.goto('/');
   await expect(page.getByTestId('kiosk-enter')).toBeVisible();
+});
+
+test('kiosk with the default model ("stored"): says how to store one on a phone without widening the page, then loads the stored model', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.route((url) => url.pathname === '/e2e-stored.json', (route) => route.fulfill({ json: { ...CONFIG, model: 'stored' } }));
+  await page.goto('/?kiosk=1&config=/e2e-stored.json');
+  await expect(page.getByTestId('kiosk-engine-error')).toContainText(NO_STORED_MODEL, { timeout: LOAD_TIMEOUT_MS });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+
+  // store the tiny pack in the app, then the kiosk loads it from storage (no network needed)
+  await page.goto('/');
+  await page.getByTestId('model-choice-custom').check();
+  await page.getByTestId('model-download-source').fill(`${HUB_URL}/${PACK_A.name}`);
+  await page.getByTestId('model-download-button').click();
+  await expect(page.getByTestId('stored-model')).toHaveAttribute('data-state', 'complete', { timeout: LOAD_TIMEOUT_MS });
+  await page.goto('/?kiosk=1&config=/e2e-stored.json');
+  await expect(page.getByTestId('kiosk-engine-error')).toHaveCount(0);
+  await expect(page.getByTestId('kiosk')).toHaveAttribute('data-engine', 'ready', { timeout: LOAD_TIMEOUT_MS });
+  // and stays ready: load progress that arrives after the load must not turn it back to loading
+  await page.waitForTimeout(2000);
+  await expect(page.getByTestId('kiosk')).toHaveAttribute('data-engine', 'ready');
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL } from '../../worker/api';
-import { DEFAULT_KIOSK_CONFIG, loadKioskConfig, parseKioskConfig, resolveConfigUrl } from './config';
+import type { StoredModel } from '../../worker/api';
+import { DEFAULT_KIOSK_CONFIG, STORED_MODEL, loadKioskConfig, parseKioskConfig, pickStoredModel, resolveConfigUrl } from './config';
 
 function errorsOf(raw: unknown): string[] {
   const r = parseKioskConfig(raw);
@@ -10,9 +10,16 @@ function errorsOf(raw: unknown): string[] {
 describe('parseKioskConfig', () => {
   it('fills every missing key from the defaults', () => {
     expect(parseKioskConfig({})).toEqual({ ok: true, config: DEFAULT_KIOSK_CONFIG });
-    expect(DEFAULT_KIOSK_CONFIG.model).toBe(DEFAULT_MODEL);
+    expect(DEFAULT_KIOSK_CONFIG.model).toBe(STORED_MODEL); // a kiosk never downloads by default
     const r = parseKioskConfig({ $comment: 'ignored', width: 64, height: 128, model: 'http://127.0.0.1:4180/model-a', pinSha256: 'AB'.repeat(32) });
     expect(r.ok && r.config).toMatchObject({ width: 64, height: 128, steps: 4, model: 'http://127.0.0.1:4180/model-a', pinSha256: 'ab'.repeat(32) });
+  });
+
+  it('accepts "stored", store:<id>, hub ids and URLs as the model', () => {
+    for (const model of ['stored', 'store:klein-q4-1a2b3c4d', 'owner/name@main', 'https://example.org/m']) {
+      expect(parseKioskConfig({ model })).toMatchObject({ ok: true, config: { model } });
+    }
+    expect(errorsOf({ model: 'store:' })).toEqual([expect.stringMatching(/^model must be "stored", store:<id>, a hub repo id/)]);
   });
 
   it('reports every problem with its key and value', () => {
@@ -38,7 +45,7 @@ describe('parseKioskConfig', () => {
         'maxQueued must be a whole number from 0 to 100 (got 2.5).',
         'suggestions[1] must be a non-empty string (got "").',
         'blockedWords must be an array of strings (got "nope").',
-        expect.stringMatching(/^model must be a hub repo id .* \(got "\.\.\/models\/a"\)\.$/),
+        expect.stringMatching(/^model must be "stored", store:<id>, a hub repo id .* \(got "\.\.\/models\/a"\)\.$/),
         expect.stringMatching(/^pinSha256 must be null or the SHA-256 .*\(got "1234"\)\.$/),
         expect.stringMatching(/^Unknown key "idleResetSecond"; the known keys are title, model, /),
       ]),
@@ -94,6 +101,16 @@ describe('loadKioskConfig', () => {
     const { readFile } = await import('node:fs/promises');
     const body = await readFile(new URL('../../../public/kiosk.json', import.meta.url), 'utf8');
     const r = await loadKioskConfig(url, serve(body));
-    expect(r).toMatchObject({ ok: true, config: { model: DEFAULT_MODEL } });
+    expect(r).toMatchObject({ ok: true, config: { model: STORED_MODEL } });
+  });
+});
+
+describe('pickStoredModel', () => {
+  const model = (id: string, complete: boolean): StoredModel =>
+    ({ id, name: id, source: 'hub', recipe: { name: id, quant: 'q4', base: 'o/n' }, quant: 'q4', totalBytes: 1, storedBytes: complete ? 1 : 0, deferredBytes: 0, complete, busy: false });
+  it('takes the first complete model; none when every one is partial', () => {
+    expect(pickStoredModel([model('a', false), model('b', true), model('c', true)])?.id).toBe('b');
+    expect(pickStoredModel([model('a', false)])).toBeNull();
+    expect(pickStoredModel([])).toBeNull();
   });
 });

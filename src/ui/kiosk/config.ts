@@ -7,14 +7,18 @@
  * The keys are documented in ./README.md.
  */
 import { classifySource } from '../../weights/source';
-import { DEFAULT_MODEL, type ModelSource } from '../../worker/api';
+import type { ModelSource, StoredModel } from '../../worker/api';
 import { sizeError, stepsError } from '../validate';
 import { compileBlocklist } from './blocklist';
 
 export interface KioskConfig {
   /** Heading shown on the kiosk screen and the welcome slide. */
   title: string;
-  /** Model loaded at start: a hub repo id `owner/name[@revision]` or an http(s) folder URL. */
+  /**
+   * Model loaded at start: `stored` (a complete model stored in this browser, see
+   * pickStoredModel: the kiosk never downloads), `store:<id>` (that stored model), a hub repo id
+   * `owner/name[@revision]` or an http(s) folder URL (streamed on every start).
+   */
   model: ModelSource;
   /** Output size in pixels (multiples of 16, 64…2048) and denoising steps (1…8). */
   width: number;
@@ -40,9 +44,12 @@ export interface KioskConfig {
   pinSha256: string | null;
 }
 
+/** The `model` value meaning "the model stored in this browser" (the default). */
+export const STORED_MODEL = 'stored';
+
 export const DEFAULT_KIOSK_CONFIG: Readonly<KioskConfig> = Object.freeze({
   title: 'Kleinbild',
-  model: DEFAULT_MODEL,
+  model: STORED_MODEL,
   width: 512,
   height: 512,
   steps: 4,
@@ -117,8 +124,9 @@ const CHECKS: Readonly<Record<keyof KioskConfig, Check>> = {
   model: (v, key) => {
     const t = text(v, key);
     if ('error' in t) return t;
+    if (t.value === STORED_MODEL || /^store:\S+$/.test(t.value)) return t;
     return classifySource(t.value) === 'path'
-      ? { error: `${key} must be a hub repo id like owner/name[@revision] or an http(s) URL of a model folder (got ${describe(v)}).` }
+      ? { error: `${key} must be "stored", store:<id>, a hub repo id like owner/name[@revision] or an http(s) URL of a model folder (got ${describe(v)}).` }
       : t;
   },
   width: formNumber((t) => sizeError('Width', t)),
@@ -219,3 +227,15 @@ export async function loadKioskConfig(url: URL, fetchFn: typeof fetch = fetch): 
   }
   return parseKioskConfig(raw);
 }
+
+/**
+ * The stored model a kiosk with `model: "stored"` loads: the first complete one in the store's
+ * order; null when none is complete (the kiosk then says how to store one).
+ */
+export function pickStoredModel(models: readonly StoredModel[]): StoredModel | null {
+  return models.find((m) => m.complete) ?? null;
+}
+
+/** Shown when `model` is "stored" and this browser has no complete model. */
+export const NO_STORED_MODEL =
+  'No model is stored in this browser yet. Open Kleinbild without ?kiosk=1, download a model under Stored models, then start the kiosk again.';

@@ -9,6 +9,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import * as Comlink from 'comlink';
 import type { GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadProgress, ModelSource } from '../../worker/api';
+import { NO_STORED_MODEL, STORED_MODEL, pickStoredModel } from './config';
 
 export type EngineState =
   | { kind: 'starting' }
@@ -29,7 +30,7 @@ function message(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
-/** Starts the worker, probes WebGPU and loads `model`; the worker ends with the component. */
+/** Starts the worker, probes WebGPU and loads `model` ("stored": the stored model pickStoredModel picks); the worker ends with the component. */
 export function useEngine(model: ModelSource): Engine {
   const remote = useRef<Comlink.Remote<GeneratorApi> | null>(null);
   const [state, setState] = useState<EngineState>({ kind: 'starting' });
@@ -59,7 +60,16 @@ export function useEngine(model: ModelSource): Engine {
         const caps = await api.capabilities();
         if (caps.error !== null) throw new Error(`WebGPU is not available: ${caps.error}`);
         if (alive) setState({ kind: 'loading', progress: null });
-        await api.load(model, Comlink.proxy((progress: LoadProgress) => alive && setState({ kind: 'loading', progress })));
+        let source = model;
+        if (model === STORED_MODEL) {
+          const stored = pickStoredModel((await api.storage()).models);
+          if (!stored) throw new Error(NO_STORED_MODEL);
+          source = `store:${stored.id}`;
+        }
+        // progress calls may arrive after load resolved (Comlink delivers them asynchronously): only a
+        // loading state takes them, or a late one would turn 'ready' back into 'loading'
+        const onProgress = (progress: LoadProgress) => alive && setState((st) => (st.kind === 'loading' ? { kind: 'loading', progress } : st));
+        await api.load(source, Comlink.proxy(onProgress));
         if (alive) setState({ kind: 'ready' });
       } catch (e) {
         console.error('Kiosk: the model could not be loaded', e);
