@@ -12,7 +12,7 @@ import { GOLDEN_DIR, PACK_A, PACK_CACHE_DIR, REPO_DIR } from './env';
 import { startHubServer } from './hubServer';
 
 /** What a pack's bytes depend on: the converter's sources and the model's files. */
-const PACK_INPUTS = ['src/weights/convert.ts', 'src/util/quant.ts', 'src/weights/packFormat.ts', 'src/weights/safetensors.ts', 'src/util/dtype.ts', 'src/model/tensorList.ts', 'src/cli/pack.ts'];
+const PACK_INPUTS = ['src/weights/convert.ts', 'src/weights/quantRule.ts', 'src/util/quant.ts', 'src/weights/packFormat.ts', 'src/weights/safetensors.ts', 'src/util/dtype.ts', 'src/model/tensorList.ts', 'src/cli/pack.ts'];
 
 async function packKey(modelDir: string): Promise<string> {
   const h = createHash('sha256');

@@ -31,9 +31,11 @@ describe('model choices', () => {
     const choices = await modelChoices();
     expect(choices.filter((c) => c.recommended).map((c) => c.recipe.quant)).toEqual(['q4']);
     const by = Object.fromEntries(choices.map((c) => [c.id, c]));
-    // 4-bit stores ≈ 0.56 B/weight, 8-bit ≈ 1.03 B/weight on the linear weights (≈ 6.9 G of them)
+    // 4-bit stores ≈ 0.56 B/weight, 8-bit ≈ 1.03 B/weight on the linear weights (≈ 6.9 G of them);
+    // the q4 pack keeps 171 M transformer weights at q8 (weights/quantRule.ts): 4,180,345,088 B
+    // (3.89 GiB; 3.82 with every linear weight q4), within the 4.0 GiB the 4-bit default promises
     expect(by['klein-q4']?.storedBytes).toBeGreaterThan(3.5e9);
-    expect(by['klein-q4']?.storedBytes).toBeLessThan(4.5e9);
+    expect(by['klein-q4']?.storedBytes).toBeLessThanOrEqual(4 * 2 ** 30);
     expect(by['klein-q8']?.storedBytes).toBeGreaterThan(6.5e9);
     expect(by['klein-q8']?.storedBytes).toBeLessThan(8e9);
     // bf16 download of the needed tensors: 27 Qwen3 layers + embedding + transformer + VAE ≈ 14 GB

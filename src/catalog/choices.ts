@@ -12,14 +12,20 @@ import kleinVae from '../../bench/configs/flux2-klein-4b/vae/config.json';
 import { storedBytes, targetDtype } from '../weights/convert';
 import { type PackQuant, TENSOR_ALIGN } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
-import type { Component, SourceTensor } from '../weights/sourceTensor';
+import type { Component } from '../weights/sourceTensor';
 
-/** Stored bytes of a pack of `quant` holding `specs` (bf16 sources), including alignment padding as planPack lays it out. */
-export function packLayoutBytes(specs: readonly TensorSpec[], quant: PackQuant): number {
+/**
+ * Stored bytes of a pack of `quant` holding `specs`, including alignment padding as planPack lays
+ * it out: exact for bf16 sources. `repackGroup`: components read from GGUF K-quant blocks, whose q4
+ * weights keep their codes at that group size (Q4_K: 32, weights/ggufRepack.ts) instead of 64 — an
+ * estimate, since a file's mix of block types is not known before it is read.
+ */
+export function packLayoutBytes(specs: readonly TensorSpec[], quant: PackQuant, repackGroup: Partial<Record<Component, number>> = {}): number {
   let offset = 0;
   for (const s of specs) {
-    const dtype = targetDtype(s.component, { shape: s.shape, plainDtype: 'bf16' } as Pick<SourceTensor, 'shape' | 'plainDtype'> as SourceTensor, quant);
-    offset = Math.ceil((offset + storedBytes(dtype, s.shape)) / TENSOR_ALIGN) * TENSOR_ALIGN;
+    const dtype = targetDtype(s.component, { name: s.name, shape: s.shape, plainDtype: 'bf16' }, quant);
+    const group = dtype === 'q4' ? repackGroup[s.component] : undefined;
+    offset = Math.ceil((offset + storedBytes(dtype, s.shape, group)) / TENSOR_ALIGN) * TENSOR_ALIGN;
   }
   return offset;
 }
@@ -57,7 +63,7 @@ export interface ModelChoice {
   label: string;
   description: string;
   recipe: PackRecipe;
-  /** Bytes stored in IndexedDB once done (exact for the real configs). */
+  /** Bytes stored in IndexedDB once done (exact for the real configs from bf16 and fp8; GGUF: estimated). */
   storedBytes: number;
   /** Bytes fetched to build it (bf16 and fp8: exact; GGUF: estimated from the quant mix). */
   downloadBytes: number;
@@ -95,13 +101,13 @@ export async function modelChoices(base: string = DEFAULT_MODEL, configs: Config
     description: string,
     recipe: PackRecipe,
     density: Partial<Record<Component, SourceDensity>>,
-    extra: { approximate?: boolean; recommended?: boolean } = {},
+    extra: { approximate?: boolean; recommended?: boolean; repackGroup?: Partial<Record<Component, number>> } = {},
   ): ModelChoice => ({
     id,
     label,
     description,
     recipe,
-    storedBytes: packLayoutBytes(specs, recipe.quant),
+    storedBytes: packLayoutBytes(specs, recipe.quant, extra.repackGroup),
     downloadBytes: sourceBytes(specs, density),
     approximate: extra.approximate ?? false,
     recommended: extra.recommended ?? false,
@@ -130,7 +136,7 @@ export async function modelChoices(base: string = DEFAULT_MODEL, configs: Config
         },
       },
       { transformer: GGUF_Q4_K_M, text_encoder: GGUF_Q4_K_M },
-      { approximate: true },
+      { approximate: true, repackGroup: { transformer: 32, text_encoder: 32 } }, // Q4_K codes kept at G = 32
     ),
   ];
 }

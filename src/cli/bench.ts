@@ -232,11 +232,13 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
 
   try {
     const t0 = performance.now();
-    const rw = new RandomWeights(ops, o.seed, quant);
-    const rwVae = new RandomWeights(ops, o.seed); // the VAE stays bf16, as in a q4/q8 pack
-    const made = () => rw.loadedBytes + rwVae.loadedBytes;
+    // formats per tensor as a q4/q8 pack stores them (weights/quantRule.ts); the VAE stays bf16
+    const rwText = new RandomWeights(ops, o.seed, quant && { format: quant, component: 'text_encoder' });
+    const rwTransformer = new RandomWeights(ops, o.seed, quant && { format: quant, component: 'transformer' });
+    const rwVae = new RandomWeights(ops, o.seed);
+    const made = () => rwText.loadedBytes + rwTransformer.loadedBytes + rwVae.loadedBytes;
     const info = { source: `random:${o.config}`, summary: 'random weights' };
-    const sources = { textEncoder: rw, transformer: rw, vae: rwVae };
+    const sources = { textEncoder: rwText, transformer: rwTransformer, vae: rwVae };
     const precision = parsePrecision(o.precision);
     const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, info, { precision, ...(o.lowMemory ? { lowMemory: true } : {}) });
     await ops.sync();

@@ -31,14 +31,16 @@ describe('npm run pack', () => {
     }
     expect((await readdir(join(out, 'chunks'))).length).toBe(m.chunks.length);
     // report: per component sizes and the mean/max relative RMS error of the quantized weights
-    expect(lines.some((l) => /^transformer +\d+ tensors, [\d.]+ GB \(q4/.test(l))).toBe(true);
+    // (q4 blocks; the embedders, modulations and final layer q8: weights/quantRule.ts)
+    expect(lines.some((l) => /^transformer +\d+ tensors, [\d.]+ GB \((?=.*\bq4 [\d.]+ GB)(?=.*\bq8 [\d.]+ GB)/.test(l))).toBe(true);
     const rel = lines.map((l) => /relRms mean ([\d.e+-]+), max ([\d.e+-]+)/.exec(l)).filter((x) => x !== null);
     expect(rel.length).toBe(2); // text encoder and transformer
     for (const r of rel) expect(Number(r[2])).toBeLessThan(0.2); // q4 g64 on gaussian-like weights ≈ 0.09
     // the folder reads as a pack (what `npm run generate -- --model DIR` does)
     const ck = await openCheckpoints(folderSource(out));
     expect(ck.pack?.name).toContain('q4');
-    expect(ck.transformer.info('proj_out.weight').dtype).toBe('Q4');
+    expect(ck.transformer.info('transformer_blocks.0.attn.to_q.weight').dtype).toBe('Q4');
+    expect(ck.transformer.info('proj_out.weight').dtype).toBe('Q8');
     expect((await stat(join(out, 'tokenizer/tokenizer.json'))).size).toBeGreaterThan(1000);
   });
 

@@ -155,7 +155,8 @@ export class Pipeline<T> {
    * Loads configs, tokenizer, checkpoint headers and (normal mode) the weights: Qwen3 layers 0…26
    * only, VAE decoder only (the encoder lazily), never the token embedding table (its rows are read
    * per prompt). `opts.quant` quantizes the text encoder's and the transformer's linear weights while
-   * loading (the VAE keeps its checkpoint dtype). `opts.lowMemory` reads no weights here: generate()
+   * loading, each to the format weights/quantRule.ts gives it (in q4 the transformer's embedders,
+   * modulations and final layer are q8); the VAE keeps its checkpoint dtype. `opts.lowMemory` reads no weights here: generate()
    * reads each stage's, then frees them.
    */
   static async load<T>(
@@ -173,8 +174,8 @@ export class Pipeline<T> {
     const ckpts = { te: opened.text_encoder, tr: opened.transformer, vae: opened.vae };
     const quant = opts.quant;
     const sources = {
-      textEncoder: new WeightLoader(ops, ckpts.te, undefined, quant && { format: quant, filter: () => true }),
-      transformer: new WeightLoader(ops, ckpts.tr, undefined, quant && { format: quant, filter: () => true }),
+      textEncoder: new WeightLoader(ops, ckpts.te, undefined, quant && { format: quant, component: 'text_encoder' }),
+      transformer: new WeightLoader(ops, ckpts.tr, undefined, quant && { format: quant, component: 'transformer' }),
       vae: new WeightLoader(ops, ckpts.vae),
     };
     // bytes each stage reads: its loader's tensors (model/tensorList.ts), the embedding rows excepted

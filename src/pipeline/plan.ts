@@ -188,7 +188,7 @@ async function onPlanDevice<R>(cpuAdapter: boolean, work: (ctx: GpuContext) => P
  */
 export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>): Promise<PlanResult> {
   const ops = new GpuOps(ctx);
-  const formats = o.formats ?? { textEncoder: uniformFormats(o.quant), transformer: uniformFormats(o.quant), vae: uniformFormats() };
+  const formats = o.formats ?? { textEncoder: uniformFormats(o.quant, 'text_encoder'), transformer: uniformFormats(o.quant, 'transformer'), vae: uniformFormats() };
   const sources = { textEncoder: new PlanWeights(ops, formats.textEncoder), transformer: new PlanWeights(ops, formats.transformer), vae: new PlanWeights(ops, formats.vae) };
   const cfg = o.configs;
   const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, { source: 'plan', summary: 'plan' }, {

@@ -20,7 +20,11 @@ export interface LoadProgress {
 
 /** How a model is loaded (Pipeline.load, the worker's load, the CLI). */
 export interface LoadOptions {
-  /** Quantize linear weights while loading (src/util/quant.ts); default: keep the checkpoint's dtype. */
+  /**
+   * Quantize the text encoder's and the transformer's linear weights while loading (src/util/quant.ts;
+   * per-tensor format by src/weights/quantRule.ts: q4 keeps the transformer's embedders, modulations
+   * and final layer at q8); default: keep the checkpoint's dtype.
+   */
   quant?: QuantFormat;
   /**
    * Keep only one stage's weights on the GPU at a time: every generate() reads the text encoder,

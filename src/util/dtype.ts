@@ -37,6 +37,9 @@ export function f32ToBf16(x: Float32Array): Uint16Array {
   return out;
 }
 
+/** 2^(e − 15) for the f16 exponent field e = 0 … 31 (`**` is a pow call; this is a load). */
+const F16_EXP_SCALE = Float64Array.from({ length: 32 }, (_, e) => 2 ** (e - 15));
+
 /** IEEE half bit pattern → f32 value. */
 export function f16BitsToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
@@ -44,7 +47,7 @@ export function f16BitsToF32(h: number): number {
   const m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
+  return s * (1 + m / 1024) * (F16_EXP_SCALE[e] as number);
 }
 
 /** f16 bit patterns → f32 values (exact). */

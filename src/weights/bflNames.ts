@@ -44,7 +44,7 @@ export interface RowSource {
   readonly rowByteLength: number;
   /** Decodes rows [row0, row0 + rows) from exactly their bytes → f32, row-major. */
   decodeRows(bytes: Uint8Array, row0: number, rows: number): Float32Array;
-  /** Blocks held exactly by a quant.ts format (SourceTensor.lossless): `rows` whole rows' bytes, in order → that layout. */
+  /** Blocks whose codes a quant.ts format holds (SourceTensor.lossless): `rows` whole rows' bytes, in order → that layout. */
   readonly lossless?: LosslessQuant & { repackRows(bytes: Uint8Array, rows: number): Uint8Array };
 }
 

@@ -9,9 +9,13 @@
  * each interval's source bytes are one range, and all ranges of a chunk are coalesced per file
  * (gaps ≤ COALESCE_GAP_BYTES) into few requests.
  *
- * GGUF Q8_0 / Q4_0 / Q4_1 blocks are not decoded and re-quantized but repacked into q8 / q4 with
- * G = 32 (ggufRepack.ts, PackTensor.group); their relRms, measured as for every quantized tensor,
- * is 0. Every other source is decoded to f32 and quantized at G = 64.
+ * GGUF blocks whose codes a q4 / q8 group holds are not decoded and re-quantized but repacked code
+ * for code (ggufRepack.ts, PackTensor.group): Q8_0 / Q4_0 / Q4_1 and Q4_K at G = 32, Q3_K and Q6_K
+ * at G = 16; their relRms, measured as for every quantized tensor, is 0 for the first three and
+ * ≤ 5e-4 for the K-quants (sub-block scales × super-block scale rounded to f16). A repack is used
+ * when its format is the tensor's target (Q6_K, a q8 repack, is re-quantized in a q4 pack).
+ * Every other source is decoded to f32 and quantized at G = 64. Which format each tensor
+ * gets: `targetDtype` (quantRule.ts).
  */
 import { InvalidInput, WeightMismatch } from '../errors';
 import { type DType, type QuantFormat, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
@@ -23,6 +27,7 @@ import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type Pac
 import type { PackJob, PackRecipe } from './packJob';
 import { readPackManifest } from './pack';
 import { copyJob, finishManifest } from './packCopy';
+import { quantFormatFor } from './quantRule';
 
 /** Files copied verbatim into a pack: what readConfigs and loadTokenizer read. */
 export const PACK_SMALL_FILES = [
@@ -50,14 +55,17 @@ const ROWS_BLOCK_VALUES = 4 << 20;
 const BLOCK_CACHE_BYTES = 256 << 20;
 
 /**
- * Storage format of one tensor in a pack of `quant`: 2-D weights of the text encoder (embedding
- * included: its rows are gathered on the host, any format works) and of the transformer are
- * quantized; everything else (norms, biases, BatchNorm statistics, the VAE) keeps its dtype, or f32
- * when the source is not a plain dtype (fp8, GGUF blocks). Blocks a q4 holds exactly (GGUF Q4_0 /
- * Q4_1) stay q4 in a q8 pack too: lossless and smaller than re-quantizing to q8.
+ * Storage format of one tensor in a pack of `quant`: the quantized format quantRule.ts
+ * `quantFormatFor` gives it (2-D weights of the text encoder, embedding included — its rows are
+ * gathered on the host, any format works — and of the transformer; in a q4 pack the transformer's
+ * embedders, modulations and final layer are q8); everything else (norms, biases, BatchNorm
+ * statistics, the VAE) keeps its dtype, or f32 when the source is not a plain dtype (fp8, GGUF
+ * blocks). Source blocks that repack into q4 (SourceTensor.lossless, e.g. GGUF Q4_0 / Q4_1) stay
+ * q4 where the rule says q8 too: smaller than re-quantizing to q8, and no more accurate.
  */
-export function targetDtype(component: Component, t: SourceTensor, quant: PackQuant): PackTensor['dtype'] {
-  if (quant !== 'none' && component !== 'vae' && t.shape.length === 2) return t.lossless?.format === 'q4' ? 'q4' : quant;
+export function targetDtype(component: Component, t: Pick<SourceTensor, 'name' | 'shape' | 'plainDtype' | 'lossless'>, quant: PackQuant): PackTensor['dtype'] {
+  const q = quant === 'none' ? null : quantFormatFor(component, t.name, t.shape, quant);
+  if (q) return t.lossless?.format === 'q4' ? 'q4' : q;
   if (t.plainDtype) return t.plainDtype;
   return quant === 'none' && t.shape.length >= 2 ? 'bf16' : 'f32';
 }

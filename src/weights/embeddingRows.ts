@@ -8,7 +8,7 @@
  * Rows of consecutive ids are one byte range, so a run of adjacent missing ids is one `readRange`
  * per section: plain dtypes (bf16 / f16 / f32) have one section, q8 two (codes, scales) and q4
  * three (codes, scales, mins), in the planar layout of src/util/quant.ts with the group size the
- * checkpoint gives the tensor (TensorInfo.group; 32 for GGUF repacks). Decoded rows live in an
+ * checkpoint gives the tensor (TensorInfo.group; 32 or 16 for GGUF repacks). Decoded rows live in an
  * LRU bounded by bytes; a lookup larger than the bound is still served whole.
  */
 import { WeightMismatch } from '../errors';

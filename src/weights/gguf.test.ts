@@ -139,6 +139,50 @@ describe('GGML block layouts, hand-assembled from ggml-common.h / dequantize_row
     expect([...y]).toEqual([...want]);
   });
 
+  it('Q3_K: hmask high bits, 2-bit qs planes, 16 6-bit scales − 32 in 12 bytes, d last; every value against ggml\'s loop', () => {
+    // hand-checked values: all stored scales 33 (sc′ = 1) except sub-block 0: 0 (sc′ = −32) and 15: 63 (sc′ = 31)
+    // stored 33 = 0b10_0001: low nibbles 1 → bytes 0–7 = 0x11 (byte 0: 0x10, low nibble of scale 0 is 0);
+    // top bits 2 for scales 1…14, 0 for scale 0 (bits 0–1 of byte 8) and 3 for scale 15 (bits 6–7 of byte 11)
+    const scales = [0x10, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0xf1, 0xa8, 0xaa, 0xaa, 0xea];
+    const hmask = Array.from({ length: 32 }, (_, l) => (l === 0 ? 0xff : l === 1 ? 0 : 0x0f)); // l ≥ 2: high bit for e < 128 only
+    const qs = Array.from({ length: 64 }, (_, i) => (i === 0 ? 0b11_10_01_00 : 0)); // qs[0]: element 0 → 0, 32 → 1, 64 → 2, 96 → 3
+    const d = -0.5;
+    const block = new Uint8Array([...hmask, ...qs, ...scales, ...h(d)]);
+    const y = dequantize('Q3_K', block, 256);
+    expect(y[0]).toBe(d * -32 * (0 + 4 - 4)); // sub-block 0, q = 0 | 1 << 2
+    expect(y[32]).toBe(d * 1 * (1 + 4 - 4)); // sub-block 2, qs[0] bits 2–3 = 1, hmask[0] bit 1
+    expect(y[96]).toBe(d * 1 * (3 + 4 - 4)); // sub-block 6, qs[0] bits 6–7
+    expect(y[128]).toBe(d * 1 * (0 + 4 - 4)); // sub-block 8, qs[32] = 0, hmask[0] bit 4
+    expect(y[1]).toBe(d * -32 * (0 - 4)); // hmask[1] = 0: q = 0
+    expect(y[255]).toBe(d * 31 * (0 - 4)); // sub-block 15, hmask[31] bit 7 clear
+    expect(y[242]).toBe(d * 31 * (0 - 4)); // hmask[18] = 0x0f: bit 7 clear
+    expect(y[2]).toBe(d * -32 * (4 - 4));
+    // random bytes against ggml's dequantize_row_q3_K as written (aux words, kmask1/kmask2, m and shift)
+    const rnd = new Rng(3);
+    const b = Uint8Array.from({ length: 110 }, () => rnd.nextU32() & 0xff);
+    b.set(h(0.125), 108);
+    const aux = new Uint32Array(4);
+    new Uint8Array(aux.buffer).set(b.subarray(96, 108));
+    const [kmask1, kmask2] = [0x03030303, 0x0f0f0f0f];
+    const tmp = aux[2] as number;
+    aux[2] = (((aux[0] as number) >>> 4) & kmask2) | (((tmp >>> 4) & kmask1) << 4);
+    aux[3] = (((aux[1] as number) >>> 4) & kmask2) | (((tmp >>> 6) & kmask1) << 4);
+    aux[0] = ((aux[0] as number) & kmask2) | (((tmp >>> 0) & kmask1) << 4);
+    aux[1] = ((aux[1] as number) & kmask2) | (((tmp >>> 2) & kmask1) << 4);
+    const sc = new Int8Array(aux.buffer);
+    const want: number[] = [];
+    let is = 0;
+    for (let n = 0, q = 32, m = 1; n < 256; n += 128, q += 32) {
+      for (let j = 0, shift = 0; j < 4; j++, shift += 2, m <<= 1) {
+        let dl = 0.125 * ((sc[is++] as number) - 32);
+        for (let l = 0; l < 16; l++) want.push(dl * ((((b[q + l] as number) >> shift) & 3) - ((b[l] as number) & m ? 0 : 4)));
+        dl = 0.125 * ((sc[is++] as number) - 32);
+        for (let l = 0; l < 16; l++) want.push(dl * ((((b[q + l + 16] as number) >> shift) & 3) - ((b[l + 16] as number) & m ? 0 : 4)));
+      }
+    }
+    expect([...dequantize('Q3_K', b, 256)]).toEqual(want.map(Math.fround));
+  });
+
   it('rejects a byte count that is not whole blocks of the type', () => {
     expect(() => dequantize('Q4_K', new Uint8Array(143), 256, 'x')).toThrow(/weight x: expected 144 bytes/);
     expect(() => dequantize('Q8_0', new Uint8Array(34), 16, 'y')).toThrow(/multiple of 32/);
@@ -149,13 +193,15 @@ describe('GGML block layouts, hand-assembled from ggml-common.h / dequantize_row
  * Relative RMS error of writer → GGUF file → header parse → decode, gaussian N(0, 1) data [8, 512]
  * (seeds 7/8/9 measured: Q8_0 0.0054/0.0052/0.0055, Q6_K 0.0189/0.0186/0.0187, Q5_K 0.0378/0.0379/
  * 0.0382, Q5_1 0.0377, Q5_0 0.0423/0.0424/0.0429, Q4_K 0.0796/0.0783/0.0792, Q4_1 0.0791/0.0782/0.0792,
- * Q4_0 0.0855/0.0841/0.0874; F16 2.1e-4, BF16 1.65e-3 from rounding to the stored type; F32 exact).
+ * Q4_0 0.0855/0.0841/0.0874, Q3_K 0.1534/0.1538/0.1546; F16 2.1e-4, BF16 1.65e-3 from rounding to the
+ * stored type; F32 exact).
  * That is the quantization noise step/√12 of these plain quantizers (ggufWrite.ts); bounds are
  * ~1.25× the worst observation. A layout error (nibble order, scale unpacking, a high bit) scrambles
  * values and gives errors of order 1.
  */
 const ROUND_TRIP_REL_RMS: Readonly<Record<GgmlType, number>> = {
   F32: 0, F16: 3e-4, BF16: 2.1e-3, Q8_0: 0.007, Q6_K: 0.024, Q5_K: 0.048, Q5_1: 0.048, Q5_0: 0.054, Q4_K: 0.1, Q4_1: 0.1, Q4_0: 0.11,
+  Q3_K: 0.19,
 };
 
 describe('GGUF writer → @huggingface/gguf header → decode', () => {

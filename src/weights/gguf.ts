@@ -95,9 +95,11 @@ export async function readGgufHeader(src: FileSource, path: string): Promise<Ggu
 }
 
 /**
- * A GGUF tensor as a RowSource (`file` = its path in the source); Q8_0 / Q4_0 / Q4_1 tensors also
- * offer their lossless quant.ts repack (ggufRepack.ts). Throws WeightMismatch for a type without a
- * decoder or rows that are not whole blocks, InvalidInput for data past the file end.
+ * A GGUF tensor as a RowSource (`file` = its path in the source); Q8_0 / Q4_0 / Q4_1 / Q3_K / Q4_K /
+ * Q6_K tensors also offer their code-for-code quant.ts repack (`lossless`: format GGUF_REPACK[type],
+ * group GGUF_REPACK_GROUP[type]; ggufRepack.ts: bit-exact for the first three, K-quant scales rounded
+ * to f16). Throws WeightMismatch for a type without a decoder or rows that are not whole blocks,
+ * InvalidInput for data past the file end.
  */
 export function ggufRowSource(t: GgufTensorInfo, file: string, fileSize: number): RowSource {
   if (!(t.type in GGML_BLOCK)) {
@@ -113,11 +115,12 @@ export function ggufRowSource(t: GgufTensorInfo, file: string, fileSize: number)
   }
   const plain = { F32: 'f32', F16: 'f16', BF16: 'bf16' } as const;
   const format = GGUF_REPACK[type];
+  const group = GGUF_REPACK_GROUP[type];
   return {
-    ...(format && {
+    ...(format && group && {
       lossless: {
         format,
-        group: GGUF_REPACK_GROUP,
+        group,
         repackRows: (bytes: Uint8Array, n: number) => repackGguf(type, bytes, n, cols, `${t.name} (${file})`).data,
       },
     }),

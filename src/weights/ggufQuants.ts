@@ -10,6 +10,10 @@
  *   Q5_0  32 values, 22 B: d, qh (u32), qs[16] 5th bit of y[j] is qh bit j, of y[j+16] qh bit j+16; −16
  *   Q5_1  32 values, 24 B: d, m, qh, qs[16]    as Q5_0 without the −16, plus m
  *   Q8_0  32 values, 34 B: d, qs[32] (int8)    y[j] = qs[j]·d
+ *   Q3_K 256 values, 110 B: hmask[32], qs[64], scales[12], d
+ *        16 sub-blocks of 16 with a 6-bit scale stored + 32 (getScaleQ3K): sc(i) − 32 ∈ −32…31;
+ *        e = 128n + 32k + l (half n, quarter k = 0…3, l = 0…31): q = ((qs[32n + l] >> 2k) & 3) |
+ *        (hmask[l] bit 4n + k) << 2, i.e. hmask[e % 32] bit ⌊e/32⌋; y[e] = d·(sc(e/16) − 32)·(q − 4)
  *   Q4_K 256 values, 144 B: d, dmin, scales[12], qs[128]
  *        8 sub-blocks of 32 with 6-bit scale sc and min m packed in `scales` (getScaleMinK4);
  *        64-value group g: y[64g+l] = d·sc(2g)·(qs[32g+l] & 15) − dmin·m(2g),
@@ -26,17 +30,17 @@ import { bf16ToF32, f16BitsToF32 } from '../util/dtype';
 /** GGML type id (GGUF tensor info `type`) → name, for every type this module decodes. */
 export const GGML_TYPE_NAMES: Readonly<Record<number, GgmlType>> = {
   0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 6: 'Q5_0', 7: 'Q5_1', 8: 'Q8_0',
-  12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 30: 'BF16',
+  11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 30: 'BF16',
 };
 
-export type GgmlType = 'F32' | 'F16' | 'BF16' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q8_0' | 'Q4_K' | 'Q5_K' | 'Q6_K';
+export type GgmlType = 'F32' | 'F16' | 'BF16' | 'Q4_0' | 'Q4_1' | 'Q5_0' | 'Q5_1' | 'Q8_0' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K';
 
 /** Values per block and bytes per block (ggml `type_traits` blck_size / type_size). */
 export const GGML_BLOCK: Readonly<Record<GgmlType, { size: number; bytes: number }>> = {
   F32: { size: 1, bytes: 4 }, F16: { size: 1, bytes: 2 }, BF16: { size: 1, bytes: 2 },
   Q4_0: { size: 32, bytes: 18 }, Q4_1: { size: 32, bytes: 20 }, Q5_0: { size: 32, bytes: 22 },
   Q5_1: { size: 32, bytes: 24 }, Q8_0: { size: 32, bytes: 34 },
-  Q4_K: { size: 256, bytes: 144 }, Q5_K: { size: 256, bytes: 176 }, Q6_K: { size: 256, bytes: 210 },
+  Q3_K: { size: 256, bytes: 110 }, Q4_K: { size: 256, bytes: 144 }, Q5_K: { size: 256, bytes: 176 }, Q6_K: { size: 256, bytes: 210 },
 };
 
 /** Bytes of `n` values of `type`; throws when n is not a whole number of blocks. */
@@ -55,6 +59,37 @@ export function getScaleMinK4(j: number, q: Uint8Array, at: number): [sc: number
   if (j < 4) return [(q[at + j] as number) & 63, (q[at + j + 4] as number) & 63];
   const lo = q[at + j + 4] as number;
   return [(lo & 0xf) | (((q[at + j - 4] as number) >> 6) << 4), (lo >> 4) | (((q[at + j] as number) >> 6) << 4)];
+}
+
+/**
+ * The stored 6-bit scale of sub-block i (0…15) of a Q3_K block, `q` = its 12 `scales` bytes at `at`
+ * (0…63; the signed scale is this − 32): low 4 bits from the low (i < 8) or high (i ≥ 8) nibble of
+ * q[i % 8], bits 4–5 from bits 2·⌊i/4⌋, 2·⌊i/4⌋ + 1 of q[8 + i % 4] (ggml dequantize_row_q3_K's
+ * kmask1/kmask2 unpacking of `aux`).
+ */
+export function getScaleQ3K(i: number, q: Uint8Array, at: number): number {
+  const lo = ((q[at + (i & 7)] as number) >> (i < 8 ? 0 : 4)) & 0xf;
+  return lo | ((((q[at + 8 + (i & 3)] as number) >> (2 * (i >> 2))) & 3) << 4);
+}
+
+/** Code e (0…255) of the Q3_K block at byte o of b: q ∈ 0…7 (y = d·(sc − 32)·(q − 4)). */
+export function codeQ3K(b: Uint8Array, o: number, e: number): number {
+  const l = e & 31;
+  const lo = ((b[o + 32 + 32 * (e >> 7) + l] as number) >> (2 * ((e >> 5) & 3))) & 3;
+  return lo | ((((b[o + l] as number) >> (e >> 5)) & 1) << 2);
+}
+
+/** Code e (0…255) of the Q4_K block at byte o of b: q ∈ 0…15 (y = d·sc·q − dmin·m). */
+export function codeQ4K(b: Uint8Array, o: number, e: number): number {
+  return ((b[o + 16 + 32 * (e >> 6) + (e & 31)] as number) >> (4 * ((e >> 5) & 1))) & 0xf;
+}
+
+/** Code e (0…255) of the Q6_K block at byte o of b: q ∈ 0…63 (y = d·sc·(q − 32)). */
+export function codeQ6K(b: Uint8Array, o: number, e: number): number {
+  const k = (e >> 5) & 3;
+  const ql = b[o + 64 * (e >> 7) + 32 * (k & 1) + (e & 31)] as number;
+  const hi = ((b[o + 128 + 32 * (e >> 7) + (e & 31)] as number) >> (2 * k)) & 3;
+  return (k < 2 ? ql & 0xf : ql >> 4) | (hi << 4);
 }
 
 type BlockDecoder = (b: Uint8Array, o: number, y: Float32Array, i: number) => void;
@@ -98,20 +133,16 @@ function decodeK45(b: Uint8Array, o: number, y: Float32Array, i: number, hasHigh
   }
 }
 
+/** Q3_K (matches ggml dequantize_row_q3_K). */
+function decodeQ3K(b: Uint8Array, o: number, y: Float32Array, i: number): void {
+  const d = half(b, o + 108);
+  for (let e = 0; e < 256; e++) y[i + e] = d * (getScaleQ3K(e >> 4, b, o + 96) - 32) * (codeQ3K(b, o, e) - 4);
+}
+
+/** Q6_K (matches ggml dequantize_row_q6_K). */
 function decodeQ6K(b: Uint8Array, o: number, y: Float32Array, i: number): void {
   const d = half(b, o + 208);
-  for (let n = 0; n < 2; n++) {
-    for (let k = 0; k < 4; k++) {
-      for (let l = 0; l < 32; l++) {
-        const ql = b[o + 64 * n + 32 * (k & 1) + l] as number;
-        const lo = k < 2 ? ql & 0xf : ql >> 4;
-        const hi = ((b[o + 128 + 32 * n + l] as number) >> (2 * k)) & 3;
-        const e = 128 * n + 32 * k + l;
-        const sc = ((b[o + 192 + (e >> 4)] as number) << 24) >> 24; // int8
-        y[i + e] = d * sc * ((lo | (hi << 4)) - 32);
-      }
-    }
-  }
+  for (let e = 0; e < 256; e++) y[i + e] = d * (((b[o + 192 + (e >> 4)] as number) << 24) >> 24) * (codeQ6K(b, o, e) - 32);
 }
 
 function decodeQ8_0(b: Uint8Array, o: number, y: Float32Array, i: number): void {
@@ -125,6 +156,7 @@ const BLOCK_DECODERS: Readonly<Partial<Record<GgmlType, BlockDecoder>>> = {
   Q5_0: (b, o, y, i) => decodeNibbles(b, o, y, i, false, true),
   Q5_1: (b, o, y, i) => decodeNibbles(b, o, y, i, true, true),
   Q8_0: decodeQ8_0,
+  Q3_K: decodeQ3K,
   Q4_K: (b, o, y, i) => decodeK45(b, o, y, i, false),
   Q5_K: (b, o, y, i) => decodeK45(b, o, y, i, true),
   Q6_K: decodeQ6K,

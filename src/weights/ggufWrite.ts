@@ -7,8 +7,10 @@
  *
  * The quantizers are deliberately plain (no error-weighted search as llama.cpp's): Q4_0/Q4_1/
  * Q5_0/Q5_1/Q8_0 follow ggml's `quantize_row_*_ref` rounding; the K-quants take each sub-block's
- * min/max (Q4_K/Q5_K, asymmetric, min clamped to ≤ 0) or signed absmax (Q6_K, the largest-|x| value
- * maps to −32), then round the sub-block scales to 6 (Q6_K: 8) bits against one f16 super-scale.
+ * min/max (Q4_K/Q5_K, asymmetric, min clamped to ≤ 0) or signed absmax (Q6_K: the largest-|x| value
+ * maps to −32; Q3_K: to −4), then round the sub-block scales to 6 (Q6_K: 8) bits against one f16
+ * super-scale (Q3_K as ggml's quantize_row_q3_K_ref: the largest-|scale| sub-block gets −32, so d
+ * has the sign of −that scale and can be negative).
  * Block layouts: ggufQuants.ts.
  */
 import { InvalidInput } from '../errors';
@@ -18,7 +20,7 @@ import { GGML_BLOCK, type GgmlType, ggmlBytes } from './ggufQuants';
 
 /** GGML type ids (ggml.h `enum ggml_type`), the inverse of GGML_TYPE_NAMES. */
 const TYPE_ID: Readonly<Record<GgmlType, number>> = {
-  F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q4_K: 12, Q5_K: 13, Q6_K: 14, BF16: 30,
+  F32: 0, F16: 1, Q4_0: 2, Q4_1: 3, Q5_0: 6, Q5_1: 7, Q8_0: 8, Q3_K: 11, Q4_K: 12, Q5_K: 13, Q6_K: 14, BF16: 30,
 };
 
 /**
@@ -156,6 +158,36 @@ function quantQ6K(x: Float32Array, i: number, out: Uint8Array, o: number): void 
   }
 }
 
+/**
+ * Q3_K super-block of 256: 16 sub-blocks of 16, signed-absmax scale each (largest-|x| value → −4),
+ * the sub-block scales as 6-bit sc − 32 ∈ −32…31 of d = (largest-|scale| sub-block's scale) / −32;
+ * codes q = clamp(round(x / (d·sc)), −4, 3) + 4, split into qs (low 2 bits) and hmask (bit 2).
+ */
+function quantQ3K(x: Float32Array, i: number, out: Uint8Array, o: number): void {
+  const scales: number[] = [];
+  for (let s = 0; s < 16; s++) {
+    let v = 0;
+    for (let l = 0; l < 16; l++) if (Math.abs(x[i + 16 * s + l] as number) > Math.abs(v)) v = x[i + 16 * s + l] as number;
+    scales.push(v / -4);
+  }
+  let max = 0;
+  for (const s of scales) if (Math.abs(s) > Math.abs(max)) max = s;
+  const d = putHalf(out, o + 108, max / -32);
+  const sc = scales.map((s) => (max === 0 ? 0 : clamp(round((-32 * s) / max), -32, 31)));
+  for (let s = 0; s < 16; s++) {
+    const l = (sc[s] as number) + 32;
+    out[o + 96 + (s & 7)] = (out[o + 96 + (s & 7)] as number) | ((l & 0xf) << (s < 8 ? 0 : 4));
+    out[o + 104 + (s & 3)] = (out[o + 104 + (s & 3)] as number) | ((l >> 4) << (2 * (s >> 2)));
+  }
+  for (let e = 0; e < 256; e++) {
+    const step = d * (sc[e >> 4] as number);
+    const q = (step === 0 ? 0 : clamp(round((x[i + e] as number) / step), -4, 3)) + 4;
+    const l = e & 31;
+    out[o + 32 + 32 * (e >> 7) + l] = (out[o + 32 + 32 * (e >> 7) + l] as number) | ((q & 3) << (2 * ((e >> 5) & 3)));
+    out[o + l] = (out[o + l] as number) | ((q >> 2) << (e >> 5));
+  }
+}
+
 type BlockQuantizer = (x: Float32Array, i: number, out: Uint8Array, o: number) => void;
 
 const QUANTIZERS: Readonly<Partial<Record<GgmlType, BlockQuantizer>>> = {
@@ -164,6 +196,7 @@ const QUANTIZERS: Readonly<Partial<Record<GgmlType, BlockQuantizer>>> = {
   Q5_0: (x, i, out, o) => quantNibbles(x, i, out, o, false, true),
   Q5_1: (x, i, out, o) => quantNibbles(x, i, out, o, true, true),
   Q8_0: quantQ8_0,
+  Q3_K: quantQ3K,
   Q4_K: (x, i, out, o) => quantK45(x, i, out, o, false),
   Q5_K: (x, i, out, o) => quantK45(x, i, out, o, true),
   Q6_K: quantQ6K,

@@ -11,14 +11,18 @@ import { isQuantFormat, quantize } from '../util/quant';
 import { type Checkpoint, weightFormatOf } from './safetensors';
 import { EmbeddingRows } from './embeddingRows';
 import type { StorageFormat, WeightGetter } from './weightGetter';
+import { quantFormatFor } from './quantRule';
+import type { Component } from './sourceTensor';
 
 /**
- * Quantize-on-load: 2-D (linear) weights whose names pass `filter` are quantized to `format`
- * (src/util/quant.ts) before upload; the rest keep their checkpoint dtype.
+ * Quantize-on-load for the weights of `component`: each weight gets the format quantRule.ts
+ * `quantFormatFor(component, name, shape, format)` names (2-D weights `format`, in a q4 model the
+ * transformer's sensitive ones q8; quantized with src/util/quant.ts `quantize` before upload); the
+ * rest keep their checkpoint dtype, as do tensors the checkpoint already stores quantized.
  */
 export interface QuantizeOnLoad {
   format: QuantFormat;
-  filter: (name: string) => boolean;
+  component: Component;
 }
 
 export class WeightLoader<T> implements WeightGetter<T> {
@@ -57,11 +61,17 @@ export class WeightLoader<T> implements WeightGetter<T> {
     const format = weightFormatOf(info);
     // pack tensors already in a quantized format (src/weights/pack.ts) go to the GPU as they are
     if (isQuantFormat(format)) return this.ops.weight(bytes, format, shape, name, info.group);
-    if (this.quant && shape.length === 2 && this.quant.filter(name)) {
+    const q = this.quantFormat(name, shape);
+    if (q) {
       const [rows, cols] = shape as [number, number];
-      return this.ops.weight(quantize(decodeToF32(bytes, format), rows, cols, this.quant.format).data, this.quant.format, shape, name);
+      return this.ops.weight(quantize(decodeToF32(bytes, format), rows, cols, q).data, q, shape, name);
     }
     return this.ops.weight(bytes, format, shape, name);
+  }
+
+  /** The quantize-on-load format of a plain-dtype tensor (quantRule.ts), or null to keep its dtype. */
+  private quantFormat(name: string, shape: readonly number[]): QuantFormat | null {
+    return this.quant ? quantFormatFor(this.quant.component, name, shape, this.quant.format) : null;
   }
 
   /** The format `get(name, shape)` uploads: the checkpoint's, or the quantize-on-load format for 2-D weights it selects. */
@@ -70,8 +80,7 @@ export class WeightLoader<T> implements WeightGetter<T> {
     if (!info) throw new WeightMismatch(name, fmtShape(shape), 'missing');
     const format = weightFormatOf(info);
     if (isQuantFormat(format)) return info.group === undefined ? { format } : { format, group: info.group };
-    if (this.quant && shape.length === 2 && this.quant.filter(name)) return { format: this.quant.format };
-    return { format };
+    return { format: this.quantFormat(name, shape) ?? format };
   }
 
   /** Rows of `name` read per lookup (EmbeddingRows, one per name); its bytes are not in `loadedBytes`. */

@@ -2,7 +2,8 @@
  * Packs: conversion chunk by chunk must give exactly the bytes of converting each tensor whole
  * (row-local conversion, sections straddling chunk borders), the pack reader must return them,
  * copying a pack must verify every chunk, and source reads must be coalesced. GGUF Q8_0 / Q4_0 /
- * Q4_1 blocks must land in the pack without loss (G = 32).
+ * Q4_1 blocks must land in the pack without loss (G = 32), Q4_K / Q6_K / Q3_K with their codes
+ * (G = 32 / 16 / 16).
  */
 import { GOLDEN_DIR } from '../testing/golden';
 import { resolve } from 'node:path';
@@ -24,6 +25,7 @@ import { openGgufTransformer } from './gguf';
 import type { GgmlType } from './ggufQuants';
 import { type GgufTensorIn, encodeGguf } from './ggufWrite';
 import { dequantize, quantize } from '../util/quant';
+import { isQ4Sensitive } from './quantRule';
 
 const MODEL_A = resolve(GOLDEN_DIR, 'model-a');
 /** Tiny chunks so that most tensors and their planar sections straddle chunk borders. */
@@ -67,25 +69,30 @@ describe('pack conversion (golden model-a)', () => {
       const pack = await openCheckpoints(memorySource(files));
       const orig = folderSource(MODEL_A);
       let quantized = 0;
+      let sensitive = 0;
       for (const c of ['text_encoder', 'transformer'] as const) {
         const src = await openComponent(orig, c);
         for (const [name, info] of pack[c].tensors) {
           const o = src.info(name);
           const values = decodeToF32(await src.read(name), dtypeOf(o));
           if (o.shape.length === 2) {
-            expect(info.dtype, name).toBe(quant.toUpperCase());
+            // q4 packs keep the transformer's embedders, modulations and final layer at q8 (quantRule.ts)
+            const want = isQ4Sensitive(c, name) ? 'q8' : quant;
+            expect(info.dtype, name).toBe(want.toUpperCase());
             const { rows, cols } = rowsCols(o.shape);
-            expect(firstDiff(await pack[c].read(name), quantize(values, rows, cols, quant).data), `${c}/${name}`).toBe(-1);
+            expect(firstDiff(await pack[c].read(name), quantize(values, rows, cols, want).data), `${c}/${name}`).toBe(-1);
             const rel = pack.pack?.components[c][name]?.relRms;
             expect(rel, name).toBeGreaterThan(0);
-            expect(rel, name).toBeLessThan(quant === 'q8' ? 0.02 : 0.2);
+            expect(rel, name).toBeLessThan(want === 'q8' ? 0.02 : 0.2);
             quantized++;
+            if (want !== quant) sensitive++;
           } else {
             expect(firstDiff(await pack[c].read(name), await src.read(name)), name).toBe(-1);
           }
         }
       }
       expect(quantized).toBeGreaterThan(50);
+      expect(sensitive).toBe(quant === 'q4' ? 8 : 0); // quantRule.test.ts lists them
       // readRange over chunk borders equals the slice of read()
       const emb = 'model.embed_tokens.weight';
       const whole = await pack.text_encoder.read(emb);
@@ -139,15 +146,28 @@ describe('pack conversion (golden model-a)', () => {
   });
 });
 
-describe('GGUF Q8_0 / Q4_0 / Q4_1 transformer into a pack (golden model-a weights in BFL naming)', async () => {
+describe('GGUF Q8_0 / Q4_0 / Q4_1 / Q4_K / Q6_K / Q3_K transformer into a pack (golden model-a weights in BFL naming)', async () => {
   const { bfl } = await goldenTransformerAsBfl();
   const TYPES = ['Q8_0', 'Q4_0', 'Q4_1'] as const;
-  const tensors: GgufTensorIn[] = [...bfl].map(([name, t], i) => ({ name, shape: t.shape, data: t.data, type: t.shape.length === 2 ? (TYPES[i % 3] as GgmlType) : 'F32' }));
+  // K-quants need rows of whole 256-value super-blocks: 3 of the 29 2-D tensors have them
+  // (single_blocks.{0,1}.linear2 [128, 512], time_in.in_layer [128, 256]); the others cycle TYPES
+  const K_TYPES = ['Q4_K', 'Q6_K', 'Q3_K'] as const;
+  let k = 0;
+  const tensors: GgufTensorIn[] = [...bfl].map(([name, t], i) => {
+    const type: GgmlType = t.shape.length !== 2 ? 'F32' : (t.shape[1] as number) % 256 === 0 ? (K_TYPES[k++ % 3] as GgmlType) : (TYPES[i % 3] as GgmlType);
+    return { name, shape: t.shape, data: t.data, type };
+  });
   const gguf = memorySource({ 'flux.gguf': encodeGguf({ 'general.architecture': 'flux' }, tensors) }, 'gguf');
   const base = folderSource(MODEL_A);
+  /** The layout each type is repacked into (ggufRepack.ts), and whether that is bit-exact. */
+  const REPACK: Readonly<Record<string, { dtype: 'q4' | 'q8'; group: number; exact: boolean }>> = {
+    Q8_0: { dtype: 'q8', group: 32, exact: true }, Q4_0: { dtype: 'q4', group: 32, exact: true }, Q4_1: { dtype: 'q4', group: 32, exact: true },
+    Q4_K: { dtype: 'q4', group: 32, exact: false }, Q6_K: { dtype: 'q8', group: 16, exact: false }, Q3_K: { dtype: 'q4', group: 16, exact: false },
+  };
 
   for (const quant of ['q8', 'q4'] as const) {
-    it(`${quant} pack: Q4_0/Q4_1${quant === 'q8' ? ' and Q8_0' : ''} blocks repacked at G = 32, dequantize(pack bytes) = the GGUF decoder bit for bit, relRms 0`, async () => {
+    it(`${quant} pack: where it stores their format, Q8_0/Q4_0/Q4_1 repacked at G = 32 bit for bit (relRms 0), Q4_K at G = 32 and Q3_K/Q6_K at G = 16 with their codes (relRms ≤ 1e-3)`, async () => {
+      expect(k).toBe(3);
       const recipe = { name: 'gguf', quant, base: 'base', overrides: { transformer: { source: 'gguf', path: 'flux.gguf', format: 'gguf' as const } } };
       const job = await planPack(recipe, (s) => (s === 'gguf' ? gguf : base), neededTensors, { chunkBytes: CHUNK });
       const files = await buildPack(job);
@@ -159,23 +179,34 @@ describe('GGUF Q8_0 / Q4_0 / Q4_1 transformer into a pack (golden model-a weight
         const { rows, cols } = rowsCols(s.shape);
         const r = s.rowBytes(0, rows);
         const want = s.decode(await gguf.range(r.file, r.start, r.end), 0, rows); // = ggufQuants' dequantize (gguf.test.ts)
-        // Q8_0 into a q4 pack is re-quantized; Q4_0/Q4_1 stay q4 G32 in a q8 pack too (exact and smaller)
-        const lossless = s.sourceDtype !== 'Q8_0' || quant === 'q8';
-        expect([meta.dtype, meta.group], s.name).toEqual(lossless ? [s.sourceDtype === 'Q8_0' ? 'q8' : 'q4', 32] : ['q4', undefined]);
+        // the q4 repacks stay q4 in a q8 pack too (smaller); Q8_0 / Q6_K are repacked where the pack
+        // stores q8 (every 2-D weight of a q8 pack; in a q4 pack the weights convert.ts keeps at q8),
+        // else re-quantized to q4
+        const to = REPACK[s.sourceDtype] as (typeof REPACK)[string];
+        const repacked = to.dtype === 'q4' || meta.dtype === 'q8';
+        if (quant === 'q8') expect(repacked, s.name).toBe(true);
+        expect([meta.dtype, meta.group], s.name).toEqual(repacked ? [to.dtype, to.group] : ['q4', undefined]);
         expect(pack.transformer.info(s.name).group, s.name).toBe(meta.group);
         const got = dequantize({ format: meta.dtype as 'q4' | 'q8', rows, cols, groupSize: meta.group ?? 64, data: await pack.transformer.read(s.name) });
-        if (lossless) {
+        if (repacked && to.exact) {
           expectSameF32(got, want, `${quant}/${s.name} from ${s.sourceDtype}`);
           expect(meta.relRms, s.name).toBe(0);
         } else {
-          // a second rounding, q4 G64 of Q8_0 values: planPack's relRms is that error (≈ 0.09 for
-          // near-gaussian weights, quant.test.ts), accumulated in f64 block by block: equal to 6 digits
+          // planPack's relRms is the error against the GGUF values, accumulated in f64 block by block:
+          // equal to 6 digits. Re-quantized to q4 G64 (≈ 0.09 for near-gaussian weights, quant.test.ts),
+          // K-quant scales rounded to f16 (observed here: Q4_K 4.4e-4, Q6_K 2.0e-4, Q3_K 1.9e-4; ggufRepack.test.ts)
           expect(meta.relRms, s.name).toBeCloseTo(relL2(got, want), 6);
-          expect(meta.relRms, s.name).toBeGreaterThan(0.05);
+          if (repacked) expect(meta.relRms, s.name).toBeLessThanOrEqual(1e-3);
+          else expect(meta.relRms, s.name).toBeGreaterThan(0.05);
         }
-        seen.set(`${s.sourceDtype}${lossless ? ' lossless' : ''}`, (seen.get(`${s.sourceDtype}${lossless ? ' lossless' : ''}`) ?? 0) + 1);
+        const key = `${s.sourceDtype}${repacked ? ' repacked' : ''}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
       }
-      expect([...seen.keys()].sort()).toEqual(quant === 'q8' ? ['Q4_0 lossless', 'Q4_1 lossless', 'Q8_0 lossless'] : ['Q4_0 lossless', 'Q4_1 lossless', 'Q8_0']);
+      // (single_blocks.1.linear2, the Q6_K tensor, is a q4 weight of a q4 pack: re-quantized)
+      expect([...seen.keys()]).toEqual(
+        expect.arrayContaining(['Q3_K repacked', 'Q4_0 repacked', 'Q4_1 repacked', 'Q4_K repacked', ...(quant === 'q8' ? ['Q6_K repacked', 'Q8_0 repacked'] : ['Q6_K', 'Q8_0'])]),
+      );
+      if (quant === 'q8') expect(seen.size).toBe(6);
       // norm_out.linear swaps the row halves of the BFL tensor: repacked through planTensor's row gathering
       if (quant === 'q8') expect(pack.pack?.components.transformer['norm_out.linear.weight']?.group).toBe(32);
       // a group size the kernels cannot use is refused when the manifest is read

@@ -37,7 +37,8 @@ export interface PackTensor {
   from: string;
   /**
    * q4/q8 only: weights per scale (quant.ts G). Absent = QUANT_GROUP (64), as in every pack before
-   * it existed; 32 for GGUF Q8_0 / Q4_0 / Q4_1 blocks repacked without loss (ggufRepack.ts).
+   * it existed; the GGUF block or sub-block for repacked GGUF codes (ggufRepack.ts GGUF_REPACK_GROUP:
+   * 32 for Q8_0 / Q4_0 / Q4_1 / Q4_K, 16 for Q3_K / Q6_K).
    */
   group?: number;
   /** Relative RMS error of the stored values against the source values (0 when copied). */

@@ -1,7 +1,7 @@
 /**
  * Weights with a format and a size but no values, for planning (the plan backend,
  * src/pipeline/plan.ts): every tensor is stored as `formatOf` says — a loaded model's own formats
- * (WeightGetter.storageFormat), or uniformly `quant` for 2-D weights and bf16 for the rest — from one
+ * (WeightGetter.storageFormat), or as quantizing to `quant` stores them (`uniformFormats`) — from one
  * shared zero-filled scratch array, so a plan of the 4B model makes no 8 GB of host data. Token
  * embedding rows are zeros.
  */
@@ -10,11 +10,22 @@ import { numel } from '../util/assert';
 import { BYTES_PER_ELEMENT, type QuantFormat } from '../util/dtype';
 import { isQuantFormat, quantLayout } from '../util/quant';
 import type { StorageFormat, TokenEmbedding, WeightGetter } from './weightGetter';
+import { quantFormatFor } from './quantRule';
+import type { Component } from './sourceTensor';
 
-/** 2-D weights in `quant` (as quantize-on-load or a q4/q8 pack stores them), everything else bf16. */
-export function uniformFormats(quant?: QuantFormat): (name: string, shape: readonly number[]) => StorageFormat {
-  return (_name, shape) => ({ format: quant && shape.length === 2 ? quant : 'bf16' });
+/**
+ * The formats of `component`'s weights in a model quantized to `quant`, as quantize-on-load and a
+ * q4/q8 pack store them (quantRule.ts `quantFormatFor`: 2-D weights `quant`, in q4 the transformer's
+ * sensitive ones q8); everything else, and everything when `quant` is absent, bf16.
+ */
+export function uniformFormats(): FormatOf;
+export function uniformFormats(quant: QuantFormat | undefined, component: Component): FormatOf;
+export function uniformFormats(quant?: QuantFormat, component: Component = 'vae'): FormatOf {
+  return (name, shape) => ({ format: (quant && quantFormatFor(component, name, shape, quant)) ?? 'bf16' });
 }
+
+/** A weight's storage format by name and shape. */
+type FormatOf = (name: string, shape: readonly number[]) => StorageFormat;
 
 let zeros = new Uint8Array(0);
 

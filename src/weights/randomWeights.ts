@@ -10,7 +10,8 @@
  * host after `ops.weight` (which copies). Each tensor's stream is seeded from (seed, name), and each
  * token embedding row from (seed, name, id), so a tensor has the same values however often and in
  * whatever order it is made (low-memory mode makes each stage's weights again for every image).
- * With `quant`, 2-D weights are made directly in that layout (util/quant.ts): random codes with
+ * With `quant`, 2-D weights are made directly in their quantized layout (util/quant.ts; the format
+ * per tensor from quantRule.ts): random codes with
  * per-group scales (and q4 mins) that give the same ±[s, 2s) range, so benchmarks of q4/q8 models
  * need no host-side quantization of 4 B values.
  */
@@ -19,6 +20,8 @@ import { numel } from '../util/assert';
 import { type QuantFormat, bf16ToF32, f32ToF16Bits } from '../util/dtype';
 import { quantLayout } from '../util/quant';
 import type { StorageFormat, TokenEmbedding, WeightGetter } from './weightGetter';
+import type { QuantizeOnLoad } from './load';
+import { quantFormatFor } from './quantRule';
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
@@ -46,18 +49,26 @@ export class RandomWeights<T> implements WeightGetter<T> {
   constructor(
     private readonly ops: Ops<T>,
     seed = 1,
-    /** Store 2-D weights in this quantized format (the VAE's getter should get none, as packs do). */
-    private readonly quant?: QuantFormat,
+    /**
+     * Store `component`'s weights in the formats quantizing to `format` gives them (quantRule.ts, as
+     * a q4/q8 pack or quantize-on-load stores them: 2-D weights quantized, none of the VAE's).
+     */
+    private readonly quant?: QuantizeOnLoad,
   ) {
     this.seed = Math.imul(seed + 1, 0x9e3779b9) >>> 0;
   }
 
-  storageFormat(_name: string, shape: readonly number[]): StorageFormat {
-    return { format: this.quant && shape.length === 2 ? this.quant : 'bf16' };
+  storageFormat(name: string, shape: readonly number[]): StorageFormat {
+    return { format: this.quantFormat(name, shape) ?? 'bf16' };
+  }
+
+  private quantFormat(name: string, shape: readonly number[]): QuantFormat | null {
+    return this.quant ? quantFormatFor(this.quant.component, name, shape, this.quant.format) : null;
   }
 
   async get(name: string, shape: readonly number[]): Promise<T> {
-    if (this.quant && shape.length === 2) return this.getQuantized(name, shape[0] as number, shape[1] as number, this.quant);
+    const q = this.quantFormat(name, shape);
+    if (q) return this.getQuantized(name, shape[0] as number, shape[1] as number, q);
     const n = numel(shape);
     if (this.scratch.length < n) this.scratch = new Uint16Array(Math.max(n, 2 * this.scratch.length));
     const out = this.scratch.subarray(0, n);

@@ -31,14 +31,16 @@ export interface SourceTensor {
    */
   decode(bytes: Uint8Array, r0: number, r1: number): Float32Array;
   /**
-   * Present when the stored blocks are exactly a quant.ts format (GGUF Q8_0 → q8, Q4_0 / Q4_1 → q4,
-   * G = 32; ggufRepack.ts): `repack` turns the bytes `rowBytes(r0, r1)` named into rows [r0, r1) in
-   * that layout ([r1 − r0, cols], G = `group`) without rounding. Throws WeightMismatch as `decode`.
+   * Present when the stored codes map onto a quant.ts format code for code (ggufRepack.ts: GGUF Q8_0
+   * → q8 and Q4_0 / Q4_1 → q4 with G = 32, exact; Q4_K → q4 G = 32, Q3_K → q4 G = 16, Q6_K → q8
+   * G = 16, codes kept and only the per-group scales (and mins) made f16s, ≤ 5e-4 relative RMS
+   * added): `repack` turns the bytes `rowBytes(r0, r1)` named into rows [r0, r1) in that layout
+   * ([r1 − r0, cols], G = `group`). Throws WeightMismatch as `decode`.
    */
   readonly lossless?: LosslessQuant & { repack(bytes: Uint8Array, r0: number, r1: number): Uint8Array };
 }
 
-/** A quant.ts format and group size that a source's blocks convert to without loss. */
+/** A quant.ts format and group size that a source's blocks convert to code for code (see SourceTensor.lossless). */
 export interface LosslessQuant {
   readonly format: QuantFormat;
   /** Weights per scale (quant.ts G). */

@@ -38,11 +38,11 @@ function act(ctx: GpuContext, values: Float32Array, shape: number[], f16: boolea
   return [ctx.upload(bits, shape, 'f16', 'x16'), cpuTensor(f16ToF32(bits), shape)];
 }
 
-/** A [rows, K] weight in `format` (scale 1/√K), and its decoded values. */
-function weight(ctx: GpuContext, rng: Rng, rows: number, k: number, format: WFormat): [GpuTensor, CpuTensor] {
+/** A [rows, K] weight in `format` (scale 1/√K; q8/q4 with `group` weights per scale, default q8 32, q4 64), and its decoded values. */
+function weight(ctx: GpuContext, rng: Rng, rows: number, k: number, format: WFormat, group?: number): [GpuTensor, CpuTensor] {
   const v = rng.normals(rows * k, 1 / Math.sqrt(k));
   if (format === 'q8' || format === 'q4') {
-    const q = quantize(v, rows, k, format, format === 'q8' ? 32 : 64);
+    const q = quantize(v, rows, k, format, group ?? (format === 'q8' ? 32 : 64));
     return [uploadQuantized(ctx, q.data, format, [rows, k], 'w', q.groupSize), cpuTensor(dequantize(q), [rows, k])];
   }
   if (format === 'f32') return [ctx.upload(v, [rows, k], 'f32', 'w', true), cpuTensor(v, [rows, k])];
@@ -57,6 +57,8 @@ interface Case {
   K2?: number;
   wRows: number;
   format: WFormat;
+  /** q8/q4 weights per scale (weight()'s default when absent). */
+  group?: number;
   rows?: [number, number];
   bias?: boolean;
   xF16?: boolean;
@@ -73,6 +75,8 @@ const CASES: Case[] = [
   { name: 'f32 weights, one tile exactly', M: 64, K1: 64, wRows: 64, format: 'f32' },
   { name: 'q4 G64 weights, f16 in and out', M: 80, K1: 128, wRows: 70, format: 'q4', rows: [2, 66], xF16: true, f16: true },
   { name: 'q8 G32 weights, f16 out', M: 65, K1: 96, wRows: 40, format: 'q8', f16: true },
+  { name: 'q8 G16 weights (GGUF Q6_K repacks)', M: 65, K1: 96, wRows: 40, format: 'q8', group: 16 },
+  { name: 'q4 G16 weights (GGUF Q3_K repacks), f16 out', M: 70, K1: 96, wRows: 40, format: 'q4', group: 16, f16: true },
   { name: 'f16 weights, LayerNorm + modulation prologue on values near 1000', M: 90, K1: 96, wRows: 50, format: 'f16', norm: true },
   { name: 'SwiGLU with bias: gate rows [3, 43), value rows [50, 90)', M: 75, K1: 80, wRows: 100, format: 'bf16', rows: [3, 40], swiglu: 50, bias: true },
   { name: 'q4 SwiGLU, f16 out', M: 70, K1: 128, wRows: 130, format: 'q4', rows: [0, 64], swiglu: 64, f16: true },
@@ -116,7 +120,7 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
       const intoV = c.into ? rng.normals(c.into.total * W) : null;
       const gpuOut = ctx.tidy(() => {
         const [x] = act(ctx, xv, [xTotal, c.K1], c.xF16 === true);
-        const [w] = weight(ctx, new Rng(7), c.wRows, K, c.format);
+        const [w] = weight(ctx, new Rng(7), c.wRows, K, c.format, c.group);
         const o: GemmOptions<GpuTensor> = {};
         if (c.rows) o.rows = c.rows;
         if (c.bias) o.bias = ctx.upload(f32ToBf16(biasV), [c.wRows], 'bf16', 'b', true);
@@ -136,7 +140,7 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
       const got = await ctx.read(gpuOut);
 
       const x = act(ctx, xv, [xTotal, c.K1], c.xF16 === true)[1];
-      const w = weight(ctx, new Rng(7), c.wRows, K, c.format)[1];
+      const w = weight(ctx, new Rng(7), c.wRows, K, c.format, c.group)[1];
       const o: GemmOptions<CpuTensor> = {};
       if (c.rows) o.rows = c.rows;
       if (c.bias) o.bias = cpuTensor(bf16ToF32(f32ToBf16(biasV)), [c.wRows]);

@@ -9,7 +9,7 @@ import { expectClose } from '../../testing/expectClose';
 import { bf16ToF32, f32ToBf16 } from '../../util/dtype';
 import { type QuantFormat, dequantize, quantize } from '../../util/quant';
 import { dequantize as ggmlDequantize } from '../../weights/ggufQuants';
-import { repackGguf } from '../../weights/ggufRepack';
+import { GGUF_REPACK_EXACT, GGUF_REPACK_GROUP, repackGguf } from '../../weights/ggufRepack';
 import { quantizeGgml } from '../../weights/ggufWrite';
 
 // The oracle is the CPU linear (f64 sums) on dequantize(q), which is exactly the Ŵ the kernels form
@@ -37,8 +37,10 @@ for (const format of ['q8', 'q4'] as const) {
     CASES.push({ format, M, K: 256, N: 128, rows: [17, 100] });
   }
   CASES.push({ format, M: 70, K: 256, N: 33 });
-  // G = 32 (GGUF repacks): K = 100 is 4 groups, the last with 4 real columns (3 groups of 64 would be 2)
+  // G = 32 (GGUF repacks): K = 100 is 4 groups, the last with 4 real columns (3 groups of 64 would be 2);
+  // G = 16 (GGUF Q3_K / Q6_K repacks): 7 groups, two per q4 code word pair, one per 4 q8 words
   for (const M of [3, 70]) CASES.push({ format, M, K: 100, N: 33, rows: [2, 30], group: 32 });
+  for (const M of [3, 70]) CASES.push({ format, M, K: 100, N: 33, rows: [2, 30], group: 16 });
 }
 
 describe('linear on quantized weights (matmul_q.wgsl, matvec_q.wgsl)', () => {
@@ -68,16 +70,19 @@ describe('linear on quantized weights (matmul_q.wgsl, matvec_q.wgsl)', () => {
   }
 
   // GGUF blocks repacked (ggufRepack.ts) hold what `quantize` never writes: Q4_0's negative scales
-  // (d = max / −8) with min −8·d > 0, Q4_1's free min, Q8_0 codes as they are. Oracle: the CPU linear
-  // on the GGUF decoder's values (equal bit for bit to dequantize of the repack, ggufRepack.test.ts).
-  for (const type of ['Q8_0', 'Q4_0', 'Q4_1'] as const) {
-    it(`GGUF ${type} repacked at G = 32 through both kernels matches the CPU linear on the GGUF values`, async () => {
+  // (d = max / −8) with min −8·d > 0, Q4_1's free min, Q8_0 codes as they are; Q3_K's negative scales
+  // with min −4·s, Q6_K codes −32…31 (G = 16), Q4_K's fitted scale/min (G = 32). Oracle: the CPU
+  // linear on the GGUF decoder's values for the exact repacks (equal bit for bit to dequantize of the
+  // repack, ggufRepack.test.ts), on dequantize of the repack for the K-quants (f16 scales).
+  for (const type of ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q3_K'] as const) {
+    it(`GGUF ${type} repacked at G = ${GGUF_REPACK_GROUP[type]} through both kernels matches the CPU linear on the ${GGUF_REPACK_EXACT.has(type) ? 'GGUF values' : 'repacked values'}`, async () => {
       const ctx = await testGpu();
-      const [N, K] = [20, 96];
+      const [N, K] = [20, type.endsWith('_K') ? 256 : 96];
       const rng = new Rng(type.charCodeAt(1) * 7 + type.charCodeAt(3));
       const bytes = quantizeGgml(type, rng.normals(N * K, 1 / Math.sqrt(K)));
       const q = repackGguf(type, bytes, N, K);
-      const wv = ggmlDequantize(type, bytes, N * K);
+      expect(q.groupSize).toBe(GGUF_REPACK_GROUP[type]);
+      const wv = GGUF_REPACK_EXACT.has(type) ? ggmlDequantize(type, bytes, N * K) : dequantize(q);
       for (const M of [2, 70]) { // 2 → matvec_q.wgsl, 70 → matmul_q.wgsl
         const xv = rng.normals(M * K);
         const got = await ctx.read(ctx.tidy(() => linear(ctx, ctx.upload(xv, [M, K], 'f32', 'x'), uploadQuantized(ctx, q.data, q.format, [N, K], 'w', q.groupSize))));
