@@ -6,13 +6,10 @@
  * `npm run test:lavapipe`; SwiftShader has no f16 and skips it, saying so).
  */
 import { describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Ops } from '../ops/ops';
-import { goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
+import { goldenModelSource, goldenRequest, goldenTensor, loadGoldenCase } from '../testing/golden';
 import { cosine, relL2 } from '../testing/expectClose';
 import { GOLDEN_BACKENDS } from '../testing/goldenStages';
-import { pngToRgba } from '../cli/png';
 import { Pipeline } from './generate';
 import type { Dump } from './observers';
 import type { Precision } from './types';
@@ -31,22 +28,10 @@ const F32_NOISE_REL_L2 = 2.2e-6;
 /** Runs a golden case (its prompt, noise and references) at `precision`; returns the dump. */
 async function runCase<T>(ops: Ops<T>, name: 't2i-64' | 'edit-1ref', precision: Precision): Promise<{ dump: Dump; f16: boolean }> {
   const c = await loadGoldenCase(name);
-  const m = c.meta;
-  const references = await Promise.all(m.reference_images.map(async (r) => pngToRgba(new Uint8Array(await readFile(join(c.dir, r.file))), r.file)));
+  const req = await goldenRequest(c);
   const p = await Pipeline.load(ops, goldenModelSource(), undefined, { precision });
   const dump: Dump = new Map();
-  await p.generate(
-    {
-      prompt: m.prompt,
-      width: m.width,
-      height: m.height,
-      steps: m.num_inference_steps,
-      seed: m.seed,
-      latents: goldenTensor(c.tensors, 'noise').data as Float32Array,
-      ...(references.length ? { references } : {}),
-    },
-    { dump },
-  );
+  await p.generate(req, { dump });
   p.dispose();
   expect(p.info.summary).toContain(`${p.f16 ? 'f16' : 'f32'} activations`);
   return { dump, f16: p.f16 };

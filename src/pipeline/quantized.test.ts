@@ -7,9 +7,8 @@
  * quality claim for the real one (random weights have no structure to preserve).
  */
 import { describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
 import { CpuOps } from '../ops/cpuOps';
-import { GOLDEN_DIR, type GoldenCaseName, goldenModelSource, goldenTensor, loadGoldenCase } from '../testing/golden';
+import { GOLDEN_DIR, type GoldenCaseName, goldenModelSource, goldenRequest, goldenTensor, loadGoldenCase } from '../testing/golden';
 import { buildPack, packOfFolder } from '../testing/pack';
 import { goldenTransformerAsBfl } from '../testing/goldenBfl';
 import { memorySource } from '../testing/memorySource';
@@ -21,7 +20,6 @@ import { folderSource } from '../weights/folderSource';
 import { join } from 'node:path';
 import { cosine, relL2 } from '../testing/expectClose';
 import type { QuantFormat } from '../util/dtype';
-import { pngToRgba } from '../cli/png';
 import { Pipeline } from './generate';
 import type { Dump } from './observers';
 
@@ -53,21 +51,9 @@ const BOUNDS = (format: QuantFormat): DriftBounds => ({ minFinalCosine: MIN_FINA
  */
 async function expectDrift<T>(p: Pipeline<T>, name: GoldenCaseName, bounds: DriftBounds, label: string): Promise<void> {
   const c = await loadGoldenCase(name);
-  const m = c.meta;
-  const references = await Promise.all(m.reference_images.map(async (r) => pngToRgba(new Uint8Array(await readFile(join(c.dir, r.file))), r.file)));
+  const req = await goldenRequest(c);
   const dump: Dump = new Map();
-  await p.generate(
-    {
-      prompt: m.prompt,
-      width: m.width,
-      height: m.height,
-      steps: m.num_inference_steps,
-      seed: m.seed,
-      latents: goldenTensor(c.tensors, 'noise').data as Float32Array,
-      ...(references.length ? { references } : {}),
-    },
-    { dump },
-  );
+  await p.generate(req, { dump });
   const [final, decoded] = (['final_latents', 'decoded'] as const).map((t) => ({ got: dump.get(t)!.data as Float32Array, want: goldenTensor(c.tensors, t).data as Float32Array }));
   const finalCos = cosine(final!.got, final!.want);
   const r = relL2(decoded!.got, decoded!.want);

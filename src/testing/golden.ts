@@ -5,11 +5,14 @@
  * Node only (uses folderSource).
  */
 import { fileURLToPath } from 'node:url';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { folderSource } from '../weights/folderSource';
 import { parseSafetensors } from '../weights/safetensors';
 import type { FileSource } from '../weights/source';
 import { type Configs, readConfigs } from '../model/config';
+import { pngToRgba } from '../cli/png';
+import type { GenerateRequest } from '../pipeline/types';
 
 /** Golden root: $KLEINBILD_GOLDEN, else the repository's test/golden. */
 export const GOLDEN_DIR: string =
@@ -111,4 +114,19 @@ export function goldenModelSource(): FileSource {
 /** model-a's three configs (text encoder, transformer, VAE), as the plan takes them. */
 export function goldenConfigs(): Promise<Configs> {
   return readConfigs(goldenModelSource());
+}
+
+/** Golden case `c` as a request: its prompt, size, steps, seed, injected noise and reference images (PNG files of the case). */
+export async function goldenRequest(c: GoldenCase): Promise<GenerateRequest> {
+  const m = c.meta;
+  const references = await Promise.all(m.reference_images.map(async (r) => pngToRgba(new Uint8Array(await readFile(join(c.dir, r.file))), r.file)));
+  return {
+    prompt: m.prompt,
+    width: m.width,
+    height: m.height,
+    steps: m.num_inference_steps,
+    seed: m.seed,
+    latents: goldenTensor(c.tensors, 'noise').data as Float32Array,
+    ...(references.length ? { references } : {}),
+  };
 }
