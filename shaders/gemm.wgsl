@@ -7,9 +7,10 @@
 //   EPILOGUE 0 store:     y[yRow0 + m, yCol0 + n] = a
 //            1 SwiGLU:    y[yRow0 + m, yCol0 + n] = silu(a)·b    (gate rows at row0, value rows at row1)
 //            2 residual:  y[yRow0 + m, yCol0 + n] += g_n·a, y f32 in place, g_n = mod[gateOff + n] (1 without GATE)
-// Ŵ: W_FORMAT 0 f32, 1 f16, 2 bf16 (element i of the flat [rows, K] array), 3 q8, 4 q4 (group-quantized,
-// src/util/quant.ts: codes, then f16 scales (and q4 mins) per GROUP weights of a row, dequantized in
-// registers). x, x2: f16 (packed two per u32, low half first) when X_F16, else f32; y: f16 when Y_F16
+// Ŵ: W_FORMAT 0 f32, 1 f16, 2 bf16 (element i of the flat [rows, K] array), 3 q8, 4 q4, 5 q8m
+// (group-quantized, src/util/quant.ts: codes, then f16 scales (and q4/q8m mins) per GROUP weights of
+// a row, dequantized in registers: q8 c·s with c a signed byte, q4 mn + c·s with c a nibble, q8m
+// mn + c·s with c an unsigned byte). x, x2: f16 (packed two per u32, low half first) when X_F16, else f32; y: f16 when Y_F16
 // (epilogues 0 and 1; N, yStride and yCol0 even), else f32. Rows of x are K1 wide, of x2 K − K1,
 // of y yStride (≥ yCol0 + N: a column window of a wider tensor, e.g. q|k|v of two streams).
 // Bindings: 0 x, 1 x2, 2 w, 3 bias, 4 stats, 5 mod: array<u32> (read; unused ones may be any buffer
@@ -19,13 +20,13 @@
 // 2tx + 32j + {0, 1} (j < 2), so an f16 pair is one word written by one invocation. K is walked in
 // steps of 16: each step stages a 64×16 slab of xin and of Ŵ (and of the value rows) in workgroup
 // memory, zero-filled past M, N and K, then does 16 rank-1 updates of the accumulators. Ŵ is staged
-// a storage word at a time (KPW weights per word: 1 f32, 2 f16/bf16, 4 q8, 8 q4; the host sets KPW):
-// one load per word, and for q8/q4 one scale (and min) per word, not per weight. Activations are
+// a storage word at a time (KPW weights per word: 1 f32, 2 f16/bf16, 4 q8/q8m, 8 q4; the host sets
+// KPW): one load per word, and for the quantized formats one scale (and min) per word, not per weight. Activations are
 // staged the same way (XPW per load): f16 x two per word when K1 and K are even (every row and both
 // parts [x | x2] start on a word), else one at a time.
 
-override W_FORMAT: u32 = 0u;   // 0 f32, 1 f16, 2 bf16, 3 q8, 4 q4
-override GROUP: u32 = 64u;     // q8/q4 weights per scale, a multiple of 8
+override W_FORMAT: u32 = 0u;   // 0 f32, 1 f16, 2 bf16, 3 q8, 4 q4, 5 q8m
+override GROUP: u32 = 64u;     // q8/q4/q8m weights per scale, a multiple of 8
 override BIAS_DTYPE: u32 = 0u; // 0 f32, 1 f16, 2 bf16
 override HAS_BIAS: bool = false;
 override X_F16: bool = false;
@@ -33,7 +34,7 @@ override Y_F16: bool = false;
 override PROLOGUE: u32 = 0u;   // 0 none, 1 LayerNorm + modulation
 override EPILOGUE: u32 = 0u;   // 0 store, 1 SwiGLU, 2 gated residual
 override GATE: bool = false;   // EPILOGUE 2: scale by mod[gateOff + n]
-override KPW: u32 = 1u;        // weights staged per load of Ŵ: 1 f32, 2 f16/bf16 (1 for an odd K), 4 q8, 8 q4
+override KPW: u32 = 1u;        // weights staged per load of Ŵ: 1 f32, 2 f16/bf16 (1 for an odd K), 4 q8/q8m, 8 q4
 override XPW: u32 = 1u;        // activations staged per load: 2 for f16 x with even K1 and K, else 1
 
 struct Params {
@@ -137,6 +138,10 @@ fn w_word(r: u32, k: u32) -> array<f32, 8> {
     if (W_FORMAT == 3u) {
       let word = w[r * p.wordsPerRow + (k >> 2u)];
       for (var e = 0u; e < 4u; e++) { v[e] = f32(bitcast<i32>(word << (24u - 8u * e)) >> 24u) * s; }
+    } else if (W_FORMAT == 5u) {
+      let word = w[r * p.wordsPerRow + (k >> 2u)];
+      let mn = table_at(p.minWord, gi);
+      for (var e = 0u; e < 4u; e++) { v[e] = fma(f32((word >> (8u * e)) & 255u), s, mn); }
     } else {
       let word = w[r * p.wordsPerRow + (k >> 3u)];
       let mn = table_at(p.minWord, gi);

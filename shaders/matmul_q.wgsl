@@ -3,6 +3,7 @@
 // staging (src/weights/quant.ts has the layout). f32 accumulation.
 //   QFORMAT 0 (q8): Ŵ = c·s, c = signed byte k%4 of code word k/4
 //   QFORMAT 1 (q4): Ŵ = mn + c·s, c = nibble k%8 (bits 4·(k%8)) of code word k/8
+//   QFORMAT 2 (q8m): Ŵ = mn + c·s, c = unsigned byte k%4 of code word k/4
 // s (and mn) are the f16 entries r·groups + k/GROUP of the scale (min) tables, two per u32 word.
 // Shapes: x [M, K] f32; W [≥ row0 + N, K] quantized; bias [≥ row0 + N] in BIAS_DTYPE; y [M, N] f32.
 // Bindings: 0 x: array<f32> (read), 1 w: array<u32> (read; codes, scales, mins in one buffer),
@@ -13,7 +14,7 @@
 // i, j < 4. K is walked in steps of 16: each step stages a 64×16 slab of x and of Ŵ (dequantized) in
 // workgroup memory (zero-filled past M, N and K), then does 16 rank-1 updates of the 4×4 accumulators.
 
-override QFORMAT: u32 = 0u;    // 0 q8, 1 q4
+override QFORMAT: u32 = 0u;    // 0 q8, 1 q4, 2 q8m
 override GROUP: u32 = 64u;     // weights per scale, a multiple of 8
 override BIAS_DTYPE: u32 = 0u; // 0 f32, 1 f16, 2 bf16
 override HAS_BIAS: bool = false;
@@ -46,6 +47,10 @@ fn w_at(r: u32, k: u32) -> f32 {
   if (QFORMAT == 0u) {
     let word = w[r * p.wordsPerRow + (k >> 2u)];
     return f32(bitcast<i32>(word << (24u - 8u * (k & 3u))) >> 24u) * s;
+  }
+  if (QFORMAT == 2u) {
+    let word = w[r * p.wordsPerRow + (k >> 2u)];
+    return fma(f32((word >> (8u * (k & 3u))) & 255u), s, table_at(p.minWord, gi));
   }
   let word = w[r * p.wordsPerRow + (k >> 3u)];
   return fma(f32((word >> (4u * (k & 7u))) & 15u), s, table_at(p.minWord, gi));

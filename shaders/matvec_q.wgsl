@@ -3,6 +3,7 @@
 // accumulation. The weight-bandwidth-bound case: each code word is read once and applied to all rows.
 //   QFORMAT 0 (q8): Ŵ = c·s, c = signed byte k%4 of code word k/4
 //   QFORMAT 1 (q4): Ŵ = mn + c·s, c = nibble k%8 (bits 4·(k%8)) of code word k/8
+//   QFORMAT 2 (q8m): Ŵ = mn + c·s, c = unsigned byte k%4 of code word k/4
 // s (and mn) are the f16 entries r·groups + k/GROUP of the scale (min) tables, two per u32 word.
 // Shapes: x [ROWS, K] f32; W [≥ row0 + N, K] quantized; bias [≥ row0 + N] in BIAS_DTYPE; y [ROWS, N] f32.
 // Bindings: 0 x: array<f32> (read), 1 w: array<u32> (read; codes, scales, mins in one buffer),
@@ -18,7 +19,7 @@
 enable subgroups;
 // #endif
 
-override QFORMAT: u32 = 0u;    // 0 q8, 1 q4
+override QFORMAT: u32 = 0u;    // 0 q8, 1 q4, 2 q8m
 override GROUP: u32 = 64u;     // weights per scale, a multiple of 8
 override BIAS_DTYPE: u32 = 0u; // 0 f32, 1 f16, 2 bf16
 override HAS_BIAS: bool = false;
@@ -54,7 +55,7 @@ fn bias_at(i: u32) -> f32 {
 
 // Row n's partial sums Σ x[m, k]·Ŵ[row0 + n, k] (m < ROWS) over the code words lane, lane + stride, …
 fn row_partials(n: u32, lane: u32, stride: u32) -> array<f32, 8> {
-  let per_word = select(8u, 4u, QFORMAT == 0u); // codes per u32 word
+  let per_word = select(4u, 8u, QFORMAT == 1u); // codes per u32 word
   var acc = array<f32, 8>();
   let r = p.row0 + n;
   for (var wi = lane; wi * per_word < p.K; wi += stride) {
@@ -63,13 +64,15 @@ fn row_partials(n: u32, lane: u32, stride: u32) -> array<f32, 8> {
     let gi = r * p.groups + k0 / GROUP;
     let s = table_at(p.scaleWord, gi);
     var mn = 0.0;
-    if (QFORMAT == 1u) { mn = table_at(p.minWord, gi); }
+    if (QFORMAT != 0u) { mn = table_at(p.minWord, gi); }
     for (var h = 0u; h < per_word; h++) {
       let k = k0 + h;
       if (k >= p.K) { break; }
       var wv: f32;
       if (QFORMAT == 0u) {
         wv = f32(bitcast<i32>(word << (24u - 8u * h)) >> 24u) * s;
+      } else if (QFORMAT == 2u) {
+        wv = fma(f32((word >> (8u * h)) & 255u), s, mn);
       } else {
         wv = fma(f32((word >> (4u * h)) & 15u), s, mn);
       }

@@ -370,13 +370,13 @@ export class GpuContext {
     this.throwIfBroken();
   }
 
-  /** Copies a tensor back to the host as f32 (bf16/f16 decoded exactly). Errors: a q8/q4 weight. */
+  /** Copies a tensor back to the host as f32 (bf16/f16 decoded exactly). Errors: a quantized weight. */
   async read(t: GpuTensor): Promise<Float32Array> {
     const dtype = plainDtype(t);
     return decodeToF32(await this.readBytes(t), dtype);
   }
 
-  /** Raw bytes of a tensor (numel × element size). Errors: a q8/q4 weight (its layout is not numel-sized). */
+  /** Raw bytes of a tensor (numel × element size). Errors: a quantized weight (its layout is not numel-sized). */
   async readBytes(t: GpuTensor): Promise<Uint8Array> {
     assert(!t.released, () => `read of released tensor ${t.label}`);
     const n = numel(t.shape) * BYTES_PER_ELEMENT[plainDtype(t)];

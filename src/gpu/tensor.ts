@@ -8,9 +8,9 @@ import { BYTES_PER_ELEMENT, type DType, type WeightFormat } from '../util/dtype'
 export interface GpuTensor {
   readonly buffer: GPUBuffer;
   readonly shape: readonly number[];
-  /** Activations are f32 (or f16 where an op stores them so); weights keep their storage format (q8/q4: raw bytes, see util/quant.ts). */
+  /** Activations are f32 (or f16 where an op stores them so); weights keep their storage format (q8/q4/q8m: raw bytes, see util/quant.ts). */
   readonly dtype: WeightFormat;
-  /** q8/q4 weights: weights per scale, quant.ts G (absent: QUANT_GROUP). */
+  /** Quantized (q8/q4/q8m) weights: weights per scale, quant.ts G (absent: QUANT_GROUP). */
   readonly group?: number;
   readonly label: string;
   /** Set when the buffer went back to the pool; using it afterwards is a bug. */

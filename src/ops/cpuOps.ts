@@ -3,7 +3,7 @@
  * kernel tests and a reference run of the model code against the golden data. No memory
  * management: tensors are garbage-collected.
  */
-import { QUANT_GROUP, type WeightFormat, dequantize, isQuantFormat } from '../util/quant';
+import { QUANT_GROUP, type WeightFormat, dequantize, isQuantLayoutFormat } from '../util/quant';
 import { decodeToF32 } from '../util/dtype';
 import { assert, fmtShape, numel } from '../util/assert';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
@@ -40,7 +40,7 @@ export class CpuOps implements Ops<CpuTensor> {
     return cpuTensor(data.slice(), shape);
   }
   weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], _label?: string, group?: number): CpuTensor {
-    if (!isQuantFormat(dtype)) return cpuTensor(decodeToF32(bytes, dtype), shape);
+    if (!isQuantLayoutFormat(dtype)) return cpuTensor(decodeToF32(bytes, dtype), shape);
     assert(shape.length === 2, () => `a ${dtype} weight must be [N, K], got ${fmtShape(shape)}`);
     const [rows, cols] = shape as [number, number];
     return cpuTensor(dequantize({ format: dtype, rows, cols, groupSize: group ?? QUANT_GROUP[dtype], data: bytes }), shape);

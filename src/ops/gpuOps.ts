@@ -1,6 +1,6 @@
 /** The WebGPU backend of `Ops`: each method forwards to its kernel wrapper in ./gpu. */
 import type { GpuContext, GpuTensor } from '../gpu/context';
-import { type WeightFormat, isQuantFormat } from '../util/quant';
+import { type WeightFormat, isQuantLayoutFormat } from '../util/quant';
 import type { AttentionOptions, Conv2dOptions, LinearOptions, Ops, RopeLayout } from './ops';
 import type { GemmOptions } from './gemmOptions';
 import type { QkNormRopeOptions } from './qkNormRopeOptions';
@@ -39,7 +39,7 @@ export class GpuOps implements Ops<GpuTensor> {
     return this.ctx.upload(data, shape, 'f32', label);
   }
   weight(bytes: Uint8Array, dtype: WeightFormat, shape: readonly number[], label: string, group?: number): GpuTensor {
-    if (isQuantFormat(dtype)) return uploadQuantized(this.ctx, bytes, dtype, shape, label, group);
+    if (isQuantLayoutFormat(dtype)) return uploadQuantized(this.ctx, bytes, dtype, shape, label, group);
     return this.ctx.upload(bytes, shape, dtype, label, true);
   }
   read(t: GpuTensor): Promise<Float32Array> {

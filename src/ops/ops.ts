@@ -53,7 +53,7 @@ export interface Ops<T> {
   /** Host f32 activations → tensor (in the current scope). */
   fromHost(data: Float32Array, shape: readonly number[], label: string): T;
   /**
-   * Raw checkpoint bytes in `dtype` → persistent weight tensor (GPU keeps the storage dtype). q8/q4:
+   * Raw checkpoint bytes in `dtype` → persistent weight tensor (GPU keeps the storage dtype). q8/q4/q8m:
    * `bytes` is the util/quant.ts layout of a [N, K] linear weight with `group` weights per scale
    * (default QUANT_GROUP; only `linear` accepts it; the CPU backend dequantizes to f32).
    */

@@ -4,11 +4,20 @@
  */
 export type DType = 'f32' | 'f16' | 'bf16';
 
-/** Group-quantized weight formats (layouts in src/util/quant.ts). */
+/**
+ * Group-quantized weight formats that `quantize` makes from float weights and a recipe, pack or
+ * `--quant` may ask for (layouts in src/util/quant.ts).
+ */
 export type QuantFormat = 'q8' | 'q4';
 
-/** How a weight is stored: a plain dtype or a quantized format. */
-export type WeightFormat = DType | QuantFormat;
+/**
+ * Every group-quantized storage layout (src/util/quant.ts): the QuantFormats and q8m (8-bit codes
+ * with a per-group min), which only GGUF Q5_1 / Q5_K repacks produce (src/weights/ggufRepack.ts).
+ */
+export type QuantLayoutFormat = QuantFormat | 'q8m';
+
+/** How a weight is stored: a plain dtype or a quantized layout. */
+export type WeightFormat = DType | QuantLayoutFormat;
 
 export const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = { f32: 4, f16: 2, bf16: 2 };
 

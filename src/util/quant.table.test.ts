@@ -3,7 +3,7 @@
  * prints every row (the `[quant table]` lines). W: [N = 256, K = 3072] with "gauss" W ~ N(0, 1/K)
  * (Rng seed 1), "t4" Student-t ν = 4 scaled to the same variance (seed 2), "outl" gauss (seed 3)
  * with each entry ×15 with probability 0.2% (seed 4); x ~ N(0, 1) [16, K] (seed 5). Columns:
- * relative RMS error ‖W − Ŵ‖/‖W‖ and ‖x·(W − Ŵ)ᵀ‖/‖x·Wᵀ‖. The q8 and q4 search rows are `quantize`;
+ * relative RMS error ‖W − Ŵ‖/‖W‖ and ‖x·(W − Ŵ)ᵀ‖/‖x·Wᵀ‖. The q8, q4 search and q8m rows are `quantize`;
  * the others are reference formats implemented here (all with f16 parameters, as stored):
  *   q4 min/max:     the earlier q4 rule, m = f16(min w), s = f16((max w − m)/15), w ≈ m + c·s, c ∈ 0…15
  *   q4 sym s=max/7: s = f16(max|w|/7), w ≈ c·s, c ∈ −8…7
@@ -91,6 +91,7 @@ const FORMATS: ReadonlyArray<{ label: string; G: number; bytesPerWeight: number;
   })),
   ...[32, 64, 128].map((G) => ({ label: 'q4 min/max', G, bytesPerWeight: 0.5 + 4 / G, roundTrip: (w: Float32Array) => referenceRoundTrip(w, G, minMaxParams) })),
   ...[32, 64, 128].map((G) => ({ label: 'q4 search', G, bytesPerWeight: 0.5 + 4 / G, roundTrip: (w: Float32Array) => dequantize(quantize(w, N, K, 'q4', G)) })),
+  ...[32, 64].map((G) => ({ label: 'q8m min/max', G, bytesPerWeight: 1 + 4 / G, roundTrip: (w: Float32Array) => dequantize(quantize(w, N, K, 'q8m', G)) })),
 ];
 
 /** ‖x·(W − Ŵ)ᵀ‖ / ‖x·Wᵀ‖ for x [XROWS, K]. */

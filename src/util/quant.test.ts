@@ -13,6 +13,10 @@ const ROUND_TRIP: Record<QuantFormat, Record<32 | 64, { gauss: number; t4: numbe
   q4: { 64: { gauss: 0.0865, t4: 0.115 }, 32: { gauss: 0.0735, t4: 0.0887 } },
 };
 
+// q8m (min/max, 255 steps), observed: G = 32 gauss 0.00462, t4 0.00558 (K = 100: 0.00477); G = 64
+// 0.00528, 0.00703 (0.00544); cf. the table in quant.ts. Bounds: observed + ~5%.
+const Q8M_ROUND_TRIP: Record<32 | 64, { gauss: number; t4: number }> = { 32: { gauss: 0.0049, t4: 0.0059 }, 64: { gauss: 0.0056, t4: 0.0074 } };
+
 function studentT(rng: Rng, n: number, scale: number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -48,6 +52,39 @@ describe('quantize / dequantize', () => {
     expect(q.data[36]! | (q.data[37]! << 8)).toBe(f32ToF16Bits(1));
     expect(Array.from(dequantize(q))).toEqual([0, 5, 10, 15].map((c) => Math.fround(1 + c * s)));
   });
+
+  it('q8m hand-checked group [−1, 0, 1.55, −0.5]: min −1, scale f16(2.55/255), codes [0, 100, 255, 50]', () => {
+    const q = quantize(new Float32Array([-1, 0, 1.55, -0.5]), 1, 4, 'q8m');
+    // K = 4 → one group padded to QUANT_GROUP.q8m = 32: 8 code words, scale table at 32, min table at 36
+    expect([q.groupSize, q.data.byteLength]).toEqual([32, 40]);
+    const sBits = f32ToF16Bits(2.55 / 255);
+    const s = f16BitsToF32(sBits); // 0.0100021…: 1/s = 99.98 → 100, 2.55/s = 254.95 → 255, 0.5/s = 49.99 → 50
+    expect(Array.from(q.data.subarray(0, 4))).toEqual([0, 100, 255, 50]); // unsigned bytes
+    expect(q.data.subarray(4, 32).every((b) => b === 0)).toBe(true);
+    expect([q.data[32]! | (q.data[33]! << 8), q.data[36]! | (q.data[37]! << 8)]).toEqual([sBits, f32ToF16Bits(-1)]);
+    expect(Array.from(dequantize(q))).toEqual([0, 100, 255, 50].map((c) => Math.fround(-1 + c * s)));
+    // a constant group: scale 0, every value the min
+    expect(Array.from(dequantize(quantize(new Float32Array(40).fill(-0.25), 1, 40, 'q8m')))).toEqual(new Array(40).fill(-0.25));
+  });
+
+  it('q8m layout: codes as q8 (a byte per weight), scales and mins as q4', () => {
+    // G = 32: 160 B of codes per row = 40 words; 15 scales and 15 mins → 32 B each
+    expect(quantLayout('q8m', 3, 130)).toEqual({ groupSize: 32, paddedCols: 160, groups: 5, codeWordsPerRow: 40, scaleOffset: 480, minOffset: 512, byteLength: 544 });
+    expect(quantLayout('q8m', 3, 130, 64)).toEqual({ groupSize: 64, paddedCols: 192, groups: 3, codeWordsPerRow: 48, scaleOffset: 576, minOffset: 596, byteLength: 616 });
+    expect(quantLayout('q8m', 3072, 3072).byteLength / 3072 ** 2).toBe(1.125);
+  });
+
+  for (const G of [32, 64] as const) {
+    it(`q8m G=${G} round-trip error on gaussian and heavy-tailed rows (and K not a multiple of G)`, () => {
+      const K = 1024;
+      const wg = new Rng(1).normals(64 * K, 1 / Math.sqrt(K));
+      const wt = studentT(new Rng(2), 64 * K, 1 / Math.sqrt(2 * K));
+      expect(quantError(wg, quantize(wg, 64, K, 'q8m', G)).relRms).toBeLessThan(Q8M_ROUND_TRIP[G].gauss);
+      expect(quantError(wt, quantize(wt, 64, K, 'q8m', G)).relRms).toBeLessThan(Q8M_ROUND_TRIP[G].t4);
+      const wp = new Rng(3).normals(8 * 100, 0.1);
+      expect(quantError(wp, quantize(wp, 8, 100, 'q8m', G)).relRms).toBeLessThan(Q8M_ROUND_TRIP[G].gauss * 1.2);
+    });
+  }
 
   it('layout offsets: [3, 130] pads K to 192 (3 groups of 64)', () => {
     // q8: 192 B of codes per row = 48 words; 9 scales → 5 words.

@@ -1,19 +1,29 @@
 /**
- * Group-quantized weight formats for linear layers: `q8` (int8, symmetric) and `q4` (4-bit,
- * asymmetric), both with one f16 scale (q4: and one f16 min) per group of G consecutive weights
- * along K. G is 64 (QUANT_GROUP) unless a tensor says otherwise: GGUF Q8_0 / Q4_0 / Q4_1 blocks are
- * repacked without loss at G = 32 (ggufRepack.ts), and every reader takes G from the tensor.
- * `quantize` produces the exact byte layout the fused kernels read (shaders/matmul_q.wgsl,
- * matvec_q.wgsl); `dequantize` is its CPU inverse and the oracle. Which tensors of a model get which
- * format: src/weights/quantRule.ts.
+ * Group-quantized weight formats for linear layers: `q8` (int8, symmetric), `q4` (4-bit,
+ * asymmetric) and `q8m` (8-bit, asymmetric), each with one f16 scale (q4, q8m: and one f16 min) per
+ * group of G consecutive weights along K. G is 64 (QUANT_GROUP) unless a tensor says otherwise: GGUF
+ * blocks are repacked code for code at G = 32 or 16 (ggufRepack.ts), and every reader takes G from
+ * the tensor. `quantize` produces the exact byte layout the fused kernels read (shaders/matmul_q.wgsl,
+ * matvec_q.wgsl, gemm.wgsl); `dequantize` is its CPU inverse and the oracle. Which tensors of a model
+ * get which format: src/weights/quantRule.ts.
  *
- *   q8: code c ∈ [−127, 127], scale s = f16(max|w| / 127),  w ≈ c·s
- *   q4: code c ∈ [0, 15], min m and scale s f16,            w ≈ m + c·s
+ *   q8:  code c ∈ [−127, 127], scale s = f16(max|w| / 127),  w ≈ c·s
+ *   q4:  code c ∈ [0, 15], min m and scale s f16,            w ≈ m + c·s
+ *   q8m: code c ∈ [0, 255], min m and scale s f16,           w ≈ m + c·s
  * Codes are round-half-away-from-zero of (w − m)/s using the f16-rounded s and m, then clamped: the
  * nearest code for the stored parameters. q4's m and s are chosen per group by minimising the
  * group's squared error over a few candidate ranges (`q4Params`; llama.cpp make_qkx2_quants' idea,
  * each candidate scored with its f16-rounded s and m), never worse than the plain min/max range
- * (m = f16(min w), s = f16((max w − m)/15), what packs stored before).
+ * (m = f16(min w), s = f16((max w − m)/15), what packs stored before). q8m quantizes by that plain
+ * min/max range (m = f16(min w), s = f16((max w − m)/255)).
+ *
+ * q8m exists for GGUF's 5-bit types with a free min, Q5_1 (y = d·q + m) and Q5_K
+ * (y = d·sc·q − dmin·m), q ∈ 0…31: 32 levels do not fit q4's 16, and q8 has no min (folding it into
+ * the codes would need m/s to be an integer). Its codes are unsigned, like q4's, so that a repack
+ * stores GGUF's q and min as they are (Q5_1 bit for bit); signed codes (c = q − 16, centred) would
+ * need the min m + 16·s, one more rounding, and the kernels read both as q4 does, a byte wide. No recipe asks for q8m: on float weights it is 2–15% better than q8
+ * at equal bytes (G = 64 against q8's G = 32, table below), where q8's error is already a tenth of
+ * q4's.
  *
  * Choice of format (measured by `npx vitest run src/util/quant.table.test.ts`, which prints these
  * rows: N = 256 rows, K = 3072, relative RMS error of W and of y = x·Wᵀ for x ~ N(0, 1) [16, K];
@@ -35,6 +45,8 @@
  *   | q4 sym, s=−v/8  | 128 | 0.5156 | 0.1032  | 0.1034  | 0.1696 | 0.1746 | 0.2156 | 0.2260 |
  *   | q4 min/max      | 128 | 0.5313 | 0.0999  | 0.0991  | 0.1441 | 0.1477 | 0.1562 | 0.1607 |
  *   | q4 search       | 128 | 0.5313 | 0.0926  | 0.0917  | 0.1332 | 0.1354 | 0.1451 | 0.1499 |
+ *   | q8m min/max     | 32  | 1.1250 | 0.0046  | 0.0045  | 0.0055 | 0.0054 | 0.0054 | 0.0054 |
+ *   | q8m min/max     | 64  | 1.0625 | 0.0053  | 0.0052  | 0.0069 | 0.0072 | 0.0070 | 0.0071 |
  *   ("s=−v/8": llama.cpp Q4_0 style, the largest-|w| value v maps to code −8 exactly; "q4 min/max"
  *   the earlier q4 rule, "q4 search" what `quantize` stores now: same layout and bytes.)
  *
@@ -51,30 +63,40 @@
  * Byte layout of `data` (one buffer, little-endian; R rows, K cols, Kp = K rounded up to G,
  * g = Kp/G groups per row; sections start on 4-byte boundaries):
  *   codes  @ 0:           R × Kp·bits/32 u32 words; row r starts at word r·Kp·bits/32; element k of
- *                          the row is byte k%4 of word k/4 (q8, two's complement) or nibble k%8
- *                          (bits 4·(k%8)) of word k/8 (q4, unsigned)
+ *                          the row is byte k%4 of word k/4 (q8: two's complement; q8m: unsigned) or
+ *                          nibble k%8 (bits 4·(k%8)) of word k/8 (q4, unsigned)
  *   scales @ scaleOffset:  R × g f16, flat index r·g + k/G, two per u32 word, low half first
- *   mins   @ minOffset:    (q4 only) same layout as scales
+ *   mins   @ minOffset:    (q4, q8m: QUANT_HAS_MIN) same layout as scales
  * Columns K..Kp−1 (when K is not a multiple of G; the real model's K are all multiples of 128)
  * hold code 0 and are never read; group statistics use the real columns only.
  */
 import { assert } from './assert';
-import { type QuantFormat, type WeightFormat, f16BitsToF32, f32ToF16Bits } from './dtype';
+import { type QuantFormat, type QuantLayoutFormat, type WeightFormat, f16BitsToF32, f32ToF16Bits } from './dtype';
 
-export type { QuantFormat, WeightFormat };
+export type { QuantFormat, QuantLayoutFormat, WeightFormat };
 
-
+/** Whether `f` is a format a recipe or `--quant` may ask for: q8 or q4 (not q8m, see the file comment). */
 export function isQuantFormat(f: string): f is QuantFormat {
   return f === 'q8' || f === 'q4';
 }
 
+/** Whether a stored weight in format `f` has a quantized layout (q8, q4 or q8m) rather than a plain dtype. */
+export function isQuantLayoutFormat(f: string): f is QuantLayoutFormat {
+  return f === 'q8' || f === 'q4' || f === 'q8m';
+}
+
 /** Bits per code of each format. */
-export const QUANT_BITS: Readonly<Record<QuantFormat, number>> = { q8: 8, q4: 4 };
-/** Default group size G of each format (see the table above): what `quantize` makes and a tensor without its own G has. */
-export const QUANT_GROUP: Readonly<Record<QuantFormat, number>> = { q8: 64, q4: 64 };
+export const QUANT_BITS: Readonly<Record<QuantLayoutFormat, number>> = { q8: 8, q4: 4, q8m: 8 };
+/** Whether each format stores a min per group (w ≈ m + c·s, unsigned codes) besides its scale. */
+export const QUANT_HAS_MIN: Readonly<Record<QuantLayoutFormat, boolean>> = { q8: false, q4: true, q8m: true };
+/**
+ * Default group size G of each format (see the table above): what `quantize` makes and a tensor
+ * without its own G has (q8m: the GGUF Q5_1 block / Q5_K sub-block it is repacked from).
+ */
+export const QUANT_GROUP: Readonly<Record<QuantLayoutFormat, number>> = { q8: 64, q4: 64, q8m: 32 };
 
 export interface QuantizedTensor {
-  readonly format: QuantFormat;
+  readonly format: QuantLayoutFormat;
   readonly rows: number;
   readonly cols: number;
   readonly groupSize: number;
@@ -90,7 +112,7 @@ export interface QuantLayout {
   groups: number;
   /** u32 code words per row. */
   codeWordsPerRow: number;
-  /** Byte offsets of the sections; minOffset is −1 for q8. */
+  /** Byte offsets of the sections; minOffset is −1 for q8 (no mins). */
   scaleOffset: number;
   minOffset: number;
   byteLength: number;
@@ -101,7 +123,7 @@ export interface QuantLayout {
  * Errors: assertion failures for an empty shape or a group that is not a positive multiple of 8
  * (a u32 code word must not straddle two groups: the kernels read one scale per word).
  */
-export function quantLayout(format: QuantFormat, rows: number, cols: number, group = QUANT_GROUP[format]): QuantLayout {
+export function quantLayout(format: QuantLayoutFormat, rows: number, cols: number, group = QUANT_GROUP[format]): QuantLayout {
   assert(Number.isInteger(rows) && Number.isInteger(cols) && rows >= 1 && cols >= 1, () => `quantLayout: bad shape [${rows}, ${cols}]`);
   assert(Number.isInteger(group) && group >= 8 && group % 8 === 0, () => `quantLayout: group size ${group} is not a positive multiple of 8`);
   const G = group;
@@ -110,8 +132,8 @@ export function quantLayout(format: QuantFormat, rows: number, cols: number, gro
   const codeWordsPerRow = (paddedCols * QUANT_BITS[format]) / 32;
   const tableBytes = Math.ceil((rows * groups) / 2) * 4; // f16 pairs in u32 words
   const scaleOffset = rows * codeWordsPerRow * 4;
-  const minOffset = format === 'q4' ? scaleOffset + tableBytes : -1;
-  const byteLength = scaleOffset + tableBytes * (format === 'q4' ? 2 : 1);
+  const minOffset = QUANT_HAS_MIN[format] ? scaleOffset + tableBytes : -1;
+  const byteLength = scaleOffset + tableBytes * (QUANT_HAS_MIN[format] ? 2 : 1);
   return { groupSize: G, paddedCols, groups, codeWordsPerRow, scaleOffset, minOffset, byteLength };
 }
 
@@ -255,11 +277,11 @@ function leastSquares(n: number, sx: number, l1: number, l2: number, xl: number)
 
 /**
  * w: [rows, cols] row-major f32 → the `format` layout with `group` weights per scale (see the file
- * comment): q8 s = f16(max|w|/127); q4 s and m from `q4Params`' error-minimising search. Codes are
- * the nearest for the stored f16 parameters. Deterministic. Errors: assertion failures for
- * w.length ≠ rows·cols and those of `quantLayout`.
+ * comment): q8 s = f16(max|w|/127); q4 s and m from `q4Params`' error-minimising search; q8m
+ * m = f16(min w), s = f16((max w − m)/255). Codes are the nearest for the stored f16 parameters.
+ * Deterministic. Errors: assertion failures for w.length ≠ rows·cols and those of `quantLayout`.
  */
-export function quantize(w: Float32Array, rows: number, cols: number, format: QuantFormat, group = QUANT_GROUP[format]): QuantizedTensor {
+export function quantize(w: Float32Array, rows: number, cols: number, format: QuantLayoutFormat, group = QUANT_GROUP[format]): QuantizedTensor {
   assert(w.length === rows * cols, () => `quantize: ${w.length} values for [${rows}, ${cols}]`);
   const L = quantLayout(format, rows, cols, group);
   const G = L.groupSize;
@@ -274,22 +296,7 @@ export function quantize(w: Float32Array, rows: number, cols: number, format: Qu
       const k0 = g * G;
       const k1 = Math.min(k0 + G, cols);
       const gi = r * L.groups + g;
-      if (format === 'q8') {
-        let lo = Infinity;
-        let hi = -Infinity;
-        for (let k = k0; k < k1; k++) {
-          const x = w[r * cols + k] as number;
-          if (x < lo) lo = x;
-          if (x > hi) hi = x;
-        }
-        const scaleBits = f32ToF16Bits(Math.max(-lo, hi) / 127);
-        const s = f16BitsToF32(scaleBits);
-        halves[L.scaleOffset / 2 + gi] = scaleBits;
-        for (let k = k0; k < k1; k++) {
-          const c = s > 0 ? Math.max(-127, Math.min(127, roundHalfAway((w[r * cols + k] as number) / s))) : 0;
-          words[wi + (k >> 2)] = ((words[wi + (k >> 2)] as number) | ((c & 0xff) << (8 * (k & 3)))) >>> 0;
-        }
-      } else {
+      if (format === 'q4') {
         for (let k = k0; k < k1; k++) v[k - k0] = w[r * cols + k] as number;
         const bits = q4Params(v, k1 - k0);
         const scaleBits = bits & 0xffff;
@@ -305,13 +312,43 @@ export function quantize(w: Float32Array, rows: number, cols: number, format: Qu
           const c = t > 0 ? Math.min(15, Math.round(t)) : 0;
           words[wi + (k >> 3)] = ((words[wi + (k >> 3)] as number) | (c << (4 * (k & 7)))) >>> 0;
         }
+        continue;
+      }
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let k = k0; k < k1; k++) {
+        const x = w[r * cols + k] as number;
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      if (format === 'q8') {
+        const scaleBits = f32ToF16Bits(Math.max(-lo, hi) / 127);
+        const s = f16BitsToF32(scaleBits);
+        halves[L.scaleOffset / 2 + gi] = scaleBits;
+        for (let k = k0; k < k1; k++) {
+          const c = s > 0 ? Math.max(-127, Math.min(127, roundHalfAway((w[r * cols + k] as number) / s))) : 0;
+          words[wi + (k >> 2)] = ((words[wi + (k >> 2)] as number) | ((c & 0xff) << (8 * (k & 3)))) >>> 0;
+        }
+      } else {
+        const minBits = f32ToF16Bits(lo);
+        const m = f16BitsToF32(minBits);
+        const scaleBits = f32ToF16Bits((hi - m) / 255);
+        const s = f16BitsToF32(scaleBits);
+        halves[L.scaleOffset / 2 + gi] = scaleBits;
+        halves[L.minOffset / 2 + gi] = minBits;
+        if (!(s > 0)) continue; // codes 0: every value is m
+        for (let k = k0; k < k1; k++) {
+          const t = ((w[r * cols + k] as number) - m) / s;
+          const c = t > 0 ? Math.min(255, Math.round(t)) : 0;
+          words[wi + (k >> 2)] = ((words[wi + (k >> 2)] as number) | (c << (8 * (k & 3)))) >>> 0;
+        }
       }
     }
   }
   return { format, rows, cols, groupSize: G, data };
 }
 
-/** The layout → [rows, cols] f32 (exactly what the kernels compute per weight). */
+/** The layout → [rows, cols] f32 (exactly what the kernels compute per weight: c·s, or m + c·s rounded once). */
 export function dequantize(q: QuantizedTensor): Float32Array {
   const L = quantLayout(q.format, q.rows, q.cols, q.groupSize);
   assert(q.data.byteLength === L.byteLength, () => `dequantize: ${q.data.byteLength} bytes for ${q.format}[${q.rows}, ${q.cols}] G=${q.groupSize}, want ${L.byteLength}`);
@@ -319,14 +356,19 @@ export function dequantize(q: QuantizedTensor): Float32Array {
   const words = new Uint32Array(data.buffer, data.byteOffset, L.byteLength / 4);
   const halves = new Uint16Array(data.buffer, data.byteOffset, L.byteLength / 2);
   const out = new Float32Array(q.rows * q.cols);
+  const shift = QUANT_BITS[q.format] === 8 ? 2 : 3; // log2(codes per word)
   for (let r = 0; r < q.rows; r++) {
     for (let k = 0; k < q.cols; k++) {
       const gi = r * L.groups + Math.floor(k / L.groupSize);
       const s = f16BitsToF32(halves[L.scaleOffset / 2 + gi] as number);
-      const word = words[r * L.codeWordsPerRow + (k >> (q.format === 'q8' ? 2 : 3))] as number;
-      out[r * q.cols + k] = q.format === 'q8'
-        ? ((word << (24 - 8 * (k & 3))) >> 24) * s // sign-extend byte k%4
-        : f16BitsToF32(halves[L.minOffset / 2 + gi] as number) + ((word >>> (4 * (k & 7))) & 15) * s;
+      const word = words[r * L.codeWordsPerRow + (k >> shift)] as number;
+      // c·s is exact in f64 (≤ 8-bit code × f16), and m + c·s too (f16 terms ≥ 2^−24, |c·s| < 2^24):
+      // the Float32Array store rounds once, as the kernels' fma(c, s, m) in f32 does
+      if (q.format === 'q8') out[r * q.cols + k] = ((word << (24 - 8 * (k & 3))) >> 24) * s; // sign-extend byte k%4
+      else {
+        const c = q.format === 'q8m' ? (word >>> (8 * (k & 3))) & 255 : (word >>> (4 * (k & 7))) & 15;
+        out[r * q.cols + k] = f16BitsToF32(halves[L.minOffset / 2 + gi] as number) + c * s;
+      }
     }
   }
   return out;

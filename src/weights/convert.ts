@@ -9,17 +9,19 @@
  * each interval's source bytes are one range, and all ranges of a chunk are coalesced per file
  * (gaps ≤ COALESCE_GAP_BYTES) into few requests.
  *
- * GGUF blocks whose codes a q4 / q8 group holds are not decoded and re-quantized but repacked code
- * for code (ggufRepack.ts, PackTensor.group): Q8_0 / Q4_0 / Q4_1 and Q4_K at G = 32, Q3_K and Q6_K
- * at G = 16; their relRms, measured as for every quantized tensor, is 0 for the first three and
- * ≤ 5e-4 for the K-quants (sub-block scales × super-block scale rounded to f16). A repack is used
- * when its format is the tensor's target (Q6_K, a q8 repack, is re-quantized in a q4 pack).
+ * GGUF blocks whose codes a q4 / q8 / q8m group holds are not decoded and re-quantized but repacked
+ * code for code (ggufRepack.ts, PackTensor.group): Q8_0 / Q5_0 (q8), Q4_0 / Q4_1 (q4), Q5_1 (q8m)
+ * and Q4_K (q4), Q5_K (q8m) at G = 32, Q3_K (q4) and Q6_K (q8) at G = 16; their relRms, measured as
+ * for every quantized tensor, is 0 for the first five and ≤ 6e-4 for the K-quants (sub-block scales
+ * × super-block scale rounded to f16). A repack is used when its format is the tensor's target, q8m
+ * standing for q8 (Q6_K and Q5_0, q8 repacks, and Q5_1 / Q5_K, q8m, are re-quantized to q4 where a
+ * q4 pack stores q4: a q4 pack keeps 4-bit memory).
  * Every other source is decoded to f32 and quantized at G = 64. Which format each tensor
  * gets: `targetDtype` (quantRule.ts).
  */
 import { InvalidInput, WeightMismatch } from '../errors';
-import { type DType, type QuantFormat, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
-import { dequantize, quantLayout, quantize } from '../util/quant';
+import { type DType, type QuantLayoutFormat, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
+import { dequantize, isQuantLayoutFormat, quantLayout, quantize } from '../util/quant';
 import { type Checkpoint, openComponent } from './safetensors';
 import type { FileSource } from './source';
 import { COMPONENTS, type Component, type NeededTensors, type SourceTensor, rowsCols } from './sourceTensor';
@@ -60,12 +62,16 @@ const BLOCK_CACHE_BYTES = 256 << 20;
  * gathered on the host, any format works — and of the transformer; in a q4 pack the transformer's
  * embedders, modulations and final layer are q8); everything else (norms, biases, BatchNorm
  * statistics, the VAE) keeps its dtype, or f32 when the source is not a plain dtype (fp8, GGUF
- * blocks). Source blocks that repack into q4 (SourceTensor.lossless, e.g. GGUF Q4_0 / Q4_1) stay
- * q4 where the rule says q8 too: smaller than re-quantizing to q8, and no more accurate.
+ * blocks). Source blocks that repack without re-quantizing (SourceTensor.lossless: GGUF Q8_0, Q4_0,
+ * Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K) keep their codes in whatever layout holds them (q4, q8,
+ * q8m), in a q4 pack and a q8 pack alike: the pack then computes with the file's own mix, as llama.cpp
+ * does (a Q4_K_M file's Q6_K tensors stay 6-bit: q8 at G = 16, where re-quantizing them to q4 would
+ * add ≈ 0.09 relative error; a Q4_K tensor in a q8 pack stays q4, smaller and no less accurate).
  */
 export function targetDtype(component: Component, t: Pick<SourceTensor, 'name' | 'shape' | 'plainDtype' | 'lossless'>, quant: PackQuant): PackTensor['dtype'] {
   const q = quant === 'none' ? null : quantFormatFor(component, t.name, t.shape, quant);
-  if (q) return t.lossless?.format === 'q4' ? 'q4' : q;
+  if (q && t.lossless) return t.lossless.format;
+  if (q) return q;
   if (t.plainDtype) return t.plainDtype;
   return quant === 'none' && t.shape.length >= 2 ? 'bf16' : 'f32';
 }
@@ -75,10 +81,10 @@ export function targetGroup(t: SourceTensor, dtype: PackTensor['dtype']): number
   return t.lossless && t.lossless.format === dtype ? t.lossless.group : undefined;
 }
 
-/** Output bytes of a tensor stored as `dtype` (q4/q8: `group` weights per scale, default QUANT_GROUP). */
+/** Output bytes of a tensor stored as `dtype` (quantized: `group` weights per scale, default QUANT_GROUP). */
 export function storedBytes(dtype: PackTensor['dtype'], shape: readonly number[], group?: number): number {
   const { rows, cols } = rowsCols(shape);
-  if (dtype === 'q4' || dtype === 'q8') return quantLayout(dtype, rows, cols, group).byteLength;
+  if (isQuantLayoutFormat(dtype)) return quantLayout(dtype, rows, cols, group).byteLength;
   return rows * cols * (dtype === 'f32' ? 4 : 2);
 }
 
@@ -128,7 +134,7 @@ interface Placed {
 }
 
 function sectionsOf(dtype: PackTensor['dtype'], rows: number, cols: number, group?: number): Placed['sections'] {
-  if (dtype === 'q4' || dtype === 'q8') {
+  if (isQuantLayoutFormat(dtype)) {
     const L = quantLayout(dtype, rows, cols, group);
     const s = [{ at: 0, rowBytes: L.codeWordsPerRow * 4 }, { at: L.scaleOffset, rowBytes: L.groups * 2 }];
     if (L.minOffset >= 0) s.push({ at: L.minOffset, rowBytes: L.groups * 2 });
@@ -144,8 +150,8 @@ function sectionsOf(dtype: PackTensor['dtype'], rows: number, cols: number, grou
 function encodeRows(p: Placed, values: Float32Array, bytes: Uint8Array, r0: number, r1: number): Uint8Array[] {
   const n = r1 - r0;
   const d = p.meta.dtype;
-  if (d === 'q4' || d === 'q8') {
-    const q = p.repack && p.src.lossless ? p.src.lossless.repack(bytes, r0, r1) : quantize(values, n, p.cols, d).data;
+  if (isQuantLayoutFormat(d)) {
+    const q = p.repack && p.src.lossless ? p.src.lossless.repack(bytes, r0, r1) : quantize(values, n, p.cols, d, p.meta.group).data;
     const L = quantLayout(d, n, p.cols, p.meta.group);
     const out = [q.subarray(0, n * L.codeWordsPerRow * 4), q.subarray(L.scaleOffset, L.scaleOffset + n * L.groups * 2)];
     if (L.minOffset >= 0) out.push(q.subarray(L.minOffset, L.minOffset + n * L.groups * 2));
@@ -392,7 +398,7 @@ class BlockCache {
     if (p.src.plainDtype === p.meta.dtype) return [bytes];
     const values = p.src.decode(bytes, r0, r1);
     const encoded = encodeRows(p, values, bytes, r0, r1);
-    if (p.meta.dtype === 'q4' || p.meta.dtype === 'q8') accumulateError(this.errors, p, values, encoded, r0, r1);
+    if (isQuantLayoutFormat(p.meta.dtype)) accumulateError(this.errors, p, values, encoded, r0, r1);
     return encoded;
   }
 
@@ -423,7 +429,7 @@ function describeRecipe(r: PackRecipe): string {
 /** Adds the quantization error of rows [r0, r1) (dequantized from `encoded`) to the tensor's total. */
 function accumulateError(errors: Map<string, ErrAcc>, p: Placed, values: Float32Array, encoded: Uint8Array[], r0: number, r1: number): void {
   // Rebuild the planar buffer of just these rows and dequantize it (the oracle the kernels match).
-  const fmt = p.meta.dtype as QuantFormat;
+  const fmt = p.meta.dtype as QuantLayoutFormat;
   const n = r1 - r0;
   const L = quantLayout(fmt, n, p.cols, p.meta.group);
   const data = new Uint8Array(L.byteLength);

@@ -1,6 +1,6 @@
 /**
  * EmbeddingRows: rows read with range requests from a safetensors file equal the whole table's
- * decode (bf16 / f16 / f32 exactly as `decodeToF32`, q8 / q4 exactly as `dequantize`), only the
+ * decode (bf16 / f16 / f32 exactly as `decodeToF32`, q8 / q4 / q8m exactly as `dequantize`), only the
  * needed rows are read, adjacent ids share one request, and the cache is an LRU bounded by bytes.
  */
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { CpuOps } from '../ops/cpuOps';
 import { Rng } from '../util/rng';
 import { type WeightFormat, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
 import { WeightLoader } from './load';
-import { dequantize, isQuantFormat, quantize } from '../util/quant';
+import { dequantize, isQuantLayoutFormat, quantize } from '../util/quant';
 import { openComponent } from './safetensors';
 import { type WritableTensor, encodeSafetensors } from './safetensorsWrite';
 import type { FileSource } from './source';
@@ -38,7 +38,7 @@ function countingSource(file: Uint8Array) {
 
 /**
  * A [v, d] table of N(0, 1) values stored as `format` in a safetensors file: plain dtypes as
- * themselves, q8/q4 as the raw bytes of the quant.ts layout (an F32 tensor of byteLength/4 words,
+ * themselves, q8/q4/q8m as the raw bytes of the quant.ts layout (an F32 tensor of byteLength/4 words,
  * as a pack stores them, with `group` weights per scale). Returns the file and the whole table
  * decoded the reference way.
  */
@@ -47,7 +47,7 @@ function table(format: WeightFormat, v: number, d: number, seed = 1, group?: num
   const w = Float32Array.from({ length: v * d }, () => rng.normal());
   let t: WritableTensor;
   let want: Float32Array;
-  if (isQuantFormat(format)) {
+  if (isQuantLayoutFormat(format)) {
     const q = quantize(w, v, d, format, group);
     t = { dtype: 'F32', shape: [q.data.byteLength / 4], data: new Float32Array(q.data.buffer) };
     want = dequantize(q);
@@ -79,7 +79,7 @@ function gather(want: Float32Array, d: number, ids: readonly number[]): Float32A
   return out;
 }
 
-/** [format, D, group size G (q8/q4; 64 when absent, 32 as GGUF repacks store it)]. */
+/** [format, D, group size G (q8/q4: 64 when absent, q8m 32; 32 as GGUF repacks store it)]. */
 const CASES: [WeightFormat, number, number?][] = [
   ['bf16', 48],
   ['f16', 48],
@@ -91,6 +91,8 @@ const CASES: [WeightFormat, number, number?][] = [
   ['q8', 200, 32], // 7 groups, the last padded: an odd number of f16 scales per row
   ['q4', 40, 32],
   ['q4', 200, 32],
+  ['q8m', 40], // G = 32 (QUANT_GROUP.q8m): 2 groups, the last padded, mins read as q4's
+  ['q8m', 200, 16], // 13 groups: an odd number of f16 scales and mins per row
 ];
 
 describe('EmbeddingRows', () => {

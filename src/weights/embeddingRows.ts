@@ -14,7 +14,7 @@
 import { WeightMismatch } from '../errors';
 import { BYTES_PER_ELEMENT, type WeightFormat, decodeToF32 } from '../util/dtype';
 import { fmtShape } from '../util/assert';
-import { dequantize, isQuantFormat, quantLayout } from '../util/quant';
+import { QUANT_HAS_MIN, dequantize, isQuantLayoutFormat, quantLayout } from '../util/quant';
 import type { Checkpoint } from './safetensors';
 import type { TokenEmbedding } from './weightGetter';
 
@@ -43,12 +43,12 @@ export interface RowSpan {
 
 /**
  * Byte ranges holding rows [r0, r1) of a stored [V, D] tensor: one for bf16/f16/f32; q8
- * (codes, scales) and q4 (codes, scales, mins) in the layout of quant.ts with `group` weights per
+ * (codes, scales) and q4 / q8m (codes, scales, mins) in the layout of quant.ts with `group` weights per
  * scale (default QUANT_GROUP), where row r's codes are words [r·Kp·bits/32, …) and its scales /
  * mins the f16s [r·g, (r+1)·g) of their sections.
  */
 export function rowSpans(format: WeightFormat, [v, d]: readonly [number, number], r0: number, r1: number, group?: number): RowSpan[] {
-  if (!isQuantFormat(format)) {
+  if (!isQuantLayoutFormat(format)) {
     const rowBytes = d * BYTES_PER_ELEMENT[format];
     return [{ start: r0 * rowBytes, end: r1 * rowBytes }];
   }
@@ -57,13 +57,13 @@ export function rowSpans(format: WeightFormat, [v, d]: readonly [number, number]
     { start: r0 * L.codeWordsPerRow * 4, end: r1 * L.codeWordsPerRow * 4 },
     { start: L.scaleOffset + 2 * r0 * L.groups, end: L.scaleOffset + 2 * r1 * L.groups },
   ];
-  if (format === 'q4') spans.push({ start: L.minOffset + 2 * r0 * L.groups, end: L.minOffset + 2 * r1 * L.groups });
+  if (QUANT_HAS_MIN[format]) spans.push({ start: L.minOffset + 2 * r0 * L.groups, end: L.minOffset + 2 * r1 * L.groups });
   return spans;
 }
 
-/** Stored byte size of a [V, D] tensor in `format` (q8/q4: `group` weights per scale). */
+/** Stored byte size of a [V, D] tensor in `format` (quantized: `group` weights per scale). */
 function storedBytes(format: WeightFormat, [v, d]: readonly [number, number], group?: number): number {
-  return isQuantFormat(format) ? quantLayout(format, v, d, group).byteLength : v * d * BYTES_PER_ELEMENT[format];
+  return isQuantLayoutFormat(format) ? quantLayout(format, v, d, group).byteLength : v * d * BYTES_PER_ELEMENT[format];
 }
 
 /** Rows read on demand from one checkpoint tensor, with a byte-bounded LRU of decoded rows. */
@@ -72,11 +72,11 @@ export class EmbeddingRows implements TokenEmbedding {
   /** id → decoded row [D]; Map order is recency (oldest first). */
   private readonly cache = new Map<number, Float32Array>();
   private cachedBytes = 0;
-  /** q8/q4: weights per scale, from the checkpoint's TensorInfo (undefined: QUANT_GROUP). */
+  /** Quantized formats: weights per scale, from the checkpoint's TensorInfo (undefined: QUANT_GROUP). */
   private readonly group: number | undefined;
 
   /**
-   * @param format how the tensor is stored (checkpoint dtype, or q8/q4 in a pack)
+   * @param format how the tensor is stored (checkpoint dtype, or q8/q4/q8m in a pack)
    * @param shape [V, D]; the stored byte size must match it. Errors: WeightMismatch.
    */
   constructor(
@@ -154,7 +154,7 @@ export class EmbeddingRows implements TokenEmbedding {
     const parts = await Promise.all(rowSpans(format, this.shape, r0, r1, this.group).map((s) => this.ckpt.readRange(this.name, s.start, s.end)));
     this.stats.requests += parts.length;
     for (const p of parts) this.stats.bytesFetched += p.byteLength;
-    if (!isQuantFormat(format)) return decodeToF32(parts[0] as Uint8Array, format);
+    if (!isQuantLayoutFormat(format)) return decodeToF32(parts[0] as Uint8Array, format);
     // the run's sections as a [r1 − r0, D] tensor of its own, decoded by `dequantize` itself
     const rows = r1 - r0;
     const cols = this.shape[1];
@@ -162,7 +162,7 @@ export class EmbeddingRows implements TokenEmbedding {
     const data = new Uint8Array(L.byteLength);
     data.set(parts[0] as Uint8Array, 0);
     data.set(parts[1] as Uint8Array, L.scaleOffset);
-    if (format === 'q4') data.set(parts[2] as Uint8Array, L.minOffset);
+    if (QUANT_HAS_MIN[format]) data.set(parts[2] as Uint8Array, L.minOffset);
     return dequantize({ format, rows, cols, groupSize: L.groupSize, data });
   }
 }

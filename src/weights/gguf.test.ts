@@ -322,7 +322,7 @@ describe('FLUX.2 GGUF in BFL naming (golden model-a transformer)', async () => {
       expectSameF32(got, diffusersFromBfl(t.name, whole), t.name);
       // Q4_0 is the coarsest of the three: relative RMS ≤ its round-trip bound (golden weights are near-gaussian)
       expect(relL2(got, (diffusers.get(t.name) as { data: Float32Array }).data), t.name).toBeLessThanOrEqual(ROUND_TRIP_REL_RMS.Q4_0);
-      expect(t.lossless === undefined, t.name).toBe(t.sourceDtype !== 'Q8_0' && t.sourceDtype !== 'Q4_0');
+      expect(t.lossless?.format, t.name).toBe(({ Q8_0: 'q8', Q4_0: 'q4', Q5_1: 'q8m' } as const)[t.sourceDtype as 'Q8_0' | 'Q4_0' | 'Q5_1']);
       if (!t.lossless) continue;
       // the lossless repack of a row slice (norm_out: across its swapped halves) is the decoded slice exactly
       const [r0, r1] = [(t.shape[0] as number) / 2 - 3, (t.shape[0] as number) / 2 + 5];

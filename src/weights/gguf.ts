@@ -95,10 +95,10 @@ export async function readGgufHeader(src: FileSource, path: string): Promise<Ggu
 }
 
 /**
- * A GGUF tensor as a RowSource (`file` = its path in the source); Q8_0 / Q4_0 / Q4_1 / Q3_K / Q4_K /
- * Q6_K tensors also offer their code-for-code quant.ts repack (`lossless`: format GGUF_REPACK[type],
- * group GGUF_REPACK_GROUP[type]; ggufRepack.ts: bit-exact for the first three, K-quant scales rounded
- * to f16). Throws WeightMismatch for a type without a decoder or rows that are not whole blocks,
+ * A GGUF tensor as a RowSource (`file` = its path in the source); quantized tensors (Q8_0, Q4_0,
+ * Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K) also offer their code-for-code quant.ts repack
+ * (`lossless`: format GGUF_REPACK[type], group GGUF_REPACK_GROUP[type]; ggufRepack.ts: bit-exact for
+ * the 32-value block types, K-quant scales rounded to f16). Throws WeightMismatch for a type without a decoder or rows that are not whole blocks,
  * InvalidInput for data past the file end.
  */
 export function ggufRowSource(t: GgufTensorInfo, file: string, fileSize: number): RowSource {

@@ -84,6 +84,26 @@ export function codeQ4K(b: Uint8Array, o: number, e: number): number {
   return ((b[o + 16 + 32 * (e >> 6) + (e & 31)] as number) >> (4 * ((e >> 5) & 1))) & 0xf;
 }
 
+/**
+ * Code e (0…255) of the Q5_K block at byte o of b: q ∈ 0…31 (y = d·sc·q − dmin·m), the Q4_K nibble
+ * of qs (at o + 48) plus bit ⌊e/32⌋ of qh[e % 32] (at o + 16) as bit 4.
+ */
+export function codeQ5K(b: Uint8Array, o: number, e: number): number {
+  const lo = ((b[o + 48 + 32 * (e >> 6) + (e & 31)] as number) >> (4 * ((e >> 5) & 1))) & 0xf;
+  return lo | ((((b[o + 16 + (e & 31)] as number) >> (e >> 5)) & 1) << 4);
+}
+
+/**
+ * Code e (0…31) of the Q5_0 / Q5_1 block at byte o of b (`hasMin`: Q5_1, whose qh and qs sit 2 bytes
+ * later): q ∈ 0…31, the low (e < 16) or high nibble of qs[e % 16] plus bit e of the u32 qh as bit 4
+ * (Q5_0 y = (q − 16)·d, Q5_1 y = q·d + m).
+ */
+export function codeQ5(b: Uint8Array, o: number, e: number, hasMin: boolean): number {
+  const qh = o + (hasMin ? 4 : 2);
+  const nibble = ((b[qh + 4 + (e & 15)] as number) >> (e < 16 ? 0 : 4)) & 0xf;
+  return nibble | ((((b[qh + (e >> 3)] as number) >> (e & 7)) & 1) << 4);
+}
+
 /** Code e (0…255) of the Q6_K block at byte o of b: q ∈ 0…63 (y = d·sc·(q − 32)). */
 export function codeQ6K(b: Uint8Array, o: number, e: number): number {
   const k = (e >> 5) & 3;

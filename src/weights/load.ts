@@ -7,7 +7,7 @@ import { WeightMismatch } from '../errors';
 import type { Ops } from '../ops/ops';
 import { fmtShape } from '../util/assert';
 import { type QuantFormat, decodeToF32 } from '../util/dtype';
-import { isQuantFormat, quantize } from '../util/quant';
+import { isQuantLayoutFormat, quantize } from '../util/quant';
 import { type Checkpoint, weightFormatOf } from './safetensors';
 import { EmbeddingRows } from './embeddingRows';
 import type { StorageFormat, WeightGetter } from './weightGetter';
@@ -60,7 +60,7 @@ export class WeightLoader<T> implements WeightGetter<T> {
     this.onBytes?.(this.loadedBytes, name);
     const format = weightFormatOf(info);
     // pack tensors already in a quantized format (src/weights/pack.ts) go to the GPU as they are
-    if (isQuantFormat(format)) return this.ops.weight(bytes, format, shape, name, info.group);
+    if (isQuantLayoutFormat(format)) return this.ops.weight(bytes, format, shape, name, info.group);
     const q = this.quantFormat(name, shape);
     if (q) {
       const [rows, cols] = shape as [number, number];
@@ -79,7 +79,7 @@ export class WeightLoader<T> implements WeightGetter<T> {
     const info = this.ckpt.tensors.get(name);
     if (!info) throw new WeightMismatch(name, fmtShape(shape), 'missing');
     const format = weightFormatOf(info);
-    if (isQuantFormat(format)) return info.group === undefined ? { format } : { format, group: info.group };
+    if (isQuantLayoutFormat(format)) return info.group === undefined ? { format } : { format, group: info.group };
     return { format: this.quantFormat(name, shape) ?? format };
   }
 

@@ -2,8 +2,8 @@
  * Packs: conversion chunk by chunk must give exactly the bytes of converting each tensor whole
  * (row-local conversion, sections straddling chunk borders), the pack reader must return them,
  * copying a pack must verify every chunk, and source reads must be coalesced. GGUF Q8_0 / Q4_0 /
- * Q4_1 blocks must land in the pack without loss (G = 32), Q4_K / Q6_K / Q3_K with their codes
- * (G = 32 / 16 / 16).
+ * Q4_1 / Q5_0 / Q5_1 blocks must land in the pack without loss (G = 32), Q4_K / Q5_K / Q6_K / Q3_K
+ * with their codes (G = 32 / 32 / 16 / 16).
  */
 import { GOLDEN_DIR } from '../testing/golden';
 import { resolve } from 'node:path';
@@ -16,7 +16,7 @@ import { neededTensors } from '../model/tensorList';
 import { folderSource } from './folderSource';
 import { openCheckpoints } from './pack';
 import { PACK_MANIFEST, type PackManifest, type PackQuant, type PackTensor } from './packFormat';
-import { dtypeOf, openComponent } from './safetensors';
+import { dtypeOf, openComponent, weightFormatOf } from './safetensors';
 import { COMPONENTS, rowsCols } from './sourceTensor';
 import { IntegrityFailure } from '../errors';
 import { expectSameF32, goldenTransformerAsBfl } from '../testing/goldenBfl';
@@ -146,75 +146,77 @@ describe('pack conversion (golden model-a)', () => {
   });
 });
 
-describe('GGUF Q8_0 / Q4_0 / Q4_1 / Q4_K / Q6_K / Q3_K transformer into a pack (golden model-a weights in BFL naming)', async () => {
+describe('GGUF transformers into a pack (golden model-a weights in BFL naming)', async () => {
   const { bfl } = await goldenTransformerAsBfl();
-  const TYPES = ['Q8_0', 'Q4_0', 'Q4_1'] as const;
-  // K-quants need rows of whole 256-value super-blocks: 3 of the 29 2-D tensors have them
-  // (single_blocks.{0,1}.linear2 [128, 512], time_in.in_layer [128, 256]); the others cycle TYPES
-  const K_TYPES = ['Q4_K', 'Q6_K', 'Q3_K'] as const;
-  let k = 0;
-  const tensors: GgufTensorIn[] = [...bfl].map(([name, t], i) => {
-    const type: GgmlType = t.shape.length !== 2 ? 'F32' : (t.shape[1] as number) % 256 === 0 ? (K_TYPES[k++ % 3] as GgmlType) : (TYPES[i % 3] as GgmlType);
-    return { name, shape: t.shape, data: t.data, type };
-  });
-  const gguf = memorySource({ 'flux.gguf': encodeGguf({ 'general.architecture': 'flux' }, tensors) }, 'gguf');
   const base = folderSource(MODEL_A);
   /** The layout each type is repacked into (ggufRepack.ts), and whether that is bit-exact. */
-  const REPACK: Readonly<Record<string, { dtype: 'q4' | 'q8'; group: number; exact: boolean }>> = {
+  const REPACK: Readonly<Record<string, { dtype: 'q4' | 'q8' | 'q8m'; group: number; exact: boolean }>> = {
     Q8_0: { dtype: 'q8', group: 32, exact: true }, Q4_0: { dtype: 'q4', group: 32, exact: true }, Q4_1: { dtype: 'q4', group: 32, exact: true },
-    Q4_K: { dtype: 'q4', group: 32, exact: false }, Q6_K: { dtype: 'q8', group: 16, exact: false }, Q3_K: { dtype: 'q4', group: 16, exact: false },
+    Q5_0: { dtype: 'q8', group: 32, exact: true }, Q5_1: { dtype: 'q8m', group: 32, exact: true },
+    Q4_K: { dtype: 'q4', group: 32, exact: false }, Q5_K: { dtype: 'q8m', group: 32, exact: false }, Q6_K: { dtype: 'q8', group: 16, exact: false }, Q3_K: { dtype: 'q4', group: 16, exact: false },
   };
+  // Two files: `types` cycle over the 2-D tensors; K-quants need rows of whole 256-value
+  // super-blocks, which 3 of the 29 have (single_blocks.{0,1}.linear2 [128, 512], time_in.in_layer
+  // [128, 256]): they cycle `kTypes`
+  const MIXES = [
+    { types: ['Q8_0', 'Q4_0', 'Q4_1'], kTypes: ['Q4_K', 'Q6_K', 'Q3_K'] },
+    { types: ['Q5_0', 'Q5_1'], kTypes: ['Q5_K'] },
+  ] as const;
 
-  for (const quant of ['q8', 'q4'] as const) {
-    it(`${quant} pack: where it stores their format, Q8_0/Q4_0/Q4_1 repacked at G = 32 bit for bit (relRms 0), Q4_K at G = 32 and Q3_K/Q6_K at G = 16 with their codes (relRms ≤ 1e-3)`, async () => {
-      expect(k).toBe(3);
-      const recipe = { name: 'gguf', quant, base: 'base', overrides: { transformer: { source: 'gguf', path: 'flux.gguf', format: 'gguf' as const } } };
-      const job = await planPack(recipe, (s) => (s === 'gguf' ? gguf : base), neededTensors, { chunkBytes: CHUNK });
-      const files = await buildPack(job);
-      const pack = await openCheckpoints(memorySource(files));
-      const seen = new Map<string, number>();
-      for (const s of await openGgufTransformer(gguf, 'flux.gguf')) {
-        if (s.shape.length !== 2) continue;
-        const meta = pack.pack?.components.transformer[s.name] as PackTensor;
-        const { rows, cols } = rowsCols(s.shape);
-        const r = s.rowBytes(0, rows);
-        const want = s.decode(await gguf.range(r.file, r.start, r.end), 0, rows); // = ggufQuants' dequantize (gguf.test.ts)
-        // the q4 repacks stay q4 in a q8 pack too (smaller); Q8_0 / Q6_K are repacked where the pack
-        // stores q8 (every 2-D weight of a q8 pack; in a q4 pack the weights convert.ts keeps at q8),
-        // else re-quantized to q4
-        const to = REPACK[s.sourceDtype] as (typeof REPACK)[string];
-        const repacked = to.dtype === 'q4' || meta.dtype === 'q8';
-        if (quant === 'q8') expect(repacked, s.name).toBe(true);
-        expect([meta.dtype, meta.group], s.name).toEqual(repacked ? [to.dtype, to.group] : ['q4', undefined]);
-        expect(pack.transformer.info(s.name).group, s.name).toBe(meta.group);
-        const got = dequantize({ format: meta.dtype as 'q4' | 'q8', rows, cols, groupSize: meta.group ?? 64, data: await pack.transformer.read(s.name) });
-        if (repacked && to.exact) {
-          expectSameF32(got, want, `${quant}/${s.name} from ${s.sourceDtype}`);
-          expect(meta.relRms, s.name).toBe(0);
-        } else {
-          // planPack's relRms is the error against the GGUF values, accumulated in f64 block by block:
-          // equal to 6 digits. Re-quantized to q4 G64 (≈ 0.09 for near-gaussian weights, quant.test.ts),
-          // K-quant scales rounded to f16 (observed here: Q4_K 4.4e-4, Q6_K 2.0e-4, Q3_K 1.9e-4; ggufRepack.test.ts)
-          expect(meta.relRms, s.name).toBeCloseTo(relL2(got, want), 6);
-          if (repacked) expect(meta.relRms, s.name).toBeLessThanOrEqual(1e-3);
-          else expect(meta.relRms, s.name).toBeGreaterThan(0.05);
-        }
-        const key = `${s.sourceDtype}${repacked ? ' repacked' : ''}`;
-        seen.set(key, (seen.get(key) ?? 0) + 1);
-      }
-      // (single_blocks.1.linear2, the Q6_K tensor, is a q4 weight of a q4 pack: re-quantized)
-      expect([...seen.keys()]).toEqual(
-        expect.arrayContaining(['Q3_K repacked', 'Q4_0 repacked', 'Q4_1 repacked', 'Q4_K repacked', ...(quant === 'q8' ? ['Q6_K repacked', 'Q8_0 repacked'] : ['Q6_K', 'Q8_0'])]),
-      );
-      if (quant === 'q8') expect(seen.size).toBe(6);
-      // norm_out.linear swaps the row halves of the BFL tensor: repacked through planTensor's row gathering
-      if (quant === 'q8') expect(pack.pack?.components.transformer['norm_out.linear.weight']?.group).toBe(32);
-      // a group size the kernels cannot use is refused when the manifest is read
-      const m = files.get(PACK_MANIFEST) as PackManifest;
-      const proj = { ...(m.components.transformer['proj_out.weight'] as PackTensor), group: 12 };
-      const bad = new Map(files).set(PACK_MANIFEST, { ...m, components: { ...m.components, transformer: { ...m.components.transformer, 'proj_out.weight': proj } } });
-      await expect(openCheckpoints(memorySource(bad))).rejects.toThrow(/transformer\/proj_out\.weight is q[48] with group 12; a group size belongs to q4\/q8 and is a positive multiple of 8/);
+  for (const mix of MIXES) {
+    let k = 0;
+    const tensors: GgufTensorIn[] = [...bfl].map(([name, t], i) => {
+      const type: GgmlType = t.shape.length !== 2 ? 'F32' : (t.shape[1] as number) % 256 === 0 ? mix.kTypes[k++ % mix.kTypes.length] as GgmlType : mix.types[i % mix.types.length] as GgmlType;
+      return { name, shape: t.shape, data: t.data, type };
     });
+    const gguf = memorySource({ 'flux.gguf': encodeGguf({ 'general.architecture': 'flux' }, tensors) }, 'gguf');
+    const types = [...mix.types, ...mix.kTypes].join(' / ');
+
+    for (const quant of ['q8', 'q4'] as const) {
+      it(`${types}, ${quant} pack: every block kept in the layout that holds it, whatever the pack's quant (the file's own mix, as llama.cpp computes), the block types bit for bit (relRms 0), the K-quants with their codes (relRms ≤ 1e-3)`, async () => {
+        expect(k).toBe(3);
+        const recipe = { name: 'gguf', quant, base: 'base', overrides: { transformer: { source: 'gguf', path: 'flux.gguf', format: 'gguf' as const } } };
+        const job = await planPack(recipe, (s) => (s === 'gguf' ? gguf : base), neededTensors, { chunkBytes: CHUNK });
+        const files = await buildPack(job);
+        const pack = await openCheckpoints(memorySource(files));
+        const seen = new Map<string, number>();
+        for (const s of await openGgufTransformer(gguf, 'flux.gguf')) {
+          if (s.shape.length !== 2) continue;
+          const meta = pack.pack?.components.transformer[s.name] as PackTensor;
+          const { rows, cols } = rowsCols(s.shape);
+          const r = s.rowBytes(0, rows);
+          const want = s.decode(await gguf.range(r.file, r.start, r.end), 0, rows); // = ggufQuants' dequantize (gguf.test.ts)
+          // the q4 repacks stay q4 in a q8 pack (smaller), the 8-bit ones (q8, q8m) stay 8-bit in a q4
+          // pack (convert.ts targetDtype): never re-quantized
+          const to = REPACK[s.sourceDtype] as (typeof REPACK)[string];
+          expect([meta.dtype, meta.group], s.name).toEqual([to.dtype, to.group]);
+          expect(pack.transformer.info(s.name).group, s.name).toBe(meta.group);
+          expect(weightFormatOf(pack.transformer.info(s.name)), s.name).toBe(meta.dtype); // what the loader uploads
+          const got = dequantize({ format: meta.dtype as 'q4' | 'q8' | 'q8m', rows, cols, groupSize: meta.group ?? 64, data: await pack.transformer.read(s.name) });
+          if (to.exact) {
+            expectSameF32(got, want, `${quant}/${s.name} from ${s.sourceDtype}`);
+            expect(meta.relRms, s.name).toBe(0);
+          } else {
+            // planPack's relRms is the error against the GGUF values, accumulated in f64 block by block:
+            // equal to 6 digits. K-quant scales rounded to f16 (observed here: Q4_K 4.4e-4, Q5_K
+            // 4.4e-4–4.8e-4, Q6_K 2.0e-4, Q3_K 1.9e-4; ggufRepack.test.ts)
+            expect(meta.relRms, s.name).toBeCloseTo(relL2(got, want), 6);
+            expect(meta.relRms, s.name).toBeLessThanOrEqual(1e-3);
+          }
+          seen.set(s.sourceDtype, (seen.get(s.sourceDtype) ?? 0) + 1);
+        }
+        // every type of the file was seen (and kept)
+        expect([...seen.keys()].sort(), quant).toEqual([...mix.types, ...mix.kTypes].sort());
+        // norm_out.linear swaps the row halves of the BFL tensor: repacked through planTensor's row gathering
+        if (quant === 'q8') expect(pack.pack?.components.transformer['norm_out.linear.weight']?.group).toBe(32);
+        // a group size the kernels cannot use, and a dtype this app does not know, are refused when the manifest is read
+        const m = files.get(PACK_MANIFEST) as PackManifest;
+        const withProj = (t: PackTensor) => new Map(files).set(PACK_MANIFEST, { ...m, components: { ...m.components, transformer: { ...m.components.transformer, 'proj_out.weight': t } } });
+        const proj = m.components.transformer['proj_out.weight'] as PackTensor;
+        await expect(openCheckpoints(memorySource(withProj({ ...proj, group: 12 })))).rejects.toThrow(/transformer\/proj_out\.weight is q(4|8|8m) with group 12; a group size belongs to q4\/q8\/q8m and is a positive multiple of 8/);
+        await expect(openCheckpoints(memorySource(withProj({ ...proj, dtype: 'q5' as PackTensor['dtype'] })))).rejects.toThrow(/transformer\/proj_out\.weight has dtype "q5"; this app reads q4, q8, q8m, bf16, f16, f32/);
+      });
+    }
   }
 });
 

@@ -8,9 +8,10 @@ import { type Checkpoint, type TensorInfo, openComponent } from './safetensors';
 import type { FileSource } from './source';
 import { COMPONENTS, type Component } from './sourceTensor';
 import { PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackTensor } from './packFormat';
+import { isQuantLayoutFormat } from '../util/quant';
 
-/** Pack dtype → the `TensorInfo.dtype` spelling (safetensors style, plus Q4/Q8). */
-const INFO_DTYPE: Readonly<Record<PackTensor['dtype'], string>> = { q4: 'Q4', q8: 'Q8', bf16: 'BF16', f16: 'F16', f32: 'F32' };
+/** Pack dtype → the `TensorInfo.dtype` spelling (safetensors style, plus Q4/Q8/Q8M); its keys are the dtypes a pack may hold. */
+const INFO_DTYPE: Readonly<Record<PackTensor['dtype'], string>> = { q4: 'Q4', q8: 'Q8', q8m: 'Q8M', bf16: 'BF16', f16: 'F16', f32: 'F32' };
 
 /** Reads and validates `kleinbild-pack.json`. Errors: InvalidInput naming the source and the problem. */
 export async function readPackManifest(src: FileSource): Promise<PackManifest> {
@@ -29,8 +30,9 @@ export async function readPackManifest(src: FileSource): Promise<PackManifest> {
   for (const c of COMPONENTS) {
     for (const [name, t] of Object.entries(m.components[c] ?? {})) {
       if (!(t.offset >= 0 && t.offset + t.bytes <= m.totalBytes)) throw new InvalidInput(`${where}: ${c}/${name} [${t.offset}, +${t.bytes}) lies outside the ${m.totalBytes} weight bytes`);
-      if (t.group !== undefined && !((t.dtype === 'q4' || t.dtype === 'q8') && Number.isInteger(t.group) && t.group >= 8 && t.group % 8 === 0)) {
-        throw new InvalidInput(`${where}: ${c}/${name} is ${t.dtype} with group ${JSON.stringify(t.group)}; a group size belongs to q4/q8 and is a positive multiple of 8`);
+      if (!Object.hasOwn(INFO_DTYPE, t.dtype)) throw new InvalidInput(`${where}: ${c}/${name} has dtype ${JSON.stringify(t.dtype)}; this app reads ${Object.keys(INFO_DTYPE).join(', ')}`);
+      if (t.group !== undefined && !(isQuantLayoutFormat(t.dtype) && Number.isInteger(t.group) && t.group >= 8 && t.group % 8 === 0)) {
+        throw new InvalidInput(`${where}: ${c}/${name} is ${t.dtype} with group ${JSON.stringify(t.group)}; a group size belongs to q4/q8/q8m and is a positive multiple of 8`);
       }
     }
   }

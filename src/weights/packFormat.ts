@@ -1,5 +1,5 @@
 /**
- * The Kleinbild pack: a model converted to the engine's storage layout (q4/q8 linear weights, other
+ * The Kleinbild pack: a model converted to the engine's storage layout (q4/q8/q8m linear weights, other
  * tensors in bf16/f16/f32), cut into chunk files of bounded size, described by one manifest written
  * last. The same files live on disk (`npm run pack`, self-hosting, kiosks), behind any static URL,
  * or in the browser's IndexedDB store; all are read through a FileSource with the same paths.
@@ -36,9 +36,10 @@ export interface PackTensor {
   /** Source dtype it was converted from, for reports ('BF16', 'F8_E4M3', 'Q4_K', …). */
   from: string;
   /**
-   * q4/q8 only: weights per scale (quant.ts G). Absent = QUANT_GROUP (64), as in every pack before
-   * it existed; the GGUF block or sub-block for repacked GGUF codes (ggufRepack.ts GGUF_REPACK_GROUP:
-   * 32 for Q8_0 / Q4_0 / Q4_1 / Q4_K, 16 for Q3_K / Q6_K).
+   * Quantized (q4/q8/q8m) only: weights per scale (quant.ts G). Absent = QUANT_GROUP (q4/q8: 64), as
+   * in every pack before it existed; the GGUF block or sub-block for repacked GGUF codes
+   * (ggufRepack.ts GGUF_REPACK_GROUP: 32 for Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q4_K / Q5_K, 16 for
+   * Q3_K / Q6_K; q8m always has one).
    */
   group?: number;
   /** Relative RMS error of the stored values against the source values (0 when copied). */

@@ -8,7 +8,7 @@
 import type { Ops } from '../ops/ops';
 import { numel } from '../util/assert';
 import { BYTES_PER_ELEMENT, type QuantFormat } from '../util/dtype';
-import { isQuantFormat, quantLayout } from '../util/quant';
+import { isQuantLayoutFormat, quantLayout } from '../util/quant';
 import type { StorageFormat, TokenEmbedding, WeightGetter } from './weightGetter';
 import { quantFormatFor } from './quantRule';
 import type { Component } from './sourceTensor';
@@ -47,7 +47,7 @@ export class PlanWeights<T> implements WeightGetter<T> {
 
   async get(name: string, shape: readonly number[]): Promise<T> {
     const { format, group } = this.formatOf(name, shape);
-    const bytes = isQuantFormat(format) ? quantLayout(format, shape[0] as number, shape[1] as number, group).byteLength : BYTES_PER_ELEMENT[format] * numel(shape);
+    const bytes = isQuantLayoutFormat(format) ? quantLayout(format, shape[0] as number, shape[1] as number, group).byteLength : BYTES_PER_ELEMENT[format] * numel(shape);
     this.loadedBytes += bytes;
     return this.ops.weight(zeroBytes(bytes), format, shape, name, group);
   }

@@ -5,7 +5,7 @@
  * `openComponent` reads only headers up front; each tensor is then one range request.
  */
 import { InvalidInput, WeightMismatch } from '../errors';
-import type { DType, QuantFormat, WeightFormat } from '../util/dtype';
+import type { DType, QuantLayoutFormat, WeightFormat } from '../util/dtype';
 import { fmtShape, numel } from '../util/assert';
 import type { FileSource } from './source';
 
@@ -48,7 +48,7 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = {
 };
 
 const COMPUTE_DTYPE: Readonly<Record<string, DType>> = { BF16: 'bf16', F16: 'f16', F32: 'f32' };
-const QUANT_DTYPE: Readonly<Record<string, QuantFormat>> = { Q4: 'q4', Q8: 'q8' };
+const QUANT_DTYPE: Readonly<Record<string, QuantLayoutFormat>> = { Q4: 'q4', Q8: 'q8', Q8M: 'q8m' };
 
 /** Maps a float tensor's file dtype to the engine DType; throws WeightMismatch for others. */
 export function dtypeOf(info: TensorInfo): DType {
@@ -57,7 +57,7 @@ export function dtypeOf(info: TensorInfo): DType {
   return d;
 }
 
-/** The engine's storage format of a tensor: dtypeOf, or q4/q8 for a pack's quantized tensors. */
+/** The engine's storage format of a tensor: dtypeOf, or q4/q8/q8m for a pack's quantized tensors. */
 export function weightFormatOf(info: TensorInfo): WeightFormat {
   return QUANT_DTYPE[info.dtype] ?? dtypeOf(info);
 }

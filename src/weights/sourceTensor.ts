@@ -5,7 +5,7 @@
  * rows contiguously, so rows [r0, r1) are one byte range: the converter gathers the ranges of many
  * tensors, coalesces adjacent ones into few HTTP requests, then decodes each slice.
  */
-import type { QuantFormat } from '../util/dtype';
+import type { QuantLayoutFormat } from '../util/dtype';
 
 export interface SourceTensor {
   /** diffusers / transformers name inside its component, e.g. `transformer_blocks.0.attn.to_q.weight`. */
@@ -31,10 +31,10 @@ export interface SourceTensor {
    */
   decode(bytes: Uint8Array, r0: number, r1: number): Float32Array;
   /**
-   * Present when the stored codes map onto a quant.ts format code for code (ggufRepack.ts: GGUF Q8_0
-   * → q8 and Q4_0 / Q4_1 → q4 with G = 32, exact; Q4_K → q4 G = 32, Q3_K → q4 G = 16, Q6_K → q8
-   * G = 16, codes kept and only the per-group scales (and mins) made f16s, ≤ 5e-4 relative RMS
-   * added): `repack` turns the bytes `rowBytes(r0, r1)` named into rows [r0, r1) in that layout
+   * Present when the stored codes map onto a quant.ts format code for code (ggufRepack.ts: GGUF
+   * Q8_0 / Q5_0 → q8, Q4_0 / Q4_1 → q4 and Q5_1 → q8m with G = 32, exact; Q4_K → q4 and Q5_K → q8m
+   * G = 32, Q3_K → q4 G = 16, Q6_K → q8 G = 16, codes kept and only the per-group scales (and mins)
+   * made f16s, ≤ 6e-4 relative RMS added): `repack` turns the bytes `rowBytes(r0, r1)` named into rows [r0, r1) in that layout
    * ([r1 − r0, cols], G = `group`). Throws WeightMismatch as `decode`.
    */
   readonly lossless?: LosslessQuant & { repack(bytes: Uint8Array, r0: number, r1: number): Uint8Array };
@@ -42,7 +42,7 @@ export interface SourceTensor {
 
 /** A quant.ts format and group size that a source's blocks convert to code for code (see SourceTensor.lossless). */
 export interface LosslessQuant {
-  readonly format: QuantFormat;
+  readonly format: QuantLayoutFormat;
   /** Weights per scale (quant.ts G). */
   readonly group: number;
 }

@@ -12,7 +12,7 @@ export interface TokenEmbedding {
   readonly shape: readonly [number, number];
   /**
    * ids: [n] → [n, D] f32, row t = table[ids[t]] (decoded exactly as `ops.weight` would: bf16/f16
-   * exact, q8/q4 as `dequantize`). Errors: Error naming the first id outside [0, V).
+   * exact, q8/q4/q8m as `dequantize`). Errors: Error naming the first id outside [0, V).
    */
   rows(ids: Int32Array): Promise<Float32Array>;
 }
@@ -20,7 +20,7 @@ export interface TokenEmbedding {
 /** How a weight is stored on the device: a plain dtype or a quantized format with its group size. */
 export interface StorageFormat {
   format: WeightFormat;
-  /** q8/q4: weights per scale (absent: QUANT_GROUP). */
+  /** Quantized formats: weights per scale (absent: QUANT_GROUP). */
   group?: number;
 }
 

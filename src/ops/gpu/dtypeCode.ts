@@ -1,7 +1,7 @@
 /**
  * The code a shader's dtype override constant takes for a tensor's storage dtype
  * (f32 = 0, f16 = 1, bf16 = 2: the `decode`/`word_of` helpers of every weight-reading shader).
- * Errors: a quantized tensor where the kernel reads plain values (only linear takes q8/q4).
+ * Errors: a quantized tensor where the kernel reads plain values (only linear and gemm take q8/q4/q8m).
  */
 import type { GpuTensor } from '../../gpu/context';
 import type { DType } from '../../util/dtype';

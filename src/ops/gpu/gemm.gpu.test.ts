@@ -9,7 +9,7 @@ import { testGpu, testGpuVariants } from '../../testing/gpu';
 import { expectClose } from '../../testing/expectClose';
 import { Rng } from '../../util/rng';
 import { type DType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../util/dtype';
-import { type QuantFormat, dequantize, quantize } from '../../util/quant';
+import { type QuantLayoutFormat, dequantize, isQuantLayoutFormat, quantize } from '../../util/quant';
 import type { GemmOptions } from '../gemmOptions';
 import { gemm as gemmCpu, rowStats as rowStatsCpu } from '../cpu/gemm';
 import { type CpuTensor, cpuTensor } from '../cpu/tensor';
@@ -29,7 +29,7 @@ const TOL_LN = { atol: 1e-4, rtol: 1e-4 };
 // corrected two-pass keeps f32 close; observed max relative error of rstd 2e-6.
 const TOL_STATS = { atol: 1e-3, rtol: 1e-5 };
 
-type WFormat = DType | QuantFormat;
+type WFormat = DType | QuantLayoutFormat;
 
 /** Uploads `values` as an activation in f32 or f16; returns it and the stored values. */
 function act(ctx: GpuContext, values: Float32Array, shape: number[], f16: boolean): [GpuTensor, CpuTensor] {
@@ -38,11 +38,11 @@ function act(ctx: GpuContext, values: Float32Array, shape: number[], f16: boolea
   return [ctx.upload(bits, shape, 'f16', 'x16'), cpuTensor(f16ToF32(bits), shape)];
 }
 
-/** A [rows, K] weight in `format` (scale 1/√K; q8/q4 with `group` weights per scale, default q8 32, q4 64), and its decoded values. */
+/** A [rows, K] weight in `format` (scale 1/√K; quantized with `group` weights per scale, default q8 32, q4 64, q8m 32), and its decoded values. */
 function weight(ctx: GpuContext, rng: Rng, rows: number, k: number, format: WFormat, group?: number): [GpuTensor, CpuTensor] {
   const v = rng.normals(rows * k, 1 / Math.sqrt(k));
-  if (format === 'q8' || format === 'q4') {
-    const q = quantize(v, rows, k, format, group ?? (format === 'q8' ? 32 : 64));
+  if (isQuantLayoutFormat(format)) {
+    const q = quantize(v, rows, k, format, group ?? (format === 'q4' ? 64 : 32));
     return [uploadQuantized(ctx, q.data, format, [rows, k], 'w', q.groupSize), cpuTensor(dequantize(q), [rows, k])];
   }
   if (format === 'f32') return [ctx.upload(v, [rows, k], 'f32', 'w', true), cpuTensor(v, [rows, k])];
@@ -57,7 +57,7 @@ interface Case {
   K2?: number;
   wRows: number;
   format: WFormat;
-  /** q8/q4 weights per scale (weight()'s default when absent). */
+  /** Quantized weights per scale (weight()'s default when absent). */
   group?: number;
   rows?: [number, number];
   bias?: boolean;
@@ -77,6 +77,8 @@ const CASES: Case[] = [
   { name: 'q8 G32 weights, f16 out', M: 65, K1: 96, wRows: 40, format: 'q8', f16: true },
   { name: 'q8 G16 weights (GGUF Q6_K repacks)', M: 65, K1: 96, wRows: 40, format: 'q8', group: 16 },
   { name: 'q4 G16 weights (GGUF Q3_K repacks), f16 out', M: 70, K1: 96, wRows: 40, format: 'q4', group: 16, f16: true },
+  { name: 'q8m G32 weights (GGUF Q5_1 / Q5_K repacks), bias, K off the groups', M: 70, K1: 100, wRows: 40, format: 'q8m', bias: true },
+  { name: 'q8m G16 SwiGLU, f16 in and out', M: 66, K1: 96, wRows: 80, format: 'q8m', group: 16, rows: [0, 40], swiglu: 40, xF16: true, f16: true },
   { name: 'f16 weights, LayerNorm + modulation prologue on values near 1000', M: 90, K1: 96, wRows: 50, format: 'f16', norm: true },
   { name: 'SwiGLU with bias: gate rows [3, 43), value rows [50, 90)', M: 75, K1: 80, wRows: 100, format: 'bf16', rows: [3, 40], swiglu: 50, bias: true },
   { name: 'q4 SwiGLU, f16 out', M: 70, K1: 128, wRows: 130, format: 'q4', rows: [0, 64], swiglu: 64, f16: true },

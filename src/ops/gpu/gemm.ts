@@ -3,7 +3,8 @@ import statsCode from '@shaders/row_stats.wgsl?raw';
 import { withSubgroups } from '../../gpu/shaderVariants';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape, numel } from '../../util/assert';
-import { isQuantFormat, quantLayout } from '../../util/quant';
+import { isQuantLayoutFormat, quantLayout } from '../../util/quant';
+import type { WeightFormat } from '../../util/dtype';
 import type { GemmOptions } from '../gemmOptions';
 import { dtypeCode } from './dtypeCode';
 
@@ -11,9 +12,9 @@ const GEMM = { file: 'gemm.wgsl', code: gemmCode };
 const STATS = withSubgroups('row_stats.wgsl', statsCode);
 const TILE = 64;
 /** gemm.wgsl W_FORMAT codes. */
-const W_FORMAT: Readonly<Record<string, number>> = { f32: 0, f16: 1, bf16: 2, q8: 3, q4: 4 };
+const W_FORMAT: Readonly<Record<WeightFormat, number>> = { f32: 0, f16: 1, bf16: 2, q8: 3, q4: 4, q8m: 5 };
 /** Weights per 32-bit storage word (gemm.wgsl stages Ŵ a word at a time). */
-const KPW: Readonly<Record<string, number>> = { f32: 1, f16: 2, bf16: 2, q8: 4, q4: 8 };
+const KPW: Readonly<Record<WeightFormat, number>> = { f32: 1, f16: 2, bf16: 2, q8: 4, q4: 8, q8m: 4 };
 
 /**
  * LayerNorm statistics per row for a GEMM prologue (row_stats.wgsl): x: [S, D] f32 → [S, 3] f32 of
@@ -29,7 +30,7 @@ export function rowStats(ctx: GpuContext, x: GpuTensor, eps: number): GpuTensor 
 
 /**
  * The fused linear layer (gemm.wgsl; options in ../gemmOptions.ts): x: [R, K1] f32 or f16 (rows xRows
- * of it used, M of them), x2: [M, K − K1] of the same dtype, w: [rows, K] in f32/f16/bf16/q8/q4 →
+ * of it used, M of them), x2: [M, K − K1] of the same dtype, w: [rows, K] in f32/f16/bf16/q8/q4/q8m →
  * y: [M, N] f32 (or f16 with `f16`), or written/added into a row and column window of `into.t`. f32 accumulation; the
  * LayerNorm prologue, SwiGLU and gated-residual epilogues in f32. Errors (assert): shapes that
  * disagree, ranges outside their tensors, `norm` with x2, `residual` without an f32 `into`, an f16
@@ -87,7 +88,7 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
 
   const format = w.dtype;
   const constants: Record<string, number> = {
-    W_FORMAT: W_FORMAT[format] as number,
+    W_FORMAT: W_FORMAT[format],
     BIAS_DTYPE: dtypeCode(bias, 'gemm bias'),
     HAS_BIAS: bias ? 1 : 0,
     X_F16: x.dtype === 'f16' ? 1 : 0,
@@ -95,11 +96,11 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
     PROLOGUE: norm ? 1 : 0,
     EPILOGUE: residual ? 2 : opts.swiglu ? 1 : 0,
     GATE: gate ? 1 : 0,
-    KPW: (KPW[format] as number) === 2 && K % 2 === 1 ? 1 : (KPW[format] as number), // odd K: 16-bit rows are not word-aligned
+    KPW: KPW[format] === 2 && K % 2 === 1 ? 1 : KPW[format], // odd K: 16-bit rows are not word-aligned
     XPW: x.dtype === 'f16' && K % 2 === 0 && K1 % 2 === 0 ? 2 : 1, // f16 activations a word (two) at a time when rows start on words
   };
   const q = { wordsPerRow: 0, groups: 0, scaleWord: 0, minWord: 0 };
-  if (isQuantFormat(format)) {
+  if (isQuantLayoutFormat(format)) {
     const L = quantLayout(format, wRows, K, w.group);
     assert(w.buffer.size >= L.byteLength, () => `gemm: ${format} weight ${w.label} has ${w.buffer.size} bytes, layout needs ${L.byteLength}`);
     constants.GROUP = L.groupSize;

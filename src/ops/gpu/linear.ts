@@ -6,7 +6,7 @@ import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import type { LinearOptions } from '../ops';
 import { assert, fmtShape, numel } from '../../util/assert';
 import type { DType } from '../../util/dtype';
-import { type QuantFormat, type WeightFormat, isQuantFormat, quantLayout } from '../../util/quant';
+import { type QuantLayoutFormat, type WeightFormat, isQuantLayoutFormat, quantLayout } from '../../util/quant';
 import { dtypeCode } from './dtypeCode';
 import { withSubgroups } from '../../gpu/shaderVariants';
 
@@ -16,7 +16,7 @@ const MATMUL_Q = { file: 'matmul_q.wgsl', code: matmulQCode };
 const MATVEC_Q = withSubgroups('matvec_q.wgsl', matvecQCode);
 
 /** The `QFORMAT` override codes of matmul_q.wgsl and matvec_q.wgsl. */
-const QFORMAT_CODE: Readonly<Record<QuantFormat, number>> = { q8: 0, q4: 1 };
+const QFORMAT_CODE: Readonly<Record<QuantLayoutFormat, number>> = { q8: 0, q4: 1, q8m: 2 };
 
 /** Largest M served by matvec.wgsl (its ROWS override; one pipeline per M). */
 const MATVEC_MAX_ROWS = 8;
@@ -26,10 +26,10 @@ const MATVEC_OUTPUTS_PER_GROUP = 8;
 
 /**
  * y = x·Wᵀ (+ bias), nn.Linear semantics (torch.nn.functional.linear). x: [M, K] f32, w: [N, K] in
- * f32/f16/bf16/q8/q4 (read in its storage dtype, f32 accumulation), bias: [N] in any dtype
+ * f32/f16/bf16/q8/q4/q8m (read in its storage dtype, f32 accumulation), bias: [N] in any dtype
  * → y: [M, N] f32, or [M, count] using only weight rows and bias entries [start, start+count) when
  * `opts.rows = [start, count]`. M ≤ 8 runs the weight-streaming matvec.wgsl, larger M the 64×64-tiled
- * matmul.wgsl; a q8/q4 weight (see `uploadQuantized`) runs matvec_q.wgsl / matmul_q.wgsl, which
+ * matmul.wgsl; a quantized weight (see `uploadQuantized`) runs matvec_q.wgsl / matmul_q.wgsl, which
  * dequantize in registers. Errors: assertion failures (with the numbers) for mismatched shapes, a bias of the
  * wrong length, a row range outside w, or empty M/K.
  */
@@ -58,7 +58,7 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
   // Without a bias, w stands in for the (unread) bias binding: both are read-only, so aliasing is valid.
   const bindings = [x, w, bias ?? w, y];
   const params = [M, N, K, row0];
-  if (isQuantFormat(format)) {
+  if (isQuantLayoutFormat(format)) {
     const L = quantLayout(format, rowsTotal, K, w.group);
     assert(w.buffer.size >= L.byteLength, () => `linear: ${format} G=${L.groupSize} weight ${w.label} has ${w.buffer.size} bytes, layout needs ${L.byteLength}`);
     constants.QFORMAT = QFORMAT_CODE[format];
@@ -67,7 +67,7 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
   } else {
     constants.DTYPE = dtypeCode(w, 'linear weight');
   }
-  const quant = isQuantFormat(format);
+  const quant = isQuantLayoutFormat(format);
   // traffic: x and y once, and only the weight (and bias) rows used
   const used = N / rowsTotal;
   const cost = { flops: 2 * M * N * K, bytes: x.buffer.size + y.buffer.size + Math.ceil(used * (w.buffer.size + (bias?.buffer.size ?? 0))) };
@@ -87,7 +87,7 @@ export function linear(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: Linear
  * format and its `group` the group size (the kernels' GROUP override). Errors: assertion failures
  * for a shape that is not 2-D, a group that is not a multiple of 8, a byte count off the layout.
  */
-export function uploadQuantized(ctx: GpuContext, bytes: Uint8Array, format: QuantFormat, shape: readonly number[], label: string, group?: number): GpuTensor {
+export function uploadQuantized(ctx: GpuContext, bytes: Uint8Array, format: QuantLayoutFormat, shape: readonly number[], label: string, group?: number): GpuTensor {
   assert(shape.length === 2, () => `${label}: a ${format} weight must be [N, K], got ${fmtShape(shape)}`);
   const L = quantLayout(format, shape[0] as number, shape[1] as number, group);
   assert(bytes.byteLength === L.byteLength, () => `${label}: ${bytes.byteLength} bytes for ${format}${fmtShape(shape)} G=${L.groupSize}, want ${L.byteLength}`);

@@ -7,31 +7,32 @@ import { testGpu, testGpuVariants } from '../../testing/gpu';
 import { Rng } from '../../util/rng';
 import { expectClose } from '../../testing/expectClose';
 import { bf16ToF32, f32ToBf16 } from '../../util/dtype';
-import { type QuantFormat, dequantize, quantize } from '../../util/quant';
+import { QUANT_GROUP, type QuantLayoutFormat, dequantize, quantize } from '../../util/quant';
 import { dequantize as ggmlDequantize } from '../../weights/ggufQuants';
 import { GGUF_REPACK_EXACT, GGUF_REPACK_GROUP, repackGguf } from '../../weights/ggufRepack';
 import { quantizeGgml } from '../../weights/ggufWrite';
 
 // The oracle is the CPU linear (f64 sums) on dequantize(q), which is exactly the Ŵ the kernels form
-// in registers (c·s and mn + c·s are exact in f32 before the final rounding), so only the f32
-// accumulation order differs: error ~ √K·ulp(|x|·|w|). Outputs are O(1) (w ~ N(0, 1/K)); observed
-// max abs error 2.6e-6 (q4, M = 70, K = 256; ≤ 7e-7 for M ≤ 5) on SwiftShader, as for the bf16 kernels (linear.gpu.test.ts).
+// in registers (c·s exact in f32, mn + c·s rounded once: fma), so only the f32 accumulation order
+// differs: error ~ √K·ulp(|x|·|w|). Outputs are O(1) (w ~ N(0, 1/K)); observed max abs error 2.6e-6
+// (q4, M = 70, K = 256; ≤ 7e-7 for M ≤ 5; q8m alike) on SwiftShader, as for the bf16 kernels (linear.gpu.test.ts).
 const TOL = { atol: 5e-6, rtol: 1e-5 };
 
 interface Case {
-  format: QuantFormat;
+  format: QuantLayoutFormat;
   M: number;
   K: number;
   N: number;
   rows?: [number, number];
-  /** Weights per scale (the kernels' GROUP override); default QUANT_GROUP = 64. */
+  /** Weights per scale (the kernels' GROUP override); default QUANT_GROUP (q8/q4 64, q8m 32). */
   group?: number;
 }
 
 // M = 1, 5 run matvec_q.wgsl, M = 70 matmul_q.wgsl (two 64-row tiles). K = 64 is one group, 256 four;
-// N = 33 leaves a partial tile / partial 8-output workgroup. Every case has a bf16 bias.
+// N = 33 leaves a partial tile / partial 8-output workgroup. Every case has a bf16 bias. q8m (GGUF
+// Q5_1 / Q5_K repacks) at its default G = 32 and at 16.
 const CASES: Case[] = [];
-for (const format of ['q8', 'q4'] as const) {
+for (const format of ['q8', 'q4', 'q8m'] as const) {
   for (const M of [1, 5, 70]) {
     CASES.push({ format, M, K: 64, N: 33, rows: [3, 29] });
     CASES.push({ format, M, K: 256, N: 128, rows: [17, 100] });
@@ -45,12 +46,12 @@ for (const format of ['q8', 'q4'] as const) {
 
 describe('linear on quantized weights (matmul_q.wgsl, matvec_q.wgsl)', () => {
   for (const c of CASES) {
-    const name = `${c.format} G=${c.group ?? 64} M=${c.M} K=${c.K} N=${c.N} rows:${c.rows ?? 'all'}`;
+    const name = `${c.format} G=${c.group ?? QUANT_GROUP[c.format]} M=${c.M} K=${c.K} N=${c.N} rows:${c.rows ?? 'all'}`;
     it(`matches the CPU linear on dequantize(q): ${name}`, async () => {
       // matvec (M ≤ 8) has a subgroup variant: run both reductions
       const contexts = c.M <= 8 ? await testGpuVariants() : [{ name: 'default', ctx: await testGpu() }];
       for (const { name: variant, ctx } of contexts) {
-        const rng = new Rng(c.M * 1000 + c.K * 10 + c.N + (c.format === 'q4' ? 7 : 0));
+        const rng = new Rng(c.M * 1000 + c.K * 10 + c.N + { q8: 0, q4: 7, q8m: 13 }[c.format]);
         const xv = rng.normals(c.M * c.K);
         const q = quantize(rng.normals(c.N * c.K, 1 / Math.sqrt(c.K)), c.N, c.K, c.format, c.group);
         const bBits = f32ToBf16(rng.normals(c.N));
@@ -70,11 +71,12 @@ describe('linear on quantized weights (matmul_q.wgsl, matvec_q.wgsl)', () => {
   }
 
   // GGUF blocks repacked (ggufRepack.ts) hold what `quantize` never writes: Q4_0's negative scales
-  // (d = max / −8) with min −8·d > 0, Q4_1's free min, Q8_0 codes as they are; Q3_K's negative scales
-  // with min −4·s, Q6_K codes −32…31 (G = 16), Q4_K's fitted scale/min (G = 32). Oracle: the CPU
-  // linear on the GGUF decoder's values for the exact repacks (equal bit for bit to dequantize of the
-  // repack, ggufRepack.test.ts), on dequantize of the repack for the K-quants (f16 scales).
-  for (const type of ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q3_K'] as const) {
+  // (d = max / −8) with min −8·d > 0, Q4_1's and Q5_1's free min (q8m codes 0…31), Q8_0 and Q5_0
+  // codes as they are; Q3_K's negative scales with min −4·s, Q6_K codes −32…31 (G = 16), Q4_K's and
+  // Q5_K's fitted scale/min (G = 32). Oracle: the CPU linear on the GGUF decoder's values for the
+  // exact repacks (equal bit for bit to dequantize of the repack, ggufRepack.test.ts), on dequantize
+  // of the repack for the K-quants (f16 scales).
+  for (const type of ['Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q5_K', 'Q6_K', 'Q3_K'] as const) {
     it(`GGUF ${type} repacked at G = ${GGUF_REPACK_GROUP[type]} through both kernels matches the CPU linear on the ${GGUF_REPACK_EXACT.has(type) ? 'GGUF values' : 'repacked values'}`, async () => {
       const ctx = await testGpu();
       const [N, K] = [20, type.endsWith('_K') ? 256 : 96];
