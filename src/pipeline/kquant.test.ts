@@ -41,8 +41,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { CpuOps } from '../ops/cpuOps';
-import { GOLDEN_DIR, type GoldenCaseName, goldenModelSource, goldenRequest, goldenTensor, loadGoldenCase } from '../testing/golden';
-import { cosine, relL2 } from '../testing/expectClose';
+import { GOLDEN_DIR, goldenModelSource } from '../testing/golden';
 import { decodeToF32 } from '../util/dtype';
 import { quantizeGgml } from '../weights/ggufWrite';
 import { type GgmlType, dequantize } from '../weights/ggufQuants';
@@ -51,7 +50,7 @@ import { encodeSafetensors, type WritableTensor } from '../weights/safetensorsWr
 import { folderSource } from '../weights/folderSource';
 import type { FileSource } from '../weights/source';
 import { Pipeline } from './generate';
-import type { Dump } from './observers';
+import { type DriftBounds, expectDrift } from '../testing/goldenDrift';
 
 /** The transformer file of model-a, replaced by an F32 one. */
 const TRANSFORMER_FILE = 'transformer/diffusion_pytorch_model.safetensors';
@@ -169,24 +168,7 @@ function roundTransformer(w: Map<string, F32Tensor>, mix: Mix): Rounded {
   return { file: encodeSafetensors(tensors), weightRelRms: Math.sqrt(err / ref), counts };
 }
 
-interface DriftBounds {
-  minFinalCosine: number;
-  maxDecodedRelL2: number;
-}
 
-/** As quantized.test.ts's expectDrift: runs golden case `name`, checks final_latents' cosine and decoded's rel_l2. */
-async function expectDrift<T>(p: Pipeline<T>, name: GoldenCaseName, bounds: DriftBounds, label: string): Promise<void> {
-  const c = await loadGoldenCase(name);
-  const req = await goldenRequest(c);
-  const dump: Dump = new Map();
-  await p.generate(req, { dump });
-  const [final, decoded] = (['final_latents', 'decoded'] as const).map((t) => ({ got: dump.get(t)!.data as Float32Array, want: goldenTensor(c.tensors, t).data as Float32Array }));
-  const finalCos = cosine(final!.got, final!.want);
-  const r = relL2(decoded!.got, decoded!.want);
-  console.log(`${label} ${name}: final_latents cosine ${finalCos.toFixed(5)}; decoded cosine ${cosine(decoded!.got, decoded!.want).toFixed(5)}, rel_l2 ${r.toExponential(2)}`);
-  expect(finalCos, `${label} ${name} final_latents cosine`).toBeGreaterThanOrEqual(bounds.minFinalCosine);
-  expect(r, `${label} ${name} decoded rel_l2`).toBeLessThanOrEqual(bounds.maxDecodedRelL2);
-}
 
 /**
  * Observed (cpu, t2i-64) vs the float32 golden: final_latents cosine / decoded cosine, decoded

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CpuOps } from '../ops/cpuOps';
-import { GOLDEN_DIR, type GoldenCaseName, goldenModelSource, goldenRequest, goldenTensor, loadGoldenCase } from '../testing/golden';
+import { GOLDEN_DIR, type GoldenCaseName, goldenModelSource } from '../testing/golden';
 import { buildPack, packOfFolder } from '../testing/pack';
 import { goldenTransformerAsBfl } from '../testing/goldenBfl';
 import { memorySource } from '../testing/memorySource';
@@ -18,10 +18,9 @@ import { neededTensors } from '../model/tensorList';
 import { PACK_MANIFEST, type PackManifest } from '../weights/packFormat';
 import { folderSource } from '../weights/folderSource';
 import { join } from 'node:path';
-import { cosine, relL2 } from '../testing/expectClose';
 import type { QuantFormat } from '../util/dtype';
 import { Pipeline } from './generate';
-import type { Dump } from './observers';
+import { type DriftBounds, expectDrift } from '../testing/goldenDrift';
 
 /**
  * Observed (cpu) vs the float32 golden: cosine of final_latents / cosine of decoded, rel_l2 of decoded.
@@ -38,29 +37,9 @@ import type { Dump } from './observers';
 const MIN_FINAL_COSINE: Readonly<Record<QuantFormat, number>> = { q8: 0.9999, q4: 0.9957 };
 const MAX_DECODED_REL_L2: Readonly<Record<QuantFormat, number>> = { q8: 0.018, q4: 0.11 };
 
-interface DriftBounds {
-  minFinalCosine: number;
-  maxDecodedRelL2: number;
-}
 
 const BOUNDS = (format: QuantFormat): DriftBounds => ({ minFinalCosine: MIN_FINAL_COSINE[format], maxDecodedRelL2: MAX_DECODED_REL_L2[format] });
 
-/**
- * Runs golden case `name` (its prompt, noise and reference images) and checks final_latents'
- * cosine and decoded's rel_l2 against the float32 golden, logging both with decoded's cosine.
- */
-async function expectDrift<T>(p: Pipeline<T>, name: GoldenCaseName, bounds: DriftBounds, label: string): Promise<void> {
-  const c = await loadGoldenCase(name);
-  const req = await goldenRequest(c);
-  const dump: Dump = new Map();
-  await p.generate(req, { dump });
-  const [final, decoded] = (['final_latents', 'decoded'] as const).map((t) => ({ got: dump.get(t)!.data as Float32Array, want: goldenTensor(c.tensors, t).data as Float32Array }));
-  const finalCos = cosine(final!.got, final!.want);
-  const r = relL2(decoded!.got, decoded!.want);
-  console.log(`${label} ${name}: final_latents cosine ${finalCos.toFixed(5)}; decoded cosine ${cosine(decoded!.got, decoded!.want).toFixed(5)}, rel_l2 ${r.toExponential(2)}`);
-  expect(finalCos, `${label} ${name} final_latents cosine`).toBeGreaterThanOrEqual(bounds.minFinalCosine);
-  expect(r, `${label} ${name} decoded rel_l2`).toBeLessThanOrEqual(bounds.maxDecodedRelL2);
-}
 
 /** The (format, case) runs: both formats on t2i-64, the q4 target on every golden case too. */
 const RUNS: ReadonlyArray<readonly [QuantFormat, GoldenCaseName]> = [['q8', 't2i-64'], ['q4', 't2i-64'], ['q4', 'edit-1ref']];
