@@ -18,6 +18,7 @@ async function open(page: Page): Promise<void> {
   await page.goto('/');
   await expect(page.getByTestId('load-button')).toBeEnabled();
   await expect(page.getByTestId('adapter')).toBeVisible();
+  await expect(page.getByTestId('first-run')).toBeVisible(); // nothing stored: the first-run card leads
 }
 
 /** axe-core's WCAG violations as "rule-id: selector, …" strings (empty when there are none). */
@@ -74,7 +75,8 @@ test('every control has an accessible name; the live and alert regions are in pl
 
 test('Tab reaches the main controls in reading order, leaves no trap, and the dialog works by keyboard', async ({ page }) => {
   await open(page);
-  const order = ['caps-button', 'theme', 'model-source', 'load-button', 'reference-file', 'prompt', 'size-aspect', 'width', 'steps', 'seed'];
+  await expect(page.getByTestId('first-run-download')).toBeEnabled();
+  const order = ['caps-button', 'theme', 'first-run-download', 'prompt', 'size-aspect', 'width', 'steps', 'seed', 'reference-file'];
   const seen: string[] = [];
   let first: string | null = null;
   let wrapped = false;

@@ -2,6 +2,7 @@
 import { expect, test } from '@playwright/test';
 import { aspectByLabel, clampNote, presetSize } from '../src/ui/sizes';
 import { HUB_URL } from './env';
+import { expectModelReady, openModelPanels } from './app';
 
 test('presets fill in the size, clamp past 2048 a side, and invalid fields explain themselves', async ({ page }) => {
   await page.goto('/');
@@ -60,6 +61,7 @@ test('presets fill in the size, clamp past 2048 a side, and invalid fields expla
 test('Low GPU memory loads in low-memory mode, and the choice survives a reload', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('load-button')).toBeEnabled();
+  await openModelPanels(page);
   const low = page.getByTestId('low-memory');
   await expect(low).not.toBeChecked();
   await expect(low).toHaveAccessibleDescription(/one stage's weights .* at a time/);
@@ -69,10 +71,14 @@ test('Low GPU memory loads in low-memory mode, and the choice survives a reload'
   // the engine's summary (Pipeline.load) says how it loaded: no weights are read until generate()
   await expect(page.getByTestId('model-info')).toContainText('low memory (weights read per stage)', { timeout: 120_000 });
   await page.reload();
+  // the last model loads by itself, in the saved mode
+  await expectModelReady(page, 120_000);
+  await expect(page.getByTestId('model-info')).toContainText('low memory (weights read per stage)');
+  await openModelPanels(page);
   await expect(page.getByTestId('low-memory')).toBeChecked();
   await page.getByTestId('low-memory').uncheck();
   await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
   await page.getByTestId('load-button').click();
-  await expect(page.getByTestId('model-info')).toContainText('loaded', { timeout: 120_000 });
+  await expect(page.getByTestId('model-info')).toContainText('is ready', { timeout: 120_000 });
   await expect(page.getByTestId('model-info')).not.toContainText('low memory');
 });

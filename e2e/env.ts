@@ -28,6 +28,9 @@ export const PACK_CACHE_DIR = process.env.KLEINBILD_PACK_CACHE ?? join(tmpdir(),
 /** The q4 pack of model-a in 64 KiB chunks (141 chunks: resume and fault tests have many to work with). */
 export const PACK_A = { name: 'pack-a', quant: 'q4', chunkBytes: 65536 } as const;
 
+/** The folder of the golden model as GGUF files on the hub server (e2e/ggufFixture.ts): `/gguf-a/flux.gguf`, `/gguf-a/qwen3.gguf`. */
+export const GGUF_A = 'gguf-a';
+
 /** Debian's chromium (never a downloaded browser); see docs/webgpu-ci.md §2. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 

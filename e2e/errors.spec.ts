@@ -1,6 +1,7 @@
 /** Error paths: no WebGPU, an invalid size, and a model that cannot be loaded, each said in plain words (src/ui/explainError.ts) with the technical text under Details. */
 import { chromium, expect, test } from '@playwright/test';
 import { APP_URL, CHROMIUM_BASE_ARGS, CHROMIUM_PATH, HUB_URL } from './env';
+import { openModelPanels } from './app';
 import { clearFaults, setFaults } from './hubServer';
 
 test('without WebGPU the app says so and disables Load and Generate with the reason', async () => {
@@ -44,6 +45,7 @@ test('an invalid size shows the validation message and disables Generate', async
 
 test('a model URL that does not exist shows an error naming the missing file', async ({ page }) => {
   await page.goto('/');
+  await openModelPanels(page);
   await page.getByTestId('model-source').fill(`${HUB_URL}/no-such-model`);
   await page.getByTestId('load-button').click();
   const alert = page.getByTestId('error');
@@ -62,6 +64,7 @@ test('a model URL that does not exist shows an error naming the missing file', a
 async function failedLoad(page: import('@playwright/test').Page, source = `${HUB_URL}/model-a`) {
   await page.goto('/');
   await expect(page.getByTestId('load-button')).toBeEnabled();
+  await openModelPanels(page);
   await page.getByTestId('model-source').fill(source);
   await page.getByTestId('load-button').click();
   await expect(page.getByTestId('error-title')).toBeVisible({ timeout: 60_000 });
@@ -95,6 +98,7 @@ test('a host that does not allow this site (CORS) is named as a possible cause',
 test('offline: says so, and what to do', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('load-button')).toBeEnabled();
+  await openModelPanels(page);
   await page.context().setOffline(true);
   try {
     await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { decode } from 'fast-png';
 import { GOLDEN_DIR, HUB_URL } from './env';
+import { expectModelReady, openModelPanels } from './app';
 import { canvasPixels, expectCanvasMatchesGolden } from './golden';
 
 const CASE_DIR = join(GOLDEN_DIR, 'cases', 't2i-64');
@@ -29,9 +30,10 @@ test.beforeAll(async ({ browser }) => {
     if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
   });
   await page.goto('/');
+  await openModelPanels(page);
   await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
   await page.getByTestId('load-button').click();
-  await expect(page.getByTestId('model-info')).toBeVisible({ timeout: RUN_TIMEOUT_MS });
+  await expectModelReady(page, RUN_TIMEOUT_MS);
   await expect(page.getByRole('alert')).toBeEmpty();
 });
 

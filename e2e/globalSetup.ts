@@ -1,14 +1,14 @@
 /**
- * Makes (or reuses) the q4 pack of the golden model-a with `npm run pack`, then starts the hub-like
- * model server for the whole run, serving the golden folder and the pack as `/pack-a/…`; the
- * returned function stops it.
+ * Makes (or reuses) the q4 pack of the golden model-a with `npm run pack` and writes the golden
+ * model as GGUF files, then starts the hub-like model server for the whole run, serving the golden
+ * folder, the pack as `/pack-a/…` and the GGUF files as `/gguf-a/…`; the returned function stops it.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GOLDEN_DIR, PACK_A, PACK_CACHE_DIR, REPO_DIR } from './env';
+import { GGUF_A, GOLDEN_DIR, PACK_A, PACK_CACHE_DIR, REPO_DIR } from './env';
 import { startHubServer } from './hubServer';
 
 /** What a pack's bytes depend on: the converter's sources and the model's files. */
@@ -41,7 +41,18 @@ export async function ensurePack(): Promise<string> {
   return dir;
 }
 
+/** The golden model as GGUF files (e2e/ggufFixture.ts, ≈ 2 s), written afresh for every run. */
+async function ensureGguf(): Promise<string> {
+  const dir = join(PACK_CACHE_DIR, `${GGUF_A}-${process.pid}`);
+  execFileSync(process.execPath, ['scripts/run.mjs', 'e2e/ggufFixture.ts', dir], { cwd: REPO_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
+  return dir;
+}
+
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const hub = await startHubServer(GOLDEN_DIR, undefined, { [PACK_A.name]: await ensurePack() });
-  return () => hub.close();
+  const gguf = await ensureGguf();
+  const hub = await startHubServer(GOLDEN_DIR, undefined, { [PACK_A.name]: await ensurePack(), [GGUF_A]: gguf });
+  return async () => {
+    await hub.close();
+    await rm(gguf, { recursive: true, force: true });
+  };
 }

@@ -13,6 +13,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import { EXPORT_JSON, type HistoryExport } from '../src/ui/history/files';
 import { HISTORY_DB, type HistoryEntry } from '../src/ui/history/store';
 import { APP_URL, HUB_URL } from './env';
+import { expectModelReady, openModelPanels } from './app';
 
 /** One 64×64 generation on SwiftShader takes 1–3 minutes on 2 cores (the first run compiles the shaders). */
 const RUN_TIMEOUT_MS = 480_000;
@@ -35,9 +36,10 @@ test('a generated image is saved (after a quota error and Retry), survives reloa
   const seed = 4242;
   await page.goto('/');
   await expect(page.getByTestId('history-empty')).toBeVisible();
+  await openModelPanels(page);
   await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
   await page.getByTestId('load-button').click();
-  await expect(page.getByTestId('model-info')).toBeVisible({ timeout: RUN_TIMEOUT_MS });
+  await expectModelReady(page, RUN_TIMEOUT_MS);
 
   // Lower the origin's quota to 1 KiB so that storing the image fails for real with QuotaExceededError.
   const cdp = await page.context().newCDPSession(page);

@@ -14,6 +14,7 @@ import { type BrowserContext, type Page, expect, test } from '@playwright/test';
 import type { PackManifest } from '../src/weights/packFormat';
 import { formatBytes } from '../src/ui/format';
 import { GOLDEN_DIR, HUB_URL } from './env';
+import { openModelPanels } from './app';
 import { ensurePack } from './globalSetup';
 import { servedLog } from './hubServer';
 import { badStoredChunks, countRecords, storedChunkPaths } from './storeDb';
@@ -38,6 +39,7 @@ async function openOffline(page: Page, context: BrowserContext): Promise<void> {
   });
   await page.goto('/');
   await expect(page.getByTestId('load-button')).toBeEnabled();
+  await openModelPanels(page);
   await servedLog(HUB_URL, true);
   await context.setOffline(true);
 }
@@ -160,6 +162,7 @@ test('an import cut short shows as partial and finishes when the same folder is 
   await context.setOffline(false); // the reload fetches the app (the service worker may not control it yet)
   await page.reload();
   await expect(page.getByTestId('load-button')).toBeEnabled();
+  await openModelPanels(page);
   await context.setOffline(true);
   await expect(storedModel(page)).toHaveAttribute('data-state', 'partial');
   // a local import cannot resume from the network: the panel asks for the folder instead

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
 import { HUB_URL, PACK_A } from './env';
+import { openModelPanels } from './app';
 import { NO_STORED_MODEL } from '../src/ui/kiosk/config';
 
 const PIN = '2468';
@@ -141,6 +142,7 @@ test('kiosk with the default model ("stored"): says how to store one on a phone 
 
   // store the tiny pack in the app, then the kiosk loads it from storage (no network needed)
   await page.goto('/');
+  await openModelPanels(page);
   await page.getByTestId('model-choice-custom').check();
   await page.getByTestId('model-download-source').fill(`${HUB_URL}/${PACK_A.name}`);
   await page.getByTestId('model-download-button').click();

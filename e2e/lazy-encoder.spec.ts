@@ -12,6 +12,7 @@ import { type Page, expect, test } from '@playwright/test';
 import { formatBytes } from '../src/ui/format';
 import { type PackManifest, encoderOnlyChunks } from '../src/weights/packFormat';
 import { GOLDEN_DIR, HUB_URL, PACK_A } from './env';
+import { openModelPanels } from './app';
 import { type Served, clearFaults, servedLog, chunkTraffic as packTraffic } from './hubServer';
 import { badStoredChunks, countRecords, storedChunkPaths, storedManifests } from './storeDb';
 
@@ -45,6 +46,7 @@ test('the VAE encoder is left out of the download and fetched once, on the first
 
   await page.goto('/');
   await expect(page.getByTestId('load-button')).toBeEnabled();
+  await openModelPanels(page);
   await page.getByTestId('model-choice-custom').check();
   await page.getByTestId('model-download-source').fill(PACK_URL);
   await expect(page.getByTestId('model-download-button')).toBeEnabled();

@@ -10,6 +10,7 @@ import { chromium, expect, test, type Page } from '@playwright/test';
 import { decode } from 'fast-png';
 import { preview, type PreviewServer } from 'vite';
 import { APP_URL, CHROMIUM_PATH, CHROMIUM_WEBGPU_ARGS, DIST_DIR, HUB_URL, REPO_DIR } from './env';
+import { expectModelReady, openModelPanels } from './app';
 
 interface ManifestIcon {
   src: string;
@@ -207,9 +208,10 @@ test('loading a model over the network leaves the service worker caches as they 
     (window as unknown as { said: string[] }).said = said;
     new MutationObserver(() => said.push(region.textContent ?? '')).observe(region, { childList: true, subtree: true, characterData: true });
   });
+  await openModelPanels(page);
   await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
   await page.getByTestId('load-button').click();
-  await expect(page.getByTestId('model-info')).toBeVisible({ timeout: 180_000 });
+  await expectModelReady(page, 180_000);
   await expect(page.getByTestId('live-status')).toHaveText('Model loaded.');
   expect(await page.evaluate(() => (window as unknown as { said: string[] }).said)).toEqual(['Loading the model…', 'Model loaded.']);
 

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
 import { decode } from 'fast-png';
 import { HUB_URL } from './env';
+import { expectModelReady, openModelPanels } from './app';
 import { canvasPixels } from './golden';
 
 const PROMPT = 'A lighthouse at dusk, oil painting.';
@@ -19,9 +20,10 @@ const RUN_TIMEOUT_MS = 480_000;
 test('n = 3 with the second removed; the same seed again is pixel-identical; PNG metadata reads back', async ({ page }) => {
   test.setTimeout(3 * RUN_TIMEOUT_MS);
   await page.goto('/');
+  await openModelPanels(page);
   await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
   await page.getByTestId('load-button').click();
-  await expect(page.getByTestId('model-info')).toBeVisible({ timeout: RUN_TIMEOUT_MS });
+  await expectModelReady(page, RUN_TIMEOUT_MS);
 
   await page.getByTestId('prompt').fill(PROMPT);
   await page.getByTestId('width').fill(String(SIZE));

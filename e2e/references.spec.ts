@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { decode, encode } from 'fast-png';
 import { GOLDEN_DIR, HUB_URL, REPO_DIR } from './env';
+import { expectModelReady, openModelPanels } from './app';
 import { expectCanvasMatchesGolden } from './golden';
 
 const CASE_DIR = join(GOLDEN_DIR, 'cases', 'edit-1ref');
@@ -76,9 +77,10 @@ test('edit-1ref with the golden noise matches image.png; the output can become a
     if (m.type() === 'error') console.log(`[browser] ${m.text()}`);
   });
   await openApp(page);
+  await openModelPanels(page);
   await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
   await page.getByTestId('load-button').click();
-  await expect(page.getByTestId('model-info')).toBeVisible({ timeout: RUN_TIMEOUT_MS });
+  await expectModelReady(page, RUN_TIMEOUT_MS);
 
   await page.getByTestId('reference-file').setInputFiles(join(CASE_DIR, 'ref0.png'));
   await expect(page.getByTestId('reference-size')).toHaveText('88×72 → 80×64');

@@ -12,6 +12,7 @@ import { type Page, expect, test } from '@playwright/test';
 import { type PackManifest, encoderOnlyChunks } from '../src/weights/packFormat';
 import { formatBytes } from '../src/ui/format';
 import { HUB_URL, PACK_A } from './env';
+import { openModelPanels } from './app';
 import { type Served, clearFaults, servedLog, setFaults, chunkTraffic as packTraffic } from './hubServer';
 import { badStoredChunks, corruptStoredChunk, countRecords, storedChunkPaths } from './storeDb';
 
@@ -55,6 +56,7 @@ async function openApp(page: Page): Promise<void> {
   });
   await page.goto('/');
   await expect(page.getByTestId('load-button')).toBeEnabled(); // the worker is up
+  await openModelPanels(page);
 }
 
 /** Picks "Other source" with the pack URL and waits for its size. */
@@ -120,6 +122,7 @@ test('a reload mid-download resumes: exactly the chunks not stored are fetched a
   const before = chunkTraffic(await servedLog(HUB_URL, true));
   await page.reload();
   await expect(page.getByTestId('load-button')).toBeEnabled();
+  await openModelPanels(page);
   await expect(storedModel(page)).toHaveAttribute('data-state', 'partial');
   await expect(page.getByTestId('stored-status')).toContainText(/^Partial \(\d+ %\): resume or delete\.$/);
   const kept = new Set(await storedChunkPaths(page));

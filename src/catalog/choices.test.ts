@@ -27,20 +27,29 @@ describe('model choices', () => {
     }
   });
 
-  it('offers a recommended 4-bit default and sizes ordered as the formats imply (real klein configs)', async () => {
+  it('recommends the smallest faithful download, and sizes are ordered as the formats imply (real klein configs)', async () => {
     const choices = await modelChoices();
-    expect(choices.filter((c) => c.recommended).map((c) => c.recipe.quant)).toEqual(['q4']);
+    for (const c of choices) console.log(`${c.id}: ${c.approximate ? '≈ ' : ''}${c.downloadBytes} B download → ${c.storedBytes} B stored`);
+    expect(choices.filter((c) => c.recommended).map((c) => c.id)).toEqual(['klein-gguf-q4']);
+    expect(choices[0]?.recommended, 'the recommended choice comes first').toBe(true);
     const by = Object.fromEntries(choices.map((c) => [c.id, c]));
     // 4-bit stores ≈ 0.56 B/weight, 8-bit ≈ 1.03 B/weight on the linear weights (≈ 6.9 G of them);
     // the q4 pack keeps 171 M transformer weights at q8 (weights/quantRule.ts): 4,180,345,088 B
-    // (3.89 GiB; 3.82 with every linear weight q4), within the 4.0 GiB the 4-bit default promises
+    // (3.89 GiB; 3.82 with every linear weight q4), within the 4.0 GiB the 4-bit choices promise
     expect(by['klein-q4']?.storedBytes).toBeGreaterThan(3.5e9);
     expect(by['klein-q4']?.storedBytes).toBeLessThanOrEqual(4 * 2 ** 30);
+    // the GGUF Q4_K_M repack keeps Q4_K codes at G = 32 (0.625 B/w) and its ≈ 17 % Q6_K weights as
+    // q8 at G = 16 (1.125 B/w): ≈ 5.18 GB (4.83 GiB) estimated
+    expect(by['klein-gguf-q4']?.storedBytes).toBeGreaterThan(by['klein-q4']?.storedBytes ?? Infinity);
+    expect(by['klein-gguf-q4']?.storedBytes).toBeLessThanOrEqual(5 * 2 ** 30);
     expect(by['klein-q8']?.storedBytes).toBeGreaterThan(6.5e9);
     expect(by['klein-q8']?.storedBytes).toBeLessThan(8e9);
     // bf16 download of the needed tensors: 27 Qwen3 layers + embedding + transformer + VAE ≈ 14 GB
     expect(by['klein-q4']?.downloadBytes).toBeGreaterThan(13e9);
     expect(by['klein-fp8-q8']?.downloadBytes).toBeLessThan(by['klein-q8']?.downloadBytes ?? 0);
-    expect(by['klein-gguf-q4']?.downloadBytes).toBeLessThan(by['klein-fp8-q8']?.downloadBytes ?? 0);
+    // the GGUF choices: under a third of the bf16 download; the 3-bit one the smallest of all
+    expect(by['klein-gguf-q4']?.downloadBytes).toBeLessThan((by['klein-q4']?.downloadBytes ?? 0) / 3);
+    expect(by['klein-gguf-q3']?.downloadBytes).toBeLessThan(by['klein-gguf-q4']?.downloadBytes ?? 0);
+    expect(Math.min(...choices.map((c) => c.downloadBytes))).toBe(by['klein-gguf-q3']?.downloadBytes);
   });
 });

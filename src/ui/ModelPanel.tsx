@@ -1,13 +1,21 @@
-/** Model source field (hub repo id or http(s) folder URL), Load button, load progress and summary. */
+/**
+ * Model source field (hub repo id or http(s) folder URL; the last one used is filled in again), Load
+ * (streams without storing), low-memory mode, load progress and the loaded model in plain words.
+ */
 import { useState } from 'react';
 import type { ModelSource } from '../worker/api';
 import { DEFAULT_MODEL } from '../worker/api';
 import { Progress } from './Progress';
 import type { ModelState } from './useGenerator';
 import { formatBytes } from './format';
+import { savedLastModel } from './lastModel';
 
 export interface ModelPanelProps {
   model: ModelState;
+  /** The loaded model's name for people (a stored model's name, else its source). */
+  modelName: string;
+  /** What streaming the default model needs on this GPU (normal-mode memory), when known. */
+  streamNeedBytes?: number | null;
   /** Why Load is disabled, or null when it is enabled. */
   disabledReason: string | null;
   onLoad(source: ModelSource): void;
@@ -45,8 +53,11 @@ function sourceError(source: string): string | null {
   return 'Enter a hub repo id like owner/name or an http(s) URL of a model folder.';
 }
 
-export function ModelPanel({ model, disabledReason, onLoad, lowMemory, onLowMemory }: ModelPanelProps) {
-  const [source, setSource] = useState<string>(DEFAULT_MODEL);
+export function ModelPanel({ model, modelName, streamNeedBytes = null, disabledReason, onLoad, lowMemory, onLowMemory }: ModelPanelProps) {
+  const [source, setSource] = useState<string>(() => {
+    const last = savedLastModel();
+    return last && !last.startsWith('store:') ? last : DEFAULT_MODEL; // the typed source survives a visit
+  });
   const invalid = sourceError(source);
   const reason = disabledReason ?? invalid;
   const loading = model.kind === 'loading';
@@ -80,7 +91,10 @@ export function ModelPanel({ model, disabledReason, onLoad, lowMemory, onLowMemo
         </button>
       </form>
       <p className={reason ? 'reason' : 'hint'} id="load-reason" data-testid="load-reason">
-        {reason ?? 'A hub repo id (owner/name) or an http(s) URL of a folder in the diffusers layout.'}
+        {reason ??
+          'A hub repo id (owner/name) or an http(s) URL of a folder in the diffusers layout. Load streams the weights without storing them: ' +
+            `they are downloaded again on every visit${streamNeedBytes ? `, and the official bf16 weights need about ${formatBytes(streamNeedBytes)} of GPU memory at 1024×1024` : ''}. ` +
+            'To keep a model, download it under Stored models.'}
       </p>
       <label className="check">
         <input type="checkbox" checked={lowMemory} onChange={(e) => onLowMemory(e.target.checked)} disabled={loading}
@@ -100,9 +114,15 @@ export function ModelPanel({ model, disabledReason, onLoad, lowMemory, onLowMemo
         />
       ) : null}
       {model.kind === 'ready' ? (
-        <p className="model-info" data-testid="model-info">
-          <strong>{model.info.source}</strong> loaded · {formatBytes(model.info.weightBytes)} of weights · {model.info.summary}
-        </p>
+        <div className="model-info" data-testid="model-info">
+          <p>
+            <strong>{modelName}</strong> is ready: {formatBytes(model.info.weightBytes)} of weights.
+          </p>
+          <details>
+            <summary>Technical details</summary>
+            <p className="hint" data-testid="model-info-summary">Source {model.info.source} · {model.info.summary}</p>
+          </details>
+        </div>
       ) : null}
     </section>
   );

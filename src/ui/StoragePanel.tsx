@@ -131,6 +131,10 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
       <h2 id="storage-heading">Stored models</h2>
       <fieldset className="storage-choices" disabled={dl !== null}>
         <legend>Download a model into this browser</legend>
+        <p className="hint" data-testid="storage-recommendation">
+          Recommended first: the smallest download that stays faithful (GGUF 4-bit codes kept as they are, ≤ 0.05 % added weight error).
+          The 3-bit choice downloads less but loses quality; the 8-bit ones are the closest to the reference and need twice the memory.
+        </p>
         {(choices ?? []).map((c) => (
           <label key={c.id} className="check">
             <input type="radio" name="storage-choice" checked={selected === c.id} onChange={() => setPicked(c.id)} data-testid={`model-choice-${c.id}`} />

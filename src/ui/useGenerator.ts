@@ -4,6 +4,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import * as Comlink from 'comlink';
+import { saveLastModel } from './lastModel';
 import type { Capabilities, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadOptions, LoadProgress, ModelInfo, ModelSource } from '../worker/api';
 
 export type ModelState =
@@ -155,8 +156,12 @@ export function useGenerator(): Generator {
     const onProgress = (progress: LoadProgress) =>
       setModel((m) => (m.kind === 'loading' && m.source === source ? { ...m, progress } : m));
     api.load(source, Comlink.proxy(onProgress), options).then(
-      (info) => setModel({ kind: 'ready', info }),
+      (info) => {
+        saveLastModel(source);
+        setModel({ kind: 'ready', info });
+      },
       (e: unknown) => {
+        saveLastModel(null);
         setModel({ kind: 'none' });
         setError(toUiError(e, 'load'));
       },

@@ -32,7 +32,8 @@ export interface StorageState {
   notice: string | null;
   /** Plans `recipe` (size and what is stored) without downloading; rejects like planDownload. */
   plan(recipe: PackRecipe): Promise<DownloadPlan>;
-  download(recipe: PackRecipe): void;
+  /** Downloads (or resumes) `recipe`; `onStored` runs once it is stored completely. */
+  download(recipe: PackRecipe, onStored?: (m: StoredModel) => void): void;
   /** What importing the picked files would store (a pack as it is, diffusers converted to `quant`). */
   planImport(files: LocalFile[], quant: PackQuant): Promise<ImportPlan>;
   /** Imports the picked files into the store (the same progress and Cancel as a download). */
@@ -113,7 +114,12 @@ export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | nu
 
   /** Runs a download or an import (`run` calls the worker with the progress callback). */
   const store = useCallback(
-    (name: string, during: 'download' | 'import', run: (api: Comlink.Remote<GeneratorApi>, onProgress: (p: DownloadProgress) => void) => Promise<StoredModel>) => {
+    (
+      name: string,
+      during: 'download' | 'import',
+      run: (api: Comlink.Remote<GeneratorApi>, onProgress: (p: DownloadProgress) => void) => Promise<StoredModel>,
+      onStored?: (m: StoredModel) => void,
+    ) => {
       if (!api || active) return;
       setError(null);
       setNotice(null);
@@ -124,7 +130,10 @@ export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | nu
         setActive((d) => (d ? { ...d, id: progress.id, name: progress.name, progress } : d));
       };
       run(api, Comlink.proxy(onProgress)).then(
-        (m) => setNotice(`${m.name} is stored (${formatBytes(m.totalBytes)}): press Load.`),
+        (m) => {
+          if (onStored) onStored(m);
+          else setNotice(`${m.name} is stored (${formatBytes(m.totalBytes)}): press Load.`);
+        },
         (e: unknown) => {
           const err = toUiError(e, during);
           if (err.name !== 'Cancelled') setError(err);
@@ -140,7 +149,10 @@ export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | nu
     [api, active, refresh],
   );
 
-  const start = useCallback((recipe: PackRecipe) => store(recipe.name, 'download', (a, p) => a.download(recipe, p)), [store]);
+  const start = useCallback(
+    (recipe: PackRecipe, onStored?: (m: StoredModel) => void) => store(recipe.name, 'download', (a, p) => a.download(recipe, p), onStored),
+    [store],
+  );
 
   const planImport = useCallback((files: LocalFile[], quant: PackQuant): Promise<ImportPlan> => {
     if (!api) return Promise.reject(new Error('The engine is still starting.'));

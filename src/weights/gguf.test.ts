@@ -12,6 +12,7 @@ import { openComponent } from './safetensors';
 import { dequantize as quantDequantize } from '../util/quant';
 import type { FileSource } from './source';
 import type { SourceTensor } from './sourceTensor';
+import { llamaName } from '../testing/goldenGguf';
 
 /** f16 bits of v as two little-endian bytes. */
 const h = (v: number): [number, number] => {
@@ -353,17 +354,6 @@ describe('FLUX.2 GGUF in BFL naming (golden model-a transformer)', async () => {
 
 describe('Qwen3 GGUF in llama.cpp naming (golden model-a text encoder)', async () => {
   const ckpt = await openComponent(goldenModelSource(), 'text_encoder');
-  const layer: Record<string, string> = {
-    input_layernorm: 'attn_norm', 'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v',
-    'self_attn.o_proj': 'attn_output', 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm',
-    post_attention_layernorm: 'ffn_norm', 'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
-  };
-  const llamaName = (n: string): string => {
-    if (n === 'model.embed_tokens.weight') return 'token_embd.weight';
-    if (n === 'model.norm.weight') return 'output_norm.weight';
-    const m = /^model\.layers\.(\d+)\.(.+)\.weight$/.exec(n) as RegExpExecArray;
-    return `blk.${m[1]}.${layer[m[2] as string] as string}.weight`;
-  };
   const golden = new Map<string, Float32Array>();
   const tensors: GgufTensorIn[] = [];
   for (const [name, info] of ckpt.tensors) {

@@ -8,6 +8,7 @@ import type { AdapterReport } from '../gpu/device';
 import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo, ModelSource } from '../pipeline/types';
 import type { DownloadPlan, DownloadProgress, StorageReport, StoredModel } from '../store/types';
 import type { ImportPlan } from '../store/importFolder';
+import type { FitVerdict, GpuFit } from '../pipeline/gpuFit';
 import type { LocalFile } from '../weights/fileListSource';
 import type { PackQuant } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
@@ -27,11 +28,18 @@ export interface Capabilities {
   adapter: AdapterCapabilities | null;
 }
 
-export type { DownloadPlan, DownloadProgress, ImportPlan, LocalFile, PackQuant, PackRecipe, StorageReport, StoredModel };
+export type { DownloadPlan, DownloadProgress, FitVerdict, GpuFit, ImportPlan, LocalFile, PackQuant, PackRecipe, StorageReport, StoredModel };
 
 /** What the worker exposes through Comlink. Callbacks must be wrapped in `Comlink.proxy`. */
 export interface GeneratorApi {
   capabilities(): Promise<Capabilities>;
+  /**
+   * Whether this GPU can run FLUX.2 [klein] 4B stored as `quant` at `width`×`height`, before any
+   * download: the plan's peak memory (normal and low-memory mode), largest buffer and binding
+   * against the adapter's limits and navigator.deviceMemory (src/pipeline/gpuFit.ts). Rejects like
+   * capabilities() reports (no WebGPU). `groups`: q4 group sizes of a GGUF repack (ModelChoice.repackGroup).
+   */
+  gpuFit(quant: PackQuant, width: number, height: number, groups?: Partial<Record<'text_encoder' | 'transformer', number>>): Promise<GpuFit>;
   load(source: ModelSource, onProgress: (p: LoadProgress) => void, options?: LoadOptions): Promise<ModelInfo>;
   /**
    * `onPreview`, when given, receives a GeneratePreview after every step (the first call with it

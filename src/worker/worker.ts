@@ -12,6 +12,8 @@ import { Cancelled, DeviceLost, InvalidInput } from '../errors';
 import { GpuOps } from '../ops/gpuOps';
 import { Pipeline, resolvePrecision } from '../pipeline/generate';
 import { type PlanOptions, type PlanResult, checkRequestFits, plannedPipelines } from '../pipeline/plan';
+import { gpuFit } from '../pipeline/gpuFit';
+import { kleinConfigs } from '../catalog/choices';
 import { openSource } from '../weights/httpSource';
 import { downloadModel, planDownload } from '../store/download';
 import { importFolder, planImport } from '../store/importFolder';
@@ -117,6 +119,12 @@ const api: GeneratorApi = {
       const err = e instanceof Error ? e : new Error(String(e));
       return { error: err.message, adapter: null };
     }
+  },
+
+  async gpuFit(quant, width, height, groups = {}) {
+    const { report } = await acquireGpu();
+    const memory = (navigator as { deviceMemory?: number }).deviceMemory;
+    return gpuFit(kleinConfigs(), quant === 'none' ? undefined : quant, width, height, report, typeof memory === 'number' && memory > 0 ? memory : null, groups);
   },
 
   async load(source: ModelSource, onProgress: (p: LoadProgress) => void, options: LoadOptions = {}): Promise<ModelInfo> {
