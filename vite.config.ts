@@ -3,6 +3,7 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
 import { fileURLToPath } from 'node:url';
+import { SECURITY_HEADERS, headersFile } from './securityHeaders';
 
 const DESCRIPTION = 'FLUX.2 [klein] 4B image generation in the browser on your GPU via WebGPU.';
 
@@ -10,6 +11,14 @@ const DESCRIPTION = 'FLUX.2 [klein] 4B image generation in the browser on your G
 export default defineConfig({
   plugins: [
     react(),
+    // The security headers for static hosts that read a `_headers` file (securityHeaders.ts).
+    {
+      name: 'kleinbild-headers-file',
+      apply: 'build',
+      generateBundle() {
+        this.emitFile({ type: 'asset', fileName: '_headers', source: headersFile() });
+      },
+    },
     // Offline app shell: a Workbox service worker precaches the built app (the UI, the engine worker
     // bundle with its inlined WGSL, the icons) and answers navigations with index.html. The only
     // runtime cache is kiosk.json's; hub requests and model bytes always go to the network (the
@@ -54,7 +63,7 @@ export default defineConfig({
   resolve: { alias: { '@shaders': fileURLToPath(new URL('./shaders', import.meta.url)) } },
   worker: { format: 'es' },
   server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1' },
+  preview: { host: '127.0.0.1', headers: { ...SECURITY_HEADERS } },
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',
