@@ -4,13 +4,20 @@
  * (`?config=/e2e-kiosk.json`), with the idle reset and the attract loop shortened to 5 s and 2 s
  * slides. One 64×64 image is generated (about a minute); everything else runs without the engine.
  */
-import { createHash } from 'node:crypto';
+import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { expect, test, type Page } from '@playwright/test';
 import { HUB_URL, PACK_A } from './env';
 import { openModelPanels } from './app';
 import { NO_STORED_MODEL } from '../src/ui/kiosk/config';
 
 const PIN = '2468';
+/** The PIN's hash as `npm run kiosk-pin` makes it (src/ui/kiosk/pin.ts): pbkdf2-sha256$iterations$salt$hash. */
+function pinHash(pin: string): string {
+  const iterations = 600_000; // pin.ts PIN_ITERATIONS, the fewest the kiosk accepts
+  const salt = randomBytes(16);
+  const hash = pbkdf2Sync(pin, salt, iterations, 32, 'sha256');
+  return ['pbkdf2-sha256', iterations, salt.toString('base64'), hash.toString('base64')].join('$');
+}
 const SUGGESTIONS = ['A small blue house by the sea', 'A red balloon on a wooden table'];
 const IDLE_RESET_S = 5;
 const CONFIG = {
@@ -27,7 +34,7 @@ const CONFIG = {
   slideSeconds: 2,
   maxQueued: 2,
   maxQueuedPerVisitor: 1,
-  pinSha256: createHash('sha256').update(PIN).digest('hex'),
+  pin: pinHash(PIN),
 };
 const REFUSAL = "Sorry, that prompt can't be used here. Please try a different idea.";
 
@@ -131,6 +138,30 @@ test('kiosk: entered from the app and left with the PIN', async ({ page }) => {
   await expect(page.getByTestId('kiosk')).toHaveCount(0);
   await page.goto('/');
   await expect(page.getByTestId('kiosk-enter')).toBeVisible();
+});
+
+test('kiosk: five wrong PINs lock the dialog, across a reload', async ({ page }) => {
+  await serveConfig(page, '/kiosk.json');
+  await page.goto('/');
+  await page.getByTestId('kiosk-enter').click();
+  const dialog = page.getByTestId('pin-dialog');
+  const confirm = dialog.getByTestId('pin-confirm');
+  for (let i = 1; i <= 5; i++) {
+    await expect(confirm).toBeEnabled(); // the previous check has finished
+    await dialog.getByTestId('pin-input').fill('1111');
+    await confirm.click();
+    if (i < 5) await expect(dialog.getByTestId('pin-error')).toHaveText('Wrong PIN.');
+  }
+  const locked = /^Too many wrong PINs: try again in (30|29|28) s\.$/;
+  await expect(dialog.getByTestId('pin-error')).toHaveText(locked);
+  await expect(dialog.getByTestId('pin-input')).toBeDisabled();
+  await expect(confirm).toBeDisabled();
+  await expect(dialog.getByRole('button', { name: '1', exact: true })).toBeDisabled();
+
+  await page.reload();
+  await page.getByTestId('kiosk-enter').click();
+  await expect(dialog.getByTestId('pin-error')).toHaveText(/^Too many wrong PINs: try again in \d+ s\.$/);
+  await expect(dialog.getByTestId('pin-input')).toBeDisabled();
 });
 
 test('kiosk with the default model ("stored"): says how to store one on a phone without widening the page, then loads the stored model', async ({ page }) => {

@@ -34,7 +34,7 @@ export function KioskEntry() {
       {state.kind === 'ask' ? (
         <PinDialog title="Switch to kiosk mode"
           explanation="A full-screen, touch-friendly view for visitors, set up by kiosk.json. To leave it, hold the top-left corner for 2 seconds or press Ctrl+Shift+K."
-          confirmLabel="Start kiosk" pinSha256={state.config.pinSha256} onConfirm={enter} onCancel={close} />
+          confirmLabel="Start kiosk" pin={state.config.pin} onConfirm={enter} onCancel={close} />
       ) : null}
       {state.kind === 'invalid' ? (
         <div className="kiosk-modal" role="dialog" aria-modal="true" aria-label="Kiosk configuration problems">

@@ -183,7 +183,7 @@ export function KioskView({ config }: { config: KioskConfig }) {
       {session.attract !== null ? <Attract slide={session.attract} title={config.title} blocklist={session.blocklist} onExit={poke} /> : null}
       {exiting ? (
         <PinDialog title="Leave kiosk mode" explanation="The app returns to its normal view, with every setting." confirmLabel="Leave"
-          pinSha256={config.pinSha256} onConfirm={leave} onCancel={() => setExiting(false)} />
+          pin={config.pin} onConfirm={leave} onCancel={() => setExiting(false)} />
       ) : null}
     </div>
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { enterKiosk, isKioskMode, leaveKiosk, pinMatches, sha256Hex } from './access';
+import { enterKiosk, isKioskMode, leaveKiosk } from './access';
 
 /** A Storage stand-in backed by a Map (Node has no localStorage). */
 function memoryStorage() {
@@ -12,13 +12,6 @@ function memoryStorage() {
 }
 
 describe('kiosk access', () => {
-  it('hashes like sha256sum', async () => {
-    // printf %s 1234 | sha256sum
-    expect(await sha256Hex('1234')).toBe('03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4');
-    expect(await pinMatches(' 1234 ', '03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4')).toBe(true);
-    expect(await pinMatches('1235', '03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4')).toBe(false);
-  });
-
   it('enters by URL or by the remembered flag, and leaves with both cleared', () => {
     const storage = memoryStorage();
     const page = new URL('http://127.0.0.1:4173/?foo=1');

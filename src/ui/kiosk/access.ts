@@ -1,8 +1,7 @@
 /**
- * Entering and leaving kiosk mode, and the PIN check. Kiosk mode is on when the page URL has
- * `kiosk=1`, or when it was switched on from the app's "Kiosk mode" entry (remembered in
- * localStorage, so a reload stays in kiosk mode). The PIN is never stored: the configuration holds
- * its SHA-256, and a typed PIN is hashed and compared.
+ * Entering and leaving kiosk mode. Kiosk mode is on when the page URL has `kiosk=1`, or when it
+ * was switched on from the app's "Kiosk mode" entry (remembered in localStorage, so a reload stays
+ * in kiosk mode). The PIN check is in pin.ts, its attempt limit in lockout.ts.
  */
 
 /** localStorage key of the "entered from the app" flag. */
@@ -43,18 +42,4 @@ export function leaveKiosk(url: URL, storage: Pick<Storage, 'removeItem'> | null
   next.searchParams.delete('kiosk');
   next.searchParams.delete('config');
   return next;
-}
-
-/** Lowercase hex SHA-256 of the UTF-8 bytes of `text`. Throws when crypto.subtle is missing (not a secure context). */
-export async function sha256Hex(text: string): Promise<string> {
-  if (!globalThis.crypto?.subtle) {
-    throw new Error('Checking the PIN needs crypto.subtle, which browsers offer only on https:// or localhost pages.');
-  }
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** Whether `pin` hashes to `pinSha256` (64 lowercase hex digits, as the validated config holds it). */
-export async function pinMatches(pin: string, pinSha256: string): Promise<boolean> {
-  return (await sha256Hex(pin.trim())) === pinSha256;
 }

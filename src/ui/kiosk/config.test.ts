@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredModel } from '../../worker/api';
 import { DEFAULT_KIOSK_CONFIG, STORED_MODEL, loadKioskConfig, parseKioskConfig, pickStoredModel, resolveConfigUrl } from './config';
+import { parsePinHash } from './pin';
+
+/** A well-formed pin value (salt 1…16, hash bytes all 7; it is never derived here). */
+const PIN = `pbkdf2-sha256$600000$AQIDBAUGBwgJCgsMDQ4PEA==$${Buffer.alloc(32, 7).toString('base64')}`;
 
 function errorsOf(raw: unknown): string[] {
   const r = parseKioskConfig(raw);
@@ -11,8 +15,10 @@ describe('parseKioskConfig', () => {
   it('fills every missing key from the defaults', () => {
     expect(parseKioskConfig({})).toEqual({ ok: true, config: DEFAULT_KIOSK_CONFIG });
     expect(DEFAULT_KIOSK_CONFIG.model).toBe(STORED_MODEL); // a kiosk never downloads by default
-    const r = parseKioskConfig({ $comment: 'ignored', width: 64, height: 128, model: 'http://127.0.0.1:4180/model-a', pinSha256: 'AB'.repeat(32) });
-    expect(r.ok && r.config).toMatchObject({ width: 64, height: 128, steps: 4, model: 'http://127.0.0.1:4180/model-a', pinSha256: 'ab'.repeat(32) });
+    const r = parseKioskConfig({ $comment: 'ignored', width: 64, height: 128, model: 'http://127.0.0.1:4180/model-a', pin: PIN });
+    expect(r.ok && r.config).toMatchObject({ width: 64, height: 128, steps: 4, model: 'http://127.0.0.1:4180/model-a', pin: parsePinHash(PIN) });
+    expect(r.ok && r.config.pin?.iterations).toBe(600_000);
+    expect(parseKioskConfig({ pin: null })).toEqual({ ok: true, config: DEFAULT_KIOSK_CONFIG });
   });
 
   it('accepts "stored", store:<id>, hub ids and URLs as the model', () => {
@@ -32,7 +38,7 @@ describe('parseKioskConfig', () => {
       suggestions: ['ok', ''],
       blockedWords: 'nope',
       model: '../models/a',
-      pinSha256: '1234',
+      pin: '1234',
       idleResetSecond: 30,
     });
     expect(errors).toHaveLength(10);
@@ -46,10 +52,32 @@ describe('parseKioskConfig', () => {
         'suggestions[1] must be a non-empty string (got "").',
         'blockedWords must be an array of strings (got "nope").',
         expect.stringMatching(/^model must be "stored", store:<id>, a hub repo id .* \(got "\.\.\/models\/a"\)\.$/),
-        expect.stringMatching(/^pinSha256 must be null or the SHA-256 .*\(got "1234"\)\.$/),
+        'pin must look like pbkdf2-sha256$<iterations>$<salt base64>$<hash base64>, as printed by `npm run kiosk-pin -- <PIN>` (got "1234").',
         expect.stringMatching(/^Unknown key "idleResetSecond"; the known keys are title, model, /),
       ]),
     );
+  });
+
+  it('refuses a weak or malformed pin, naming the field', () => {
+    expect(errorsOf({ pin: 1234 })).toEqual(['pin must be null or a string made by `npm run kiosk-pin -- <PIN>` (got 1234).']);
+    expect(errorsOf({ pin: PIN.replace('600000', '1000') })).toEqual([
+      expect.stringMatching(/^pin has "1000" iterations; use 600000 to 10000000 \(make a new one with `npm run kiosk-pin -- <PIN>`\) \(got "pbkdf2-sha256\$1000\$/),
+    ]);
+    expect(errorsOf({ pin: PIN.slice(0, -4) })).toEqual([expect.stringMatching(/^pin needs a base64 hash of 32 bytes \(got 30 bytes\) \(got "pbkdf2-sha256/)]);
+  });
+
+  it('refuses the old unsalted pinSha256, saying how to make a new one', () => {
+    const told = [
+      'pinSha256 is no longer accepted: an unsalted SHA-256 of a PIN is reversed in under a second. ' +
+        'Make a salted hash with `npm run kiosk-pin -- <PIN>` and put the printed "pin" line in its place (or write "pin": null for no PIN).',
+    ];
+    expect(errorsOf({ pinSha256: '03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4' })).toEqual(told);
+    expect(errorsOf({ pinSha256: null })).toEqual(told);
+    expect(errorsOf({ pinSha256: null, pin: PIN })).toEqual(told);
+  });
+
+  it('refuses a suggestion that a disguised-word check would refuse', () => {
+    expect(errorsOf({ suggestions: ['a n u d e statue'], blockedWords: ['nude'] })).toEqual(['suggestions[0] contains a blocked word, so it could never be used.']);
   });
 
   it('refuses a non-object and inconsistent settings', () => {

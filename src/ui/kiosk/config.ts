@@ -10,6 +10,7 @@ import { classifySource } from '../../weights/source';
 import type { ModelSource, StoredModel } from '../../worker/api';
 import { sizeError, stepsError } from '../validate';
 import { compileBlocklist } from './blocklist';
+import { type PinHash, parsePinHash } from './pin';
 
 export interface KioskConfig {
   /** Heading shown on the kiosk screen and the welcome slide. */
@@ -26,7 +27,7 @@ export interface KioskConfig {
   steps: number;
   /** Prompts offered as chips; a tap puts the text into the prompt field. */
   suggestions: readonly string[];
-  /** Words and phrases that refuse a prompt (case-insensitive, whole words; see blocklist.ts). */
+  /** Words and phrases that refuse a prompt (whole words after folding look-alikes; see blocklist.ts). */
   blockedWords: readonly string[];
   /** Longest accepted prompt, in characters. */
   maxPromptLength: number;
@@ -40,8 +41,11 @@ export interface KioskConfig {
   maxQueued: number;
   /** Requests one visitor may have waiting or running at once. */
   maxQueuedPerVisitor: number;
-  /** SHA-256 of the PIN as 64 hex digits (`printf %s 1234 | sha256sum`), or null for no PIN. */
-  pinSha256: string | null;
+  /**
+   * The PIN's salted PBKDF2 hash, written in kiosk.json as `pbkdf2-sha256$<iterations>$<salt>$<hash>`
+   * (see pin.ts; made by `npm run kiosk-pin -- <PIN>`), or null for no PIN.
+   */
+  pin: PinHash | null;
 }
 
 /** The `model` value meaning "the model stored in this browser" (the default). */
@@ -66,7 +70,7 @@ export const DEFAULT_KIOSK_CONFIG: Readonly<KioskConfig> = Object.freeze({
   slideSeconds: 6,
   maxQueued: 6,
   maxQueuedPerVisitor: 1,
-  pinSha256: null,
+  pin: null,
 });
 
 export type KioskConfigResult = { ok: true; config: KioskConfig } | { ok: false; errors: string[] };
@@ -140,10 +144,23 @@ const CHECKS: Readonly<Record<keyof KioskConfig, Check>> = {
   slideSeconds: seconds(0.5),
   maxQueued: int(0, QUEUE_MAX),
   maxQueuedPerVisitor: int(1, QUEUE_MAX),
-  pinSha256: (v, key) =>
-    v === null || (typeof v === 'string' && /^[0-9a-f]{64}$/i.test(v))
-      ? { value: v === null ? null : v.toLowerCase() }
-      : { error: `${key} must be null or the SHA-256 of the PIN as 64 hex digits, e.g. from \`printf %s 1234 | sha256sum\` (got ${describe(v)}).` },
+  pin: (v, key) => {
+    if (v === null) return { value: null };
+    if (typeof v !== 'string') return { error: `${key} must be null or a string made by \`npm run kiosk-pin -- <PIN>\` (got ${describe(v)}).` };
+    const r = parsePinHash(v);
+    return 'error' in r ? { error: `${key} ${r.error} (got ${describe(v)}).` } : { value: r };
+  },
+};
+
+/**
+ * Keys that were once valid and are refused now, with what to do instead. They are not silently
+ * ignored: a kiosk that looks protected must be.
+ */
+const RETIRED: Readonly<Record<string, string>> = {
+  pinSha256:
+    'pinSha256 is no longer accepted: an unsalted SHA-256 of a PIN is reversed in under a second. ' +
+    'Make a salted hash with `npm run kiosk-pin -- <PIN>` and put the printed "pin" line in its place ' +
+    '(or write "pin": null for no PIN).',
 };
 
 /**
@@ -160,6 +177,11 @@ export function parseKioskConfig(raw: unknown): KioskConfigResult {
   const out: Record<string, unknown> = { ...DEFAULT_KIOSK_CONFIG };
   for (const [key, value] of Object.entries(raw)) {
     if (key.startsWith('$')) continue;
+    const retired = Object.hasOwn(RETIRED, key) ? RETIRED[key] : undefined;
+    if (retired !== undefined) {
+      errors.push(retired);
+      continue;
+    }
     if (!Object.hasOwn(CHECKS, key)) {
       errors.push(`Unknown key "${key}"; the known keys are ${Object.keys(CHECKS).join(', ')} (keys starting with $ are comments).`);
       continue;
