@@ -2,6 +2,7 @@
  * Turning a finished image into a history entry (parameters, PNG, JPEG thumbnail) and saving
  * blobs as downloads. Browser only (OffscreenCanvas, object URLs).
  */
+import { publicSource } from '../../util/publicSource';
 import { encodePng } from '../png';
 import type { Output } from '../useGenerator';
 import { thumbnailSize } from './files';
@@ -10,7 +11,7 @@ import { addHistory, type HistoryEntry } from './store';
 /** JPEG quality of the thumbnails: small files, no visible blocking at ≤ 256 px. */
 const THUMBNAIL_QUALITY = 0.85;
 
-/** The parameters of `o` as a history entry (without id and date). */
+/** The parameters of `o` as a history entry (without id and date); the model source without credentials or query (publicSource). */
 export function entryFromOutput(o: Output): Omit<HistoryEntry, 'id' | 'createdAt'> {
   const { width, height, seed, timings } = o.result;
   return {
@@ -19,16 +20,16 @@ export function entryFromOutput(o: Output): Omit<HistoryEntry, 'id' | 'createdAt
     height,
     steps: o.req.steps,
     seed,
-    model: o.model,
+    model: publicSource(o.model),
     referenceCount: o.req.references?.length ?? 0,
     timings,
   };
 }
 
-/** The PNG of `o` with its parameters in text chunks (../png.ts). */
+/** The PNG of `o` with its parameters in text chunks (../png.ts); the model source as in entryFromOutput. */
 export function outputPng(o: Output): Blob {
   const { width, height, rgba, seed } = o.result;
-  const png = encodePng(width, height, rgba, { prompt: o.req.prompt, seed, width, height, steps: o.req.steps, model: o.model });
+  const png = encodePng(width, height, rgba, { prompt: o.req.prompt, seed, width, height, steps: o.req.steps, model: publicSource(o.model) });
   return new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
 }
 
