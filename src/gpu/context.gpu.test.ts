@@ -36,6 +36,29 @@ describe('GpuContext memory accounting', () => {
     expect(ctx.pool.pooledBytes).toBe(0);
   });
 
+  it('tidy releases what its body allocated when the body throws, in nested scopes too', async () => {
+    const ctx = await testGpu();
+    const live0 = ctx.pool.liveBytes;
+    const kept = ctx.tidy(() => {
+      const outer = ctx.alloc([KiB], 'outer');
+      expect(() =>
+        ctx.tidy(() => {
+          ctx.alloc([2 * KiB], 'inner');
+          ctx.tidy(() => ctx.alloc([KiB], 'innermost')); // returned into the throwing scope
+          throw new Error('failed step');
+        }),
+      ).toThrow('failed step');
+      expect(ctx.pool.liveBytes).toBe(live0 + 4 * KiB); // only `outer` is live
+      return outer;
+    });
+    expect(ctx.pool.liveBytes).toBe(live0 + 4 * KiB);
+    ctx.release(kept);
+    expect(ctx.pool.liveBytes).toBe(live0);
+    // a throw in the outermost scope leaves nothing live either
+    expect(() => ctx.tidy(() => { ctx.alloc([KiB], 'x'); throw new Error('boom'); })).toThrow('boom');
+    expect(ctx.pool.liveBytes).toBe(live0);
+  });
+
   it('keeps at most poolLimitBytes of free buffers, destroying the longest-free first', async () => {
     const ctx = await testGpu();
     ctx.pool.trim();

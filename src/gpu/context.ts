@@ -168,7 +168,9 @@ export class GpuContext {
 
   /**
    * Runs `fn`; every tensor allocated inside and not returned (directly, or inside a returned
-   * array/object) is released. Returned tensors move to the enclosing scope.
+   * array/object) is released. Returned tensors move to the enclosing scope. When `fn` throws
+   * (an allocation over a limit, a bad shape), everything it allocated is released before the
+   * error goes on, so a failed step leaves nothing counted as live.
    */
   tidy<R>(fn: () => R): R {
     const scope = new Set<GpuTensor>();
@@ -176,9 +178,12 @@ export class GpuContext {
     let result: R;
     try {
       result = fn();
-    } finally {
+    } catch (e) {
       this.scopes.pop();
+      for (const t of scope) this.release(t);
+      throw e;
     }
+    this.scopes.pop();
     const kept = new Set<GpuTensor>();
     collectTensors(result, kept);
     for (const t of scope) if (!kept.has(t)) this.release(t);
