@@ -109,3 +109,39 @@ test('offline: says so, and what to do', async ({ page }) => {
     await page.context().setOffline(false);
   }
 });
+
+test('the GPU lost mid-generation: says so, and the next Load works', async ({ page }) => {
+  await page.goto('/');
+  await openModelPanels(page);
+  await page.getByTestId('model-source').fill(`${HUB_URL}/model-a`);
+  await page.getByTestId('load-button').click();
+  await expect(page.getByTestId('model-summary')).toContainText('ready', { timeout: 180_000 });
+  // Fault injection inside the engine worker: the first command encoder created after arming
+  // destroys the device first (what a driver reset or a lost GPU does to a running generation).
+  const engine = page.workers().find((w) => w.url().includes('worker'));
+  expect(engine, 'the engine worker').toBeTruthy();
+  await engine!.evaluate(() => {
+    const proto = GPUDevice.prototype as GPUDevice & { __armed?: boolean };
+    const create = proto.createCommandEncoder;
+    proto.createCommandEncoder = function (this: GPUDevice, ...args: Parameters<GPUDevice['createCommandEncoder']>) {
+      proto.createCommandEncoder = create; // once
+      this.destroy();
+      return create.apply(this, args);
+    };
+  });
+  await page.getByTestId('width').fill('64');
+  await page.getByTestId('height').fill('64');
+  await page.getByTestId('steps').fill('1');
+  await page.getByTestId('generate-button').click();
+  await expect(page.getByTestId('error-title')).toHaveText('Generation failed: The GPU stopped working for this page.', { timeout: 120_000 });
+  await expect(page.getByTestId('error-advice')).toContainText('Load the model again');
+  await expect(page.getByTestId('model-summary')).toContainText('none loaded');
+  await expect(page.getByTestId('generate-button')).toBeDisabled();
+  // a new device for the next load: it works, and so does a generation
+  await openModelPanels(page);
+  await page.getByTestId('load-button').click();
+  await expect(page.getByTestId('model-summary')).toContainText('ready', { timeout: 180_000 });
+  await page.getByTestId('generate-button').click();
+  await expect(page.getByTestId('output-canvas')).toBeVisible({ timeout: 480_000 });
+  await expect(page.getByTestId('error-title')).toHaveCount(0);
+});
