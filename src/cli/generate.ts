@@ -24,6 +24,8 @@ import { parseSafetensors, dtypeOf } from '../weights/safetensors';
 import { createOps, parsePrecision } from './backend';
 import { isJpeg, jpegToRgba } from './jpeg';
 import { pngToRgba } from './png';
+import { checkReferenceHeader } from './imageHeader';
+import { LATENT_CHANNELS } from '../pipeline/latents';
 import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
 import type { ReferenceImage } from '../pipeline/types';
 
@@ -48,11 +50,16 @@ export function resolveSource(model: string): FileSource {
   return openSource(model);
 }
 
-/** Reads tensor `noise` (F32/BF16/F16) from a safetensors file as f32. */
-export async function readNoise(path: string): Promise<Float32Array> {
+/** Reads tensor `noise` (F32/BF16/F16) from a safetensors file as f32; its shape must be exactly [1, 128, height/16, width/16]. */
+export async function readNoise(path: string, width: number, height: number): Promise<Float32Array> {
   const tensors = parseSafetensors(new Uint8Array(await readFile(path)));
   const t = tensors.get('noise');
   if (!t) throw new InvalidArgumentError(`${path}: no tensor named "noise" (found ${[...tensors.keys()].join(', ')})`);
+  const want = [1, LATENT_CHANNELS, height / 16, width / 16];
+  const got = t.info.shape;
+  if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+    throw new InvalidArgumentError(`${path}: tensor "noise" has shape [${got.join(', ')}]; a ${width}×${height} image needs exactly [${want.join(', ')}]`);
+  }
   return decodeToF32(t.bytes, dtypeOf(t.info));
 }
 
@@ -93,12 +100,14 @@ export async function main(argv: string[]): Promise<number> {
   const references: ReferenceImage[] = [];
   for (const f of o.ref) {
     const bytes = new Uint8Array(await readFile(f));
+    checkReferenceHeader(bytes, f); // its size from the header, before decoding: at most the app's 150 MP
     references.push(isJpeg(bytes) ? await jpegToRgba(bytes, f) : pngToRgba(bytes, f));
   }
   validateReferences(references); // before the (slow) model load
   const size = defaultSizeFor(references);
   const width = o.width ?? size?.width ?? DEFAULT_SIDE;
   const height = o.height ?? size?.height ?? DEFAULT_SIDE;
+  const latents = o.latents ? await readNoise(o.latents, width, height) : undefined; // shape checked before any work
 
   const ops = await createOps(o.backend);
   const t0 = performance.now();
@@ -109,7 +118,6 @@ export async function main(argv: string[]): Promise<number> {
   }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
-  const latents = o.latents ? await readNoise(o.latents) : undefined;
   const req = { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) };
   await checkRequestFits(ops, pipeline, req, new Map()); // refused before any work when this GPU cannot hold it
   const result = await pipeline.generate(

@@ -1,5 +1,6 @@
 /** `npm run pack`: a folder with configs, tokenizer, chunks and the manifest, loadable by `--model DIR`. */
-import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -59,6 +60,35 @@ describe('npm run pack', () => {
     expect(lines).toContain(`${''.padEnd(13)} relRms mean 7.20e-2, max 8.30e-2 (e)`);
     expect(lines).toContain('  a Q8_0 → q8 G32 [64, 64] 2560 B copied losslessly');
     expect(lines).toContain('  d Q4_K → q4 [64, 64] 2560 B relRms 6.10e-2');
+  });
+
+  it('a copied pack whose manifest lists ../../x writes nothing outside --out (nor reads outside --from)', async () => {
+    const top = await mkdtemp(join(tmpdir(), 'kleinbild-hostile-'));
+    const from = join(top, 'a', 'b', 'pack');
+    const out = join(top, 'c', 'd', 'out');
+    const payload = new TextEncoder().encode('{"pwned": true}');
+    await writeFile(join(top, 'x'), 'placeholder'); // nothing may touch it
+    await mkdir(join(from, 'chunks'), { recursive: true });
+    await writeFile(join(top, 'a', 'x'), payload); // from/../../x: what a lax source would read
+    const chunk = new Uint8Array(256);
+    const sha = await sha256Hex(payload);
+    const manifest = {
+      format: 'kleinbild-pack', version: 1, name: 'hostile', source: 'x', quant: 'none', chunkBytes: 256, totalBytes: 256,
+      files: [{ path: '../../x', bytes: payload.length, sha256: sha }], // a valid hash of the attacker's bytes
+      chunks: [{ path: 'chunks/00000.bin', bytes: 256, sha256: await sha256Hex(chunk) }],
+      components: { text_encoder: {}, transformer: { b: { dtype: 'f32', shape: [64], offset: 0, bytes: 256, from: 'F32' } }, vae: {} },
+    };
+    await writeFile(join(from, 'chunks', '00000.bin'), chunk);
+    await writeFile(join(from, PACK_MANIFEST), JSON.stringify(manifest));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      await expect(main(['--from', from, '--out', out])).rejects.toThrow(`${from}/${PACK_MANIFEST}: files[0].path: "../../x" has a ".." segment`);
+    } finally {
+      log.mockRestore();
+    }
+    expect(existsSync(join(top, 'c', 'x'))).toBe(false); // out/../../x
+    expect(await readFile(join(top, 'x'), 'utf8')).toBe('placeholder');
+    expect(existsSync(join(out, PACK_MANIFEST))).toBe(false);
   });
 
   it('refuses an unknown --quant', async () => {

@@ -7,7 +7,8 @@
  * The result loads with `npm run generate -- --model DIR`, from any static URL, or into the app.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_MODEL } from '../catalog/choices';
 import { planPack, sha256Hex } from '../weights/convert';
@@ -15,6 +16,8 @@ import { neededTensors } from '../model/tensorList';
 import { PACK_MANIFEST, type PackManifest, type PackQuant, type PackTensor } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
 import { COMPONENTS } from '../weights/sourceTensor';
+import { pathInFolder } from '../weights/folderSource';
+import { modelPathError } from '../weights/source';
 import { resolveSource } from './generate';
 
 const GB = 1e9;
@@ -23,6 +26,17 @@ function overrideFormat(path: string): 'gguf' | 'safetensors' {
   if (path.endsWith('.gguf')) return 'gguf';
   if (path.endsWith('.safetensors')) return 'safetensors';
   throw new InvalidArgumentError(`${path}: expected a .gguf or .safetensors file`);
+}
+
+/**
+ * Where an override file is read: `path` inside `source`, or, for a local file named by a path that
+ * leaves the source folder (`../x.gguf`, `/abs/x.gguf`; sources read only plain paths inside their
+ * root), the file's own folder. The command line is trusted; files named by a manifest are not.
+ */
+function overrideOf(source: string, path: string, format: 'gguf' | 'safetensors') {
+  if (modelPathError(path) === null || !(existsSync(source) && statSync(source).isDirectory())) return { source, path, format };
+  const full = resolve(source, path);
+  return { source: dirname(full), path: basename(full), format };
 }
 
 /** `q4`, or `q4 G32` for a tensor with its own group size. */
@@ -89,8 +103,8 @@ export async function main(argv: string[]): Promise<number> {
   const quant: PackQuant = o.quant;
   const recipe: PackRecipe = { name: o.name ?? `FLUX.2 [klein] · ${quant}`, quant, base: o.from };
   const overrides: NonNullable<PackRecipe['overrides']> = {};
-  if (o.transformerFile) overrides.transformer = { source: o.transformerSource ?? o.from, path: o.transformerFile, format: overrideFormat(o.transformerFile) };
-  if (o.textEncoderFile) overrides.text_encoder = { source: o.textEncoderSource ?? o.from, path: o.textEncoderFile, format: overrideFormat(o.textEncoderFile) };
+  if (o.transformerFile) overrides.transformer = overrideOf(o.transformerSource ?? o.from, o.transformerFile, overrideFormat(o.transformerFile));
+  if (o.textEncoderFile) overrides.text_encoder = overrideOf(o.textEncoderSource ?? o.from, o.textEncoderFile, overrideFormat(o.textEncoderFile));
   if (Object.keys(overrides).length) recipe.overrides = overrides;
 
   const t0 = performance.now();
@@ -99,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
   await mkdir(o.out, { recursive: true });
   await rm(join(o.out, PACK_MANIFEST), { force: true }); // the folder is incomplete until the end
   const write = async (path: string, bytes: Uint8Array) => {
-    const full = join(o.out, ...path.split('/'));
+    const full = pathInFolder(o.out, path); // a copied pack's manifest names these paths: never outside --out
     await mkdir(dirname(full), { recursive: true });
     await writeFile(full, bytes);
     return sha256Hex(bytes);

@@ -23,22 +23,13 @@ import { InvalidInput, WeightMismatch } from '../errors';
 import { type DType, type QuantLayoutFormat, decodeToF32, f32ToBf16, f32ToF16 } from '../util/dtype';
 import { dequantize, isQuantLayoutFormat, quantLayout, quantize } from '../util/quant';
 import { type Checkpoint, openComponent } from './safetensors';
-import type { FileSource } from './source';
+import { type FileSource, checkJsonSize } from './source';
 import { COMPONENTS, type Component, type NeededTensors, type SourceTensor, rowsCols } from './sourceTensor';
-import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackQuant, type PackTensor, TENSOR_ALIGN, isVaeEncoderTensor } from './packFormat';
+import { DEFAULT_CHUNK_BYTES, PACK_FORMAT, PACK_MANIFEST, PACK_SMALL_FILES, PACK_VERSION, type PackManifest, type PackQuant, type PackTensor, TENSOR_ALIGN, chunkPath, isVaeEncoderTensor, storedBytes } from './packFormat';
 import type { PackJob, PackRecipe } from './packJob';
 import { readPackManifest } from './pack';
 import { copyJob, finishManifest } from './packCopy';
 import { quantFormatFor } from './quantRule';
-
-/** Files copied verbatim into a pack: what readConfigs and loadTokenizer read. */
-export const PACK_SMALL_FILES = [
-  'text_encoder/config.json',
-  'transformer/config.json',
-  'vae/config.json',
-  'tokenizer/tokenizer.json',
-  'tokenizer/tokenizer_config.json',
-] as const;
 
 /**
  * Two source ranges of one file closer than this are fetched as one request: a few wasted bytes
@@ -79,13 +70,6 @@ export function targetDtype(component: Component, t: Pick<SourceTensor, 'name' |
 /** quant.ts group size of `t` stored as `dtype`: the source's own when it repacks losslessly into it, else undefined (QUANT_GROUP). */
 export function targetGroup(t: SourceTensor, dtype: PackTensor['dtype']): number | undefined {
   return t.lossless && t.lossless.format === dtype ? t.lossless.group : undefined;
-}
-
-/** Output bytes of a tensor stored as `dtype` (quantized: `group` weights per scale, default QUANT_GROUP). */
-export function storedBytes(dtype: PackTensor['dtype'], shape: readonly number[], group?: number): number {
-  const { rows, cols } = rowsCols(shape);
-  if (isQuantLayoutFormat(dtype)) return quantLayout(dtype, rows, cols, group).byteLength;
-  return rows * cols * (dtype === 'f32' ? 4 : 2);
 }
 
 const align = (n: number): number => Math.ceil(n / TENSOR_ALIGN) * TENSOR_ALIGN;
@@ -207,6 +191,7 @@ interface ErrAcc {
 }
 
 export { sha256Hex } from './packCopy';
+export { PACK_SMALL_FILES, chunkPath, storedBytes } from './packFormat';
 
 /**
  * Plans a pack. `open` turns a source string (recipe.base or an override's source) into a
@@ -258,7 +243,11 @@ export async function planPack(
     bytes: Math.min(chunkBytes, totalBytes - i * chunkBytes),
     sha256: '',
   }));
-  const files = await Promise.all(PACK_SMALL_FILES.map(async (path) => ({ path, bytes: await base.size(path), sha256: '' })));
+  const files = await Promise.all(PACK_SMALL_FILES.map(async (path) => {
+    const bytes = await base.size(path);
+    checkJsonSize(path, bytes, base.id); // read whole by job.file: bounded before anything is allocated
+    return { path, bytes, sha256: '' };
+  }));
   const plan: PackManifest = {
     format: PACK_FORMAT,
     version: PACK_VERSION,
@@ -410,11 +399,6 @@ class BlockCache {
       this.bytes -= e.bytes;
     }
   }
-}
-
-/** `chunks/00012.bin`. */
-export function chunkPath(i: number): string {
-  return `chunks/${String(i).padStart(5, '0')}.bin`;
 }
 
 function describeRecipe(r: PackRecipe): string {

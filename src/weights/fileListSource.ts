@@ -10,7 +10,7 @@
  */
 import { InvalidInput } from '../errors';
 import { PACK_MANIFEST } from './packFormat';
-import type { FileSource } from './source';
+import { type FileSource, checkJsonSize, checkModelPath } from './source';
 
 /** One picked file: `path` relative to the picked folder with `/` separators (`pack/chunks/00000.bin`). */
 export interface LocalFile {
@@ -67,7 +67,7 @@ export function localModelRoot(picked: readonly LocalFile[]): LocalModel {
 /** A FileSource reading `model.files`; `id` names it in messages (e.g. `local:pack-a`). */
 export function localFileSource(id: string, model: LocalModel): FileSource {
   const get = (path: string): Blob => {
-    const f = model.files.get(path);
+    const f = model.files.get(checkModelPath(path, id));
     if (!f) throw new InvalidInput(`file not found in the picked folder ${model.name}: ${path}`);
     return f;
   };
@@ -89,13 +89,15 @@ export function localFileSource(id: string, model: LocalModel): FileSource {
     size: async (path) => get(path).size,
     range: read,
     async json<T>(path: string, signal?: AbortSignal): Promise<T> {
-      const bytes = await read(path, 0, get(path).size, signal);
+      const size = get(path).size;
+      checkJsonSize(path, size, id);
+      const bytes = await read(path, 0, size, signal);
       try {
         return JSON.parse(new TextDecoder().decode(bytes)) as T;
       } catch (e) {
         throw new InvalidInput(`${id}/${path}: invalid JSON (${(e as Error).message})`);
       }
     },
-    exists: async (path) => model.files.has(path),
+    exists: async (path) => model.files.has(checkModelPath(path, id)),
   };
 }

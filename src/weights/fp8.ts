@@ -21,7 +21,7 @@ import { InvalidInput, WeightMismatch } from '../errors';
 import { fmtShape, numel } from '../util/assert';
 import { decodeToF32 } from '../util/dtype';
 import { type RowSource, flux2Plans, planTensor, stripPrefix } from './bflNames';
-import { type TensorInfo, parseSafetensorsHeader } from './safetensors';
+import { type TensorInfo, readSafetensorsHeader } from './safetensors';
 import type { FileSource } from './source';
 import { type SourceTensor, rowsCols } from './sourceTensor';
 
@@ -56,17 +56,6 @@ const UNSUPPORTED_SUFFIXES = ['.weight_scale_2', '.pre_quant_scale', '.weight_sc
 
 /** Requests closer than this are merged when reading the (tiny, scattered) scale tensors. */
 const SCALE_READ_GAP = 64 * 1024;
-
-/** Reads a safetensors header with at most two range requests; TensorInfo.file = `path`. */
-async function readHeader(src: FileSource, path: string): Promise<Map<string, TensorInfo>> {
-  const size = await src.size(path);
-  const probe = await src.range(path, 0, Math.min(size, 64 * 1024));
-  if (probe.length < 8) throw new InvalidInput(`${src.id}/${path}: ${size} bytes, too short for a safetensors file`);
-  const n = Number(new DataView(probe.buffer, probe.byteOffset, 8).getBigUint64(0, true));
-  if (8 + n > size) throw new InvalidInput(`${src.id}/${path}: header length ${n} beyond file size ${size}`);
-  const head = probe.length >= 8 + n ? probe : await src.range(path, 0, 8 + n);
-  return parseSafetensorsHeader(head.subarray(0, 8 + n), path, size);
-}
 
 /** Values of small tensors (scales), read with few requests (ranges closer than SCALE_READ_GAP merged). */
 async function readSmall(src: FileSource, path: string, infos: TensorInfo[]): Promise<Map<string, Float32Array>> {
@@ -129,7 +118,7 @@ function fp8RowSource(t: TensorInfo, scale: Float32Array | undefined): RowSource
  */
 export async function openFp8Tensors(src: FileSource, path: string): Promise<SourceTensor[]> {
   const file = `${src.id}/${path}`;
-  const header = await readHeader(src, path);
+  const header = await readSafetensorsHeader(src, path);
   const weights = new Map<string, TensorInfo>();
   const scaleOf = new Map<string, TensorInfo>();
   for (const [raw, t] of header) {

@@ -67,7 +67,11 @@ function rangeFetch(src: FileSource, path: string, size: number, onError: (e: un
 
 /**
  * Reads a GGUF header (metadata and tensor infos; no tensor data). Throws InvalidInput when the
- * file is not GGUF; errors of the source (network, not found) propagate unchanged.
+ * file is not GGUF, or is cut short: the library reads in 2 MB chunks and sees the bytes past the
+ * end of the file as zeros (rangeFetch answers them with an empty body), so a header that runs past
+ * the end would parse into zero-filled names and shapes; it is refused by the byte it needed.
+ * Tensor data past the end of the file is refused too. Errors of the source (network, not found)
+ * propagate unchanged.
  */
 export async function readGgufHeader(src: FileSource, path: string): Promise<GgufHeader> {
   const fileSize = await src.size(path);
@@ -83,14 +87,24 @@ export async function readGgufHeader(src: FileSource, path: string): Promise<Ggu
     if (ioError !== undefined) throw ioError;
     throw new InvalidInput(`${src.id}/${path}: not a readable GGUF file (${(e as Error).message})`);
   }
+  const headerEnd = parsed.tensorInfoByteRange[1];
+  if (headerEnd > fileSize) {
+    throw new InvalidInput(`${src.id}/${path}: file cut short: its GGUF header runs to byte ${headerEnd}, but the file ends at byte ${fileSize} (read past the end at offset ${fileSize})`);
+  }
   if (!parsed.littleEndian) throw new InvalidInput(`${src.id}/${path}: big-endian GGUF is not supported`);
   const dataStart = Number(parsed.tensorDataOffset);
-  const tensors = parsed.tensorInfos.map((t) => ({
-    name: t.name,
-    shape: t.shape.map(Number).reverse(),
-    type: GGML_TYPE_NAMES[t.dtype] ?? GGMLQuantizationType[t.dtype] ?? `type ${t.dtype}`,
-    start: dataStart + Number(t.offset),
-  }));
+  const tensors = parsed.tensorInfos.map((t) => {
+    const start = dataStart + Number(t.offset);
+    if (!(Number.isSafeInteger(start) && start <= fileSize)) {
+      throw new InvalidInput(`${src.id}/${path}: tensor ${t.name} starts at byte ${dataStart} + ${t.offset}, past the end of the file at byte ${fileSize}`);
+    }
+    return {
+      name: t.name,
+      shape: t.shape.map(Number).reverse(),
+      type: GGML_TYPE_NAMES[t.dtype] ?? GGMLQuantizationType[t.dtype] ?? `type ${t.dtype}`,
+      start,
+    };
+  });
   return { metadata: parsed.metadata as Record<string, unknown>, tensors, fileSize };
 }
 

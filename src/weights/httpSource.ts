@@ -3,7 +3,7 @@
  * retries (exponential backoff with jitter, Retry-After), resumption of a body that breaks off, ETag
  * consistency between requests, and AbortSignal support.
  */
-import { type FileSource, HUB_REPO_ID, classifySource } from './source';
+import { type FileSource, HUB_REPO_ID, checkJsonSize, checkModelPath, classifySource } from './source';
 import { InvalidInput, IntegrityFailure } from '../errors';
 
 /** How an HttpSource retries network errors, HTTP 408/429 and 5xx (except 501/505). */
@@ -118,7 +118,9 @@ export class HttpSource implements FileSource {
     this.etags = opts.etags ?? new Map();
   }
 
+  /** The URL of model path `path`; InvalidInput for a path that could leave the base (`..`, `/x`; source.ts modelPathError). */
   private url(path: string): string {
+    checkModelPath(path, this.id);
     return `${this.base}/${path.split('/').map(encodeURIComponent).join('/')}`;
   }
 
@@ -218,7 +220,12 @@ export class HttpSource implements FileSource {
    * whole file, whose bytes before the range are skipped: correct, but costly.
    */
   range(path: string, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const url = this.url(path);
+    let url: string;
+    try {
+      url = this.url(path);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && 0 <= start && start <= end)) {
       return Promise.reject(new Error(`${url}: invalid byte range [${start}, ${end})`));
     }
@@ -300,14 +307,28 @@ export class HttpSource implements FileSource {
     }
   }
 
+  /**
+   * The file parsed as JSON, at most jsonLimit(path) bytes (source.ts): a larger Content-Length is
+   * refused before the body is read, a body without one is cancelled once it passes the limit.
+   */
   json<T>(path: string, signal?: AbortSignal): Promise<T> {
     return this.withRetry('GET', path, signal, async () => {
       const res = await this.request(path, { signal: signal ?? null });
+      const declared = res.headers.get('Content-Length');
+      if (declared !== null && /^\d+$/.test(declared.trim())) {
+        try {
+          checkJsonSize(path, Number(declared), this.id);
+        } catch (e) {
+          await res.body?.cancel();
+          throw e;
+        }
+      }
       let text: string;
       try {
-        text = await res.text();
+        text = await this.boundedText(res, path);
       } catch (e) {
         if (signal?.aborted) throw signal.reason;
+        if (e instanceof InvalidInput) throw e;
         throw new Transient(`connection dropped while reading the body: ${(e as Error).message}`);
       }
       try {
@@ -318,7 +339,35 @@ export class HttpSource implements FileSource {
     });
   }
 
+  /** The body as UTF-8 text; InvalidInput (body cancelled) as soon as it passes jsonLimit(path). */
+  private async boundedText(res: Response, path: string): Promise<string> {
+    if (!res.body) return '';
+    const reader = res.body.getReader();
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      n += value.length;
+      try {
+        checkJsonSize(path, n, this.id, true);
+      } catch (e) {
+        await reader.cancel();
+        throw e;
+      }
+      parts.push(value);
+    }
+    const all = new Uint8Array(n);
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return new TextDecoder().decode(all);
+  }
+
   async exists(path: string, signal?: AbortSignal): Promise<boolean> {
+    checkModelPath(path, this.id); // a bad path throws, it is not "not found"
     try {
       await this.withRetry('HEAD', path, signal, () => this.request(path, { method: 'HEAD', signal: signal ?? null }));
       return true;

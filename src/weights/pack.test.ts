@@ -213,8 +213,8 @@ describe('GGUF transformers into a pack (golden model-a weights in BFL naming)',
         const m = files.get(PACK_MANIFEST) as PackManifest;
         const withProj = (t: PackTensor) => new Map(files).set(PACK_MANIFEST, { ...m, components: { ...m.components, transformer: { ...m.components.transformer, 'proj_out.weight': t } } });
         const proj = m.components.transformer['proj_out.weight'] as PackTensor;
-        await expect(openCheckpoints(memorySource(withProj({ ...proj, group: 12 })))).rejects.toThrow(/transformer\/proj_out\.weight is q(4|8|8m) with group 12; a group size belongs to q4\/q8\/q8m and is a positive multiple of 8/);
-        await expect(openCheckpoints(memorySource(withProj({ ...proj, dtype: 'q5' as PackTensor['dtype'] })))).rejects.toThrow(/transformer\/proj_out\.weight has dtype "q5"; this app reads q4, q8, q8m, bf16, f16, f32/);
+        await expect(openCheckpoints(memorySource(withProj({ ...proj, group: 12 })))).rejects.toThrow(/kleinbild-pack\.json: components\.transformer\["proj_out\.weight"\]\.group: q(4|8|8m) with group 12; a group size belongs to q4\/q8\/q8m and is a positive multiple of 8/);
+        await expect(openCheckpoints(memorySource(withProj({ ...proj, dtype: 'q5' as PackTensor['dtype'] })))).rejects.toThrow(/kleinbild-pack\.json: components\.transformer\["proj_out\.weight"\]\.dtype: "q5"; this app reads q4, q8, q8m, bf16, f16, f32/);
       });
     }
   }

@@ -7,36 +7,18 @@ import { InvalidInput, WeightMismatch } from '../errors';
 import { type Checkpoint, type TensorInfo, openComponent } from './safetensors';
 import type { FileSource } from './source';
 import { COMPONENTS, type Component } from './sourceTensor';
-import { PACK_FORMAT, PACK_MANIFEST, PACK_VERSION, type PackManifest, type PackTensor } from './packFormat';
-import { isQuantLayoutFormat } from '../util/quant';
+import { PACK_MANIFEST, type PackManifest, type PackTensor } from './packFormat';
+import { validatePackManifest } from './packManifest';
 
-/** Pack dtype → the `TensorInfo.dtype` spelling (safetensors style, plus Q4/Q8/Q8M); its keys are the dtypes a pack may hold. */
+/** Pack dtype → the `TensorInfo.dtype` spelling (safetensors style, plus Q4/Q8/Q8M). */
 const INFO_DTYPE: Readonly<Record<PackTensor['dtype'], string>> = { q4: 'Q4', q8: 'Q8', q8m: 'Q8M', bf16: 'BF16', f16: 'F16', f32: 'F32' };
 
-/** Reads and validates `kleinbild-pack.json`. Errors: InvalidInput naming the source and the problem. */
+/**
+ * Reads and validates `kleinbild-pack.json` (packManifest.ts: every field, path, hash and tensor
+ * range). Errors: InvalidInput naming the source, the file, the field and the problem.
+ */
 export async function readPackManifest(src: FileSource): Promise<PackManifest> {
-  const m = await src.json<PackManifest>(PACK_MANIFEST);
-  const where = `${src.id}/${PACK_MANIFEST}`;
-  if (m?.format !== PACK_FORMAT) throw new InvalidInput(`${where}: not a Kleinbild pack (format ${JSON.stringify(m?.format)})`);
-  if (m.version !== PACK_VERSION) throw new InvalidInput(`${where}: pack version ${m.version}; this app reads version ${PACK_VERSION}`);
-  if (!Array.isArray(m.chunks) || !Array.isArray(m.files) || typeof m.components !== 'object') throw new InvalidInput(`${where}: chunks, files or components missing`);
-  let sum = 0;
-  m.chunks.forEach((c, i) => {
-    const want = Math.min(m.chunkBytes, m.totalBytes - i * m.chunkBytes);
-    if (c.bytes !== want) throw new InvalidInput(`${where}: chunk ${c.path} has ${c.bytes} bytes, the layout implies ${want}`);
-    sum += c.bytes;
-  });
-  if (sum !== m.totalBytes) throw new InvalidInput(`${where}: chunks hold ${sum} bytes, totalBytes is ${m.totalBytes}`);
-  for (const c of COMPONENTS) {
-    for (const [name, t] of Object.entries(m.components[c] ?? {})) {
-      if (!(t.offset >= 0 && t.offset + t.bytes <= m.totalBytes)) throw new InvalidInput(`${where}: ${c}/${name} [${t.offset}, +${t.bytes}) lies outside the ${m.totalBytes} weight bytes`);
-      if (!Object.hasOwn(INFO_DTYPE, t.dtype)) throw new InvalidInput(`${where}: ${c}/${name} has dtype ${JSON.stringify(t.dtype)}; this app reads ${Object.keys(INFO_DTYPE).join(', ')}`);
-      if (t.group !== undefined && !(isQuantLayoutFormat(t.dtype) && Number.isInteger(t.group) && t.group >= 8 && t.group % 8 === 0)) {
-        throw new InvalidInput(`${where}: ${c}/${name} is ${t.dtype} with group ${JSON.stringify(t.group)}; a group size belongs to q4/q8/q8m and is a positive multiple of 8`);
-      }
-    }
-  }
-  return m;
+  return validatePackManifest(await src.json<unknown>(PACK_MANIFEST), `${src.id}/${PACK_MANIFEST}`);
 }
 
 /**

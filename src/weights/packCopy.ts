@@ -46,7 +46,8 @@ export function finishManifest(
 export function copyJob(src: FileSource, manifest: PackManifest): PackJob {
   const verified = async (path: string, bytes: Uint8Array, want: string): Promise<Uint8Array> => {
     const got = await sha256Hex(bytes);
-    if (want && got !== want) throw new IntegrityFailure(`${src.id}/${path}: SHA-256 ${got} does not match the manifest's ${want} (corrupted or changed on the server)`, path);
+    // an empty or malformed hash matches nothing: every copied byte is checked (readPackManifest refuses such a manifest first)
+    if (got !== want) throw new IntegrityFailure(`${src.id}/${path}: SHA-256 ${got} does not match the manifest's ${want || '(empty hash)'} (corrupted or changed on the server)`, path);
     return bytes;
   };
   return {

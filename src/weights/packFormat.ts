@@ -10,10 +10,12 @@
  *   chunks/00000.bin …             the weight bytes: one byte space of `totalBytes`, chunk i holds
  *                                  [i·chunkBytes, min((i+1)·chunkBytes, totalBytes))
  * Every tensor occupies [offset, offset + bytes) of that byte space (offsets 256-byte aligned); a
- * large tensor simply spans consecutive chunks.
+ * large tensor simply spans consecutive chunks. A manifest comes from whoever made the pack:
+ * readPackManifest (pack.ts) checks every field of it first (packManifest.ts).
  */
 import type { QuantFormat, WeightFormat } from '../util/dtype';
-import type { Component } from './sourceTensor';
+import { isQuantLayoutFormat, quantLayout } from '../util/quant';
+import { type Component, rowsCols } from './sourceTensor';
 
 export const PACK_MANIFEST = 'kleinbild-pack.json';
 export const PACK_FORMAT = 'kleinbild-pack';
@@ -22,6 +24,27 @@ export const PACK_VERSION = 1;
 export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
 /** Tensor offsets are multiples of this (GPU upload alignment, and u32 views). */
 export const TENSOR_ALIGN = 256;
+
+/** Files copied verbatim into a pack (what readConfigs and loadTokenizer read): the only files besides chunks a manifest may list. */
+export const PACK_SMALL_FILES = [
+  'text_encoder/config.json',
+  'transformer/config.json',
+  'vae/config.json',
+  'tokenizer/tokenizer.json',
+  'tokenizer/tokenizer_config.json',
+] as const;
+
+/** `chunks/00012.bin`: chunk i's path (5 digits, more from chunk 100000 on). */
+export function chunkPath(i: number): string {
+  return `chunks/${String(i).padStart(5, '0')}.bin`;
+}
+
+/** Output bytes of a tensor stored as `dtype` (quantized: `group` weights per scale, default QUANT_GROUP). */
+export function storedBytes(dtype: WeightFormat, shape: readonly number[], group?: number): number {
+  const { rows, cols } = rowsCols(shape);
+  if (isQuantLayoutFormat(dtype)) return quantLayout(dtype, rows, cols, group).byteLength;
+  return rows * cols * (dtype === 'f32' ? 4 : 2);
+}
 
 /** How the pack's weights are stored: linear weights quantized to a QuantFormat, or ('none') the checkpoint's own dtypes. */
 export type PackQuant = QuantFormat | 'none';

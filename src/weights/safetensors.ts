@@ -62,11 +62,19 @@ export function weightFormatOf(info: TensorInfo): WeightFormat {
   return QUANT_DTYPE[info.dtype] ?? dtypeOf(info);
 }
 
-/** Header byte length N from the first 8 bytes (throws unless N + 8 ≤ fileSize). */
+/**
+ * Largest header accepted, in bytes: the reference implementation's limit (huggingface/safetensors
+ * `MAX_HEADER_SIZE = 100_000_000`, which it refuses with HeaderTooLarge); real headers are ≤ 1 MB.
+ * Checked on the first 8 bytes, before the header is requested or any buffer for it allocated.
+ */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+/** Header byte length N from the first 8 bytes (throws unless N + 8 ≤ fileSize and N ≤ MAX_HEADER_BYTES). */
 function headerLength(first8: Uint8Array, file: string, fileSize: number): number {
   if (first8.length < 8 || fileSize < 8) throw new InvalidInput(`${file}: ${fileSize} bytes, too short for a safetensors file`);
   const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n + 8n > BigInt(fileSize)) throw new InvalidInput(`${file}: header length ${n} beyond file size ${fileSize}`);
+  if (n > BigInt(MAX_HEADER_BYTES)) throw new InvalidInput(`${file}: header length ${n} bytes; safetensors headers are at most ${MAX_HEADER_BYTES} (not a safetensors file, or a hostile one)`);
   return Number(n);
 }
 
@@ -131,8 +139,11 @@ export function parseSafetensors(bytes: Uint8Array, file = 'buffer'): Map<string
 /** First read of a file: header length plus, usually, the whole header in one request. */
 const HEADER_PROBE_BYTES = 64 * 1024;
 
-/** Reads one file's header with at most two range requests. */
-async function readHeader(src: FileSource, file: string): Promise<Map<string, TensorInfo>> {
+/**
+ * Reads one file's header with at most two range requests (the second only for a header over 64 KiB,
+ * after its length passed MAX_HEADER_BYTES and the file size); TensorInfo.file = `file`.
+ */
+export async function readSafetensorsHeader(src: FileSource, file: string): Promise<Map<string, TensorInfo>> {
   const fileSize = await src.size(file);
   const probe = await src.range(file, 0, Math.min(fileSize, HEADER_PROBE_BYTES));
   const n = headerLength(probe, `${src.id}/${file}`, fileSize);
@@ -180,7 +191,7 @@ export async function openComponent(src: FileSource, folder: string): Promise<Ch
     const weightMap = index.weight_map;
     if (!weightMap || typeof weightMap !== 'object') throw new InvalidInput(`${src.id}/${folder}/${found}: no weight_map`);
     const shards = [...new Set(Object.values(weightMap))];
-    const headers = await Promise.all(shards.map((s) => readHeader(src, `${folder}/${s}`)));
+    const headers = await Promise.all(shards.map((s) => readSafetensorsHeader(src, `${folder}/${s}`)));
     for (const h of headers) {
       for (const [name, info] of h) {
         const prev = tensors.get(name);
@@ -194,7 +205,7 @@ export async function openComponent(src: FileSource, folder: string): Promise<Ch
       }
     }
   } else {
-    for (const [name, info] of await readHeader(src, `${folder}/${found}`)) tensors.set(name, info);
+    for (const [name, info] of await readSafetensorsHeader(src, `${folder}/${found}`)) tensors.set(name, info);
   }
 
   let totalBytes = 0;

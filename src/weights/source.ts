@@ -11,6 +11,7 @@
  * This module is the leaf every reader imports; the HTTP source and `openSource` are in
  * httpSource.ts, the Node folder source in folderSource.ts.
  */
+import { InvalidInput } from '../errors';
 
 /**
  * Read access to one model's files; `path` is relative to the repo root. Every method takes an
@@ -49,4 +50,51 @@ export function classifySource(s: string): SourceKind {
   if (/^https?:\/\//i.test(s)) return 'url';
   if (isHubRepoId(s)) return 'hub';
   return 'path';
+}
+
+/**
+ * Why `path` is not a plain relative path inside a model, or null: the paths a FileSource accepts
+ * come from manifests, index files and picked folders, i.e. from whoever made the model, so none may
+ * leave the model's root. Refused: empty, absolute (`/x`, `C:x`), backslashes, NUL and other control
+ * characters, and empty, `.` or `..` segments (`a//b`, `./a`, `../x`).
+ */
+export function modelPathError(path: string): string | null {
+  if (typeof path !== 'string') return 'is not a string';
+  if (path === '') return 'is empty';
+  if (path.length > 1024) return `is ${path.length} characters long (at most 1024)`;
+  if (/[\u0000-\u001f\u007f]/.test(path)) return 'holds a control character (NUL, newline, …)';
+  if (path.includes('\\')) return 'holds a backslash (paths use /)';
+  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) return 'is absolute';
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.' || seg === '..') return `has a "${seg}" segment`;
+  }
+  return null;
+}
+
+/** `path` unchanged, or InvalidInput naming `where` (the source or file) and what is wrong with it. */
+export function checkModelPath(path: string, where: string): string {
+  const why = modelPathError(path);
+  if (why !== null) throw new InvalidInput(`${where}: path ${JSON.stringify(path)} ${why}; a model's files are named by plain relative paths inside it`);
+  return path;
+}
+
+const MiB = 1024 * 1024;
+/**
+ * Largest JSON file a source parses, by name, checked on the file's size before it is read: the
+ * tokenizer (Qwen3's tokenizer.json is 11.4 MB) 64 MiB, configs (≈ 1 KB) 1 MiB, anything else
+ * (kleinbild-pack.json ≈ 0.3 MB for klein 4B, *.safetensors.index.json, tokenizer_config.json) 16 MiB.
+ */
+export function jsonLimit(path: string): number {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (name === 'tokenizer.json') return 64 * MiB;
+  if (name === 'config.json' || name === 'model_index.json' || name === 'scheduler_config.json') return MiB;
+  return 16 * MiB;
+}
+
+/** InvalidInput unless a JSON file of `bytes` (`atLeast`: a body still arriving) may be read (jsonLimit). */
+export function checkJsonSize(path: string, bytes: number, where: string, atLeast = false): void {
+  const limit = jsonLimit(path);
+  if (!(bytes <= limit)) {
+    throw new InvalidInput(`${where}: ${path} is ${atLeast ? 'over ' : ''}${bytes} bytes; a JSON file of a model may hold at most ${limit} (${limit / MiB} MiB)`);
+  }
 }
