@@ -5,13 +5,13 @@
  * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
  * --ref (PNG or JPEG, up to 4) it edits / combines the references; the size then defaults to the first one's.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { encode as encodePng } from 'fast-png';
 import { DEFAULT_MODEL } from '../catalog/choices';
-import { Pipeline } from '../pipeline/generate';
+import { Pipeline, validateRequest } from '../pipeline/generate';
 import { checkRequestFits } from '../pipeline/plan';
 import type { Dump } from '../pipeline/observers';
 import { encodeSafetensors } from '../weights/safetensorsWrite';
@@ -28,6 +28,22 @@ import { checkReferenceHeader } from './imageHeader';
 import { LATENT_CHANNELS } from '../pipeline/latents';
 import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
 import type { ReferenceImage } from '../pipeline/types';
+
+/**
+ * Makes sure `out` can be written before any work: its folder is created when missing and must be
+ * writable, and `out` itself must not be a folder. Errors: InvalidArgumentError naming --out.
+ */
+export async function prepareOut(out: string): Promise<void> {
+  const dir = dirname(resolve(out));
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    throw new InvalidArgumentError(`--out ${out}: its folder ${dir} cannot be created or written (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const st = await stat(out).catch(() => null);
+  if (st?.isDirectory()) throw new InvalidArgumentError(`--out ${out} is a folder; give a file name such as ${join(out, 'out.png')}`);
+}
 
 /** Default output side without --width/--height and without references (diffusers default 1024²). */
 const DEFAULT_SIDE = 1024;
@@ -108,6 +124,9 @@ export async function main(argv: string[]): Promise<number> {
   const width = o.width ?? size?.width ?? DEFAULT_SIDE;
   const height = o.height ?? size?.height ?? DEFAULT_SIDE;
   const latents = o.latents ? await readNoise(o.latents, width, height) : undefined; // shape checked before any work
+  const req = { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) };
+  validateRequest(req, LATENT_CHANNELS); // size, steps, seed: before the (slow) model load
+  await prepareOut(o.out); // a finished image must not be lost to a missing or unwritable folder
 
   const ops = await createOps(o.backend);
   const t0 = performance.now();
@@ -118,7 +137,6 @@ export async function main(argv: string[]): Promise<number> {
   }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
-  const req = { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) };
   await checkRequestFits(ops, pipeline, req, new Map()); // refused before any work when this GPU cannot hold it
   const result = await pipeline.generate(
     req,
