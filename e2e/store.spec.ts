@@ -243,7 +243,7 @@ test('two tabs: the second sees the download running in the first and cannot sta
   await expect(b.getByTestId('stored-delete')).toBeDisabled();
   await pickPack(b);
   await b.getByTestId('model-download-button').click();
-  await expect(b.getByTestId('storage-error')).toContainText('it is being downloaded or loaded in another tab');
+  await expect(b.getByTestId('storage-error')).toContainText('it is being downloaded (or deleted) in another tab');
   // the first tab goes away mid-download (it announces nothing): its lock is released, the second
   // tab, waiting on it, lists the model as partial and resumes it
   await a.close();
@@ -308,4 +308,33 @@ test('second visit offline: the stored model loads and generates an image', asyn
   console.log(`offline: app shell ${offlineShell ? 'from the service worker' : 'loaded online'}; load ${((t1 - t0) / 1000).toFixed(1)} s, generate ${((Date.now() - t1) / 1000).toFixed(1)} s`);
   expect(await servedLog(HUB_URL)).toEqual([]);
   await context.setOffline(false);
+});
+
+test('a loaded model cannot be deleted from another tab; in its own tab Delete unloads it first', async ({ page }) => {
+  await openApp(page);
+  await downloadPack(page);
+  await page.getByTestId('stored-load').click();
+  await expect(page.getByTestId('model-summary')).toContainText('ready', { timeout: RUN_TIMEOUT_MS });
+  // a second tab that does not load the model by itself (the first tab's choice is saved)
+  const b = await page.context().newPage();
+  await b.addInitScript(() => localStorage.removeItem('kleinbild-last-model'));
+  await openApp(b);
+  await expect(b.getByTestId('stored-delete')).toBeDisabled();
+  await expect(b.getByTestId('stored-delete-reason')).toHaveText('Loaded in another tab: load another model there or close that tab to delete it.');
+  // the loaded tab can still generate: the token embedding rows are read from the store now
+  await page.getByTestId('width').fill('64');
+  await page.getByTestId('height').fill('64');
+  await page.getByTestId('steps').fill('1');
+  await page.getByTestId('generate-button').click();
+  await expect(page.getByTestId('output-canvas')).toBeVisible({ timeout: RUN_TIMEOUT_MS });
+  // in its own tab: Delete says it unloads first, then the model is gone and the other tab sees it
+  await page.getByTestId('model-summary').click();
+  await page.getByTestId('stored-delete').click();
+  await expect(page.getByTestId('stored-models')).toContainText('Unload and delete');
+  await page.getByTestId('stored-delete-confirm').click();
+  await expect(page.getByTestId('stored-empty')).toBeVisible();
+  await expect(page.getByTestId('model-summary')).toContainText('none loaded');
+  await expect(page.getByTestId('error-message')).toHaveCount(0);
+  await expect(b.getByTestId('stored-empty')).toBeVisible();
+  expect(await countRecords(page)).toEqual({ models: 0, chunks: 0, files: 0, manifests: 0 });
 });

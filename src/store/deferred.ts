@@ -11,9 +11,9 @@
  *
  * Locks (models.ts): the model's lock is held `shared` while fetching, so no tab deletes or
  * re-downloads the model meanwhile, and other loads and fetches go on. When this realm already holds
- * it (a load, whose reads await this), it is not asked for again: the UI's waiting request may be
- * queued behind that hold (useStorage), and a second request would then wait on it for ever (or,
- * `ifAvailable`, be refused). One fetch per model runs at a time: in this realm the same promise is
+ * it (a loaded model, whose reads await this: the usual case), it is not asked for again: an
+ * exclusive request queued behind that hold (another tab's list in an older version of the app)
+ * would make a second request wait on it for ever (or, `ifAvailable`, be refused). One fetch per model runs at a time: in this realm the same promise is
  * shared, across tabs the lock `<model lock>:deferred` makes the second wait, then find them stored.
  */
 import { planPack, sha256Hex } from '../weights/convert';
@@ -24,7 +24,8 @@ import { type OpenSourceOptions, openSource } from '../weights/httpSource';
 import { type ManifestRecord, type ModelRecord, type ModelsDb, checkSpace, isQuotaError, openModelsDb } from './db';
 import { InvalidInput, IntegrityFailure, StorageFull } from '../errors';
 import { CONCURRENCY, chunkDeps, samePlan } from './download';
-import { announce, deferredBytes, holdsModelLock, lockName, modelRecord, withModelLock } from './models';
+import { announce, deferredBytes, modelRecord } from './models';
+import { holdsModelLock, lockName, withModelLock } from './locks';
 import { formatBytes } from '../util/bytes';
 
 export interface DeferredOptions {
@@ -39,8 +40,9 @@ const inflight = new Map<string, Promise<ManifestRecord>>();
 /**
  * Fetches and stores every deferred chunk of complete model `id`; resolves with its manifest record
  * (then with no `deferred` left). Concurrent calls share one fetch. Errors: InvalidInput saying that
- * editing needs the VAE encoder and to connect to the network (offline, network or HTTP failure; the
- * source changed its layout), or that the model is gone or busy (deleted or downloaded in another tab);
+ * editing needs the VAE encoder and to connect to the network (offline, network or HTTP failure), or
+ * to download the model again (the source changed its layout, answers 404 or serves a broken
+ * manifest), or that the model is gone or busy (deleted or downloaded in another tab);
  * IntegrityFailure (a chunk that fails its SHA-256, a source file whose ETag changed); StorageFull.
  */
 export function fetchDeferred(id: string, opts: DeferredOptions = {}): Promise<ManifestRecord> {
@@ -75,11 +77,18 @@ async function fetchAll(id: string, opts: DeferredOptions): Promise<ManifestReco
   await checkSpace(name, deferredBytes(rec));
 
   const stop = new AbortController();
-  /** Source errors with what is needed: network and HTTP failures say to connect and try again. */
+  /**
+   * Source errors with what is needed: network and HTTP failures say to connect and try again; a
+   * definite answer of the source (InvalidInput: HTTP 404, a manifest or file it must not serve)
+   * says that trying again will not help.
+   */
   const unreachable = (e: unknown): unknown => {
     if (e instanceof StorageFull || stop.signal.aborted) return e;
     if (e instanceof IntegrityFailure) {
       return new IntegrityFailure(`${need}: ${e.message}. Try again; if this persists, the model changed on the server: delete it and download it again.`, e.path);
+    }
+    if (e instanceof InvalidInput) {
+      return new InvalidInput(`${need}, but ${model.recipe.base} no longer serves it as it was stored (${e.message}): delete the model and download it again.`, { cause: e });
     }
     return new InvalidInput(`${need}; connect to the network and try again (${e instanceof Error ? e.message : String(e)}).`, { cause: e });
   };
@@ -110,14 +119,18 @@ async function fetchAll(id: string, opts: DeferredOptions): Promise<ManifestReco
       await storeChunk(db, model, path, bytes, rec.manifest.chunks[i]?.sha256 ?? '');
     }
   };
+  // The first failure stops the other lanes; the call settles only once every lane has (a chunk
+  // still being written when it rejected would change the store after the caller was told it failed).
+  let failure: { error: unknown } | null = null;
   try {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, todo.length) }, () => lane().catch((e: unknown) => {
+      failure ??= { error: e };
       stop.abort(e);
-      throw e;
     })));
   } finally {
     announce({ type: 'changed' }); // the panels show the encoder stored (or what is left)
   }
+  if (failure) throw (failure as { error: unknown }).error;
   return completeRecord(db, id);
 }
 

@@ -20,7 +20,8 @@ import type { FileSource } from '../weights/source';
 import { type OpenSourceOptions, openSource } from '../weights/httpSource';
 import { Cancelled, InvalidInput, IntegrityFailure } from '../errors';
 import { type ManifestRecord, type ModelRecord, type ModelsDb, checkSpace, depKey, modelKeys, openModelsDb, writeOrFull } from './db';
-import { announce, deferredBytes, modelId, packBytes, removeModel, storedBytesOf, withModelLock } from './models';
+import { announce, deferredBytes, modelId, packBytes, removeModel, storedBytesOf } from './models';
+import { withModelLock } from './locks';
 import { RateMeter, etaSeconds } from './progress';
 import type { DownloadPlan, DownloadProgress, StoredModel } from './types';
 
@@ -86,9 +87,14 @@ function chunkBytesOf(plan: PackManifest, paths: ReadonlySet<string>): number {
   return plan.chunks.reduce((s, c) => s + (paths.has(c.path) ? c.bytes : 0), 0);
 }
 
-/** Downloads (or resumes) `recipe` into the store; resolves with the complete model. */
+/**
+ * Downloads (or resumes) `recipe` into the store; resolves with the complete model. A model already
+ * complete resolves at once, without its lock: it may be loaded (held shared) in this tab or another.
+ */
 export async function downloadModel(recipe: PackRecipe, opts: DownloadOptions = {}): Promise<StoredModel> {
   const id = await modelId(recipe);
+  const done = await (await openModelsDb()).get('manifests', id);
+  if (done) return completeModel(id, recipe, done);
   return withModelLock(id, 'exclusive', 'download', async () => {
     try {
       return await new Download(id, recipe, opts).run();
@@ -352,14 +358,19 @@ class Download {
   }
 
   private summary(done: ManifestRecord): StoredModel {
-    const m = done.manifest;
-    const total = packBytes(m);
-    const deferred = deferredBytes(done);
-    return {
-      id: this.id, name: m.name, source: this.recipe.base, recipe: this.recipe, quant: m.quant,
-      totalBytes: total, storedBytes: total - deferred, deferredBytes: deferred, complete: true, busy: false,
-    };
+    return completeModel(this.id, this.recipe, done);
   }
+}
+
+/** The StoredModel of a complete model. */
+function completeModel(id: string, recipe: PackRecipe, done: ManifestRecord): StoredModel {
+  const m = done.manifest;
+  const total = packBytes(m);
+  const deferred = deferredBytes(done);
+  return {
+    id, name: m.name, source: recipe.base, recipe, quant: m.quant,
+    totalBytes: total, storedBytes: total - deferred, deferredBytes: deferred, complete: true, busy: false,
+  };
 }
 
 /**

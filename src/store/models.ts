@@ -1,20 +1,18 @@
 /**
- * Listing and deleting stored models, and the Web Locks that keep tabs apart: a download holds its
- * model's lock exclusively, a load holds it shared, a delete needs it exclusively. A lock is asked
- * for `ifAvailable`, so a second tab gets a clear "busy" error at once instead of queueing; every
- * change is announced on the BroadcastChannel STORE_CHANNEL so other tabs refresh their list.
+ * Listing and deleting stored models, and holding a loaded one (locks.ts: a download holds a model's
+ * lock exclusively, a loaded model shared, a delete needs it exclusively, so no tab deletes a model
+ * another one still reads). Every change is announced on the BroadcastChannel STORE_CHANNEL so other
+ * tabs refresh their list.
  */
 import { InvalidInput } from '../errors';
 import { sha256Hex } from '../weights/convert';
 import type { PackManifest } from '../weights/packFormat';
 import type { PackRecipe } from '../weights/packJob';
 import { type ManifestRecord, type ModelRecord, type ModelsDb, modelKeys, openModelsDb } from './db';
+import { type ModelHold, acquireModelLock, busyError, heldLocks, loadedWhere, lockName, withModelLock } from './locks';
 import { STORE_CHANNEL, type StorageReport, type StoreMessage, type StoredModel } from './types';
 
-/** The Web Locks name guarding one model. */
-export function lockName(id: string): string {
-  return `kleinbild-model:${id}`;
-}
+export type { ModelHold };
 
 /**
  * A recipe's store id: `<slug of its name>-<first 8 hex of SHA-256(base, quant, overrides)>`, so the
@@ -49,12 +47,6 @@ export async function storedBytesOf(db: ModelsDb, id: string, plan: PackManifest
   return { bytes, chunks, files };
 }
 
-/** Names of the locks held now, in any tab of this origin. */
-async function heldLocks(): Promise<Set<string>> {
-  const q = await navigator.locks.query();
-  return new Set((q.held ?? []).map((l) => l.name ?? ''));
-}
-
 /** Every model in the store, complete or partial, oldest first. */
 export async function storedModels(): Promise<StoredModel[]> {
   const db = await openModelsDb();
@@ -67,6 +59,7 @@ export async function storedModels(): Promise<StoredModel[]> {
     const plan = manifest ?? r.plan;
     const total = packBytes(plan);
     const deferred = complete ? deferredBytes(complete) : 0;
+    const loaded = loadedWhere(r.id, held);
     out.push({
       id: r.id,
       name: plan.name,
@@ -78,6 +71,7 @@ export async function storedModels(): Promise<StoredModel[]> {
       deferredBytes: deferred,
       complete: manifest !== undefined,
       busy: held.has(lockName(r.id)),
+      ...(loaded ? { loaded } : {}),
     });
   }
   return out;
@@ -89,41 +83,28 @@ export async function storageReport(): Promise<StorageReport> {
   return { models, usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
 }
 
-/** Model ids whose lock this realm (window or worker) holds now, with the number of holds. */
-const heldHere = new Map<string, number>();
-
 /**
- * Whether this realm holds the model's lock now (a load or a download running here). Code that a
- * holder awaits must not ask for the lock again: the UI's waiting request (useStorage) may be queued
- * behind the hold, and a shared request then waits behind that one forever, or is refused at once.
+ * Holds model `id`'s lock shared until release(): what a loaded pipeline keeps (the worker lets go
+ * when another model is loaded, on dispose, when the device is lost; the browser when the tab
+ * closes), so no tab deletes or re-downloads the model while its chunks may still be read. Other
+ * loads and reads go on. Announces the change both ways (the lists show it loaded). Throws
+ * InvalidInput when the model is being downloaded or deleted.
  */
-export function holdsModelLock(id: string): boolean {
-  return (heldHere.get(id) ?? 0) > 0;
-}
-
-/**
- * Runs `work` holding the model's lock (`exclusive` for downloads and deletes, `shared` for loads).
- * Throws InvalidInput at once when another holder conflicts, saying what to do.
- */
-export async function withModelLock<R>(id: string, mode: LockMode, what: string, work: () => Promise<R>): Promise<R> {
-  let ran = false;
-  const result = await navigator.locks.request(lockName(id), { mode, ifAvailable: true }, async (lock) => {
-    if (!lock) return undefined;
-    ran = true;
-    heldHere.set(id, (heldHere.get(id) ?? 0) + 1);
-    try {
-      return { value: await work() };
-    } finally {
-      heldHere.set(id, (heldHere.get(id) ?? 1) - 1);
-    }
-  });
-  if (!ran || result === undefined) {
-    throw new InvalidInput(
-      `Cannot ${what} model ${id}: it is being downloaded or loaded in another tab (or in this one). ` +
-        'Wait for that to finish; this list updates by itself.',
-    );
-  }
-  return result.value;
+export async function holdModel(id: string, what = 'load'): Promise<ModelHold> {
+  const hold = await acquireModelLock(id, 'shared', what);
+  if (!hold) throw await busyError(id, what);
+  announce({ type: 'changed' });
+  let held = true;
+  return {
+    id,
+    release() {
+      if (!held) return;
+      held = false;
+      hold.release();
+      // once the lock manager has let go: a list read on this message must not see it held still
+      void hold.gone.then(() => announce({ type: 'changed' }));
+    },
+  };
 }
 
 let channel: BroadcastChannel | null = null;
@@ -146,7 +127,10 @@ export async function removeModel(db: ModelsDb, id: string): Promise<void> {
   ]);
 }
 
-/** Deletes a model and everything stored for it. Throws InvalidInput while a tab downloads or loads it. */
+/**
+ * Deletes a model and everything stored for it. Throws InvalidInput while a tab downloads it or has
+ * it loaded (this one or another), saying which.
+ */
 export async function deleteModel(id: string): Promise<void> {
   await withModelLock(id, 'exclusive', 'delete', async () => removeModel(await openModelsDb(), id));
   announce({ type: 'changed' });

@@ -26,6 +26,11 @@ export interface StoredModel {
   complete: boolean;
   /** Held by a download or a load, in this tab or another (Web Locks). */
   busy: boolean;
+  /**
+   * Where the model is loaded (its lock held shared, models.ts holdModel): in this tab's engine
+   * ('here') or in another tab ('elsewhere'); absent when nowhere. It cannot be deleted meanwhile.
+   */
+  loaded?: 'here' | 'elsewhere';
 }
 
 export interface StorageReport {

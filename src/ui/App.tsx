@@ -131,7 +131,7 @@ export function App() {
         setLowMemory(on);
         saveLowMemory(on);
       }} />
-      <StoragePanel store={store} loadBlock={loadBlock} onLoad={load} />
+      <StoragePanel store={store} loadBlock={loadBlock} onLoad={load} onUnload={gen.unload} />
     </>
   );
 

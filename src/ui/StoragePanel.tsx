@@ -24,6 +24,8 @@ export interface StoragePanelProps {
   /** Why Load is disabled (engine missing, a run going on), or null. */
   loadBlock: string | null;
   onLoad(source: ModelSource): void;
+  /** Unloads the model loaded in this tab (before deleting it). */
+  onUnload(): Promise<void>;
 }
 
 const CUSTOM = 'custom';
@@ -67,7 +69,7 @@ function customRecipe(source: string, quant: PackQuant): PackRecipe {
 
 const validSource = (s: string): boolean => /^https?:\/\/\S+$/.test(s) || /^[\w.-]+\/[\w.-]+(@\S+)?$/.test(s);
 
-export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
+export function StoragePanel({ store, loadBlock, onLoad, onUnload }: StoragePanelProps) {
   const [choices, setChoices] = useState<ModelChoice[] | null>(null);
   const [picked, setPicked] = useState<string | null>(null);
   const [custom, setCustom] = useState('');
@@ -185,7 +187,7 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
         </p>
       ) : null}
       {store.notice ? <p className="notice" role="status" data-testid="storage-notice">{store.notice}</p> : null}
-      <StoredList models={store.report?.models ?? []} store={store} loadBlock={loadBlock} onLoad={onLoad} confirming={confirming} setConfirming={setConfirming}
+      <StoredList models={store.report?.models ?? []} store={store} loadBlock={loadBlock} onLoad={onLoad} onUnload={onUnload} confirming={confirming} setConfirming={setConfirming}
         onChooseFolder={() => importInput.current?.click()} />
       {store.report ? (
         <p className="hint" data-testid="storage-usage">
@@ -199,18 +201,32 @@ export function StoragePanel({ store, loadBlock, onLoad }: StoragePanelProps) {
 
 const percent = (m: StoredModel): number => Math.floor((100 * m.storedBytes) / Math.max(1, m.totalBytes));
 
+/**
+ * Why a stored model cannot be deleted now, or null: it is being downloaded (here or in another tab),
+ * loaded in another tab (its lock held: that engine reads its chunks while generating), or loaded
+ * here while a generation or a load runs (`loadBlock`). Loaded here and idle, Delete unloads it first.
+ */
+export function deleteBlock(m: StoredModel, downloadingHere: boolean, loadBlock: string | null = null): string | null {
+  if (downloadingHere) return 'Downloading in this tab: cancel the download to delete it.';
+  if (m.loaded === 'here') return loadBlock ? `Loaded in this tab: ${loadBlock}` : null; // Delete unloads it first (a generation or a load must end)
+  if (m.loaded === 'elsewhere') return 'Loaded in another tab: load another model there or close that tab to delete it.';
+  if (m.busy) return 'In use by another tab (a download): wait for it to end to delete it.';
+  return null;
+}
+
 interface StoredListProps {
   models: readonly StoredModel[];
   store: StorageState;
   loadBlock: string | null;
   onLoad(source: ModelSource): void;
+  onUnload(): Promise<void>;
   confirming: string | null;
   setConfirming(id: string | null): void;
   /** Opens the folder picker of FolderImport (a partial import resumes from its folder). */
   onChooseFolder(): void;
 }
 
-function StoredList({ models, store, loadBlock, onLoad, confirming, setConfirming, onChooseFolder }: StoredListProps) {
+function StoredList({ models, store, loadBlock, onLoad, onUnload, confirming, setConfirming, onChooseFolder }: StoredListProps) {
   if (models.length === 0) return <p className="hint" data-testid="stored-empty">No model is stored in this browser yet.</p>;
   const own = store.active?.id ?? null;
   return (
@@ -219,6 +235,9 @@ function StoredList({ models, store, loadBlock, onLoad, confirming, setConfirmin
         const other = store.elsewhere[m.id];
         const mine = own === m.id;
         const state = m.complete ? 'complete' : mine ? 'downloading' : m.busy ? 'elsewhere' : 'partial';
+        const blocked = deleteBlock(m, state === 'downloading', loadBlock);
+        // said beside the button unless the status line above says it already (a download)
+        const why = blocked && (m.complete || m.loaded) ? `stored-delete-why-${m.id}` : null;
         return (
           <li key={m.id} className={`stored ${state}`} data-testid="stored-model" data-model-id={m.id} data-state={state}>
             <div className="stored-title">
@@ -245,12 +264,21 @@ function StoredList({ models, store, loadBlock, onLoad, confirming, setConfirmin
               ) : null}
               {confirming === m.id ? (
                 <>
-                  <span>Delete {formatBytes(m.storedBytes)}?</span>
-                  <button type="button" className="danger" onClick={() => { setConfirming(null); store.remove(m.id); }} data-testid="stored-delete-confirm">Delete</button>
+                  <span>{m.loaded === 'here' ? `Unload and delete ${formatBytes(m.storedBytes)}?` : `Delete ${formatBytes(m.storedBytes)}?`}</span>
+                  <button type="button" className="danger" data-testid="stored-delete-confirm" onClick={() => {
+                    setConfirming(null);
+                    // the model loaded here is unloaded first (the engine holds it while loaded)
+                    if (m.loaded === 'here') onUnload().then(() => store.remove(m.id), () => store.remove(m.id));
+                    else store.remove(m.id);
+                  }}>Delete</button>
                   <button type="button" onClick={() => setConfirming(null)} data-testid="stored-delete-keep">Keep</button>
                 </>
               ) : (
-                <button type="button" disabled={state === 'downloading' || state === 'elsewhere'} onClick={() => setConfirming(m.id)} data-testid="stored-delete">Delete…</button>
+                <>
+                  <button type="button" disabled={blocked !== null} title={blocked ?? undefined} onClick={() => setConfirming(m.id)}
+                    {...(why ? { 'aria-describedby': why } : {})} data-testid="stored-delete">Delete…</button>
+                  {why ? <span className="hint" id={why} data-testid="stored-delete-reason">{blocked}</span> : null}
+                </>
               )}
             </div>
           </li>

@@ -70,6 +70,8 @@ export interface Generator {
   remove(id: number): void;
   show(id: number): void;
   dismissError(): void;
+  /** Drops the loaded model (so a stored one can be deleted); rejects while a generation runs. */
+  unload(): Promise<void>;
 }
 
 function toUiError(e: unknown, during: string): UiError {
@@ -239,7 +241,12 @@ export function useGenerator(): Generator {
   const remove = useCallback((id: number) => setQueue(queue.current.filter((j) => j.id !== id || j.status !== 'pending')), [setQueue]);
 
   const dismissError = useCallback(() => setError(null), []);
+  const unload = useCallback(async () => {
+    await remote.current?.unload();
+    saveLastModel(null);
+    setModel({ kind: 'none' });
+  }, []);
 
   const shown = outputs.find((o) => o.id === shownId) ?? outputs.at(-1) ?? null;
-  return { engine, capabilities, model, run, jobs, outputs, shown, error, notice, preview, load, enqueue, cancel, skip, remove, show: setShownId, dismissError };
+  return { engine, capabilities, model, run, jobs, outputs, shown, error, notice, preview, load, enqueue, cancel, skip, remove, show: setShownId, dismissError, unload };
 }

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import * as Comlink from 'comlink';
 import type { DownloadPlan, DownloadProgress, GeneratorApi, ImportPlan, LocalFile, PackQuant, PackRecipe, StorageReport, StoredModel } from '../worker/api';
 import { STORE_CHANNEL, type StoreMessage } from '../store/types';
-import { lockName } from '../store/models';
+import { whenReleased } from '../store/locks';
 import type { UiError } from './useGenerator';
 import { formatBytes } from './format';
 
@@ -90,20 +90,18 @@ export function useStorage(engine: { remote: Comlink.Remote<GeneratorApi> } | nu
     return () => ch.close();
   }, [refresh]);
 
-  // A model another tab holds (download or load): wait for its lock, then refresh. Covers a tab that
-  // is closed or crashes mid-download, which announces nothing. Runs again for every new report: a
-  // lock just released may still show as held in the worker's locks.query() for a moment (seen in
-  // Chromium 156, ~1 in 8 runs), and the next wait is then granted at once. (An AbortError on cleanup is expected.)
+  // A model a tab holds (a download, or loaded here or in another tab): wait until a holder lets go,
+  // then refresh. Covers a tab that is closed or crashes, which announces nothing. Runs again for every
+  // new report: a lock just released may still show as held in the worker's locks.query() for a moment
+  // (seen in Chromium 156, ~1 in 8 runs), and the next wait then ends at once. whenReleased waits on
+  // the holders' own locks, never on the model's: a request queued there would keep every other tab
+  // from loading the model for as long as one has it loaded. (An AbortError on cleanup is expected.)
   const busy = (report?.models ?? []).filter((m) => m.busy && m.id !== ownId.current).map((m) => m.id);
   const busyKey = busy.join('\n');
   useEffect(() => {
     if (!busyKey || !report || !navigator.locks) return;
     const stop = new AbortController();
-    for (const id of busyKey.split('\n')) {
-      // exclusive: granted only once every holder, shared (load) or exclusive (download), let go;
-      // the list is read after our own hold ends, or it would see the lock held (by us)
-      navigator.locks.request(lockName(id), { signal: stop.signal }, async () => {}).then(refresh, () => {});
-    }
+    for (const id of busyKey.split('\n')) whenReleased(id, stop.signal).then(refresh, () => {});
     return () => stop.abort();
   }, [busyKey, report, refresh]);
 

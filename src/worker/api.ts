@@ -40,6 +40,11 @@ export interface GeneratorApi {
    * capabilities() reports (no WebGPU). `groups`: q4 group sizes of a GGUF repack (ModelChoice.repackGroup).
    */
   gpuFit(quant: PackQuant, width: number, height: number, groups?: Partial<Record<'text_encoder' | 'transformer', number>>): Promise<GpuFit>;
+  /**
+   * Loads a model, replacing the loaded one. A stored model (`store:<id>`) stays held (its Web Lock,
+   * shared) until another model is loaded, the device is lost or the worker ends: it cannot be
+   * deleted meanwhile (StoredModel.loaded). InvalidInput while it is being downloaded or deleted.
+   */
   load(source: ModelSource, onProgress: (p: LoadProgress) => void, options?: LoadOptions): Promise<ModelInfo>;
   /**
    * `onPreview`, when given, receives a GeneratePreview after every step (the first call with it
@@ -71,6 +76,14 @@ export interface GeneratorApi {
   importFolder(files: LocalFile[], quant: PackQuant, onProgress: (p: DownloadProgress) => void): Promise<StoredModel>;
   /** Cancels the running download() or importFolder(); it rejects with an error named 'Cancelled'. */
   cancelDownload(): void;
-  /** Deletes a stored model (complete or partial). InvalidInput while a tab downloads or loads it. */
+  /**
+   * Deletes a stored model (complete or partial). InvalidInput, saying which, while a tab downloads
+   * it or has it loaded (this tab included: load another model first).
+   */
   deleteModel(id: string): Promise<void>;
+  /**
+   * Drops the loaded model (its GPU weights, and its hold on a stored model, so that it can be
+   * deleted). InvalidInput while a generation runs.
+   */
+  unload(): Promise<void>;
 }

@@ -17,7 +17,7 @@ import { kleinConfigs } from '../catalog/choices';
 import { openSource } from '../weights/httpSource';
 import { downloadModel, planDownload } from '../store/download';
 import { importFolder, planImport } from '../store/importFolder';
-import { deleteModel, storageReport, withModelLock } from '../store/models';
+import { type ModelHold, deleteModel, holdModel, storageReport } from '../store/models';
 import { STORE_PREFIX, storeSource } from '../store/storeSource';
 import type { PackRecipe } from '../weights/packJob';
 
@@ -39,6 +39,21 @@ let running: AbortController | null = null;
 let downloading: AbortController | null = null;
 /** Set when the device went away under a loaded model; generate() reports it until the next load. */
 let lostError: DeviceLost | null = null;
+/**
+ * The loaded stored model's lock, held shared for as long as its pipeline is loaded: generate() reads
+ * token embedding rows (and, for references, the VAE encoder) from the store, so no tab may delete it
+ * meanwhile. Let go by unload() (another load) and when the device is lost; by the browser when the
+ * worker ends.
+ */
+let loadedHold: ModelHold | null = null;
+
+/** Drops the loaded pipeline and lets go of its stored model. */
+function unload(): void {
+  pipeline?.dispose();
+  pipeline = null;
+  loadedHold?.release();
+  loadedHold = null;
+}
 
 /** The current device, or a new one when there is none yet or the last one was lost. */
 function acquireGpu(): Promise<Gpu> {
@@ -50,6 +65,8 @@ function acquireGpu(): Promise<Gpu> {
       if (gpu === next) gpu = null;
       if (pipeline) lostError = err;
       pipeline = null; // its weights lived on the lost device
+      loadedHold?.release();
+      loadedHold = null;
       throw err;
     });
     lost.catch(() => {}); // observed by whoever races it; no unhandled rejection otherwise
@@ -83,8 +100,8 @@ function throttleLoad(send: (p: LoadProgress) => void): (p: LoadProgress) => voi
 }
 
 /**
- * Pipeline.load from `store:<id>` (the browser's model store; the model's lock is held shared while
- * reading, so no tab deletes it meanwhile) or from a hub id / URL.
+ * Pipeline.load from `store:<id>` (the browser's model store; the caller holds the model's lock, see
+ * loadedHold) or from a hub id / URL.
  */
 function loadPipeline(ops: GpuOps, source: ModelSource, onProgress: (p: LoadProgress) => void, options: LoadOptions): Promise<Pipeline<GpuTensor>> {
   // the kernels a 512² run dispatches, planned and compiled while the weights are read
@@ -94,8 +111,7 @@ function loadPipeline(ops: GpuOps, source: ModelSource, onProgress: (p: LoadProg
       .then((specs) => ops.ctx.precompile(specs))
       .catch(() => {}); // a failed plan only means the kernels compile at their first dispatch
   if (!source.startsWith(STORE_PREFIX)) return Pipeline.load(ops, openSource(source), onProgress, options, precompile);
-  const id = source.slice(STORE_PREFIX.length);
-  return withModelLock(id, 'shared', 'load', async () => Pipeline.load(ops, await storeSource(id), onProgress, options, precompile));
+  return storeSource(source.slice(STORE_PREFIX.length)).then((src) => Pipeline.load(ops, src, onProgress, options, precompile));
 }
 
 /** Runs one download or import at a time; cancelDownload() aborts its signal. */
@@ -129,10 +145,18 @@ const api: GeneratorApi = {
 
   async load(source: ModelSource, onProgress: (p: LoadProgress) => void, options: LoadOptions = {}): Promise<ModelInfo> {
     if (running) throw new InvalidInput('A generation is running; cancel it before loading another model.');
-    pipeline?.dispose();
-    pipeline = null;
-    const state = await acquireGpu();
-    pipeline = await raceLoss(state, loadPipeline(state.ops, source, throttleLoad(onProgress), options));
+    unload();
+    // a stored model is held from before its first read until it is unloaded (InvalidInput when busy)
+    const hold = source.startsWith(STORE_PREFIX) ? await holdModel(source.slice(STORE_PREFIX.length)) : null;
+    try {
+      const state = await acquireGpu();
+      pipeline = await raceLoss(state, loadPipeline(state.ops, source, throttleLoad(onProgress), options));
+    } catch (e) {
+      hold?.release();
+      throw e;
+    }
+    loadedHold?.release(); // a load that overlapped this one
+    loadedHold = hold;
     plans = new Map();
     lostError = null;
     return pipeline.info;
@@ -179,6 +203,12 @@ const api: GeneratorApi = {
   },
 
   deleteModel: (id: string) => deleteModel(id),
+
+  async unload(): Promise<void> {
+    if (running) throw new InvalidInput('A generation is running; cancel it before unloading the model.');
+    unload();
+    lostError = null;
+  },
 };
 
 Comlink.expose(api);
