@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { readConfigs } from '../model/config';
 import { goldenModelSource } from '../testing/golden';
-import { checkFits, runPlan } from './plan';
+import { CpuOps } from '../ops/cpuOps';
+import { Pipeline } from './generate';
+import { checkFits, checkRequestFits, runPlan } from './plan';
 
 describe('plan (model-a, plan device)', async () => {
   const configs = await readConfigs(goldenModelSource());
@@ -43,5 +45,15 @@ describe('plan (model-a, plan device)', async () => {
     expect((await runPlan({ configs, width: w, height: h, steps: 1 })).maxBindingBytes).toBeLessThanOrEqual(limits.maxStorageBufferBindingSize);
     // one size step up (16 px wider and taller) no longer fits: the search found the edge
     expect((await runPlan({ configs, width: w + 32, height: h + 16, steps: 1 })).maxBindingBytes).toBeGreaterThan(limits.maxStorageBufferBindingSize);
+  });
+
+  it('checkRequestFits validates the request first, on every backend (the worker and the CLI call it before any work)', async () => {
+    const ops = new CpuOps();
+    const p = await Pipeline.load(ops, goldenModelSource());
+    const req = { prompt: 'x', width: 64, height: 64, steps: 1, seed: 0 };
+    await expect(checkRequestFits(ops, p, req, new Map())).resolves.toBeUndefined();
+    await expect(checkRequestFits(ops, p, { ...req, width: 70 }, new Map())).rejects.toThrow('width 70 is invalid: use a multiple of 16 from 64 to 2048');
+    await expect(checkRequestFits(ops, p, { ...req, steps: 0 }, new Map())).rejects.toThrow('steps 0: use 1…');
+    p.dispose();
   });
 });

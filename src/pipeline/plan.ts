@@ -11,7 +11,7 @@ import { GPU_PROFILES, rooflineMs } from '../gpu/profiles';
 import { type Configs, TEXT_SEQ_LEN } from '../model/config';
 import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
-import { Pipeline } from './generate';
+import { Pipeline, validateRequest } from './generate';
 import type { GenerateRequest, Precision, ReferenceImage } from './types';
 import { processedSize } from './references';
 import { InvalidInput } from '../errors';
@@ -300,9 +300,11 @@ export async function checkFits(
 
 /**
  * checkFits for `req` on a loaded pipeline: its configs, weight formats and mode, the limits of the
- * device behind `ops`. Nothing to check on the CPU backend. `cache`: one per loaded pipeline.
+ * device behind `ops`; the request itself is validated first (validateRequest: size, steps, seed,
+ * noise, references), on every backend. `cache`: one per loaded pipeline.
  */
 export async function checkRequestFits<T>(ops: Ops<T>, pipeline: Pipeline<T>, req: GenerateRequest, cache: Map<string, PlanResult>): Promise<void> {
+  validateRequest(req, pipeline.configs.transformer.in_channels); // a bad size is named as such, not planned
   if (!(ops instanceof GpuOps)) return;
   const { limits } = ops.ctx.device;
   await checkFits(
