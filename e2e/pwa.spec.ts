@@ -37,8 +37,9 @@ async function precachedPaths(page: Page): Promise<string[]> {
 }
 
 /**
- * Every file of the build, as URL paths, except the service worker itself, its Workbox runtime and
- * kiosk.json (operator-edited settings: network-first runtime cache, see vite.config.ts).
+ * Every file of the build, as URL paths, except the service worker itself, its Workbox runtime,
+ * kiosk.json (operator-edited settings: network-first runtime cache, see vite.config.ts) and
+ * _headers (the static host's headers file, securityHeaders.ts: never fetched by the app).
  */
 async function builtPaths(): Promise<string[]> {
   const root = resolve(REPO_DIR, DIST_DIR);
@@ -46,7 +47,7 @@ async function builtPaths(): Promise<string[]> {
   return files
     .filter((f) => f.isFile())
     .map((f) => '/' + relative(root, join(f.parentPath, f.name)).split('\\').join('/'))
-    .filter((p) => p !== '/sw.js' && p !== '/kiosk.json' && !/^\/workbox-[\w-]+\.js$/.test(p))
+    .filter((p) => p !== '/sw.js' && p !== '/kiosk.json' && p !== '/_headers' && !/^\/workbox-[\w-]+\.js$/.test(p))
     .sort();
 }
 
