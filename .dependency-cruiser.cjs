@@ -2,13 +2,17 @@
  * The import rules of src/ (checked by `npm run check:deps`, part of scripts/test-all.sh and CI).
  *
  * Layers, bottom to top; a module imports only from its own layer and the layers below it:
- *   util, errors.ts  → gpu → ops → weights → model → pipeline → catalog → store → worker → cli, ui → main.tsx
+ *   util, errors.ts  → gpu → ops → weights → model → pipeline → catalog → store → worker → cli, ui, sdk
+ *   → server → main.tsx
  * - util/ (assert, dtypes, quantized layout, RNG) and errors.ts are leaves every layer may use;
  * - gpu/: device, buffers, pipeline cache; ops/: the op set and its GPU/CPU backends;
  * - weights/: sources, checkpoints, packs, conversion; model/: Qwen3, transformer, VAE, tensor list;
  * - pipeline/: tokenize → schedule → Euler loop → decode, and the engine's request/result types;
  * - catalog/: the models offered and their sizes; store/: the browser's IndexedDB model store;
- * - worker/: the Comlink contract and the engine worker; cli/ (Node) and ui/ (React) on top.
+ * - worker/: the Comlink contract and the engine worker; cli/ (Node), ui/ (React) and sdk/ (the AI SDK
+ *   provider and the public engine API, browser and Node) on top of it;
+ * - server/: the OpenAI-compatible HTTP server (Node), on the CLI's pipeline loading and image codecs;
+ *   it never imports ui/ or sdk/.
  * testing/ holds test helpers: only tests import it, and it may import any engine layer.
  * Tests (*.test.ts) may import across layers (a kernel test builds RoPE tables from model/, say);
  * cycles are forbidden everywhere. That every import resolves is `npm run typecheck`'s job.
@@ -23,7 +27,8 @@ const LAYERS = [
   ['catalog'],
   ['store'],
   ['worker'],
-  ['cli', 'ui'],
+  ['cli', 'ui', 'sdk'],
+  ['server'],
   ['main'],
 ];
 
@@ -71,6 +76,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: `${TEST}|^src/testing/` },
       to: { path: '^src/testing/' },
+    },
+    {
+      name: 'server-no-ui-or-sdk',
+      comment: 'the server builds on the CLI (Node); the React UI and the SDK are clients, never its parts',
+      severity: 'error',
+      from: { path: '^src/server/', pathNot: TEST },
+      to: { path: '^src/(ui|sdk)/' },
     },
     ...layerRules,
   ],

@@ -2,7 +2,6 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
-import { fileURLToPath } from 'node:url';
 import { SECURITY_HEADERS, headersFile } from './securityHeaders';
 
 const DESCRIPTION = 'FLUX.2 [klein] 4B image generation in the browser on your GPU via WebGPU.';
@@ -60,7 +59,6 @@ export default defineConfig({
       },
     }),
   ],
-  resolve: { alias: { '@shaders': fileURLToPath(new URL('./shaders', import.meta.url)) } },
   worker: { format: 'es' },
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1', headers: { ...SECURITY_HEADERS } },

@@ -16,7 +16,6 @@ await build({
   configFile: false,
   publicDir: false,
   logLevel: 'warn',
-  resolve: { alias: { '@shaders': join(root, 'shaders') } },
   build: {
     ssr: true,
     outDir,

@@ -1,5 +1,5 @@
 // Runs a TypeScript entry (CLI, bench) through Vite's SSR module loader so that it sees the same
-// aliases and `?raw` WGSL imports as the app and the tests.
+// `?raw` WGSL imports as the app and the tests.
 // Usage: node scripts/run.mjs <entry.ts> [args…]; the entry exports `main(args): Promise<number>`.
 import { createServer } from 'vite';
 

@@ -3,13 +3,12 @@
  *   --steps N --seed S [--latents noise.safetensors] [--dump DIR] [--backend gpu|cpu] [--quant q8|q4]
  *   [--low-memory] [--precision auto|f32|f16] --out out.png`
  * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
- * --ref (PNG or JPEG, up to 4) it edits / combines the references; the size then defaults to the first one's.
+ * --ref (PNG, JPEG or WebP, up to 4) it edits / combines the references; the size then defaults to the first one's.
  */
 import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { encode as encodePng } from 'fast-png';
 import { DEFAULT_MODEL } from '../catalog/choices';
 import { Pipeline, validateRequest } from '../pipeline/generate';
 import { checkRequestFits } from '../pipeline/plan';
@@ -22,9 +21,8 @@ import { type QuantFormat, decodeToF32 } from '../util/dtype';
 import { isQuantFormat } from '../util/quant';
 import { parseSafetensors, dtypeOf } from '../weights/safetensors';
 import { createOps, parsePrecision } from './backend';
-import { isJpeg, jpegToRgba } from './jpeg';
-import { pngToRgba } from './png';
-import { checkReferenceHeader } from './imageHeader';
+import { decodeImage } from './imageDecode';
+import { encodePngRgb } from './imageEncode';
 import { LATENT_CHANNELS } from '../pipeline/latents';
 import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
 import type { ReferenceImage } from '../pipeline/types';
@@ -96,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('FLUX.2 [klein] text-to-image on WebGPU (Dawn) or the CPU reference backend')
     .option('--model <source>', 'hub repo id, http(s) URL or local folder (diffusers layout)', DEFAULT_MODEL)
     .requiredOption('--prompt <text>', 'the prompt')
-    .option('--ref <file>', `PNG or JPEG (CMYK too) reference image for editing (repeatable, up to ${MAX_REFERENCES})`, collect, [])
+    .option('--ref <file>', `PNG, JPEG (CMYK too) or WebP reference image for editing (repeatable, up to ${MAX_REFERENCES})`, collect, [])
     .option('--width <px>', `output width, multiple of 16 (default: first reference's, else ${DEFAULT_SIDE})`, int('width'))
     .option('--height <px>', `output height, multiple of 16 (default: first reference's, else ${DEFAULT_SIDE})`, int('height'))
     .option('--steps <n>', 'denoising steps', int('steps'), 4)
@@ -115,9 +113,8 @@ export async function main(argv: string[]): Promise<number> {
   const precision = parsePrecision(o.precision);
   const references: ReferenceImage[] = [];
   for (const f of o.ref) {
-    const bytes = new Uint8Array(await readFile(f));
-    checkReferenceHeader(bytes, f); // its size from the header, before decoding: at most the app's 150 MP
-    references.push(isJpeg(bytes) ? await jpegToRgba(bytes, f) : pngToRgba(bytes, f));
+    // its size from the header first, before decoding: at most the app's 150 MP
+    references.push(await decodeImage(new Uint8Array(await readFile(f)), f));
   }
   validateReferences(references); // before the (slow) model load
   const size = defaultSizeFor(references);
@@ -147,9 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(dump ? { dump } : {}),
     },
   );
-  const rgb = new Uint8Array(result.width * result.height * 3);
-  for (let i = 0; i < result.width * result.height; i++) rgb.set(result.rgba.subarray(i * 4, i * 4 + 3), i * 3);
-  await writeFile(o.out, encodePng({ width: result.width, height: result.height, data: rgb, channels: 3, depth: 8 }));
+  await writeFile(o.out, encodePngRgb(result.rgba, result.width, result.height));
   const t = result.timings;
   process.stderr.write(
     `\nwrote ${o.out}: encode ${t.encodeMs.toFixed(0)} ms, steps ${t.stepMs.map((s) => s.toFixed(0)).join('/')} ms, decode ${t.decodeMs.toFixed(0)} ms, total ${t.totalMs.toFixed(0)} ms\n`,

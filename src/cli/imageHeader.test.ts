@@ -1,19 +1,22 @@
 /**
  * `npm run generate` inputs as hostile files: a reference image whose header claims more pixels
  * than the app takes is refused before any decoder runs (a PNG of a few hundred bytes may claim
- * 4 GP), and --latents noise must have exactly [1, 128, H/16, W/16] before any work starts.
+ * 4 GP; a 30-byte WebP VP8X header 281 TP), and --latents noise must have exactly [1, 128, H/16, W/16] before any work starts.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import webpEncFactory from '@jsquash/webp/codec/enc/webp_enc_simd.js';
+import { defaultOptions as webpDefaults } from '@jsquash/webp/meta.js';
 import { decode as decodePng, encode as encodePng } from 'fast-png';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvalidInput } from '../errors';
 import { MAX_PIXELS } from '../ui/referenceRules';
 import { encodeSafetensors } from '../weights/safetensorsWrite';
 import { MAX_REFERENCE_PIXELS, checkReferenceHeader, imageHeaderSize } from './imageHeader';
+import { instantiateCodec } from './webp';
 
 const spies = vi.hoisted(() => ({
   png: vi.fn(),
@@ -78,6 +81,32 @@ function jpegBomb(width: number, height: number): Uint8Array {
   ]);
 }
 
+/** RIFF header and one chunk header: "RIFF", size, "WEBP", `fourcc`, then `data` (a header only; no image data follows). */
+function webpChunk(fourcc: string, data: number[]): Uint8Array {
+  const out = new Uint8Array(20 + data.length);
+  const v = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(`RIFF....WEBP${fourcc}`));
+  v.setUint32(4, 12 + data.length, true);
+  v.setUint32(16, data.length, true);
+  out.set(data, 20);
+  return out;
+}
+
+/** A VP8X (extended WebP) header of a width×height canvas: flags, reserved (3), width−1 and height−1 (24-bit LE). */
+function webpBomb(width: number, height: number): Uint8Array {
+  const le24 = (n: number) => [n & 255, (n >> 8) & 255, (n >> 16) & 255];
+  return webpChunk('VP8X', [0, 0, 0, 0, ...le24(width - 1), ...le24(height - 1)]);
+}
+
+/** A real WebP of a width×height gradient from libwebp (its default WebPConfig plus `options`); with `alpha`, alpha is a ramp. */
+async function libwebpEncode(width: number, height: number, options: object, alpha = false): Promise<Uint8Array> {
+  const rgba = new Uint8Array(width * height * 4).map((_, i) => (i % 4 !== 3 ? i & 255 : alpha ? ((i >> 2) % width) * 6 : 255));
+  const encoder = await instantiateCodec<{ encode(d: Uint8Array, w: number, h: number, o: object): Uint8Array | null }>(webpEncFactory, '@jsquash/webp/codec/enc/webp_enc_simd.wasm', { errors: [] });
+  const out = encoder.encode(rgba, width, height, { ...webpDefaults, ...options });
+  if (!out) throw new Error('libwebp encode failed');
+  return out.slice();
+}
+
 describe('reference image size from the header', () => {
   it("the cap is the app's (ui/referenceRules.ts MAX_PIXELS, 150 MP)", () => {
     expect(MAX_REFERENCE_PIXELS).toBe(MAX_PIXELS);
@@ -102,7 +131,45 @@ describe('reference image size from the header', () => {
     expect(imageHeaderSize(late)).toBeNull();
     expect(imageHeaderSize(new Uint8Array([0xff, 0xd8, 0xff, 0xda, 0x00, 0x02]))).toBeNull(); // scan before any frame
     expect(imageHeaderSize(jpegBomb(100, 100).subarray(0, 18))).toBeNull(); // cut inside the SOF
-    expect(() => checkReferenceHeader(new Uint8Array(8), 'x.webp')).toThrow('x.webp: not a PNG or JPEG');
+    expect(() => checkReferenceHeader(new Uint8Array(8), 'x.gif')).toThrow('x.gif: not a PNG, JPEG or WebP');
+  });
+
+  it('reads the WebP canvas of real lossy (VP8), lossless (VP8L) and extended (VP8X) files', async () => {
+    const files = {
+      'VP8 ': await libwebpEncode(37, 21, { quality: 90 }),
+      VP8L: await libwebpEncode(37, 21, { lossless: 1 }, true), // alpha lives inside VP8L
+      VP8X: await libwebpEncode(37, 21, { quality: 90 }, true), // lossy with alpha: VP8X + ALPH + VP8
+    };
+    for (const [chunk, file] of Object.entries(files)) {
+      expect(new TextDecoder().decode(file.subarray(12, 16)), chunk).toBe(chunk);
+      expect(imageHeaderSize(file), chunk).toEqual({ width: 37, height: 21 });
+      expect(() => checkReferenceHeader(file, chunk)).not.toThrow();
+    }
+    expect(imageHeaderSize(await libwebpEncode(1, 16383, { lossless: 1 }))).toEqual({ width: 1, height: 16383 }); // 14 bits of VP8L height
+  });
+
+  it('WebP headers cut short, or not a key frame / VP8L signature: no size', async () => {
+    const needs = { 'VP8 ': 30, VP8L: 25, VP8X: 30 }; // bytes up to the last size byte
+    for (const [chunk, file] of [['VP8 ', await libwebpEncode(37, 21, {})], ['VP8L', await libwebpEncode(37, 21, { lossless: 1 })], ['VP8X', await libwebpEncode(37, 21, {}, true)]] as const) {
+      expect(imageHeaderSize(file.subarray(0, needs[chunk])), chunk).toEqual({ width: 37, height: 21 });
+      for (let n = 0; n < needs[chunk]; n++) expect(imageHeaderSize(file.subarray(0, n)), `${chunk} cut at ${n}`).toBeNull();
+      if (chunk === 'VP8X') continue;
+      const broken = file.slice();
+      const at = chunk === 'VP8L' ? 20 : 23; // VP8L signature 0x2f, VP8 start code 9d 01 2a
+      broken[at] = (file[at] as number) ^ 1;
+      expect(imageHeaderSize(broken), `${chunk} broken`).toBeNull();
+    }
+    expect(imageHeaderSize(webpChunk('VP8 ', [0x01, 0, 0, 0x9d, 0x01, 0x2a, 37, 0, 21, 0]))).toBeNull(); // an inter frame
+    expect(imageHeaderSize(webpChunk('ANIM', new Array(10).fill(0)))).toBeNull();
+  });
+
+  it('a 30-byte VP8X header claiming 20000×20000, or a VP8L of 16384², is refused', () => {
+    expect(imageHeaderSize(webpBomb(20000, 20000))).toEqual({ width: 20000, height: 20000 });
+    expect(() => checkReferenceHeader(webpBomb(20000, 20000), 'big.webp')).toThrow(/^big\.webp: 20000×20000 is 381\.5 MP; references may have at most 150 MP/);
+    expect(() => checkReferenceHeader(webpBomb(1 << 24, 1 << 24), 'huge.webp')).toThrow(/^huge\.webp: 16777216×16777216 is 268435456\.0 MP/);
+    const vp8l = webpChunk('VP8L', [0x2f, 0xff, 0xff, 0xff, 0x0f]); // width−1 = height−1 = 0x3fff
+    expect(imageHeaderSize(vp8l)).toEqual({ width: 16384, height: 16384 });
+    expect(() => checkReferenceHeader(vp8l, 'l.webp')).toThrow(/^l\.webp: 16384×16384 is 256\.0 MP/);
   });
 
   it('150 MP passes, one row more is refused', () => {

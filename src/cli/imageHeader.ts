@@ -1,8 +1,9 @@
 /**
- * A reference image's size from its header, read before any decoding: a PNG or JPEG of a few KB
- * may claim 100 000² pixels (a "decompression bomb": a 12000×12000 gray PNG of one value is ≈ 140 KB),
- * and the decoders allocate every pixel before they look at the data. fast-png and jpeg-js offer no
- * header-only read, so this parses the PNG IHDR and the JPEG frame header (SOFn) itself.
+ * A reference image's size from its header, read before any decoding: a PNG, JPEG or WebP of a few
+ * KB may claim 100 000² pixels (a "decompression bomb": a 12000×12000 gray PNG of one value is
+ * ≈ 140 KB), and the decoders allocate every pixel before they look at the data. fast-png, jpeg-js
+ * and the jsquash wasm codecs offer no header-only read, so this parses the PNG IHDR, the JPEG frame
+ * header (SOFn) and the WebP VP8X / VP8L / VP8 header itself.
  */
 import { InvalidInput } from '../errors';
 
@@ -50,18 +51,50 @@ function jpegSize(b: Uint8Array): { width: number; height: number } | null {
   }
 }
 
-/** The size a PNG or JPEG declares in its header, or null when `bytes` hold neither header. */
+/** The four ASCII characters at `at` (a RIFF chunk id); fewer when the bytes end first. */
+const fourcc = (b: Uint8Array, at: number): string => String.fromCharCode(...b.subarray(at, at + 4));
+
+/**
+ * Width and height of a WebP from the first chunk after the RIFF header (offset 12), as libwebp's
+ * WebPGetInfo reads them (RFC 9649): VP8X, the canvas, 24-bit width−1 and height−1 (little-endian) at
+ * offsets 24 and 27; VP8L, signature 0x2f at 20, then 14-bit width−1 and height−1 in the next 28 bits
+ * (LSB first); VP8 (lossy), a 3-byte key-frame tag at 20, start code 9d 01 2a, then 16-bit width and
+ * height whose low 14 bits are the size (the top 2 an upscaling hint). Null when the bytes end first
+ * or the chunk is none of these.
+ */
+function webpSize(b: Uint8Array): { width: number; height: number } | null {
+  if (b.length < 16 || fourcc(b, 0) !== 'RIFF' || fourcc(b, 8) !== 'WEBP') return null;
+  const u = (i: number) => b[i] as number;
+  const u24 = (i: number) => u(i) | (u(i + 1) << 8) | (u(i + 2) << 16);
+  switch (fourcc(b, 12)) {
+    case 'VP8X':
+      if (b.length < 30) return null;
+      return { width: u24(24) + 1, height: u24(27) + 1 };
+    case 'VP8L': {
+      if (b.length < 25 || u(20) !== 0x2f) return null;
+      const bits = (u(21) | (u(22) << 8) | (u(23) << 16) | (u(24) << 24)) >>> 0;
+      return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
+    }
+    case 'VP8 ':
+      if (b.length < 30 || (u(20) & 1) !== 0 || u(23) !== 0x9d || u(24) !== 0x01 || u(25) !== 0x2a) return null; // bit 0 clear: key frame
+      return { width: (u(26) | (u(27) << 8)) & 0x3fff, height: (u(28) | (u(29) << 8)) & 0x3fff };
+    default:
+      return null;
+  }
+}
+
+/** The size a PNG, JPEG or WebP declares in its header, or null when `bytes` hold none of these headers. */
 export function imageHeaderSize(bytes: Uint8Array): { width: number; height: number } | null {
-  return pngSize(bytes) ?? jpegSize(bytes);
+  return pngSize(bytes) ?? jpegSize(bytes) ?? webpSize(bytes);
 }
 
 /**
- * Throws InvalidInput naming `what` unless `bytes` start with a PNG or JPEG header whose size is at
- * most MAX_REFERENCE_PIXELS: called before the image is decoded.
+ * Throws InvalidInput naming `what` unless `bytes` start with a PNG, JPEG or WebP header whose size
+ * is at most MAX_REFERENCE_PIXELS: called before the image is decoded.
  */
 export function checkReferenceHeader(bytes: Uint8Array, what: string): void {
   const size = imageHeaderSize(bytes);
-  if (!size) throw new InvalidInput(`${what}: not a PNG or JPEG (no PNG IHDR or JPEG frame header where the format puts it)`);
+  if (!size) throw new InvalidInput(`${what}: not a PNG, JPEG or WebP (no PNG IHDR, JPEG frame header or WebP VP8X/VP8L/VP8 header where the format puts it)`);
   const { width, height } = size;
   if (width * height > MAX_REFERENCE_PIXELS) {
     const mp = ((width * height) / (1024 * 1024)).toFixed(1);

@@ -64,8 +64,12 @@ export class CpuOps implements Ops<CpuTensor> {
   release(): void {}
   trim(): void {}
   setReuseLimit(): void {}
+  /**
+   * The CPU loops run synchronously; sync() yields one macrotask so that a caller's event loop (the
+   * server's sockets, timers, abort signals) is served between the pipeline's steps and stages.
+   */
   sync(): Promise<void> {
-    return Promise.resolve();
+    return new Promise((resolve) => setTimeout(resolve, 0));
   }
 
   linear(x: CpuTensor, w: CpuTensor, opts?: LinearOptions<CpuTensor>): CpuTensor {

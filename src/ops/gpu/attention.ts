@@ -1,5 +1,5 @@
-import code from '@shaders/attention.wgsl?raw';
-import rowsCode from '@shaders/attention_rows.wgsl?raw';
+import code from '../../../shaders/attention.wgsl?raw';
+import rowsCode from '../../../shaders/attention_rows.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import type { AttentionOptions } from '../ops';
 import { assert, fmtShape } from '../../util/assert';

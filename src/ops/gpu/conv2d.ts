@@ -1,4 +1,4 @@
-import code from '@shaders/conv2d.wgsl?raw';
+import code from '../../../shaders/conv2d.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert } from '../../util/assert';
 import type { Conv2dOptions } from '../ops';

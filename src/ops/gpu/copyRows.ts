@@ -1,4 +1,4 @@
-import code from '@shaders/copy_rows.wgsl?raw';
+import code from '../../../shaders/copy_rows.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert } from '../../util/assert';
 import { checkCopyRows } from '../cpu/copyRows';

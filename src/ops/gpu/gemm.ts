@@ -1,5 +1,5 @@
-import gemmCode from '@shaders/gemm.wgsl?raw';
-import statsCode from '@shaders/row_stats.wgsl?raw';
+import gemmCode from '../../../shaders/gemm.wgsl?raw';
+import statsCode from '../../../shaders/row_stats.wgsl?raw';
 import { withSubgroups } from '../../gpu/shaderVariants';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape, numel } from '../../util/assert';

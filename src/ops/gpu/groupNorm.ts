@@ -1,6 +1,6 @@
-import statsCode from '@shaders/group_norm_stats.wgsl?raw';
-import mergeCode from '@shaders/group_norm_merge.wgsl?raw';
-import code from '@shaders/group_norm.wgsl?raw';
+import statsCode from '../../../shaders/group_norm_stats.wgsl?raw';
+import mergeCode from '../../../shaders/group_norm_merge.wgsl?raw';
+import code from '../../../shaders/group_norm.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape } from '../../util/assert';
 import { dtypeCode } from './dtypeCode';

@@ -1,7 +1,7 @@
-import matmulCode from '@shaders/matmul.wgsl?raw';
-import matvecCode from '@shaders/matvec.wgsl?raw';
-import matmulQCode from '@shaders/matmul_q.wgsl?raw';
-import matvecQCode from '@shaders/matvec_q.wgsl?raw';
+import matmulCode from '../../../shaders/matmul.wgsl?raw';
+import matvecCode from '../../../shaders/matvec.wgsl?raw';
+import matmulQCode from '../../../shaders/matmul_q.wgsl?raw';
+import matvecQCode from '../../../shaders/matvec_q.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import type { LinearOptions } from '../ops';
 import { assert, fmtShape, numel } from '../../util/assert';

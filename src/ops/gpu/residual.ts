@@ -1,4 +1,4 @@
-import code from '@shaders/residual.wgsl?raw';
+import code from '../../../shaders/residual.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape, numel } from '../../util/assert';
 

@@ -1,4 +1,4 @@
-import code from '@shaders/rope.wgsl?raw';
+import code from '../../../shaders/rope.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape } from '../../util/assert';
 import type { RopeLayout } from '../ops';

@@ -1,4 +1,4 @@
-import code from '@shaders/silu.wgsl?raw';
+import code from '../../../shaders/silu.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { numel } from '../../util/assert';
 

@@ -1,4 +1,4 @@
-import code from '@shaders/upsample_nearest.wgsl?raw';
+import code from '../../../shaders/upsample_nearest.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d } from '../../gpu/context';
 import { assert, fmtShape } from '../../util/assert';
 
