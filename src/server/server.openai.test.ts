@@ -89,14 +89,16 @@ describe('openai images.edit', () => {
     expect(Buffer.from(got).equals(Buffer.from(cli))).toBe(true);
   });
 
-  it('four references in PNG, JPEG, WebP and PNG (image[])', async () => {
+  it('four references in PNG, JPEG, WebP and PNG (image[]), streamed as image_edit events', async () => {
     const files = await Promise.all(
       (['png', 'jpeg', 'webp', 'png'] as const).map(async (f, i) => toFile(await testImage(80 + 16 * i, 64, f), `ref${i}.${f}`, { type: `image/${f}` })),
     );
-    const r = await client.images.edit({ image: files, prompt: 'combine them', size: '64x64' as '1024x1024', ...({ seed: 2, steps: 1 } as Ext) });
-    expect(r.data).toHaveLength(1);
-    expect(decodePng(bytesOf(r.data?.[0]?.b64_json)).width).toBe(64);
-    expect(server.lines.some((l) => / POST \/v1\/images\/edits 200 \d+ ms size 64x64 n 1 refs 4$/.test(l))).toBe(true);
+    const stream = await client.images.edit({ image: files, prompt: 'combine them', size: '64x64' as '1024x1024', stream: true, partial_images: 1, ...({ seed: 2, steps: 1 } as Ext) });
+    const events: { type: string; b64_json: string; size?: string }[] = [];
+    for await (const e of stream) events.push(e as (typeof events)[number]);
+    expect(events.map((e) => e.type)).toEqual(['image_edit.partial_image', 'image_edit.completed']);
+    expect(decodePng(bytesOf(events[1]?.b64_json)).width).toBe(64);
+    expect(server.lines.some((l) => / POST \/v1\/images\/edits 200 \d+ ms size 64x64 n 1 refs 4 stream$/.test(l))).toBe(true);
   });
 });
 
