@@ -1,15 +1,19 @@
 /**
  * `npm run generate -- --model <hub id | URL | folder> --prompt "…" [--ref in.png …] --width W --height H
- *   --steps N --seed S [--latents noise.safetensors] [--dump DIR] [--backend gpu|cpu] [--quant q8|q4]
- *   [--low-memory] [--precision auto|f32|f16] --out out.png`
+ *   [--steps N] --seed S [--guidance G] [--negative-prompt "…"] [--latents noise.safetensors] [--dump DIR]
+ *   [--backend gpu|cpu] [--quant q8|q4] [--low-memory] [--precision auto|f32|f16] --out out.png`
  * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
  * --ref (PNG, JPEG or WebP, up to 4) it edits / combines the references; the size then defaults to the first one's.
+ * Steps and guidance default to the model's (model_index.json: distilled 4 steps without CFG, base
+ * 50 steps with CFG at guidance 4).
  */
 import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_MODEL } from '../catalog/choices';
+import { readModelIndex } from '../model/config';
+import { cfgActive, modelDefaults } from '../pipeline/guidance';
 import { Pipeline, validateRequest } from '../pipeline/generate';
 import { checkRequestFits } from '../pipeline/plan';
 import type { Dump } from '../pipeline/observers';
@@ -50,6 +54,14 @@ function int(name: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
+    return n;
+  };
+}
+
+function num(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
     return n;
   };
 }
@@ -97,8 +109,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--ref <file>', `PNG, JPEG (CMYK too) or WebP reference image for editing (repeatable, up to ${MAX_REFERENCES})`, collect, [])
     .option('--width <px>', `output width, multiple of 16 (default: first reference's, else ${DEFAULT_SIDE})`, int('width'))
     .option('--height <px>', `output height, multiple of 16 (default: first reference's, else ${DEFAULT_SIDE})`, int('height'))
-    .option('--steps <n>', 'denoising steps', int('steps'), 4)
+    .option('--steps <n>', "denoising steps (default: the model's, 4 distilled, 50 base)", int('steps'))
     .option('--seed <n>', 'noise seed', int('seed'), 0)
+    .option('--guidance <g>', "classifier-free guidance scale, base models only (default: the model's, 1 distilled, 4 base; ≤ 1: no CFG)", num('guidance'))
+    .option('--negative-prompt <text>', 'the unconditional prompt under classifier-free guidance (base models; default "")')
     .option('--latents <file>', 'initial noise: safetensors with tensor "noise" [1,128,H/16,W/16]')
     .option('--dump <dir>', 'write DIR/tensors.safetensors with the golden tensor names')
     .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
@@ -108,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <file.png>', 'output PNG', 'out.png')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps: number; seed: number; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; out: string }>();
+  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps?: number; seed: number; guidance?: number; negativePrompt?: string; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; out: string }>();
   if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
   const precision = parsePrecision(o.precision);
   const references: ReferenceImage[] = [];
@@ -121,18 +135,25 @@ export async function main(argv: string[]): Promise<number> {
   const width = o.width ?? size?.width ?? DEFAULT_SIDE;
   const height = o.height ?? size?.height ?? DEFAULT_SIDE;
   const latents = o.latents ? await readNoise(o.latents, width, height) : undefined; // shape checked before any work
-  const req = { prompt: o.prompt, width, height, steps: o.steps, seed: o.seed, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) };
-  validateRequest(req, LATENT_CHANNELS); // size, steps, seed: before the (slow) model load
+  const guidance = { ...(o.guidance !== undefined ? { guidance: o.guidance } : {}), ...(o.negativePrompt !== undefined ? { negativePrompt: o.negativePrompt } : {}) };
+  const request = (steps: number) => ({ prompt: o.prompt, width, height, steps, seed: o.seed, ...guidance, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) });
+  validateRequest(request(o.steps ?? 1), LATENT_CHANNELS); // size, steps, seed, guidance range: before anything is read
   await prepareOut(o.out); // a finished image must not be lost to a missing or unwritable folder
+  const source = resolveSource(o.model);
+  const model = await readModelIndex(source); // one small file: distilled or base
+  const req = request(o.steps ?? modelDefaults(model.distilled).steps);
+  validateRequest(req, LATENT_CHANNELS, model); // guidance and negative prompt against the model: before the (slow) load
 
   const ops = await createOps(o.backend);
   const t0 = performance.now();
   let shown = -1;
-  const pipeline = await Pipeline.load(ops, resolveSource(o.model), (p) => {
+  const pipeline = await Pipeline.load(ops, source, (p) => {
     const pct = Math.floor((100 * p.loadedBytes) / Math.max(p.totalBytes, 1));
     if (pct !== shown && process.stderr.isTTY) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
   }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
+  const g = req.guidance ?? pipeline.info.defaultGuidance;
+  process.stderr.write(`${req.steps} steps, guidance ${g}${cfgActive(pipeline.distilled, g) ? ' (classifier-free guidance: two transformer passes per step)' : ''}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
   await checkRequestFits(ops, pipeline, req, new Map()); // refused before any work when this GPU cannot hold it
   const result = await pipeline.generate(

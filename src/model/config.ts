@@ -115,6 +115,31 @@ export function mlpHidden(cfg: Flux2TransformerConfig): number {
   return Math.trunc(hiddenSize(cfg) * cfg.mlp_ratio);
 }
 
+/**
+ * model_index.json's pipeline flag (diffusers Flux2KleinPipeline `register_to_config(is_distilled)`):
+ * the step-distilled klein has `"is_distilled": true` and runs without CFG; the base model lacks the
+ * field (→ false) and runs classifier-free guidance (docs/flux2-klein.md §2.2, §9).
+ */
+export interface ModelIndex {
+  readonly distilled: boolean;
+}
+
+/**
+ * Reads `model_index.json`: a model with one is distilled only when it says `"is_distilled": true`.
+ * A model without the file (a Kleinbild pack: packFormat.ts PACK_SMALL_FILES does not copy it) is
+ * taken as distilled, what every such model was before base models were supported. Errors:
+ * InvalidInput when `is_distilled` is present but not a boolean; the source's read errors.
+ */
+export async function readModelIndex(src: FileSource): Promise<ModelIndex> {
+  const file = 'model_index.json';
+  if (!(await src.exists(file))) return Object.freeze({ distilled: true });
+  const json = await src.json<unknown>(file);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidInput(`${file}: expected a JSON object`);
+  const flag = (json as Record<string, unknown>).is_distilled ?? false;
+  if (typeof flag !== 'boolean') throw new InvalidInput(`${file}: "is_distilled" is ${JSON.stringify(flag)}; expected true or false`);
+  return Object.freeze({ distilled: flag });
+}
+
 /** The three components' configs of one model. */
 export interface Configs {
   textEncoder: Qwen3Config;

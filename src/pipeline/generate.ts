@@ -2,8 +2,9 @@
  * The FLUX.2 [klein] pipeline: tokenize → Qwen3 prompt embeddings → (reference images → VAE
  * encoder tokens) → Euler steps of the transformer → VAE decode → RGBA8. Generic over the Ops
  * backend (GPU in the app and CLI, CPU as a reference). Owns the weights it loads (`dispose`) and the per-run tensors (`tidy`).
- * Matches diffusers Flux2KleinPipeline.__call__ for the distilled model (no CFG), with or without
- * reference images (flux2-klein.md §7: image stream = [target; ref 1; …], ids t = 0, 10, 20, …).
+ * Matches diffusers Flux2KleinPipeline.__call__, with or without reference images (flux2-klein.md §7:
+ * image stream = [target; ref 1; …], ids t = 0, 10, 20, …): one transformer pass per step for the
+ * distilled model, two with classifier-free guidance for a base model (guidance.ts).
  */
 import { Cancelled, InvalidInput } from '../errors';
 import type { Ops } from '../ops/ops';
@@ -13,8 +14,8 @@ import type { FileSource } from '../weights/source';
 import { openCheckpoints } from '../weights/pack';
 import { WeightLoader } from '../weights/load';
 import type { StorageFormat, WeightGetter } from '../weights/weightGetter';
-import { type Configs, TEXT_SEQ_LEN, hiddenSize, readConfigs } from '../model/config';
-import { LAYERS_NEEDED, type Qwen3Weights, loadQwen3, qwen3PromptEmbeds } from '../model/qwen3';
+import { type Configs, TEXT_SEQ_LEN, hiddenSize, readConfigs, readModelIndex } from '../model/config';
+import { LAYERS_NEEDED, type Qwen3Weights, loadQwen3 } from '../model/qwen3';
 import { type LoaderStage, tensorList } from '../model/tensorList';
 import { type TransformerWeights, embedContext, loadTransformer, transformerForward } from '../model/transformer';
 import { type DecoderWeights, decode, loadDecoder } from '../model/vae';
@@ -29,6 +30,8 @@ import { fitPreview, previewFitGrid } from './previewFit';
 import { validateReferences } from './references';
 import { type EncodedReferences, ReferenceEncoder } from './referenceEncoder';
 import { LOW_MEMORY_REUSE_BYTES, StageWeights } from './stageWeights';
+import { PromptCache } from './prompts';
+import { cfgActive, cfgDumpObserver, guidedVelocity, modelDefaults, validateGuidance } from './guidance';
 
 export type { LoadOptions };
 
@@ -53,6 +56,8 @@ export interface CreateOptions {
   lowMemory?: boolean;
   /** LoadOptions.precision; 'auto' resolves to f16 when the ops prefer it (Ops.prefersF16). */
   precision?: Precision;
+  /** A step-distilled model (model_index.json `is_distilled`; no CFG); false: a base model. Default true. */
+  distilled?: boolean;
   /** Bytes each stage's load reads (progress totals, ModelInfo.weightBytes); default: unknown (0). */
   stageBytes?: Partial<Record<keyof WeightSources<unknown>, number>>;
   /** Normal mode: progress of reading every weight in create(). */
@@ -62,7 +67,11 @@ export interface CreateOptions {
 export interface GenerateOptions {
   onProgress?: (p: GenerateProgress) => void;
   signal?: AbortSignal;
-  /** When given, filled with input_ids, attention_mask, prompt_embeds, sigmas, step_velocity, … */
+  /**
+   * When given, filled with input_ids, attention_mask, prompt_embeds, sigmas, step_velocity, … (with
+   * CFG also negative_input_ids, negative_attention_mask, negative_prompt_embeds, step_velocity_cond,
+   * step_velocity_uncond).
+   */
   dump?: Dump;
   /**
    * Live previews (preview.ts): called after every step with the latent projected to RGB at W/8 × H/8.
@@ -85,8 +94,12 @@ export function resolvePrecision<T>(ops: Ops<T>, precision: Precision = 'auto'):
   return precision === 'f16' || (precision === 'auto' && ops.prefersF16);
 }
 
-/** Validates a request; errors are InvalidInput with the allowed range. */
-export function validateRequest(req: GenerateRequest, latentChannels: number): void {
+/**
+ * Validates a request; errors are InvalidInput with the allowed range. With `model` (a loaded
+ * pipeline's ModelInfo, or model_index.json read ahead) guidance and negative prompt are also checked
+ * against it (guidance.ts validateGuidance).
+ */
+export function validateRequest(req: GenerateRequest, latentChannels: number, model?: { distilled: boolean }): void {
   for (const [name, v] of [['width', req.width], ['height', req.height]] as const) {
     if (!Number.isInteger(v) || v % 16 !== 0 || v < SIZE_MIN || v > SIZE_MAX) {
       throw new InvalidInput(`${name} ${v} is invalid: use a multiple of 16 from ${SIZE_MIN} to ${SIZE_MAX}`);
@@ -95,6 +108,7 @@ export function validateRequest(req: GenerateRequest, latentChannels: number): v
   if (!Number.isInteger(req.steps) || req.steps < 1 || req.steps > STEPS_MAX) throw new InvalidInput(`steps ${req.steps}: use 1…${STEPS_MAX}`);
   if (!Number.isInteger(req.seed) || req.seed < 0 || req.seed > 0xffffffff) throw new InvalidInput(`seed ${req.seed}: use an integer 0…4294967295`);
   if (typeof req.prompt !== 'string') throw new InvalidInput('prompt must be a string');
+  validateGuidance(req, model);
   if (req.references) validateReferences(req.references);
   const n = latentChannels * (req.width / 16) * (req.height / 16);
   if (req.latents && req.latents.length !== n) {
@@ -102,18 +116,12 @@ export function validateRequest(req: GenerateRequest, latentChannels: number): v
   }
 }
 
-/** A prompt's token ids and mask [512] and its context [512, 3·hidden] (Qwen3 hidden states 9/18/27). */
-interface EncodedPrompt<T> {
-  prompt: string;
-  tokens: { inputIds: Int32Array; attentionMask: Int32Array };
-  embeds: T;
-}
-
 export class Pipeline<T> {
   private constructor(
     private readonly ops: Ops<T>,
     readonly configs: Configs,
-    private readonly tokenizer: PromptTokenizer,
+    /** The last request's prompt (and negative prompt) encodings. */
+    private readonly prompts: PromptCache<T>,
     /** Resident from create() to dispose(), or read and freed per stage (low-memory mode). */
     private readonly stages: { textEncoder: StageWeights<T, Qwen3Weights<T>>; transformer: StageWeights<T, TransformerWeights<T>>; vae: StageWeights<T, DecoderWeights<T>> },
     /** VAE encoder for reference images; its weights load on the first request with references. */
@@ -124,8 +132,10 @@ export class Pipeline<T> {
     readonly f16: boolean,
   ) {}
 
-  /** The last prompt's encoding, owned here (encodePrompt). */
-  private lastPrompt: EncodedPrompt<T> | null = null;
+  /** Step-distilled (ModelInfo.distilled): no classifier-free guidance. */
+  get distilled(): boolean {
+    return this.info.distilled;
+  }
 
   /** The live-preview map of this model's VAE and the fit grid it was fitted at (previewFit.ts). */
   private previewFit: { grid: number; projection: Promise<PreviewProjection> } | null = null;
@@ -169,6 +179,7 @@ export class Pipeline<T> {
   ): Promise<Pipeline<T>> {
     const f16 = resolvePrecision(ops, opts.precision); // refuses f16 without shader-f16 before any read
     const configs = await readConfigs(src);
+    const { distilled } = await readModelIndex(src);
     const tokenizer = await loadTokenizer(src);
     const opened = await openCheckpoints(src); // a Kleinbild pack or the diffusers layout
     const ckpts = { te: opened.text_encoder, tr: opened.transformer, vae: opened.vae };
@@ -195,9 +206,11 @@ export class Pipeline<T> {
       `VAE decoder [${configs.vae.block_out_channels.join(', ')}]` +
       (quant ? `; linear weights ${quant}` : '') +
       (opts.lowMemory ? '; low memory (weights read per stage)' : '') +
-      `; ${f16 ? 'f16' : 'f32'} activations`;
+      `; ${f16 ? 'f16' : 'f32'} activations` +
+      (distilled ? '' : '; base model (classifier-free guidance)');
     return Pipeline.create(ops, configs, tokenizer, sources, { source: src.id, summary }, {
       stageBytes: bytes,
+      distilled,
       ...(opts.lowMemory ? { lowMemory: true } : {}),
       ...(opts.precision ? { precision: opts.precision } : {}),
       ...(onProgress ? { onProgress } : {}),
@@ -207,14 +220,15 @@ export class Pipeline<T> {
   /**
    * A pipeline over weight sources (Pipeline.load: checkpoints; the benchmark: RandomWeights).
    * Normal mode reads every stage's weights now; low-memory mode none (generate() does, per stage).
-   * `info.weightBytes` becomes the bytes read now, or (low memory) the known per-image total.
+   * `info.weightBytes` becomes the bytes read now, or (low memory) the known per-image total; the
+   * model's kind and defaults come from `opts.distilled`.
    */
   static async create<T>(
     ops: Ops<T>,
     configs: Configs,
     tokenizer: PromptTokenizer,
     sources: WeightSources<T>,
-    info: Omit<ModelInfo, 'weightBytes'>,
+    info: Omit<ModelInfo, 'weightBytes' | 'distilled' | 'defaultSteps' | 'defaultGuidance'>,
     opts: CreateOptions = {},
   ): Promise<Pipeline<T>> {
     const low = opts.lowMemory === true;
@@ -242,18 +256,25 @@ export class Pipeline<T> {
       weightBytes = done;
     }
     const encoder = new StageWeights(ops, 'vae', sources.vae, (w) => loadEncoder(w, configs.vae), 0, low);
-    return new Pipeline<T>(ops, configs, tokenizer, stages, new ReferenceEncoder(ops, configs.vae, encoder), { ...info, weightBytes }, low, resolvePrecision(ops, opts.precision));
+    const distilled = opts.distilled ?? true;
+    const { steps: defaultSteps, guidance: defaultGuidance } = modelDefaults(distilled);
+    const prompts = new PromptCache(ops, tokenizer, configs.textEncoder);
+    const full: ModelInfo = { ...info, weightBytes, distilled, defaultSteps, defaultGuidance };
+    return new Pipeline<T>(ops, configs, prompts, stages, new ReferenceEncoder(ops, configs.vae, encoder), full, low, resolvePrecision(ops, opts.precision));
   }
 
   /**
-   * Text (+ reference images) → image: encode the prompt, encode the references, denoise, decode.
+   * Text (+ reference images) → image: encode the prompt (and, with CFG, the negative prompt), encode
+   * the references, denoise, decode.
    * Errors: InvalidInput (bad request or reference), Cancelled (signal aborted between stages or
    * steps), DeviceLost / ShaderCompile from the backend.
    */
   async generate(req: GenerateRequest, opts: GenerateOptions = {}): Promise<GenerateResult> {
     const { ops, configs: cfg, stages } = this;
     const latentCh = cfg.transformer.in_channels;
-    validateRequest(req, latentCh);
+    validateRequest(req, latentCh, this.info);
+    const guidance = req.guidance ?? this.info.defaultGuidance;
+    const cfgOn = cfgActive(this.distilled, guidance);
     const check = () => {
       if (opts.signal?.aborted) throw new Cancelled();
     };
@@ -283,39 +304,51 @@ export class Pipeline<T> {
     // ---- text encoding (low memory: only the text encoder's weights on the GPU)
     const atEncode: GenerateProgress = { stage: 'encode', fraction: 0 };
     report(atEncode);
-    const { tokens, embeds: promptEmbeds } = await this.encodePrompt(req.prompt, () => acquire(stages.textEncoder, atEncode));
-    let refs: EncodedReferences<T> | null = null;
-    await notify((o) => o.encoded?.(tokens, promptEmbeds));
-    if (req.references?.length) refs = await this.references.encode(req.references, opts.dump);
-    await ops.sync();
-    const t1 = performance.now();
-    const encodeMs = t1 - t0 - loadMs;
-
-    // ---- denoising (low memory: only the transformer's weights on the GPU)
-    const sigmas = fluxSigmas(n, req.steps); // μ from the N target tokens only
-    // rope ids: [text; target (t = 0); refs (t = 10·(k+1))]
-    const ids = new Int32Array((TEXT_SEQ_LEN + n + (refs?.count ?? 0)) * 4);
-    ids.set(textIds(TEXT_SEQ_LEN));
-    ids.set(imageIds(h, wd), TEXT_SEQ_LEN * 4);
-    if (refs) ids.set(refs.ids, (TEXT_SEQ_LEN + n) * 4);
-    const tr = cfg.transformer;
-    const ropeTable = fluxRopeTable(ids, tr.axes_dims_rope, tr.rope_theta);
-    const stepAt = (i: number): GenerateProgress => ({ stage: 'denoise', step: i + 1, steps: req.steps, fraction: 0.1 + (0.8 * i) / req.steps });
-    const stepMs: number[] = [];
+    const texts = cfgOn ? [req.prompt, req.negativePrompt ?? ''] : [req.prompt];
+    const [prompt, negative] = await this.prompts.encode(texts, () => acquire(stages.textEncoder, atEncode), () => stages.textEncoder.release());
+    const { tokens, embeds: promptEmbeds } = prompt as NonNullable<typeof prompt>;
     const owned: T[] = []; // released in `finally` (release is idempotent)
+    const stepMs: number[] = [];
+    let refs: EncodedReferences<T> | null = null;
     try {
+      /** The dump's copies of each step's two CFG velocities, [1, N, C]. */
+      const taps = negative && opts.dump ? { cond: ops.empty([1, n, latentCh], 'cfg.tap_cond'), uncond: ops.empty([1, n, latentCh], 'cfg.tap_uncond') } : undefined;
+      if (taps) owned.push(taps.cond, taps.uncond);
+      if (taps && negative && opts.dump) observers.push(cfgDumpObserver(ops, opts.dump, negative, taps));
+      await notify((o) => o.encoded?.(tokens, promptEmbeds));
+      if (req.references?.length) refs = await this.references.encode(req.references, opts.dump);
+      await ops.sync();
+      const t1 = performance.now();
+      const encodeMs = t1 - t0 - loadMs;
+
+      // ---- denoising (low memory: only the transformer's weights on the GPU)
+      const sigmas = fluxSigmas(n, req.steps); // μ from the N target tokens only
+      // rope ids: [text; target (t = 0); refs (t = 10·(k+1))]
+      const ids = new Int32Array((TEXT_SEQ_LEN + n + (refs?.count ?? 0)) * 4);
+      ids.set(textIds(TEXT_SEQ_LEN));
+      ids.set(imageIds(h, wd), TEXT_SEQ_LEN * 4);
+      if (refs) ids.set(refs.ids, (TEXT_SEQ_LEN + n) * 4);
+      const tr = cfg.transformer;
+      const ropeTable = fluxRopeTable(ids, tr.axes_dims_rope, tr.rope_theta);
+      const stepAt = (i: number): GenerateProgress => ({ stage: 'denoise', step: i + 1, steps: req.steps, fraction: 0.1 + (0.8 * i) / req.steps });
       check();
       report(stepAt(0));
       const wt = await acquire(stages.transformer, stepAt(0));
       let ts = performance.now(); // step 1 also projects the prompt embeddings
       const txt = embedContext(ops, wt, promptEmbeds);
+      const negTxt = negative ? embedContext(ops, wt, negative.embeds) : null;
       const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
       const x = ops.fromHost(packLatents(req.latents ?? drawNoise(req.seed, h, wd), h, wd), [n, latentCh], 'latents');
-      owned.push(txt, rope, x);
-      /** The transformer's velocity for the N target tokens; the image stream is [x; reference tokens]. */
+      owned.push(txt, rope, x, ...(negTxt ? [negTxt] : []));
+      /**
+       * The velocity for the N target tokens; the image stream is [x; reference tokens]. With CFG two
+       * passes, prompt then negative context, combined by guidedVelocity (a batch-of-2 pass: future work).
+       */
       const velocity = (xt: T, sigma: number): T => {
         const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
-        return transformerForward(ops, wt, tr, { txt, rope, targetTokens: n, f16: this.f16 }, refs ? ops.concatRows(xt, refs.tokens) : xt, tIn);
+        const img = refs ? ops.concatRows(xt, refs.tokens) : xt;
+        const pass = (context: T) => transformerForward(ops, wt, tr, { txt: context, rope, targetTokens: n, f16: this.f16 }, img, tIn);
+        return negTxt ? guidedVelocity(ops, pass(txt), pass(negTxt), guidance, taps) : pass(txt);
       };
       await denoise(ops, x, sigmas, velocity, {
         before: (i) => {
@@ -333,6 +366,7 @@ export class Pipeline<T> {
       check();
       await notify((o) => o.denoised?.(sigmas));
       ops.release(txt);
+      if (negTxt) ops.release(negTxt);
       ops.release(rope);
       if (refs) ops.release(refs.tokens);
       stages.transformer.release();
@@ -367,38 +401,17 @@ export class Pipeline<T> {
     }
   }
 
-  /**
-   * The prompt's context [512, 3·hidden] (qwen3PromptEmbeds) and its tokens: the last prompt's are
-   * kept, so a batch, a new seed or a new size with the same prompt skips the text encoder (and, in
-   * low-memory mode, reading its weights). `weights` reads the text encoder when it must run.
-   */
-  private async encodePrompt(prompt: string, weights: () => Promise<Qwen3Weights<T>>): Promise<EncodedPrompt<T>> {
-    if (this.lastPrompt?.prompt === prompt) return this.lastPrompt;
-    const { ops, stages } = this;
-    const tokens = this.tokenizer.encode(prompt, TEXT_SEQ_LEN);
-    let embeds: T;
-    try {
-      embeds = await qwen3PromptEmbeds(ops, await weights(), this.configs.textEncoder, tokens.inputIds, tokens.attentionMask);
-    } finally {
-      stages.textEncoder.release();
-    }
-    if (this.lastPrompt) ops.release(this.lastPrompt.embeds);
-    this.lastPrompt = { prompt, tokens, embeds };
-    return this.lastPrompt;
-  }
-
   /** How each stage's weights are stored on the device (plans of this model: src/pipeline/plan.ts). */
   storageFormats(): StageFormats {
     const { textEncoder, transformer, vae } = this.stages;
     return { textEncoder: textEncoder.formatOf, transformer: transformer.formatOf, vae: vae.formatOf };
   }
 
-  /** Frees all weights and the cached prompt context. The pipeline is unusable afterwards. */
+  /** Frees all weights and the cached prompt contexts. The pipeline is unusable afterwards. */
   dispose(): void {
     for (const s of [this.stages.textEncoder, this.stages.transformer, this.stages.vae]) s.dispose();
     this.references.dispose();
-    if (this.lastPrompt) this.ops.release(this.lastPrompt.embeds);
-    this.lastPrompt = null;
+    this.prompts.dispose();
   }
 }
 

@@ -304,7 +304,7 @@ export async function checkFits(
  * noise, references), on every backend. `cache`: one per loaded pipeline.
  */
 export async function checkRequestFits<T>(ops: Ops<T>, pipeline: Pipeline<T>, req: GenerateRequest, cache: Map<string, PlanResult>): Promise<void> {
-  validateRequest(req, pipeline.configs.transformer.in_channels); // a bad size is named as such, not planned
+  validateRequest(req, pipeline.configs.transformer.in_channels, pipeline); // a bad size or guidance is named as such, not planned
   if (!(ops instanceof GpuOps)) return;
   const { limits } = ops.ctx.device;
   await checkFits(

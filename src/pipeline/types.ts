@@ -53,6 +53,15 @@ export interface ModelInfo {
   weightBytes: number;
   /** Human-readable summary of the configs (layers, hidden sizes). */
   summary: string;
+  /**
+   * Step-distilled (model_index.json `"is_distilled": true`, e.g. FLUX.2-klein-4B): runs without
+   * classifier-free guidance. false: a base model (FLUX.2-klein-base-4B), which runs CFG.
+   */
+  distilled: boolean;
+  /** The model's default denoising steps: 4 distilled, 50 base (BFL's FLUX2_MODEL_INFO defaults). */
+  defaultSteps: number;
+  /** The model's default guidance scale: 1 distilled (no CFG), 4 base. */
+  defaultGuidance: number;
 }
 
 /** A decoded reference image for editing: RGBA8, row-major, width·height·4 bytes (alpha is ignored). */
@@ -67,9 +76,21 @@ export interface GenerateRequest {
   /** Output size in pixels; multiples of 16, 64…2048. */
   width: number;
   height: number;
-  /** Denoising steps (4 for the distilled klein). */
+  /** Denoising steps (ModelInfo.defaultSteps: 4 for the distilled klein, 50 for the base model). */
   steps: number;
   seed: number;
+  /**
+   * Classifier-free guidance scale g, a finite number 0…100; default ModelInfo.defaultGuidance (1
+   * distilled, 4 base). A base model with g > 1 runs two transformer passes per step and uses
+   * v = v_uncond + g·(v_cond − v_uncond); g ≤ 1 runs one pass without CFG (as diffusers does). A
+   * distilled model accepts only 1.
+   */
+  guidance?: number;
+  /**
+   * The unconditional branch's prompt under CFG; default '' (diffusers' fixed negative prompt). Only a
+   * base model with guidance > 1 uses it; anything else refuses a non-empty one.
+   */
+  negativePrompt?: string;
   /** Injected initial noise [1, 128, H/16, W/16] flattened (parity tests); drawn from `seed` when absent. */
   latents?: Float32Array;
   /**

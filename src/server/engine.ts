@@ -170,9 +170,14 @@ export class Engine {
     throw new ApiError(503, 'the model is still loading; retry shortly', 'server_error', null, 'model_loading', RETRY_AFTER_S);
   }
 
-  /** The loaded model is a base (non-distilled) model: guidance and negative prompts apply. */
+  /** The loaded model is step-distilled (no guidance); false for a base model. True until one is loaded. */
   get distilled(): boolean {
-    return true; // only the distilled klein is supported so far (the base model is its own issue)
+    return this.info?.distilled ?? true;
+  }
+
+  /** The loaded model's default steps (4 distilled, 50 base). */
+  get defaultSteps(): number {
+    return this.info?.defaultSteps ?? 4;
   }
 
   /**

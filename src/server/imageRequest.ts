@@ -20,8 +20,6 @@ export const AUTO_SIDE = 1024;
 export const PROMPT_MAX_CHARS = 32000;
 /** `partial_images` (OpenAI: 0–3). */
 export const PARTIAL_IMAGES_MAX = 3;
-/** The distilled klein's steps (diffusers Flux2KleinPipeline default for the distilled checkpoint). */
-export const DEFAULT_STEPS = 4;
 
 /** OpenAI fields accepted and ignored: they select among OpenAI's own models and have no klein meaning. */
 const IGNORED = new Set(['quality', 'moderation', 'style', 'user', 'input_fidelity']);
@@ -42,7 +40,8 @@ export interface ImageJob {
   outputCompression: number;
   /** First image's seed, 0…2³²−1 − (n − 1); drawn at random when absent. */
   seed?: number;
-  steps: number;
+  /** Denoising steps; absent: the model's default (ModelInfo.defaultSteps: 4 distilled, 50 base). */
+  steps?: number;
   /** Extension for base models (guidance scale); a distilled model refuses any value but 1. */
   guidance?: number;
   /** Extension for base models; a distilled model refuses a non-empty one. */
@@ -140,7 +139,7 @@ export function parseImageFields(raw: Raw, form: boolean, distilled = true): Ima
   const stream = bool(raw, 'stream', form);
   const partialImages = int(raw, 'partial_images', 0, PARTIAL_IMAGES_MAX, form) ?? 0;
   const seed = int(raw, 'seed', 0, 0xffffffff - (n - 1), form);
-  const steps = int(raw, 'steps', 1, STEPS_MAX, form) ?? DEFAULT_STEPS;
+  const steps = int(raw, 'steps', 1, STEPS_MAX, form);
   const guidance = num(raw, 'guidance', 0, 100, form);
   const negativePrompt = str(raw, 'negative_prompt');
   if (distilled && guidance !== undefined && guidance !== 1) {
@@ -149,8 +148,12 @@ export function parseImageFields(raw: Raw, form: boolean, distilled = true): Ima
   if (distilled && negativePrompt) {
     throw invalidField('negative_prompt', "'negative_prompt': the loaded model is distilled and has no classifier-free guidance; a negative prompt needs a base model", 'unsupported_value');
   }
+  if (!distilled && negativePrompt && guidance !== undefined && guidance <= 1) {
+    throw invalidField('negative_prompt', `'negative_prompt' has no effect at guidance ${guidance}: classifier-free guidance needs guidance > 1`, 'unsupported_value');
+  }
   return {
-    prompt, n, size, responseFormat, outputFormat, outputCompression, steps, stream, partialImages,
+    prompt, n, size, responseFormat, outputFormat, outputCompression, stream, partialImages,
+    ...(steps !== undefined ? { steps } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(guidance !== undefined ? { guidance } : {}),
     ...(negativePrompt ? { negativePrompt } : {}),

@@ -99,9 +99,12 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
   async function run(req: FastifyRequest, reply: FastifyReply, job: ImageJob, refs: ReferenceImage[], event: 'image_generation' | 'image_edit'): Promise<unknown> {
     const size = job.size === 'auto' ? (defaultSizeFor(refs) ?? { width: AUTO_SIDE, height: AUTO_SIDE }) : job.size;
     const seed = job.seed ?? randomInt(0, 2 ** 32 - job.n);
+    const steps = job.steps ?? o.engine.defaultSteps;
     const requests: GenerateRequest[] = Array.from({ length: job.n }, (_, i) => ({
-      prompt: job.prompt, width: size.width, height: size.height, steps: job.steps, seed: seed + i,
+      prompt: job.prompt, width: size.width, height: size.height, steps, seed: seed + i,
       ...(refs.length ? { references: refs } : {}),
+      ...(job.guidance !== undefined ? { guidance: job.guidance } : {}),
+      ...(job.negativePrompt ? { negativePrompt: job.negativePrompt } : {}),
     }));
     const sizeText = `${size.width}x${size.height}`;
     o.note(req, `size ${sizeText} n ${job.n}${refs.length ? ` refs ${refs.length}` : ''}${job.stream ? ' stream' : ''}`);
@@ -133,7 +136,7 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
       }
       reply.raw.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`);
     };
-    const wanted = job.stream ? partialSteps(job.partialImages, job.steps) : [];
+    const wanted = job.stream ? partialSteps(job.partialImages, steps) : [];
     let partialIndex = 0;
     let partials: Promise<void> = Promise.resolve(); // partial images go out in order, before their image
     const preview = job.stream && wanted.length

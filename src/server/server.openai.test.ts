@@ -11,13 +11,14 @@ import { generateImage } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { decode as decodePng } from 'fast-png';
 import { cliPng, GOLDEN_REF, goldenServer, testImage } from '../testing/server';
+import { makeGoldenBaseModelDir } from '../testing/golden';
 import type { RunningServer } from './serve';
 import { MODEL_ID } from './imageRequest';
 
 const KEY = 'sk-kleinbild-test';
 const PROMPT = 'a red fox in the snow';
 /** Extension fields the openai client passes through untouched (its types do not know them). */
-type Ext = { seed?: number; steps?: number };
+type Ext = { seed?: number; steps?: number; guidance?: number; negative_prompt?: string };
 
 let server: RunningServer & { lines: string[] };
 let client: OpenAI;
@@ -183,5 +184,24 @@ describe('ai generateImage with @ai-sdk/openai-compatible', () => {
     expect(r.images).toHaveLength(1);
     expect(Buffer.from(r.images[0]?.uint8Array ?? []).equals(Buffer.from(cliSeed7))).toBe(true);
     expect(r.images[0]?.mediaType).toBe('image/png');
+  });
+});
+
+describe('a base model: guidance and negative_prompt (extensions)', () => {
+  it('run classifier-free guidance and equal the CLI with --guidance/--negative-prompt byte for byte', async () => {
+    const base = await makeGoldenBaseModelDir();
+    const s = await goldenServer({ model: base.dir });
+    try {
+      const c = new OpenAI({ apiKey: 'none', baseURL: `${s.url}/v1`, maxRetries: 0 });
+      const body = { prompt: PROMPT, size: '64x64' as '1024x1024', ...({ seed: 3, steps: 2, guidance: 3.5, negative_prompt: 'blurry' } as Ext) };
+      const r = await c.images.generate(body);
+      const cli = await cliPng(['--model', base.dir, '--prompt', PROMPT, '--width', '64', '--height', '64', '--steps', '2', '--seed', '3', '--guidance', '3.5', '--negative-prompt', 'blurry']);
+      expect(Buffer.from(bytesOf(r.data?.[0]?.b64_json)).equals(Buffer.from(cli))).toBe(true);
+      const e = await c.images.generate({ ...body, ...({ guidance: 1 } as Ext) }).then(() => null, (err: unknown) => err);
+      expect((e as InstanceType<typeof OpenAI.APIError>).param).toBe('negative_prompt'); // it would have no effect
+    } finally {
+      await s.close();
+      await base.cleanup();
+    }
   });
 });

@@ -1,11 +1,13 @@
 /**
- * Golden-data access for Node tests (test/golden/README.md): the tiny model-a checkpoint and the
- * reference cases `t2i-64` / `edit-1ref` (case.json + tensors.safetensors; debug.safetensors is
+ * Golden-data access for Node tests (test/golden/README.md): the tiny model-a checkpoint, its base
+ * variant (model-a without `"is_distilled": true`, built here: README "There is no model-a-base/ folder") and the reference
+ * cases `t2i-64` / `edit-1ref` / `cfg-64` (case.json + tensors.safetensors; debug.safetensors is
  * kept for t2i-64 only).
  * Node only (uses folderSource).
  */
 import { fileURLToPath } from 'node:url';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { folderSource } from '../weights/folderSource';
 import { parseSafetensors } from '../weights/safetensors';
@@ -18,7 +20,7 @@ import type { GenerateRequest } from '../pipeline/types';
 export const GOLDEN_DIR: string =
   process.env.KLEINBILD_GOLDEN ?? fileURLToPath(new URL('../../test/golden/', import.meta.url));
 
-export type GoldenCaseName = 't2i-64' | 'edit-1ref';
+export type GoldenCaseName = 't2i-64' | 'edit-1ref' | 'cfg-64';
 
 /** Per-tensor float32 thresholds from case.json (README §5). */
 export interface GoldenTolerance {
@@ -34,6 +36,12 @@ export interface GoldenCaseMeta {
   height: number;
   num_inference_steps: number;
   guidance_scale: number;
+  /** The CFG negative prompt ("" in cfg-64); absent where CFG is off. */
+  negative_prompt?: string | null;
+  /** Classifier-free guidance ran (base model, guidance > 1). */
+  cfg_active: boolean;
+  /** The model is model-a (true) or its base variant (false: goldenBaseModelSource / makeGoldenBaseModelDir). */
+  is_distilled: boolean;
   seed: number;
   /** Target image tokens N = (H/16)·(W/16). */
   image_seq_len: number;
@@ -111,12 +119,46 @@ export function goldenModelSource(): FileSource {
   return folderSource(join(GOLDEN_DIR, 'model-a'));
 }
 
+/** model-a's model_index.json without `"is_distilled": true`: the base variant's (README: every other file is model-a's). */
+async function baseModelIndex(): Promise<Record<string, unknown>> {
+  const { is_distilled: _, ...rest } = JSON.parse(await readFile(join(GOLDEN_DIR, 'model-a', 'model_index.json'), 'utf8')) as Record<string, unknown>;
+  return rest;
+}
+
+/** The base (non-distilled) variant of model-a as a FileSource: model-a's files, model_index.json rewritten in memory. */
+export function goldenBaseModelSource(): FileSource {
+  const a = goldenModelSource();
+  const index = baseModelIndex();
+  return {
+    ...a,
+    id: `${a.id} (base variant)`,
+    json: async <T>(path: string, signal?: AbortSignal) => (path === 'model_index.json' ? ((await index) as T) : a.json<T>(path, signal)),
+  };
+}
+
+/**
+ * The base variant of model-a as a folder (for the CLI): a temporary folder with symbolic links to
+ * model-a's subfolders and the rewritten model_index.json. `cleanup` removes it (the links only).
+ */
+export async function makeGoldenBaseModelDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const modelA = join(GOLDEN_DIR, 'model-a');
+  const dir = await mkdtemp(join(tmpdir(), 'kleinbild-model-a-base-'));
+  for (const e of await readdir(modelA, { withFileTypes: true })) {
+    if (e.isDirectory()) await symlink(join(modelA, e.name), join(dir, e.name), 'dir');
+  }
+  await writeFile(join(dir, 'model_index.json'), JSON.stringify(await baseModelIndex(), null, 2));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
 /** model-a's three configs (text encoder, transformer, VAE), as the plan takes them. */
 export function goldenConfigs(): Promise<Configs> {
   return readConfigs(goldenModelSource());
 }
 
-/** Golden case `c` as a request: its prompt, size, steps, seed, injected noise and reference images (PNG files of the case). */
+/**
+ * Golden case `c` as a request: its prompt, size, steps, seed, guidance and negative prompt (CFG
+ * cases), injected noise and reference images (PNG files of the case).
+ */
 export async function goldenRequest(c: GoldenCase): Promise<GenerateRequest> {
   const m = c.meta;
   const references = await Promise.all(m.reference_images.map(async (r) => pngToRgba(new Uint8Array(await readFile(join(c.dir, r.file))), r.file)));
@@ -126,6 +168,7 @@ export async function goldenRequest(c: GoldenCase): Promise<GenerateRequest> {
     height: m.height,
     steps: m.num_inference_steps,
     seed: m.seed,
+    ...(m.cfg_active ? { guidance: m.guidance_scale, negativePrompt: m.negative_prompt ?? '' } : {}),
     latents: goldenTensor(c.tensors, 'noise').data as Float32Array,
     ...(references.length ? { references } : {}),
   };
