@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode as decodePng } from 'fast-png';
 import { goldenTensor, loadGoldenCase, makeGoldenBaseModelDir } from '../testing/golden';
-import { expectGolden } from '../testing/goldenCompare';
+import { expectGolden, expectGoldenPng } from '../testing/goldenCompare';
 import { parseSafetensors } from '../weights/safetensors';
 import { main } from './generate';
 
@@ -59,17 +59,6 @@ describe('npm run generate on the golden cfg-64 case (base model, CFG 3.5)', () 
     // PNG: at most 1 level off anywhere, ≤ 0.05 levels on average (README §5, image_png_fp32)
     const got = decodePng(await readFile(out));
     const want = decodePng(await readFile(join(c.dir, 'image.png')));
-    expect([got.width, got.height, got.channels]).toEqual([want.width, want.height, want.channels]);
-    let max = 0;
-    let sum = 0;
-    for (let i = 0; i < want.data.length; i++) {
-      const d = Math.abs((got.data[i] as number) - (want.data[i] as number));
-      max = Math.max(max, d);
-      sum += d;
-    }
-    const mean = sum / want.data.length;
-    console.log(`[golden] cfg-64 cli image.png: max ${max} levels, mean ${mean.toFixed(4)}`);
-    expect(max).toBeLessThanOrEqual(m.tolerances.image_png_fp32.max_levels);
-    expect(mean).toBeLessThanOrEqual(m.tolerances.image_png_fp32.mean_levels);
+    expectGoldenPng(c, got, want, 'cfg-64 cli image.png');
   });
 });

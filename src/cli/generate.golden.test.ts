@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode as decodePng } from 'fast-png';
 import { GOLDEN_DIR, goldenTensor, loadGoldenCase } from '../testing/golden';
-import { expectGolden } from '../testing/goldenCompare';
+import { expectGolden, expectGoldenPng } from '../testing/goldenCompare';
 import { parseSafetensors } from '../weights/safetensors';
 import { main } from './generate';
 
@@ -45,17 +45,6 @@ describe.each(['t2i-64', 'edit-1ref'] as const)('npm run generate on the golden 
     // PNG: at most 1 level off anywhere, ≤ 0.05 levels on average (README §5, image_png_fp32)
     const got = decodePng(await readFile(out));
     const want = decodePng(await readFile(join(c.dir, 'image.png')));
-    expect([got.width, got.height, got.channels]).toEqual([want.width, want.height, want.channels]);
-    let max = 0;
-    let sum = 0;
-    for (let i = 0; i < want.data.length; i++) {
-      const d = Math.abs((got.data[i] as number) - (want.data[i] as number));
-      max = Math.max(max, d);
-      sum += d;
-    }
-    const mean = sum / want.data.length;
-    console.log(`[golden] ${name} cli image.png: max ${max} levels, mean ${mean.toFixed(4)}`);
-    expect(max).toBeLessThanOrEqual(m.tolerances.image_png_fp32.max_levels);
-    expect(mean).toBeLessThanOrEqual(m.tolerances.image_png_fp32.mean_levels);
+    expectGoldenPng(c, got, want, `${name} cli image.png`);
   });
 });

@@ -11,7 +11,7 @@ import { defaultOptions as mozjpegDefaults } from '@jsquash/jpeg/meta.js';
 import webpEncFactory from '@jsquash/webp/codec/enc/webp_enc_simd.js';
 import { defaultOptions as webpDefaults } from '@jsquash/webp/meta.js';
 import { InvalidInput } from '../errors';
-import { type CodecLog, instantiateCodec } from './webp';
+import { type CodecLog, instantiateCodec } from './codec';
 
 export type OutputFormat = 'png' | 'jpeg' | 'webp';
 

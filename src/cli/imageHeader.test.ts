@@ -16,7 +16,7 @@ import { InvalidInput } from '../errors';
 import { MAX_PIXELS } from '../ui/referenceRules';
 import { encodeSafetensors } from '../weights/safetensorsWrite';
 import { MAX_REFERENCE_PIXELS, checkReferenceHeader, imageHeaderSize } from './imageHeader';
-import { instantiateCodec } from './webp';
+import { instantiateCodec } from './codec';
 
 const spies = vi.hoisted(() => ({
   png: vi.fn(),

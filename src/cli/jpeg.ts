@@ -9,12 +9,11 @@
  *   No ICC profile is applied, as in Pillow.
  * EXIF orientation is ignored, as `Image.open` does.
  */
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import mozjpegFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import { decode as decodeJpegJs } from 'jpeg-js';
 import { InvalidInput } from '../errors';
 import type { ReferenceImage } from '../pipeline/references';
+import { type CodecLog, instantiateCodec } from './codec';
 
 /** jpeg-js refuses larger images (its default is 100 MP / 512 MB). */
 const MAX_MEGAPIXELS = 150;
@@ -42,23 +41,15 @@ function frameComponents(b: Uint8Array): number {
   return 0;
 }
 
-let wasm: Promise<WebAssembly.Module> | undefined;
+interface JpegDecoder {
+  decode(data: ArrayBuffer, preserveOrientation: boolean): ImageData | null;
+}
 
 /** libjpeg-turbo decode to RGBA; a fresh wasm instance per call (a libjpeg error exits the instance). */
 async function decodeLibjpeg(bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
-  wasm ??= readFile(createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm')).then((b) => WebAssembly.compile(b));
-  const compiled = await wasm;
-  const errors: string[] = [];
-  const options = {
-    noInitialRun: true,
-    printErr: (s: string) => errors.push(s),
-    instantiateWasm: (imports: WebAssembly.Imports, done: (m: WebAssembly.Module) => void) => {
-      const instance = new WebAssembly.Instance(compiled, imports);
-      done(instance as unknown as WebAssembly.Module); // Emscripten's callback takes the instance
-      return instance.exports;
-    },
-  };
-  const module = await mozjpegFactory(options);
+  const log: CodecLog = { errors: [] };
+  const { errors } = log;
+  const module = await instantiateCodec<JpegDecoder>(mozjpegFactory as (o: object) => Promise<unknown>, '@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm', log);
   let image: ImageData | null = null;
   try {
     image = module.decode(bytes.slice().buffer, false);

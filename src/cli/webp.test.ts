@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../errors';
 import type { ReferenceImage } from '../pipeline/types';
 import { encodeImage } from './imageEncode';
-import { instantiateCodec, isWebp, webpToRgba } from './webp';
+import { instantiateCodec } from './codec';
+import { isWebp, webpToRgba } from './webp';
 
 /**
  * libwebp lossy at quality 100 (VP8 4:2:0 YUV, method 4) on testImage(37, 21): observed max 17, mean

@@ -11,7 +11,7 @@
  */
 import { InvalidInput } from '../errors';
 import type { Ops } from '../ops/ops';
-import type { Dump, RunObserver } from './observers';
+import { concat, type Dump, type RunObserver } from './observers';
 import type { EncodedPrompt } from './prompts';
 import type { GenerateRequest } from './types';
 
@@ -101,14 +101,4 @@ export function cfgDumpObserver<T>(ops: Ops<T>, dump: Dump, negative: EncodedPro
       dump.set('step_velocity_uncond', { shape, data: concat(uncond) });
     },
   };
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

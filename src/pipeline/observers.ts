@@ -75,7 +75,8 @@ export function previewObserver<T>(ops: Ops<T>, projection: PreviewProjection, h
   };
 }
 
-function concat(parts: Float32Array[]): Float32Array {
+/** The parts one after the other in one array (per-step dumps → [S, …]). */
+export function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) {

@@ -22,6 +22,7 @@ export type {
   KleinbildReferenceImage,
 } from './backend';
 export { createGenerator } from './generator';
+export type * from './generator'; // Generator, its options, and the engine types it passes (worker/api.ts)
 export type {
   AdapterCapabilities,
   Capabilities,

@@ -23,6 +23,25 @@ export function expectGolden(c: GoldenCase, got: Float32Array, name: string, wha
 }
 
 /** Rows [start, start+count) of a row-major [rows, cols] golden tensor (drops the batch dim). */
+/**
+ * A PNG written by the CLI against the case's image.png: same size and channels, at most
+ * `image_png_fp32.max_levels` off anywhere and `mean_levels` on average (README §5). Logs both.
+ */
+export function expectGoldenPng(c: GoldenCase, got: { width: number; height: number; channels: number; data: ArrayLike<number> }, want: { width: number; height: number; channels: number; data: ArrayLike<number> }, what: string): void {
+  expect([got.width, got.height, got.channels]).toEqual([want.width, want.height, want.channels]);
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    const d = Math.abs((got.data[i] as number) - (want.data[i] as number));
+    max = Math.max(max, d);
+    sum += d;
+  }
+  const mean = sum / want.data.length;
+  console.log(`[golden] ${what}: max ${max} levels, mean ${mean.toFixed(4)}`);
+  expect(max).toBeLessThanOrEqual(c.meta.tolerances.image_png_fp32.max_levels);
+  expect(mean).toBeLessThanOrEqual(c.meta.tolerances.image_png_fp32.mean_levels);
+}
+
 export function goldenRows(t: GoldenTensor, start: number, count: number): Float32Array {
   const cols = t.shape[t.shape.length - 1] as number;
   return (t.data as Float32Array).slice(start * cols, (start + count) * cols);
