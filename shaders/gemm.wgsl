@@ -7,14 +7,18 @@
 //   EPILOGUE 0 store:     y[yRow0 + m, yCol0 + n] = a
 //            1 SwiGLU:    y[yRow0 + m, yCol0 + n] = silu(a)·b    (gate rows at row0, value rows at row1)
 //            2 residual:  y[yRow0 + m, yCol0 + n] += g_n·a, y f32 in place, g_n = mod[gateOff + n] (1 without GATE)
+//   LORA     a[m, n] += Σ_j u[m, j]·lb[row0 + n, j] (b likewise at row1) before bias and epilogue: a LoRA term
+//            with u = A·xin: [M, R] and lb = strength·scale·B: [rows of Ŵ, R], both f32, staged like more
+//            K slabs (16 of R each) after the main loop
 // Ŵ: W_FORMAT 0 f32, 1 f16, 2 bf16 (element i of the flat [rows, K] array), 3 q8, 4 q4, 5 q8m
 // (group-quantized, src/util/quant.ts: codes, then f16 scales (and q4/q8m mins) per GROUP weights of
 // a row, dequantized in registers: q8 c·s with c a signed byte, q4 mn + c·s with c a nibble, q8m
 // mn + c·s with c an unsigned byte). x, x2: f16 (packed two per u32, low half first) when X_F16, else f32; y: f16 when Y_F16
 // (epilogues 0 and 1; N, yStride and yCol0 even), else f32. Rows of x are K1 wide, of x2 K − K1,
 // of y yStride (≥ yCol0 + N: a column window of a wider tensor, e.g. q|k|v of two streams).
-// Bindings: 0 x, 1 x2, 2 w, 3 bias, 4 stats, 5 mod: array<u32> (read; unused ones may be any buffer
-// but y), 6 y: array<u32> (read_write), 7 params.
+// Bindings: 0 x, 1 x2 (or, under PROLOGUE 1, which takes no x2, the stats), 2 w, 3 bias, 4 u, 5 mod
+// (read; unused ones may be any buffer but y), 6 y: array<u32> (read_write), 7 lb (read), 8 params:
+// eight storage buffers, WebGPU's default maxStorageBuffersPerShaderStage.
 // Dispatch: (⌈N/64⌉, ⌈M/64⌉). A 16×16-invocation workgroup computes the 64×64 tile of y at
 // (64·wg.y, 64·wg.x); invocation (tx, ty) owns rows ty + 16i (i < 4) and the column pairs
 // 2tx + 32j + {0, 1} (j < 2), so an f16 pair is one word written by one invocation. K is walked in
@@ -36,23 +40,30 @@ override EPILOGUE: u32 = 0u;   // 0 store, 1 SwiGLU, 2 gated residual
 override GATE: bool = false;   // EPILOGUE 2: scale by mod[gateOff + n]
 override KPW: u32 = 1u;        // weights staged per load of Ŵ: 1 f32, 2 f16/bf16 (1 for an odd K), 4 q8/q8m, 8 q4
 override XPW: u32 = 1u;        // activations staged per load: 2 for f16 x with even K1 and K, else 1
+override LORA: bool = false;   // add the low-rank term u·lbᵀ (R = p.R columns)
 
 struct Params {
   M: u32, N: u32, K: u32, K1: u32,
   row0: u32, row1: u32, xRow0: u32, yRow0: u32,
   wordsPerRow: u32, groups: u32, scaleWord: u32, minWord: u32,
   shiftOff: u32, scaleOff: u32, gateOff: u32, yStride: u32,
-  yCol0: u32,
+  yCol0: u32, R: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read> x2: array<u32>;
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read> bias: array<u32>;
-@group(0) @binding(4) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read> lora_u: array<f32>;
 @group(0) @binding(5) var<storage, read> mods: array<f32>;
 @group(0) @binding(6) var<storage, read_write> y: array<u32>;
-@group(0) @binding(7) var<uniform> p: Params;
+@group(0) @binding(7) var<storage, read> lora_b: array<f32>;
+@group(0) @binding(8) var<uniform> p: Params;
+
+// LayerNorm statistic i (PROLOGUE 1): the stats tensor is bound in x2's slot.
+fn stat(i: u32) -> f32 {
+  return bitcast<f32>(x2[i]);
+}
 
 const TILE = 64u;
 const BK = 16u;
@@ -88,7 +99,7 @@ fn xin_at(m: u32, k: u32) -> f32 {
     let r = p.xRow0 + m;
     let v = act_at(r * p.K1 + k, false);
     if (PROLOGUE == 1u) {
-      let xhat = ((v - stats[3u * r]) - stats[3u * r + 1u]) * stats[3u * r + 2u];
+      let xhat = ((v - stat(3u * r)) - stat(3u * r + 1u)) * stat(3u * r + 2u);
       return fma(xhat, 1.0 + mods[p.scaleOff + k], mods[p.shiftOff + k]);
     }
     return v;
@@ -102,7 +113,7 @@ fn xin_pair(m: u32, k: u32) -> vec2f {
     let r = p.xRow0 + m;
     let v = unpack2x16float(x[(r * p.K1 + k) >> 1u]);
     if (PROLOGUE == 1u) {
-      let xhat = ((v - stats[3u * r]) - stats[3u * r + 1u]) * stats[3u * r + 2u];
+      let xhat = ((v - stat(3u * r)) - stat(3u * r + 1u)) * stat(3u * r + 2u);
       let scale = vec2f(mods[p.scaleOff + k], mods[p.scaleOff + k + 1u]);
       let shift = vec2f(mods[p.shiftOff + k], mods[p.shiftOff + k + 1u]);
       return fma(xhat, 1.0 + scale, shift);
@@ -161,6 +172,26 @@ fn col(tx: u32, c: u32) -> u32 {
   return 2u * tx + 32u * (c >> 1u) + (c & 1u);
 }
 
+// 16 rank-1 updates from the staged slabs: acc[4i + c] += xs[k, ty + 16i]·ws[k, col(tx, c)] (and accv from vs).
+fn accumulate(l: vec2u, acc: ptr<function, array<f32, 16>>, accv: ptr<function, array<f32, 16>>) {
+  for (var kk = 0u; kk < BK; kk++) {
+    var a: array<f32, 4>;
+    var b: array<f32, 4>;
+    var v: array<f32, 4>;
+    for (var i = 0u; i < 4u; i++) {
+      a[i] = xs[kk * PAD + l.y + 16u * i];
+      b[i] = ws[kk * PAD + col(l.x, i)];
+      if (SWIGLU) { v[i] = vs[kk * PAD + col(l.x, i)]; }
+    }
+    for (var i = 0u; i < 4u; i++) {
+      for (var c = 0u; c < 4u; c++) {
+        (*acc)[4u * i + c] = fma(a[i], b[c], (*acc)[4u * i + c]);
+        if (SWIGLU) { (*accv)[4u * i + c] = fma(a[i], v[c], (*accv)[4u * i + c]); }
+      }
+    }
+  }
+}
+
 @compute @workgroup_size(16, 16)
 fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u,
         @builtin(local_invocation_index) li: u32) {
@@ -205,23 +236,33 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       }
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      var v: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = xs[kk * PAD + lid.y + 16u * i];
-        b[i] = ws[kk * PAD + col(lid.x, i)];
-        if (SWIGLU) { v[i] = vs[kk * PAD + col(lid.x, i)]; }
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var c = 0u; c < 4u; c++) {
-          acc[4u * i + c] = fma(a[i], b[c], acc[4u * i + c]);
-          if (SWIGLU) { accv[4u * i + c] = fma(a[i], v[c], accv[4u * i + c]); }
+    accumulate(lid.xy, &acc, &accv);
+    workgroupBarrier();
+  }
+  if (LORA) {
+    // the LoRA term: slabs of u (as xin) and lb (as Ŵ and the value rows), zero-filled past M, N and R
+    for (var j0 = 0u; j0 < p.R; j0 += BK) {
+      for (var t = li; t < TILE * BK; t += 256u) {
+        let r = t / BK;
+        let kk = t % BK;
+        let j = j0 + kk;
+        var uv = 0.0;
+        if (j < p.R && m0 + r < p.M) { uv = lora_u[(m0 + r) * p.R + j]; }
+        xs[kk * PAD + r] = uv;
+        let nIn = j < p.R && n0 + r < p.N;
+        var bv = 0.0;
+        if (nIn) { bv = lora_b[(p.row0 + n0 + r) * p.R + j]; }
+        ws[kk * PAD + r] = bv;
+        if (SWIGLU) {
+          var vv = 0.0;
+          if (nIn) { vv = lora_b[(p.row1 + n0 + r) * p.R + j]; }
+          vs[kk * PAD + r] = vv;
         }
       }
+      workgroupBarrier();
+      accumulate(lid.xy, &acc, &accv);
+      workgroupBarrier();
     }
-    workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + lid.y + 16u * i;

@@ -1,5 +1,6 @@
 /**
- * The CLI reproduces the golden cases end to end (Dawn/WebGPU): prompt (+ --ref reference PNGs) +
+ * The CLI reproduces the golden cases end to end (Dawn/WebGPU): prompt (+ --ref reference PNGs, + --lora
+ * file:strength applied at run time) +
  * injected noise → dump of every golden tensor, compared stage by stage, and the PNG level by level.
  * Slow on SwiftShader (≈ 1.5–2 min per case).
  */
@@ -13,7 +14,7 @@ import { expectGolden, expectGoldenPng } from '../testing/goldenCompare';
 import { parseSafetensors } from '../weights/safetensors';
 import { main } from './generate';
 
-describe.each(['t2i-64', 'edit-1ref'] as const)('npm run generate on the golden %s case', (name) => {
+describe.each(['t2i-64', 'edit-1ref', 'lora-aitk'] as const)('npm run generate on the golden %s case', (name) => {
   it('matches every golden tensor and the PNG', async () => {
     const c = await loadGoldenCase(name);
     const dir = await mkdtemp(join(tmpdir(), 'kleinbild-cli-'));
@@ -22,6 +23,7 @@ describe.each(['t2i-64', 'edit-1ref'] as const)('npm run generate on the golden 
     const code = await main([
       '--model', join(GOLDEN_DIR, 'model-a'), '--prompt', m.prompt,
       ...m.reference_images.flatMap((r) => ['--ref', join(c.dir, r.file)]),
+      ...(m.loras ?? []).flatMap((l) => ['--lora', `${join(c.dir, l.file)}:${l.strength}`]),
       '--width', String(m.width), '--height', String(m.height), '--steps', String(m.num_inference_steps), '--seed', String(m.seed),
       '--latents', join(c.dir, 'tensors.safetensors'), '--dump', dir, '--out', out,
       '--precision', 'f32', // the float32 tolerances (f16 on lavapipe: src/pipeline/precision.test.ts)

@@ -1,6 +1,6 @@
 /**
  * `npm run generate -- --model <hub id | URL | folder> --prompt "…" [--ref in.png …] --width W --height H
- *   [--steps N] --seed S [--guidance G] [--negative-prompt "…"] [--latents noise.safetensors] [--dump DIR]
+ *   [--steps N] --seed S [--guidance G] [--negative-prompt "…"] [--lora FILE_OR_URL[:STRENGTH] …] [--latents noise.safetensors] [--dump DIR]
  *   [--backend gpu|cpu] [--quant q8|q4] [--low-memory] [--precision auto|f32|f16] --out out.png`
  * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
  * --ref (PNG, JPEG or WebP, up to 4) it edits / combines the references; the size then defaults to the first one's.
@@ -12,7 +12,9 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_MODEL } from '../catalog/choices';
-import { readModelIndex } from '../model/config';
+import { readConfigs, readModelIndex } from '../model/config';
+import { checkLoraFile } from '../pipeline/loras';
+import { parseLoraArg, readLoraBytes } from './loraArgs';
 import { cfgActive, modelDefaults } from '../pipeline/guidance';
 import { Pipeline, validateRequest } from '../pipeline/generate';
 import { checkRequestFits } from '../pipeline/plan';
@@ -113,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--seed <n>', 'noise seed', int('seed'), 0)
     .option('--guidance <g>', "classifier-free guidance scale, base models only (default: the model's, 1 distilled, 4 base; ≤ 1: no CFG)", num('guidance'))
     .option('--negative-prompt <text>', 'the unconditional prompt under classifier-free guidance (base models; default "")')
+    .option('--lora <file_or_url[:strength]>', 'a LoRA .safetensors for the transformer (ai-toolkit, kohya or diffusers/PEFT naming), strength default 1; repeatable', collect, [])
     .option('--latents <file>', 'initial noise: safetensors with tensor "noise" [1,128,H/16,W/16]')
     .option('--dump <dir>', 'write DIR/tensors.safetensors with the golden tensor names')
     .option('--backend <name>', 'gpu (Dawn) or cpu (reference loops)', 'gpu')
@@ -122,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <file.png>', 'output PNG', 'out.png')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps?: number; seed: number; guidance?: number; negativePrompt?: string; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; out: string }>();
+  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps?: number; seed: number; guidance?: number; negativePrompt?: string; lora: string[]; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; out: string }>();
   if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
   const precision = parsePrecision(o.precision);
   const references: ReferenceImage[] = [];
@@ -135,14 +138,25 @@ export async function main(argv: string[]): Promise<number> {
   const width = o.width ?? size?.width ?? DEFAULT_SIDE;
   const height = o.height ?? size?.height ?? DEFAULT_SIDE;
   const latents = o.latents ? await readNoise(o.latents, width, height) : undefined; // shape checked before any work
+  const loraArgs = o.lora.map(parseLoraArg);
+  const loraUses = loraArgs.map((l) => ({ name: l.source, strength: l.strength }));
   const guidance = { ...(o.guidance !== undefined ? { guidance: o.guidance } : {}), ...(o.negativePrompt !== undefined ? { negativePrompt: o.negativePrompt } : {}) };
-  const request = (steps: number) => ({ prompt: o.prompt, width, height, steps, seed: o.seed, ...guidance, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}) });
+  const request = (steps: number) => ({ prompt: o.prompt, width, height, steps, seed: o.seed, ...guidance, ...(latents ? { latents } : {}), ...(references.length ? { references } : {}), ...(loraUses.length ? { loras: loraUses } : {}) });
   validateRequest(request(o.steps ?? 1), LATENT_CHANNELS); // size, steps, seed, guidance range: before anything is read
   await prepareOut(o.out); // a finished image must not be lost to a missing or unwritable folder
   const source = resolveSource(o.model);
   const model = await readModelIndex(source); // one small file: distilled or base
   const req = request(o.steps ?? modelDefaults(model.distilled).steps);
   validateRequest(req, LATENT_CHANNELS, model); // guidance and negative prompt against the model: before the (slow) load
+  const loraFiles: { name: string; bytes: Uint8Array }[] = [];
+  if (loraArgs.length) {
+    const configs = await readConfigs(source);
+    for (const l of loraArgs) {
+      const bytes = await readLoraBytes(l.source);
+      await checkLoraFile(configs, l.source, bytes); // another model's LoRA, a truncated file…: before the (slow) load
+      loraFiles.push({ name: l.source, bytes });
+    }
+  }
 
   const ops = await createOps(o.backend);
   const t0 = performance.now();
@@ -152,6 +166,10 @@ export async function main(argv: string[]): Promise<number> {
     if (pct !== shown && process.stderr.isTTY) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
   }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
+  for (const f of loraFiles) {
+    const info = await pipeline.addLora(f.name, f.bytes);
+    process.stderr.write(`LoRA ${f.name}: ${info.format} naming, rank ${info.rank}, ${info.layers} weights, strength ${loraUses.find((u) => u.name === f.name)?.strength}\n`);
+  }
   const g = req.guidance ?? pipeline.info.defaultGuidance;
   process.stderr.write(`${req.steps} steps, guidance ${g}${cfgActive(pipeline.distilled, g) ? ' (classifier-free guidance: two transformer passes per step)' : ''}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;

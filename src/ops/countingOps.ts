@@ -1,7 +1,7 @@
 /**
  * An Ops wrapper that counts the FLOPs of the heavy ops (benchmarks), forwarding everything:
  * - linear x: [M, K] · w: [N, K]ᵀ (N = rows count when given) → 2·M·N·K; gemm the same over its
- *   M = xRows count and K = K1 + K2 rows, twice for SwiGLU (gate and value), counted as linear;
+ *   M = xRows count and K = K1 + K2 (+ R of a LoRA term) rows, twice for SwiGLU (gate and value), counted as linear;
  * - attention q: [Sq, H·Dh] (or windows of H·Dh columns), k: [Sk, ·] → 4·Sq·Sk·H·Dh (QKᵀ and PV), halved when causal;
  * - conv2d w: [Co, Ci, kh, kw] → y: [Co, H', W'] → 2·Co·H'·W'·Ci·kh·kw.
  * Norms, RoPE and elementwise ops are not counted (< 1 % of the work, flux2-klein.md §10.1).
@@ -54,7 +54,8 @@ export class CountingOps<T> implements Ops<T> {
     const m = opts?.xRows ? opts.xRows[1] : (this.inner.shape(x)[0] as number);
     const k = this.inner.shape(w)[1] as number;
     const n = opts?.rows ? opts.rows[1] : (this.inner.shape(w)[0] as number);
-    this.flops.linear += 2 * m * n * k * (opts?.swiglu ? 2 : 1);
+    const r = opts?.lora ? (this.inner.shape(opts.lora.u)[1] as number) : 0; // the LoRA term's rank
+    this.flops.linear += 2 * m * n * (k + r) * (opts?.swiglu ? 2 : 1);
     return this.inner.gemm(x, w, opts);
   }
   conv2d(x: T, w: T, b: T | null, opts?: Conv2dOptions): T {

@@ -28,6 +28,13 @@ export interface GemmOptions<T> {
   into?: { t: T; row0: number; col0?: number };
   /** With `into` (an f32 tensor): add instead of store, t += g ⊙ y with g = mod[chunk·N + n] (1 without gate). */
   residual?: { gate?: { mod: T; chunk: number } };
+  /**
+   * A low-rank term added to the product before bias and epilogue (LoRA at run time, src/model/lora.ts):
+   * a[m, n] += Σ_r u[m, r]·b[row0 + n, r], and the value rows b[valueRow0 + n, r] under `swiglu`.
+   * u: [M, R] f32, the LoRA down projections of the same M input rows (A·x̂, after the prologue);
+   * b: [rows of W, R] f32, the up projections with strength·scale folded in.
+   */
+  lora?: { u: T; b: T } | null;
   /** Store the new (or `into`) tensor as f16 (GEMM outputs may be f16; residual streams stay f32). */
   f16?: boolean;
 }

@@ -9,7 +9,7 @@
 import { Cancelled, InvalidInput } from '../errors';
 import type { Ops } from '../ops/ops';
 import { fluxRopeTable } from '../model/ropeTables';
-import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo, Precision } from './types';
+import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, LoraInfo, ModelInfo, Precision } from './types';
 import type { FileSource } from '../weights/source';
 import { openCheckpoints } from '../weights/pack';
 import { WeightLoader } from '../weights/load';
@@ -29,9 +29,10 @@ import { denoise } from './denoise';
 import { fitPreview, previewFitGrid } from './previewFit';
 import { validateReferences } from './references';
 import { type EncodedReferences, ReferenceEncoder } from './referenceEncoder';
-import { LOW_MEMORY_REUSE_BYTES, StageWeights } from './stageWeights';
+import { LOW_MEMORY_REUSE_BYTES, StageWeights, recordNames } from './stageWeights';
 import { PromptCache } from './prompts';
 import { cfgActive, cfgDumpObserver, guidedVelocity, modelDefaults, validateGuidance } from './guidance';
+import { LoraSet, validateLoraUses } from './loras';
 
 export type { LoadOptions };
 
@@ -109,6 +110,7 @@ export function validateRequest(req: GenerateRequest, latentChannels: number, mo
   if (!Number.isInteger(req.seed) || req.seed < 0 || req.seed > 0xffffffff) throw new InvalidInput(`seed ${req.seed}: use an integer 0…4294967295`);
   if (typeof req.prompt !== 'string') throw new InvalidInput('prompt must be a string');
   validateGuidance(req, model);
+  if (req.loras !== undefined) validateLoraUses(req.loras);
   if (req.references) validateReferences(req.references);
   const n = latentChannels * (req.width / 16) * (req.height / 16);
   if (req.latents && req.latents.length !== n) {
@@ -130,7 +132,30 @@ export class Pipeline<T> {
     readonly lowMemory: boolean,
     /** The transformer stores GEMM/attention outputs in f16 (LoadOptions.precision resolved). */
     readonly f16: boolean,
+    /** The LoRA files this pipeline holds and the stacked terms of the last request's selection. */
+    private readonly loraSet: LoraSet<T>,
   ) {}
+
+  /**
+   * Parses a LoRA `.safetensors` file (ai-toolkit, kohya or diffusers/PEFT naming) for this model's
+   * transformer and keeps it under `name` (replacing one of that name); requests select it through
+   * GenerateRequest.loras. Errors: InvalidInput naming the file and the first offending keys (not
+   * safetensors or truncated, another model's or a text encoder's LoRA, DoRA/LoKr, shapes that do not
+   * fit), checked before anything is uploaded.
+   */
+  addLora(name: string, bytes: Uint8Array): Promise<LoraInfo> {
+    return this.loraSet.add(name, bytes);
+  }
+
+  /** Forgets the LoRA `name` and frees its terms (no-op when unknown). */
+  removeLora(name: string): void {
+    this.loraSet.remove(name);
+  }
+
+  /** The LoRA files held, in the order they were added. */
+  loras(): LoraInfo[] {
+    return this.loraSet.list();
+  }
 
   /** Step-distilled (ModelInfo.distilled): no classifier-free guidance. */
   get distilled(): boolean {
@@ -233,10 +258,11 @@ export class Pipeline<T> {
   ): Promise<Pipeline<T>> {
     const low = opts.lowMemory === true;
     ops.setReuseLimit(low ? LOW_MEMORY_REUSE_BYTES : Infinity);
+    const transformerNames = new Map<T, string>(); // weight tensor → checkpoint name (LoRA targets)
     const bytes = opts.stageBytes ?? {};
     const stages = {
       textEncoder: new StageWeights(ops, 'text_encoder', sources.textEncoder, (w) => loadQwen3(w, configs.textEncoder), bytes.textEncoder ?? 0, low),
-      transformer: new StageWeights(ops, 'transformer', sources.transformer, (w) => loadTransformer(w, configs.transformer), bytes.transformer ?? 0, low),
+      transformer: new StageWeights(ops, 'transformer', sources.transformer, (w) => loadTransformer(recordNames(w, transformerNames), configs.transformer), bytes.transformer ?? 0, low),
       vae: new StageWeights(ops, 'vae', sources.vae, (w) => loadDecoder(w, configs.vae), bytes.vae ?? 0, low),
     };
     const all = [stages.textEncoder, stages.transformer, stages.vae] as const;
@@ -260,7 +286,8 @@ export class Pipeline<T> {
     const { steps: defaultSteps, guidance: defaultGuidance } = modelDefaults(distilled);
     const prompts = new PromptCache(ops, tokenizer, configs.textEncoder);
     const full: ModelInfo = { ...info, weightBytes, distilled, defaultSteps, defaultGuidance };
-    return new Pipeline<T>(ops, configs, prompts, stages, new ReferenceEncoder(ops, configs.vae, encoder), full, low, resolvePrecision(ops, opts.precision));
+    const loraSet = new LoraSet(ops, configs, transformerNames);
+    return new Pipeline<T>(ops, configs, prompts, stages, new ReferenceEncoder(ops, configs.vae, encoder), full, low, resolvePrecision(ops, opts.precision), loraSet);
   }
 
   /**
@@ -273,6 +300,7 @@ export class Pipeline<T> {
     const { ops, configs: cfg, stages } = this;
     const latentCh = cfg.transformer.in_channels;
     validateRequest(req, latentCh, this.info);
+    this.loraSet.check(req.loras ?? []); // names known: before any work
     const guidance = req.guidance ?? this.info.defaultGuidance;
     const cfgOn = cfgActive(this.distilled, guidance);
     const check = () => {
@@ -334,9 +362,10 @@ export class Pipeline<T> {
       check();
       report(stepAt(0));
       const wt = await acquire(stages.transformer, stepAt(0));
+      const lops = this.loraSet.opsFor(req.loras ?? []); // ops with the selected LoRAs' terms (ops itself without)
       let ts = performance.now(); // step 1 also projects the prompt embeddings
-      const txt = embedContext(ops, wt, promptEmbeds);
-      const negTxt = negative ? embedContext(ops, wt, negative.embeds) : null;
+      const txt = embedContext(lops, wt, promptEmbeds);
+      const negTxt = negative ? embedContext(lops, wt, negative.embeds) : null;
       const rope = ops.fromHost(ropeTable.data, ropeTable.shape, 'dit.rope');
       const x = ops.fromHost(packLatents(req.latents ?? drawNoise(req.seed, h, wd), h, wd), [n, latentCh], 'latents');
       owned.push(txt, rope, x, ...(negTxt ? [negTxt] : []));
@@ -347,7 +376,7 @@ export class Pipeline<T> {
       const velocity = (xt: T, sigma: number): T => {
         const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
         const img = refs ? ops.concatRows(xt, refs.tokens) : xt;
-        const pass = (context: T) => transformerForward(ops, wt, tr, { txt: context, rope, targetTokens: n, f16: this.f16 }, img, tIn);
+        const pass = (context: T) => transformerForward(lops, wt, tr, { txt: context, rope, targetTokens: n, f16: this.f16 }, img, tIn);
         return negTxt ? guidedVelocity(ops, pass(txt), pass(negTxt), guidance, taps) : pass(txt);
       };
       await denoise(ops, x, sigmas, velocity, {
@@ -412,6 +441,7 @@ export class Pipeline<T> {
     for (const s of [this.stages.textEncoder, this.stages.transformer, this.stages.vae]) s.dispose();
     this.references.dispose();
     this.prompts.dispose();
+    this.loraSet.dispose();
   }
 }
 

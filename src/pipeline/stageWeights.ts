@@ -83,3 +83,22 @@ export class StageWeights<T, W> {
     this.weights = null;
   }
 }
+
+/**
+ * `w` noting which tensor each name gave into `names` (cleared first: a low-memory reload makes new
+ * tensors), so that LoRA terms keyed by checkpoint name find their weight tensors.
+ */
+export function recordNames<T>(w: WeightGetter<T>, names: Map<T, string>): WeightGetter<T> {
+  names.clear();
+  return {
+    get loadedBytes() {
+      return w.loadedBytes;
+    },
+    get: async (name, shape) => {
+      const t = await w.get(name, shape);
+      names.set(t, name);
+      return t;
+    },
+    tokenEmbedding: (name, shape) => w.tokenEmbedding(name, shape),
+  };
+}

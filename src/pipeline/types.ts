@@ -98,6 +98,31 @@ export interface GenerateRequest {
    * aspect ≤ 8). Preprocessed as diffusers does (downscale above 1024², center-crop to multiples of 16).
    */
   references?: ReferenceImage[];
+  /**
+   * LoRAs applied to the transformer for this request, by the names given to Pipeline.addLora, in
+   * order; strength a finite number (|strength| ≤ LORA_STRENGTH_MAX; 0 is the same as leaving it
+   * out). W·x + Σ strength·scale·B·(A·x) at run time: the stored weights are never changed.
+   */
+  loras?: LoraUse[];
+}
+
+/** One LoRA in a request: a name given to addLora and its strength (1: as trained; negative: the opposite). */
+export interface LoraUse {
+  name: string;
+  strength: number;
+}
+
+/** A LoRA file the pipeline holds (Pipeline.addLora). */
+export interface LoraInfo {
+  name: string;
+  /** Naming the file uses: ai-toolkit (`diffusion_model.…`), kohya (`lora_unet_…`) or diffusers/PEFT (`transformer.…`). */
+  format: 'ai-toolkit' | 'kohya' | 'peft';
+  /** Largest rank of its layers. */
+  rank: number;
+  /** Weights it changes (a fused qkv counts as three). */
+  layers: number;
+  /** f32 bytes its A and B matrices hold in memory. */
+  bytes: number;
 }
 
 /**

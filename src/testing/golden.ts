@@ -20,7 +20,7 @@ import type { GenerateRequest } from '../pipeline/types';
 export const GOLDEN_DIR: string =
   process.env.KLEINBILD_GOLDEN ?? fileURLToPath(new URL('../../test/golden/', import.meta.url));
 
-export type GoldenCaseName = 't2i-64' | 'edit-1ref' | 'cfg-64';
+export type GoldenCaseName = 't2i-64' | 'edit-1ref' | 'cfg-64' | 'lora-aitk';
 
 /** Per-tensor float32 thresholds from case.json (README §5). */
 export interface GoldenTolerance {
@@ -56,6 +56,8 @@ export interface GoldenCaseMeta {
     crop_left: number;
     crop_top: number;
   }[];
+  /** LoRA cases: the files (in the case folder) applied with their strengths; several add up. */
+  loras?: { file: string; format: 'ai-toolkit' | 'kohya' | 'peft'; rank: number; alpha: number | null; strength: number }[];
   mu: number;
   /** σ_0 … σ_{S−1}, 0. */
   sigmas: number[];

@@ -5,7 +5,7 @@
  * adapter report.
  */
 import type { AdapterReport } from '../gpu/device';
-import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, ModelInfo, ModelSource } from '../pipeline/types';
+import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, LoraInfo, ModelInfo, ModelSource } from '../pipeline/types';
 import type { DownloadPlan, DownloadProgress, StorageReport, StoredModel } from '../store/types';
 import type { ImportPlan } from '../store/importFolder';
 import type { FitVerdict, GpuFit } from '../pipeline/gpuFit';
@@ -53,6 +53,16 @@ export interface GeneratorApi {
   generate(req: GenerateRequest, onProgress: (p: GenerateProgress) => void, onPreview?: (p: GeneratePreview) => void): Promise<GenerateResult>;
   /** Cancels the running generate(); it rejects with an error named 'Cancelled'. */
   cancel(): void;
+  /**
+   * Parses a LoRA `.safetensors` file for the loaded model and keeps it under `name` (replacing one of
+   * that name) until removeLora, another load() or the worker ends; requests use it through
+   * GenerateRequest.loras. Errors: InvalidInput naming the file and the first offending keys (not a
+   * safetensors file or truncated, another model's LoRA, a text-encoder LoRA, DoRA/LoKr…), or when no
+   * model is loaded. The stored weights are not touched: switching or removing a LoRA needs no reload.
+   */
+  addLora(name: string, bytes: Uint8Array): Promise<LoraInfo>;
+  /** Forgets the LoRA `name` (no-op when unknown). */
+  removeLora(name: string): Promise<void>;
   /** The models in this browser's storage (complete and partial), usage, quota and persistence. */
   storage(): Promise<StorageReport>;
   /** What downloading `recipe` would fetch (reads headers only); storedBytes > 0 means it resumes. */

@@ -5,7 +5,7 @@
  * them as `Error` objects carrying both.
  */
 import * as Comlink from 'comlink';
-import type { Capabilities, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadOptions, LoadProgress, ModelInfo, ModelSource } from './api';
+import type { Capabilities, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadOptions, LoadProgress, LoraInfo, ModelInfo, ModelSource } from './api';
 import { GpuContext, type GpuTensor } from '../gpu/context';
 import { type AdapterReport, requestDevice } from '../gpu/device';
 import { Cancelled, DeviceLost, InvalidInput } from '../errors';
@@ -186,6 +186,15 @@ const api: GeneratorApi = {
 
   cancel(): void {
     running?.abort();
+  },
+
+  async addLora(name: string, bytes: Uint8Array): Promise<LoraInfo> {
+    if (!pipeline) throw new InvalidInput('No model is loaded: load one before adding a LoRA.');
+    return pipeline.addLora(name, bytes);
+  },
+
+  async removeLora(name: string): Promise<void> {
+    pipeline?.removeLora(name);
   },
 
   storage: () => storageReport(),

@@ -25,8 +25,8 @@ const toF16 = (v: number): number => f16BitsToF32(f32ToF16Bits(v));
 /**
  * The fused linear layer, plainly (options: ../gemmOptions.ts; the GPU version is ../gpu/gemm.ts):
  * f64 sums; LayerNorm prologue from `norm.stats` (m + c, rstd); SwiGLU silu(a)·b; `into` rows written
- * or (residual) added in place; outputs rounded to f16 when `f16`. x: [R, K1], x2: [M, K2],
- * w: [rows, K] (decoded) → [M, N] or `into.t`.
+ * or (residual) added in place; outputs rounded to f16 when `f16`; the LoRA term u·bᵀ added to the
+ * product. x: [R, K1], x2: [M, K2], w: [rows, K] (decoded) → [M, N] or `into.t`.
  */
 export function gemm(x: CpuTensor, w: CpuTensor, o: GemmOptions<CpuTensor> = {}): CpuTensor {
   const [xRowsTotal, K1] = x.shape as [number, number];
@@ -44,12 +44,18 @@ export function gemm(x: CpuTensor, w: CpuTensor, o: GemmOptions<CpuTensor> = {})
   const yCol0 = o.into?.col0 ?? 0;
   const yStride = out.shape[1] as number;
   assert(yCol0 + N <= yStride && yRow0 + M <= (out.shape[0] as number), () => `gemm: into ${fmtShape(out.shape)} rows [${yRow0}, +${M}), columns [${yCol0}, +${N})`);
+  const lora = o.lora ?? null;
+  const R = lora ? (lora.u.shape[1] as number) : 0;
+  assert(!lora || (lora.u.shape[0] === M && lora.b.shape[0] === wRows && lora.b.shape[1] === R),
+    () => `gemm: LoRA u ${fmtShape(lora?.u.shape ?? [])}, b ${fmtShape(lora?.b.shape ?? [])} for M ${M}, w ${fmtShape(w.shape)}`);
+  let m = 0; // the current output row (dot reads u's row m)
   const dot = (r: number) => {
     let s = 0;
     for (let k = 0; k < K; k++) s += (xin[k] as number) * (w.data[r * K + k] as number);
+    if (lora) for (let j = 0; j < R; j++) s += (lora.u.data[m * R + j] as number) * (lora.b.data[r * R + j] as number);
     return s + (o.bias ? (o.bias.data[r] as number) : 0);
   };
-  for (let m = 0; m < M; m++) {
+  for (m = 0; m < M; m++) {
     const r = xRow0 + m;
     for (let k = 0; k < K1; k++) {
       const v = x.data[r * K1 + k] as number;

@@ -1,7 +1,7 @@
 /**
  * gemm.wgsl + row_stats.wgsl against their CPU twins (../cpu/gemm.ts): every weight format, the
  * LayerNorm prologue on values far from zero, SwiGLU, the K-concatenated second input, f16 inputs and
- * outputs, row windows of x and of an output written or added in place (with a gate).
+ * outputs, row windows of x and of an output written or added in place (with a gate), the LoRA term.
  */
 import { describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../gpu/context';
@@ -68,6 +68,8 @@ interface Case {
   xRows?: [number, number];
   /** into: a [total, N] output, written at row0 (or added with residual/gate). */
   into?: { total: number; row0: number; col0?: number; width?: number; residual?: boolean; gate?: boolean };
+  /** A LoRA term of this rank: u [M, R] and b [wRows, R] f32 (model/lora.ts). */
+  lora?: number;
 }
 
 const CASES: Case[] = [
@@ -88,6 +90,10 @@ const CASES: Case[] = [
   { name: 'gated residual into rows [10, 60) of an f32 stream, [x | x2] input', M: 50, K1: 48, K2: 32, wRows: 64, format: 'q4', into: { total: 80, row0: 10, residual: true, gate: true } },
   { name: 'f16 x rows [11, 81) two per load, 16-word slab rows off the tile edge', M: 70, K1: 82, wRows: 40, format: 'q4', xRows: [11, 70], xF16: true },
   { name: 'f16 [x | x2] with odd K1: one activation per load', M: 66, K1: 33, K2: 31, wRows: 34, format: 'f16', xF16: true, f16: true },
+  { name: 'LoRA rank 4 term on q8 weights, a row window of W', M: 70, K1: 96, wRows: 60, format: 'q8', rows: [7, 44], lora: 4 },
+  { name: 'LoRA rank 20 (two slabs of R) under the LayerNorm prologue into an f16 window', M: 66, K1: 64, wRows: 48, format: 'q4', norm: true, f16: true, lora: 20, into: { total: 80, row0: 9, col0: 16, width: 96 } },
+  { name: 'LoRA rank 8 under SwiGLU (gate and value rows of b), f16 in', M: 70, K1: 64, wRows: 100, format: 'bf16', rows: [2, 40], swiglu: 52, xF16: true, lora: 8 },
+  { name: 'LoRA rank 16 on [x | x2] with a gated residual', M: 50, K1: 48, K2: 32, wRows: 64, format: 'q4', into: { total: 80, row0: 10, residual: true, gate: true }, lora: 16 },
   { name: 'LayerNorm prologue on x rows [30, 95) and an ungated residual', M: 65, K1: 64, wRows: 64, format: 'bf16', norm: true, xRows: [30, 65], into: { total: 65, row0: 0, residual: true } },
 ];
 
@@ -120,6 +126,8 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
       const biasV = rng.normals(c.wRows, 0.1);
       const W = c.into?.width ?? N;
       const intoV = c.into ? rng.normals(c.into.total * W) : null;
+      const uV = c.lora ? rng.normals(c.M * c.lora) : null;
+      const bV = c.lora ? rng.normals(c.wRows * c.lora, 0.3) : null;
       const gpuOut = ctx.tidy(() => {
         const [x] = act(ctx, xv, [xTotal, c.K1], c.xF16 === true);
         const [w] = weight(ctx, new Rng(7), c.wRows, K, c.format, c.group);
@@ -132,6 +140,7 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
         if (c.norm) o.norm = { stats: rowStats(ctx, x, 1e-6), mod: modT, shiftChunk: 1, scaleChunk: 3 };
         if (c.swiglu !== undefined) o.swiglu = { valueRow0: c.swiglu };
         if (c.f16) o.f16 = true;
+        if (c.lora && uV && bV) o.lora = { u: ctx.upload(uV, [c.M, c.lora], 'f32', 'u'), b: ctx.upload(bV, [c.wRows, c.lora], 'f32', 'b') };
         if (c.into && intoV) {
           const t = c.f16 ? ctx.upload(f32ToF16(intoV), [c.into.total, W], 'f16', 'into') : ctx.upload(intoV, [c.into.total, W], 'f32', 'into');
           o.into = { t, row0: c.into.row0, col0: c.into.col0 ?? 0 };
@@ -152,6 +161,7 @@ describe('gemm (gemm.wgsl) and rowStats (row_stats.wgsl)', () => {
       if (c.norm) o.norm = { stats: rowStatsCpu(x, 1e-6), mod: modC, shiftChunk: 1, scaleChunk: 3 };
       if (c.swiglu !== undefined) o.swiglu = { valueRow0: c.swiglu };
       if (c.f16) o.f16 = true;
+      if (c.lora && uV && bV) o.lora = { u: cpuTensor(uV, [c.M, c.lora]), b: cpuTensor(bV, [c.wRows, c.lora]) };
       if (c.into && intoV) {
         o.into = { t: cpuTensor(c.f16 ? f16ToF32(f32ToF16(intoV)) : Float32Array.from(intoV), [c.into.total, W], c.f16 === true), row0: c.into.row0, col0: c.into.col0 ?? 0 };
         if (c.into.residual) o.residual = c.into.gate ? { gate: { mod: modC, chunk: 2 } } : {};

@@ -32,7 +32,8 @@ export function rowStats(ctx: GpuContext, x: GpuTensor, eps: number): GpuTensor 
  * The fused linear layer (gemm.wgsl; options in ../gemmOptions.ts): x: [R, K1] f32 or f16 (rows xRows
  * of it used, M of them), x2: [M, K − K1] of the same dtype, w: [rows, K] in f32/f16/bf16/q8/q4/q8m →
  * y: [M, N] f32 (or f16 with `f16`), or written/added into a row and column window of `into.t`. f32 accumulation; the
- * LayerNorm prologue, SwiGLU and gated-residual epilogues in f32. Errors (assert): shapes that
+ * LayerNorm prologue, SwiGLU and gated-residual epilogues in f32, the LoRA term u·bᵀ (f32) added to
+ * the product. Errors (assert): shapes that
  * disagree, ranges outside their tensors, `norm` with x2, `residual` without an f32 `into`, an f16
  * output with odd N, M ≤ 0.
  */
@@ -63,6 +64,13 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
     assert(x.dtype === 'f32', 'gemm: the LayerNorm prologue reads an f32 x (a residual stream)');
     const chunks = numel(norm.mod.shape) / K;
     for (const c of [norm.shiftChunk, norm.scaleChunk]) assert(Number.isInteger(c) && c >= 0 && c < chunks, () => `gemm: mod chunk ${c} outside ${chunks} chunks of ${K}`);
+  }
+  const lora = opts.lora ?? null;
+  const R = lora ? (lora.u.shape[1] as number) : 0;
+  if (lora) {
+    assert(lora.u.dtype === 'f32' && lora.b.dtype === 'f32' && lora.u.shape.length === 2 && lora.b.shape.length === 2, 'gemm: the LoRA u and b are 2-D f32');
+    assert(lora.u.shape[0] === M && lora.b.shape[0] === wRows && lora.b.shape[1] === R && R >= 1,
+      () => `gemm: LoRA u ${fmtShape(lora.u.shape)}, b ${fmtShape(lora.b.shape)} for M = ${M} and w ${fmtShape(w.shape)}`);
   }
   const residual = opts.residual ?? null;
   const gate = residual?.gate ?? null;
@@ -98,6 +106,7 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
     GATE: gate ? 1 : 0,
     KPW: KPW[format] === 2 && K % 2 === 1 ? 1 : KPW[format], // odd K: 16-bit rows are not word-aligned
     XPW: x.dtype === 'f16' && K % 2 === 0 && K1 % 2 === 0 ? 2 : 1, // f16 activations a word (two) at a time when rows start on words
+    LORA: lora ? 1 : 0,
   };
   const q = { wordsPerRow: 0, groups: 0, scaleWord: 0, minWord: 0 };
   if (isQuantLayoutFormat(format)) {
@@ -113,23 +122,24 @@ export function gemm(ctx: GpuContext, x: GpuTensor, w: GpuTensor, opts: GemmOpti
     row0, row1, xRow0, yRow0,
     q.wordsPerRow, q.groups, q.scaleWord, q.minWord,
     norm ? norm.shiftChunk * K : 0, norm ? norm.scaleChunk * K : 0, gate ? gate.chunk * N : 0, yStride,
-    yCol0,
+    yCol0, R,
   ];
   assert(!(norm && gate) || d === gate.mod, 'gemm: the prologue and the gate must read the same mod tensor');
-  // unused bindings alias read-only inputs (never y)
-  const bindings = [x, x2 ?? x, w, bias ?? w, norm?.stats ?? x, mod ?? x, y];
+  // unused bindings alias read-only inputs (never y); the stats share x2's slot (a prologue takes no x2)
+  const bindings = [x, x2 ?? norm?.stats ?? x, w, bias ?? w, lora?.u ?? x, mod ?? x, y, lora?.b ?? x];
   // traffic: x rows and x2 once, the weight rows used (twice with SwiGLU), y written (read too when added)
   const used = (N * (opts.swiglu ? 2 : 1)) / wRows;
   const elem = x.dtype === 'f16' ? 2 : 4;
   const yBytes = M * N * (opts.f16 ? 2 : 4) * (residual ? 2 : 1);
-  const bytes = M * K * elem + Math.ceil(used * (w.buffer.size + (bias?.buffer.size ?? 0))) + yBytes;
+  const loraBytes = lora ? 4 * R * (M + N * (opts.swiglu ? 2 : 1)) : 0; // u read, the b rows used
+  const bytes = M * K * elem + Math.ceil(used * (w.buffer.size + (bias?.buffer.size ?? 0))) + yBytes + loraBytes;
   ctx.dispatch({
     shader: GEMM,
     constants,
     bindings,
     params,
     workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE)],
-    flops: 2 * M * N * K * (opts.swiglu ? 2 : 1),
+    flops: 2 * M * N * (K + R) * (opts.swiglu ? 2 : 1),
     bytes,
   });
   return y;
