@@ -15,6 +15,7 @@ import type { FileSource } from '../weights/source';
 import { type Configs, readConfigs } from '../model/config';
 import { pngToRgba } from '../cli/png';
 import type { GenerateRequest } from '../pipeline/types';
+import type { Pipeline } from '../pipeline/generate';
 
 /** Golden root: $KLEINBILD_GOLDEN, else the repository's test/golden. */
 export const GOLDEN_DIR: string =
@@ -159,7 +160,7 @@ export function goldenConfigs(): Promise<Configs> {
 
 /**
  * Golden case `c` as a request: its prompt, size, steps, seed, guidance and negative prompt (CFG
- * cases), injected noise and reference images (PNG files of the case).
+ * cases), injected noise, reference images (PNG files of the case) and LoRAs by file name (addGoldenLoras).
  */
 export async function goldenRequest(c: GoldenCase): Promise<GenerateRequest> {
   const m = c.meta;
@@ -173,5 +174,11 @@ export async function goldenRequest(c: GoldenCase): Promise<GenerateRequest> {
     ...(m.cfg_active ? { guidance: m.guidance_scale, negativePrompt: m.negative_prompt ?? '' } : {}),
     latents: goldenTensor(c.tensors, 'noise').data as Float32Array,
     ...(references.length ? { references } : {}),
+    ...(m.loras?.length ? { loras: m.loras.map((l) => ({ name: l.file, strength: l.strength })) } : {}),
   };
+}
+
+/** Adds golden case `c`'s LoRA files to `p` under their file names (the names goldenRequest selects). */
+export async function addGoldenLoras<T>(p: Pipeline<T>, c: GoldenCase): Promise<void> {
+  for (const l of c.meta.loras ?? []) await p.addLora(l.file, new Uint8Array(await readFile(join(c.dir, l.file))));
 }

@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import type { Pipeline } from '../pipeline/generate';
 import type { Dump } from '../pipeline/observers';
 import { cosine, relL2 } from './expectClose';
-import { type GoldenCaseName, goldenRequest, goldenTensor, loadGoldenCase } from './golden';
+import { type GoldenCaseName, addGoldenLoras, goldenRequest, goldenTensor, loadGoldenCase } from './golden';
 
 export interface DriftBounds {
   minFinalCosine: number;
@@ -19,6 +19,7 @@ export interface DriftBounds {
 export async function expectDrift<T>(p: Pipeline<T>, name: GoldenCaseName, bounds: DriftBounds, label: string): Promise<void> {
   const c = await loadGoldenCase(name);
   const req = await goldenRequest(c);
+  await addGoldenLoras(p, c);
   const dump: Dump = new Map();
   await p.generate(req, { dump });
   const [final, decoded] = (['final_latents', 'decoded'] as const).map((t) => ({ got: dump.get(t)!.data as Float32Array, want: goldenTensor(c.tensors, t).data as Float32Array }));

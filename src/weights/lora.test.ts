@@ -9,10 +9,11 @@ import { flux2Plans } from './bflNames';
 import { type LoraLayer, type ParsedLora, parseLora } from './lora';
 import { bflLoraModules, bflLoraTargets } from './loraNames';
 import { dtypeOf, parseSafetensors, parseSafetensorsHeader } from './safetensors';
-import { type WritableTensor, encodeSafetensors } from './safetensorsWrite';
+import { encodeSafetensors } from './safetensorsWrite';
+import { type F32Tensor, diffusersModules, loraDeltas, loraFile, lora0Bytes, lora0Tensors, toKohya, toPeft } from '../testing/loraFiles';
 
 const LORA0 = 'lora0.safetensors';
-const aitkBytes = readFileSync(join(GOLDEN_DIR, 'cases/lora-aitk', LORA0));
+const aitkBytes = lora0Bytes();
 const modelDir = join(GOLDEN_DIR, 'model-a/transformer');
 const cfg = parseTransformerConfig(JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>);
 const D = hiddenSize(cfg); // 128
@@ -28,86 +29,10 @@ const expected = (w: string): readonly number[] | undefined => shapes.get(w);
  */
 const DELTA_RTOL = 1e-6;
 
-type F32Tensor = { shape: number[]; data: Float32Array };
 
-/** Test helper: f32 tensors → safetensors bytes in `dtype` (BF16 and F16 rounded to nearest). */
-function file(tensors: Record<string, F32Tensor>, dtype: 'F32' | 'BF16' | 'F16' = 'BF16', metadata?: Record<string, string>): Uint8Array {
-  const out: Record<string, WritableTensor> = {};
-  for (const [k, t] of Object.entries(tensors)) {
-    const data = dtype === 'F32' ? t.data : dtype === 'BF16' ? f32ToBf16(t.data) : f32ToF16(t.data);
-    out[k] = { dtype, shape: t.shape, data };
-  }
-  return encodeSafetensors(out, metadata);
-}
-
-/** lora0's tensors decoded: key → f32. */
-const raw = new Map([...parseSafetensors(aitkBytes)].map(([k, t]) => [k, { shape: t.info.shape, data: decodeToF32(t.bytes, dtypeOf(t.info)) }]));
-const AITK = /^diffusion_model\.(.+)\.lora_([AB])\.weight$/;
-const mul = (t: F32Tensor, s: number): F32Tensor => ({ shape: t.shape, data: t.data.map((x) => x * s) });
-
-/** BFL → diffusers module for lora0's modules, written out from diffusers' converter (the test's own oracle). */
-function diffusersModules(bfl: string): string[] {
-  const fixed: Record<string, string> = { img_in: 'x_embedder', txt_in: 'context_embedder', 'final_layer.linear': 'proj_out' };
-  if (fixed[bfl]) return [fixed[bfl] as string];
-  const [kind, i, ...rest] = bfl.split('.');
-  const sub = rest.join('.');
-  if (kind === 'single_blocks') return [`single_transformer_blocks.${i}.attn.${sub === 'linear1' ? 'to_qkv_mlp_proj' : 'to_out'}`];
-  const dbl: Record<string, string[]> = {
-    'img_attn.qkv': ['attn.to_q', 'attn.to_k', 'attn.to_v'],
-    'txt_attn.qkv': ['attn.add_q_proj', 'attn.add_k_proj', 'attn.add_v_proj'],
-    'img_attn.proj': ['attn.to_out.0'], 'txt_attn.proj': ['attn.to_add_out'],
-    'img_mlp.0': ['ff.linear_in'], 'img_mlp.2': ['ff.linear_out'],
-    'txt_mlp.0': ['ff_context.linear_in'], 'txt_mlp.2': ['ff_context.linear_out'],
-  };
-  return (dbl[sub] as string[]).map((m) => `transformer_blocks.${i}.${m}`);
-}
-
-/** lora0 as kohya: lora_down/lora_up/alpha, B·rank/alpha so that ΔW stays (F32). */
-function toKohya(alpha: number): Uint8Array {
-  const out: Record<string, F32Tensor> = {};
-  for (const [k, t] of raw) {
-    const [, m, ab] = AITK.exec(k) as RegExpExecArray;
-    const name = `lora_unet_${(m as string).replace(/\./g, '_')}`;
-    if (ab === 'A') out[`${name}.lora_down.weight`] = t;
-    else out[`${name}.lora_up.weight`] = mul(t, (t.shape[1] as number) / alpha);
-    out[`${name}.alpha`] = { shape: [], data: new Float32Array([alpha]) };
-  }
-  return file(out, 'F32');
-}
-
-/** lora0 as diffusers/PEFT: qkv A copied three times, B cut in row thirds; B·bScale(module). */
-function toPeft(prefix: string, bScale: (module: string) => number, dtype: 'F32' | 'BF16' | 'F16', metadata?: Record<string, string>): Uint8Array {
-  const out: Record<string, F32Tensor> = {};
-  for (const [k, t] of raw) {
-    const [, m, ab] = AITK.exec(k) as RegExpExecArray;
-    const targets = diffusersModules(m as string);
-    targets.forEach((d, i) => {
-      if (ab === 'A') return void (out[`${prefix}${d}.lora_A.weight`] = t);
-      const rows = (t.shape[0] as number) / targets.length;
-      const cols = t.shape[1] as number;
-      const part = { shape: [rows, cols], data: t.data.slice(i * rows * cols, (i + 1) * rows * cols) };
-      out[`${prefix}${d}.lora_B.weight`] = mul(part, bScale(d));
-    });
-  }
-  return file(out, dtype, metadata);
-}
-
-/** ΔW = scale·B·A of each layer, [out, in], computed in f64. */
-function deltas(p: ParsedLora): Map<string, Float64Array> {
-  const out = new Map<string, Float64Array>();
-  for (const l of p.layers) {
-    const d = new Float64Array(l.outFeatures * l.inFeatures);
-    for (let o = 0; o < l.outFeatures; o++) {
-      for (let i = 0; i < l.inFeatures; i++) {
-        let s = 0;
-        for (let k = 0; k < l.rank; k++) s += (l.b[o * l.rank + k] as number) * (l.a[k * l.inFeatures + i] as number);
-        d[o * l.inFeatures + i] = l.scale * s;
-      }
-    }
-    out.set(l.target, d);
-  }
-  return out;
-}
+const file = loraFile;
+const raw = lora0Tensors();
+const deltas = loraDeltas;
 
 /** The worst |ΔW − ΔW_ref| over every weight, relative to max |ΔW_ref|; throws when the weight sets differ. */
 function deltaError(got: ParsedLora, ref: ParsedLora): number {
