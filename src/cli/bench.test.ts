@@ -92,6 +92,18 @@ describe('npm run bench on the tiny config', () => {
     return JSON.parse(out) as BenchResult;
   }
 
+  it('--lora-rank adds a random LoRA: more linear FLOPs per step, counted alike by the ops and the kernels', async () => {
+    const plain = await bench('--no-profile');
+    const r = await bench('--no-profile', '--lora-rank', '4');
+    expect(r.loraRank).toBe(4);
+    const step = (x: BenchResult) => x.stages.find((st) => st.name === 'step 1')!.flops;
+    expect(step(r).linear).toBeGreaterThan(step(plain).linear);
+    expect(step(r).attention).toBe(step(plain).attention);
+    const k = r.kernels ?? {};
+    expect(KIND_KERNELS.linear.reduce((sum, n) => sum + (k[n]?.flops ?? 0), 0)).toBe(r.flops.linear);
+    expect(r.dispatches).toBeGreaterThan(plain.dispatches);
+  });
+
   it('times every stage, counts the analytic FLOPs, profiles the kernels, and peaks per stage in both modes', async () => {
     const r = await bench();
     const cfg = await readBenchConfigs(CONFIG);

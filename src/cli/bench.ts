@@ -37,6 +37,9 @@ import { folderSource } from '../weights/folderSource';
 import { Pipeline } from '../pipeline/generate';
 import { benchTokenizer } from '../pipeline/plan';
 import { TEXT_SEQ_LEN, type Configs, readConfigs } from '../model/config';
+import { syntheticLora } from '../pipeline/loras';
+import type { LoraUse } from '../pipeline/types';
+import { Rng } from '../util/rng';
 
 /** The three configs of the benchmarked model (same as the pipeline's). */
 export type BenchConfigs = Configs;
@@ -69,6 +72,8 @@ export interface BenchResult {
   textTokens: number;
   imageTokens: number;
   lowMemory: boolean;
+  /** --lora-rank (0: no LoRA). */
+  loraRank: number;
   /** Weight bytes made at load (normal) or by the timed run, stage by stage (low memory). */
   weightBytes: number;
   loadMs: number;
@@ -129,6 +134,7 @@ async function runOnce<T>(
   height: number,
   steps: number,
   seed: number,
+  loras: LoraUse[] = [],
 ): Promise<{ stages: StageResult[]; loadMs: number | null }> {
   const measured: Pick<StageResult, 'flops' | 'peak'>[] = [];
   const start = () => {
@@ -139,7 +145,7 @@ async function runOnce<T>(
   let last = '';
   start();
   const result = await pipeline.generate(
-    { prompt: '', width, height, steps, seed },
+    { prompt: '', width, height, steps, seed, ...(loras.length ? { loras } : {}) },
     {
       onProgress: (p) => {
         const key = `${p.stage}${p.step ?? ''}`;
@@ -182,6 +188,7 @@ interface BenchOptions {
   lowMemory: boolean;
   quant?: string;
   precision: string;
+  loraRank: number;
 }
 
 function parseArgs(argv: string[]): BenchOptions {
@@ -200,6 +207,7 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--low-memory', "one stage's weights on the GPU at a time (made per stage, freed after it)")
     .option('--quant <q>', 'linear weights of the text encoder and transformer in q4 or q8 (random codes; default bf16)')
     .option('--precision <p>', 'transformer activations: auto (f16 with shader-f16), f32 or f16', 'auto')
+    .option('--lora-rank <r>', 'apply a random LoRA of rank R to every weight a FLUX.2 LoRA can change (its cost per step; default none)', int('lora-rank'), 0)
     .option('--json', 'print one JSON object instead of the table')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -241,6 +249,13 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     const sources = { textEncoder: rwText, transformer: rwTransformer, vae: rwVae };
     const precision = parsePrecision(o.precision);
     const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, info, { precision, ...(o.lowMemory ? { lowMemory: true } : {}) });
+    const loras: LoraUse[] = [];
+    if (o.loraRank > 0) {
+      const rng = new Rng(o.seed + 1);
+      await pipeline.addLora('bench', await syntheticLora(cfg, o.loraRank, (n) => rng.normals(n, 0.01)));
+      loras.push({ name: 'bench', strength: 1 });
+      log(`random LoRA of rank ${o.loraRank} on every LoRA-able transformer weight`);
+    }
     await ops.sync();
     const loadMs = performance.now() - t0;
     if (!o.lowMemory) log(`random weights: ${(made() / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
@@ -248,7 +263,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     let warmupMs: number | null = null;
     if (o.warmup) {
       const tw = performance.now();
-      await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed);
+      await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed, loras);
       warmupMs = performance.now() - tw;
       log(`warmup: ${(warmupMs / 1000).toFixed(1)} s`);
     }
@@ -267,7 +282,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
         work.set(d.entry, { count: k.count + 1, flops: k.flops + d.flops, bytes: k.bytes + d.bytes });
       };
     }
-    const { stages, loadMs: stageLoadMs } = await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed);
+    const { stages, loadMs: stageLoadMs } = await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed, loras);
     if (ctx) ctx.recorder = null;
 
     const flops = zeroFlops();
@@ -297,6 +312,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       textTokens: TEXT_SEQ_LEN,
       imageTokens: (width / 16) * (height / 16),
       lowMemory: o.lowMemory,
+      loraRank: o.loraRank,
       weightBytes: o.lowMemory ? made() - bytes0 : pipeline.info.weightBytes,
       loadMs,
       stageLoadMs,
@@ -329,7 +345,7 @@ const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : (bytes
 export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   lines.push(`adapter   ${r.adapter} (${r.backend})`);
-  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens, ${r.precision} activations${r.subgroups === null ? '' : r.subgroups ? ', subgroup reductions' : ', workgroup reductions'}`);
+  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens, ${r.precision} activations${r.subgroups === null ? '' : r.subgroups ? ', subgroup reductions' : ', workgroup reductions'}${r.loraRank ? `, a random rank-${r.loraRank} LoRA` : ''}`);
   const made = r.lowMemory
     ? `per stage in the timed run (low memory), ${((r.stageLoadMs ?? 0) / 1000).toFixed(1)} s, not in the stage ms`
     : `made in ${(r.loadMs / 1000).toFixed(1)} s`;

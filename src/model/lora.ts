@@ -46,6 +46,9 @@ export function buildLoraTerms<T>(ops: Ops<T>, active: readonly ActiveLora[]): M
     }
   }
   const terms = new Map<string, LoraTerm<T>>();
+  const aStacks = new Map<string, T>(); // one A stack for q, k, v of a fused qkv LoRA (their A is the same array)
+  const ids = new Map<Float32Array, number>();
+  const idOf = (a: Float32Array) => ids.get(a) ?? (ids.set(a, ids.size), ids.size - 1);
   for (const [name, list] of parts) {
     const { inF, outF } = list[0] as (typeof list)[number];
     const R = list.reduce((n, p) => n + p.r, 0);
@@ -58,24 +61,36 @@ export function buildLoraTerms<T>(ops: Ops<T>, active: readonly ActiveLora[]): M
       off += p.r;
     }
     const upload = (v: Float32Array, shape: number[], what: string) => ops.weight(new Uint8Array(v.buffer), 'f32', shape, `lora ${what} ${name}`);
-    terms.set(name, { a: upload(a, [R, inF], 'A'), b: upload(b, [outF, R], 'B'), rank: R });
+    const key = list.map((p) => idOf(p.a)).join(',');
+    const aT = aStacks.get(key) ?? upload(a, [R, inF], 'A');
+    aStacks.set(key, aT);
+    terms.set(name, { a: aT, b: upload(b, [outF, R], 'B'), rank: R });
   }
   return terms;
 }
 
+/** Frees the terms' tensors (an A stack shared by several weights once). */
 export function releaseLoraTerms<T>(ops: Ops<T>, terms: ReadonlyMap<string, LoraTerm<T>>): void {
+  const done = new Set<T>();
   for (const t of terms.values()) {
-    ops.release(t.a);
-    ops.release(t.b);
+    for (const x of [t.a, t.b]) {
+      if (!done.has(x)) ops.release(x);
+      done.add(x);
+    }
   }
 }
 
 /**
  * `ops` with every gemm and linear over a weight in `terms` (keyed by the weight tensor) given its
  * LoRA term; everything else forwarded unchanged. Without terms, `ops` itself.
+ * The down projection u = A·x̂ of a LayerNorm prologue is kept for the next call with the same
+ * prologue object, input rows and A stack: q, k, v of a fused-qkv LoRA, and a single block's
+ * projection cut into q|k|v and MLP calls, compute it once (a prologue object lives for one block,
+ * and the block's tidy scope frees the kept u).
  */
 export function withLoras<T>(ops: Ops<T>, terms: ReadonlyMap<T, LoraTerm<T>>): Ops<T> {
   if (terms.size === 0) return ops;
+  let kept: { x: T; a: T; norm: object; rows: string; u: T } | null = null;
   const gemm = (x: T, w: T, o: GemmOptions<T> = {}): T => {
     const t = terms.get(w);
     if (!t) return ops.gemm(x, w, o);
@@ -83,9 +98,15 @@ export function withLoras<T>(ops: Ops<T>, terms: ReadonlyMap<T, LoraTerm<T>>): O
     if (o.xRows) down.xRows = o.xRows;
     if (o.x2) down.x2 = o.x2;
     if (o.norm) down.norm = o.norm;
-    const u = ops.gemm(x, t.a, down);
+    const rows = String(o.xRows ?? [0, ops.shape(x)[0]]);
+    const reuse = o.norm && kept && kept.x === x && kept.a === t.a && kept.norm === o.norm && kept.rows === rows;
+    const u = reuse ? (kept as { u: T }).u : ops.gemm(x, t.a, down);
     const y = ops.gemm(x, w, { ...o, lora: { u, b: t.b } });
-    ops.release(u);
+    if (reuse) return y;
+    if (kept) ops.release(kept.u);
+    kept = null;
+    if (o.norm) kept = { x, a: t.a, norm: o.norm, rows, u };
+    else ops.release(u);
     return y;
   };
   const linear = (x: T, w: T, o?: LinearOptions<T>): T => {

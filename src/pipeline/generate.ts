@@ -33,6 +33,7 @@ import { LOW_MEMORY_REUSE_BYTES, StageWeights, recordNames } from './stageWeight
 import { PromptCache } from './prompts';
 import { cfgActive, cfgDumpObserver, guidedVelocity, modelDefaults, validateGuidance } from './guidance';
 import { LoraSet, validateLoraUses } from './loras';
+import type { ParsedLora } from '../weights/lora';
 
 export type { LoadOptions };
 
@@ -141,10 +142,10 @@ export class Pipeline<T> {
    * transformer and keeps it under `name` (replacing one of that name); requests select it through
    * GenerateRequest.loras. Errors: InvalidInput naming the file and the first offending keys (not
    * safetensors or truncated, another model's or a text encoder's LoRA, DoRA/LoKr, shapes that do not
-   * fit), checked before anything is uploaded.
+   * fit), checked before anything is uploaded. A ParsedLora (syntheticLora: plans, benchmarks) is kept as it is.
    */
-  addLora(name: string, bytes: Uint8Array): Promise<LoraInfo> {
-    return this.loraSet.add(name, bytes);
+  addLora(name: string, file: Uint8Array | ParsedLora): Promise<LoraInfo> {
+    return this.loraSet.add(name, file);
   }
 
   /** Forgets the LoRA `name` and frees its terms (no-op when unknown). */

@@ -9,6 +9,7 @@ import { type LoraTerm, buildLoraTerms, releaseLoraTerms, withLoras } from '../m
 import { tensorList } from '../model/tensorList';
 import type { Ops } from '../ops/ops';
 import { type ParsedLora, parseLora } from '../weights/lora';
+import { bflLoraModules, bflLoraTargets } from '../weights/loraNames';
 import type { LoraInfo, LoraUse } from './types';
 
 /** The largest |strength| a request may give a LoRA (the app offers −2…2; past ±10 the image is noise). */
@@ -50,6 +51,27 @@ export async function checkLoraFile(configs: Configs, name: string, bytes: Uint8
   return parseLora(bytes, `LoRA "${name}"`, (w) => shapes.get(w));
 }
 
+/**
+ * A LoRA of rank `rank` on every transformer weight a FLUX.2 LoRA can change (loraNames.ts: blocks,
+ * embedders, modulations, final layer; a fused qkv as three layers), filled by `fill` (default
+ * zeros): the cost of a LoRA at the real shapes, for plans and benchmarks.
+ */
+export async function syntheticLora(configs: Configs, rank: number, fill: (n: number) => Float32Array = (n) => new Float32Array(n)): Promise<ParsedLora> {
+  const shapes = await transformerShapes(configs);
+  const t = configs.transformer;
+  const layers: ParsedLora['layers'] = [];
+  for (const module of bflLoraModules(t.num_layers, t.num_single_layers)) {
+    let a: Float32Array | null = null; // the parts of a fused module (q, k, v) share A, as parsed files do
+    for (const target of bflLoraTargets(module) ?? []) {
+      const [out, inF] = shapes.get(target.weight) as [number, number];
+      a ??= fill(rank * inF);
+      layers.push({ target: target.weight, a, b: fill(out * rank), rank, inFeatures: inF, outFeatures: out, scale: 1 });
+    }
+  }
+  const arrays = new Set(layers.flatMap((l) => [l.a, l.b]));
+  return { format: 'ai-toolkit', layers, rank, bytes: [...arrays].reduce((n, x) => n + x.byteLength, 0) };
+}
+
 export class LoraSet<T> {
   private readonly files = new Map<string, { info: LoraInfo; parsed: ParsedLora }>();
   private shapes: Promise<Map<string, readonly number[]>> | null = null;
@@ -62,13 +84,16 @@ export class LoraSet<T> {
     private readonly names: ReadonlyMap<T, string>,
   ) {}
 
-  /** Parses and keeps a LoRA file (Pipeline.addLora). */
-  async add(name: string, bytes: Uint8Array): Promise<LoraInfo> {
+  /** Parses and keeps a LoRA file, or keeps an already parsed LoRA (plans, benchmarks) (Pipeline.addLora). */
+  async add(name: string, file: Uint8Array | ParsedLora): Promise<LoraInfo> {
     checkName(name);
-    if (!(bytes instanceof Uint8Array)) throw new InvalidInput(`LoRA "${name}": the file must be given as bytes`);
-    this.shapes ??= transformerShapes(this.configs);
-    const shapes = await this.shapes;
-    const parsed = parseLora(bytes, `LoRA "${name}"`, (w) => shapes.get(w));
+    let parsed: ParsedLora;
+    if (file instanceof Uint8Array) {
+      this.shapes ??= transformerShapes(this.configs);
+      const shapes = await this.shapes;
+      parsed = parseLora(file, `LoRA "${name}"`, (w) => shapes.get(w));
+    } else if (file && Array.isArray((file as ParsedLora).layers)) parsed = file;
+    else throw new InvalidInput(`LoRA "${name}": the file must be given as bytes`);
     const info: LoraInfo = { name, format: parsed.format, rank: parsed.rank, layers: parsed.layers.length, bytes: parsed.bytes };
     this.remove(name);
     this.files.set(name, { info, parsed });

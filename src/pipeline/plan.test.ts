@@ -28,6 +28,23 @@ describe('plan (model-a, plan device)', async () => {
     expect(large.maxBufferBytes).toBeGreaterThanOrEqual(large.maxBindingBytes);
   });
 
+  it('counts a LoRA: its f32 terms in memory, one down projection per weight (shared by q, k, v and a block\'s projection calls), its FLOPs', async () => {
+    const [none, lora] = await Promise.all([runPlan({ configs, width: 64, height: 64, steps: 2 }), runPlan({ configs, width: 64, height: 64, steps: 2, loraRank: 4 })]);
+    const t = configs.transformer;
+    const d = t.num_attention_heads * t.attention_head_dim;
+    // per double block: q|k|v of each stream 1, to_out, to_add_out, ff and ff_context 2 each → 8 down
+    // projections; per single block: 1 for the fused projection (its MLP call reuses it) + to_out → 2;
+    // outside the blocks (a linear layer: down projection + added term): x_embedder, the timestep
+    // MLP (2), the three modulations, norm_out → 7 × 2, and proj_out 1 (step 2: step 1 also projects the prompt, context_embedder)
+    expect(lora.dispatchesPerStep - none.dispatchesPerStep).toBe(8 * t.num_layers + 2 * t.num_single_layers + 15);
+    expect(lora.flopsPerStep).toBeGreaterThan(none.flopsPerStep);
+    expect(lora.loraRank).toBe(4);
+    // terms: A [4, in] (one per fused module) and B [out, 4] in f32 — at least the B of every q|k|v
+    const live = (r: typeof none) => r.stages.find((st) => st.name === 'step 2')!.liveBytes;
+    expect(live(lora) - live(none)).toBeGreaterThan(4 * 4 * 3 * d * 2 * t.num_layers);
+    expect(lora.peakBytes).toBeGreaterThan(none.peakBytes);
+  });
+
   it('refuses a request over the binding limit, naming it and the largest size that fits', async () => {
     const fits = await runPlan({ configs, width: 128, height: 64, steps: 1 });
     const big = await runPlan({ configs, width: 512, height: 256, steps: 1 });

@@ -14,6 +14,7 @@ import type { Ops } from '../ops/ops';
 import { Pipeline, validateRequest } from './generate';
 import type { GenerateRequest, Precision, ReferenceImage } from './types';
 import { processedSize } from './references';
+import { syntheticLora } from './loras';
 import { InvalidInput } from '../errors';
 import type { QuantFormat } from '../util/dtype';
 import { PlanWeights, uniformFormats } from '../weights/planWeights';
@@ -116,6 +117,8 @@ export interface PlanOptions {
    * false, a GPU. The test against a real device on a CPU adapter sets it.
    */
   cpuAdapter?: boolean;
+  /** A LoRA of this rank on every weight a FLUX.2 LoRA can change (loras.ts syntheticLora), applied at strength 1; default none. */
+  loraRank?: number;
 }
 
 export interface PlanResult {
@@ -127,6 +130,8 @@ export interface PlanResult {
   precision: 'f32' | 'f16';
   lowMemory: boolean;
   refs: number;
+  /** PlanOptions.loraRank (0: no LoRA). */
+  loraRank: number;
   textTokens: number;
   imageTokens: number;
   /** Bytes of all weights made (normal mode: resident; low memory: made stage by stage). */
@@ -198,7 +203,12 @@ export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>
   const made = () => sources.textEncoder.loadedBytes + sources.transformer.loadedBytes + sources.vae.loadedBytes;
   const before = made();
   const refs = o.refs ?? 0;
-  const { stages, maxBindingBytes } = await measureStages(ctx, pipeline as Pipeline<unknown>, planRequest(o.width, o.height, o.steps, refs));
+  const req = planRequest(o.width, o.height, o.steps, refs);
+  if (o.loraRank) {
+    await pipeline.addLora('plan', await syntheticLora(cfg, o.loraRank));
+    req.loras = [{ name: 'plan', strength: 1 }];
+  }
+  const { stages, maxBindingBytes } = await measureStages(ctx, pipeline as Pipeline<unknown>, req);
   const last = stages.filter((s) => s.name.startsWith('step ')).pop();
   const result: PlanResult = {
     width: o.width,
@@ -208,6 +218,7 @@ export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>
     precision: pipeline.f16 ? 'f16' : 'f32',
     lowMemory: o.lowMemory === true,
     refs: typeof refs === 'number' ? refs : refs.length,
+    loraRank: o.loraRank ?? 0,
     textTokens: TEXT_SEQ_LEN,
     imageTokens: (o.width / 16) * (o.height / 16),
     weightBytes: o.lowMemory ? made() - before : before,
