@@ -5,9 +5,10 @@
  * to 50; a 64×64, 2-step image with guidance 3.5 and a negative prompt (classifier-free guidance:
  * two transformer passes per step on SwiftShader) carries both in its PNG text chunks and its
  * history entry, and Reopen puts them back into the form; the distilled model-a hides both fields
- * and returns to 4 steps (max 8).
+ * and returns to 4 steps (max 8). The new fields pass axe's WCAG 2.2 A/AA rules in both themes.
  */
 import { readFile } from 'node:fs/promises';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { decode } from 'fast-png';
 import { HUB_URL } from './env';
@@ -64,6 +65,14 @@ test('a base model takes guidance and a negative prompt into the image, its PNG 
   await expect(page.getByTestId('steps')).toHaveValue('50');
   await expect(page.getByTestId('steps')).toHaveAttribute('max', '50');
   await expect(guidance).toHaveAccessibleDescription(/Classifier-free guidance/);
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    const { violations } = await new AxeBuilder({ page })
+      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
+      .include('[data-testid="guidance-fields"]')
+      .analyze();
+    expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), scheme).toEqual([]);
+  }
 
   // Limits: steps 1–50, guidance 0–20 in steps of 0.5, a negative prompt needs guidance above 1.
   await page.getByTestId('steps').fill('51');
