@@ -11,15 +11,19 @@
  * - 404 with X-Error-Code: EntryNotFound for missing files.
  * Extra folders can be mounted beside the root (`mounts`: first path segment → directory), e.g. a
  * pack made by `npm run pack` (its `chunks/*.bin` redirect to the CDN like LFS files).
+ * `/model-a-base/…` is the base (non-distilled) variant of the golden model: model-a's files with a
+ * model_index.json lacking `"is_distilled": true` (as src/testing/golden.ts makeGoldenBaseModelDir
+ * builds it for the CLI tests), served from a temporary folder of links removed on close.
  * Tests script faults through `/__control/` (setFaults, servedLog below): a dropped connection
  * after N body bytes, an error status (429/503 with Retry-After), corrupted bytes, a throttled
  * transfer; every answered GET is logged with the body bytes actually sent.
  * Standalone: `node scripts/run.mjs e2e/hubServer.ts [--port 4180] [--root DIR]`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { open, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { resolve, sep } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { GOLDEN_DIR, HUB_PORT } from './env';
 
@@ -274,8 +278,31 @@ export async function servedLog(hubUrl: string, reset = false): Promise<Served[]
   return log;
 }
 
-/** Starts the server on 127.0.0.1:`port` (0 = any free port); `mounts` adds folders beside `root`. */
-export async function startHubServer(root: string = GOLDEN_DIR, port: number = HUB_PORT, mounts: Readonly<Record<string, string>> = {}): Promise<HubServer> {
+/** The folder served as `/model-a-base/`. */
+export const MODEL_A_BASE = 'model-a-base';
+
+/**
+ * A temporary folder holding the base variant of `<root>/model-a`: links to its subfolders and a
+ * model_index.json without `is_distilled` (diffusers reads a missing key as false); null when the
+ * root has no model-a.
+ */
+async function baseVariantDir(root: string): Promise<string | null> {
+  const modelA = join(root, 'model-a');
+  const index = await readFile(join(modelA, 'model_index.json'), 'utf8').catch(() => null);
+  if (index === null) return null;
+  const { is_distilled: _, ...rest } = JSON.parse(index) as Record<string, unknown>;
+  const dir = await mkdtemp(join(tmpdir(), 'kleinbild-e2e-model-a-base-'));
+  for (const e of await readdir(modelA, { withFileTypes: true })) {
+    if (e.isDirectory()) await symlink(join(modelA, e.name), join(dir, e.name), 'dir');
+  }
+  await writeFile(join(dir, 'model_index.json'), JSON.stringify(rest, null, 2));
+  return dir;
+}
+
+/** Starts the server on 127.0.0.1:`port` (0 = any free port); `mounts` adds folders beside `root` (and /model-a-base/, see above). */
+export async function startHubServer(root: string = GOLDEN_DIR, port: number = HUB_PORT, extraMounts: Readonly<Record<string, string>> = {}): Promise<HubServer> {
+  const baseDir = MODEL_A_BASE in extraMounts ? null : await baseVariantDir(root);
+  const mounts = baseDir ? { [MODEL_A_BASE]: baseDir, ...extraMounts } : extraMounts;
   const log: string[] = [];
   const state: ServerState = { faults: {}, counts: [], served: [] };
   const server = createServer((req, res) => {
@@ -293,11 +320,13 @@ export async function startHubServer(root: string = GOLDEN_DIR, port: number = H
   return {
     url: `http://127.0.0.1:${bound}`,
     log,
-    close: () =>
-      new Promise<void>((ok) => {
+    close: async () => {
+      await new Promise<void>((ok) => {
         server.closeAllConnections();
         server.close(() => ok());
-      }),
+      });
+      if (baseDir) await rm(baseDir, { recursive: true, force: true }); // the links, not model-a
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { readConfigs } from '../model/config';
 import { planPack } from '../weights/convert';
 import { neededTensors, tensorList } from '../model/tensorList';
-import { modelChoices, packLayoutBytes } from './choices';
+import { KLEIN_BASE_MODEL, modelChoices, packLayoutBytes } from './choices';
 import { folderSource } from '../weights/folderSource';
 import { COMPONENTS } from '../weights/sourceTensor';
 
@@ -51,5 +51,26 @@ describe('model choices', () => {
     expect(by['klein-gguf-q4']?.downloadBytes).toBeLessThan((by['klein-q4']?.downloadBytes ?? 0) / 3);
     expect(by['klein-gguf-q3']?.downloadBytes).toBeLessThan(by['klein-gguf-q4']?.downloadBytes ?? 0);
     expect(Math.min(...choices.map((c) => c.downloadBytes))).toBe(by['klein-gguf-q3']?.downloadBytes);
+  });
+
+  it('offers the base (non-distilled) model in 4 and 8 bits from its official repo, last, sized like the distilled packs', async () => {
+    const choices = await modelChoices();
+    expect(choices.slice(-2).map((c) => c.id)).toEqual(['klein-base-q4', 'klein-base-q8']);
+    const by = Object.fromEntries(choices.map((c) => [c.id, c]));
+    for (const q of ['q4', 'q8'] as const) {
+      const b = by[`klein-base-${q}`];
+      const d = by[`klein-${q}`];
+      expect(b?.recipe).toEqual({ name: `FLUX.2 [klein] base 4B · ${q === 'q4' ? '4' : '8'}-bit`, quant: q, base: KLEIN_BASE_MODEL });
+      expect(KLEIN_BASE_MODEL).toBe('black-forest-labs/FLUX.2-klein-base-4B');
+      // same architecture and configs (docs/flux2-klein.md §2.3): the same tensors, so the same sizes
+      expect([b?.downloadBytes, b?.storedBytes]).toEqual([d?.downloadBytes, d?.storedBytes]);
+      expect(b?.approximate).toBe(false);
+      expect(b?.recommended).toBe(false);
+      expect(b?.label).toMatch(/^Base model, \d-bit \(50 steps, slower; guidance and negative prompt\)$/);
+      expect(b?.description).toContain('classifier-free guidance');
+    }
+    // a different base repo (e.g. a mirror) is used as given
+    const mirrored = await modelChoices(undefined, undefined, 'mirror/klein-base');
+    expect(mirrored.find((c) => c.id === 'klein-base-q4')?.recipe.base).toBe('mirror/klein-base');
   });
 });

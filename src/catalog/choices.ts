@@ -115,6 +115,20 @@ export function kleinConfigs(): Configs {
 /** The model the app and the CLI load by default: the official klein 4B repo (bf16, diffusers layout). */
 export const DEFAULT_MODEL = 'black-forest-labs/FLUX.2-klein-4B';
 
+/**
+ * The base (non-distilled) klein 4B: the same architecture and configs as DEFAULT_MODEL (docs/flux2-klein.md
+ * §2.1), its model_index.json without `"is_distilled": true`, so it runs classifier-free guidance.
+ */
+export const KLEIN_BASE_MODEL = 'black-forest-labs/FLUX.2-klein-base-4B';
+
+/**
+ * What the base model costs and gives, for its choices: 50 steps (ModelInfo.defaultSteps) of two
+ * transformer passes each (CFG at the default guidance 4) against the distilled model's 4 of one.
+ */
+const BASE_MODEL_NOTE =
+  'The base (non-distilled) klein 4B: 50 steps by default with two model passes each (classifier-free guidance), about 25 times ' +
+  'the denoising time of the distilled model, in return for a guidance scale and a negative prompt (and LoRAs trained on the base model).';
+
 /** Hub locations of the alternative sources (file names as published). */
 export const FP8_REPO = 'black-forest-labs/FLUX.2-klein-4b-fp8';
 export const FP8_FILE = 'flux-2-klein-4b-fp8.safetensors';
@@ -125,8 +139,11 @@ export const GGUF_TRANSFORMER_Q3_FILE = 'flux-2-klein-4b-Q3_K_M.gguf';
 export const GGUF_TEXT_REPO = 'unsloth/Qwen3-4B-GGUF';
 export const GGUF_TEXT_FILE = 'Qwen3-4B-Q4_K_M.gguf';
 
-/** The offered downloads of `base` (default: the official klein 4B repo), sizes from `configs`. */
-export async function modelChoices(base: string = DEFAULT_MODEL, configs: Configs = kleinConfigs()): Promise<ModelChoice[]> {
+/**
+ * The offered downloads of `base` (default: the official klein 4B repo) and of `baseModel` (the
+ * non-distilled klein, default KLEIN_BASE_MODEL, listed last), sizes from `configs` (both share them).
+ */
+export async function modelChoices(base: string = DEFAULT_MODEL, configs: Configs = kleinConfigs(), baseModel: string = KLEIN_BASE_MODEL): Promise<ModelChoice[]> {
   const specs = await tensorList(configs);
   const choice = (
     id: string,
@@ -184,6 +201,20 @@ export async function modelChoices(base: string = DEFAULT_MODEL, configs: Config
       'The official fp8 transformer (half the download of bf16) requantized to 8-bit; text encoder and VAE from the bf16 repo.',
       { name: 'FLUX.2 [klein] 4B · fp8 → 8-bit', quant: 'q8', base, overrides: { transformer: { source: FP8_REPO, path: FP8_FILE, format: 'safetensors' } } },
       { transformer: FP8 },
+    ),
+    choice(
+      'klein-base-q4',
+      'Base model, 4-bit (50 steps, slower; guidance and negative prompt)',
+      `${BASE_MODEL_NOTE} Official bf16 weights quantized to 4-bit groups of 64 while they download.`,
+      { name: 'FLUX.2 [klein] base 4B · 4-bit', quant: 'q4', base: baseModel },
+      {},
+    ),
+    choice(
+      'klein-base-q8',
+      'Base model, 8-bit (50 steps, slower; guidance and negative prompt)',
+      `${BASE_MODEL_NOTE} Official bf16 weights quantized to 8-bit: closest to the reference, twice the memory.`,
+      { name: 'FLUX.2 [klein] base 4B · 8-bit', quant: 'q8', base: baseModel },
+      {},
     ),
   ];
 }

@@ -8,7 +8,7 @@ import type { ModelSource, StoredModel } from '../worker/api';
 import { LiveStatus, Progress, useAnnouncement } from './Progress';
 import { Gallery } from './history/Gallery';
 import { useHistorySaver } from './history/useHistory';
-import { PromptForm, type ReopenParams, type SeedField } from './PromptForm';
+import { type FormModel, PromptForm, type ReopenParams, type SeedField } from './PromptForm';
 import { QueueList } from './Queue';
 import { ReferencePanel } from './ReferencePanel';
 import { StoragePanel } from './StoragePanel';
@@ -76,6 +76,11 @@ export function App() {
     caps === null ? 'Checking WebGPU…' : caps.error !== null ? 'Unavailable: this browser has no usable WebGPU (see the message above).' : null;
   const loadBlock = engineBlock ?? (loading ? 'Loading…' : running ? 'Wait for the running generation to finish.' : null);
   const modelBlock = gen.model.kind === 'none' ? 'Load a model first.' : gen.model.kind === 'loading' ? loadingText(gen.model) : null;
+  // The prompt form follows the ready model's kind (base: guidance, negative prompt, 50 steps); while
+  // another model loads it keeps the last one's, so its fields do not jump back and forth.
+  const formModel = useRef<FormModel | null>(null);
+  if (gen.model.kind === 'ready') formModel.current = gen.model.info;
+  else if (gen.model.kind === 'none') formModel.current = null;
 
   // The last used model loads by itself (once, when the engine is up and, for a stored model, the
   // store has answered and still holds it completely).
@@ -186,6 +191,7 @@ export function App() {
             onGenerate={gen.enqueue}
             onCancel={gen.cancel}
             reopen={reopen}
+            model={formModel.current}
           />
           {gen.notice ? (
             <p className="notice" role="status" data-testid="notice">
@@ -218,7 +224,11 @@ export function App() {
             onUseAsReference={(r) => refs.addPixels(`output-${r.seed}.png`, r.width, r.height, new Uint8ClampedArray(r.rgba))}
           />
           <Gallery saver={saver} onReopen={(e) => {
-            setReopen({ prompt: e.prompt, width: e.width, height: e.height, steps: e.steps });
+            setReopen({
+              prompt: e.prompt, width: e.width, height: e.height, steps: e.steps,
+              ...(e.guidance !== undefined ? { guidance: e.guidance } : {}),
+              ...(e.negativePrompt !== undefined ? { negativePrompt: e.negativePrompt } : {}),
+            });
             setSeed({ text: String(e.seed), random: false });
           }} />
         </div>

@@ -131,7 +131,7 @@ export function ImageView({ shown, outputs, preview = null, onShow, onUseAsRefer
       {shown && result ? (
         <>
           <p className="muted output-info" data-testid="output-info">
-            {result.width}×{result.height} · seed {result.seed} · {shown.req.steps} steps · {t ? formatMs(t.totalMs) : ''}
+            {result.width}×{result.height} · seed {result.seed} · {shown.req.steps} steps{shown.req.guidance !== undefined ? ` · guidance ${shown.req.guidance}` : ''} · {t ? formatMs(t.totalMs) : ''}
           </p>
           <div className="row">
             <button type="button" onClick={() => downloadBlob(outputPng(shown), `kleinbild-${result.seed}.png`)} data-testid="download-button">

@@ -117,6 +117,11 @@ export function ModelPanel({ model, modelName, streamNeedBytes = null, disabledR
         <div className="model-info" data-testid="model-info">
           <p>
             <strong>{modelName}</strong> is ready: {formatBytes(model.info.weightBytes)} of weights.
+            {model.info.distilled ? null : (
+              <span data-testid="model-kind">
+                {' '}A base (non-distilled) model: {model.info.defaultSteps} steps and guidance {model.info.defaultGuidance} by default, with a negative prompt.
+              </span>
+            )}
           </p>
           <details>
             <summary>Technical details</summary>

@@ -1,17 +1,22 @@
 /**
  * Prompt panel: prompt, size (presets or custom), steps, seed (fixed or random), number of images,
- * optional initial-noise file, Generate and Cancel. Owns the raw field text (the seed lives in App
- * so that an output can hand its seed back); builds one GenerateRequest per image only when every
- * field is valid. Until the user picks or edits a size, it follows the first reference image's
- * processed size (diffusers' default).
+ * optional initial-noise file, Generate and Cancel; for a base (non-distilled) model also the
+ * guidance scale and a negative prompt (GuidanceFields.tsx). Owns the raw field text (the seed lives
+ * in App so that an output can hand its seed back); builds one GenerateRequest per image only when
+ * every field is valid. Until the user picks or edits a size, it follows the first reference
+ * image's processed size (diffusers' default). Until the user edits steps (or guidance) for the
+ * loaded kind of model, they follow its defaults (ModelInfo.defaultSteps 4 / 50, defaultGuidance 4):
+ * loading a base model turns an untouched 4 into 50, and switching between a distilled and a base
+ * model goes back to the new model's default.
  */
 import { useEffect, useId, useRef, useState } from 'react';
 import { defaultSizeFor } from '../pipeline/references';
-import type { GenerateRequest, ReferenceImage } from '../worker/api';
+import type { GenerateRequest, ModelInfo, ReferenceImage } from '../worker/api';
+import { GuidanceFields } from './GuidanceFields';
 import { type NoiseFile, NOISE_TENSOR, readNoiseFile } from './noise';
 import { SizeFields } from './SizeFields';
 import { customSizeErrors } from './sizes';
-import { batchSeeds, countError, IMAGES_MAX, noiseError, randomSeed, seedError, stepsError, STEPS_MAX } from './validate';
+import { batchSeeds, countError, guidanceError, IMAGES_MAX, negativePromptError, noiseError, randomSeed, seedError, stepsError, stepsMax } from './validate';
 
 /** The seed field's text and whether each run draws fresh random seeds instead. */
 export interface SeedField {
@@ -25,7 +30,14 @@ export interface ReopenParams {
   width: number;
   height: number;
   steps: number;
+  /** Guidance scale of a base-model image; absent: the loaded model's default. */
+  guidance?: number;
+  /** Negative prompt of a base-model image; absent: empty. */
+  negativePrompt?: string;
 }
+
+/** What the form needs of the loaded model: whether it is step-distilled, and its defaults. */
+export type FormModel = Pick<ModelInfo, 'distilled' | 'defaultSteps' | 'defaultGuidance'>;
 
 export interface PromptFormProps {
   /** Why nothing can run at all (no WebGPU, still probing), or null. Shown first. */
@@ -41,16 +53,26 @@ export interface PromptFormProps {
   /** One request per image, in queue order. */
   onGenerate(reqs: GenerateRequest[]): void;
   onCancel(): void;
-  /** When this changes to a new object, its values replace the prompt, size and steps fields. */
+  /** When this changes to a new object, its values replace the prompt, size, steps, guidance and negative prompt fields. */
   reopen?: ReopenParams | null;
+  /** The loaded model (null while none is ready): a base model (distilled false) gets guidance and a negative prompt, and up to 50 steps. */
+  model?: FormModel | null;
 }
 
 type NoiseState = { kind: 'none' } | { kind: 'reading'; name: string } | { kind: 'ok'; noise: NoiseFile } | { kind: 'error'; message: string };
 
 const DEFAULT_PROMPT = 'A red balloon on a wooden table.';
 const DEFAULT_SIZE = 512;
+/** Steps shown before a model is ready: the distilled klein's 4. */
+const DEFAULT_STEPS = 4;
 
-export function PromptForm({ engineBlock, modelBlock, running, cancelling, references, seed: seedField, onSeed, onGenerate, onCancel, reopen = null }: PromptFormProps) {
+/** The steps field's text once edited, and the kind of model it was edited for (null: none was ready). */
+interface StepsEdit {
+  text: string;
+  distilled: boolean | null;
+}
+
+export function PromptForm({ engineBlock, modelBlock, running, cancelling, references, seed: seedField, onSeed, onGenerate, onCancel, reopen = null, model = null }: PromptFormProps) {
   const [prompt, setPrompt] = useState(DEFAULT_PROMPT);
   // null until the user edits width or height; then both fields keep their text.
   const [size, setSize] = useState<{ width: string; height: string } | null>(null);
@@ -58,7 +80,25 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
   const width = size?.width ?? String(fallback.width);
   const height = size?.height ?? String(fallback.height);
   const [preset, setPreset] = useState({ aspect: '1:1', megapixels: 0.25 });
-  const [steps, setSteps] = useState('4');
+  const distilled = model ? model.distilled : null;
+  const base = distilled === false;
+  // null until the user edits steps; an edit holds while the same kind of model (or none) is loaded.
+  const [stepsEdit, setStepsEdit] = useState<StepsEdit | null>(null);
+  const steps =
+    stepsEdit && (stepsEdit.distilled === null || distilled === null || stepsEdit.distilled === distilled)
+      ? stepsEdit.text
+      : String(model?.defaultSteps ?? DEFAULT_STEPS);
+  const setSteps = (text: string) => setStepsEdit({ text, distilled });
+  const distilledNow = useRef(distilled);
+  distilledNow.current = distilled;
+  // An edit made while no model was ready belongs to the first model that becomes ready.
+  useEffect(() => {
+    if (distilled !== null) setStepsEdit((e) => (e && e.distilled === null ? { ...e, distilled } : e));
+  }, [distilled]);
+  // null until the user edits it: the model's default guidance scale.
+  const [guidanceText, setGuidanceText] = useState<string | null>(null);
+  const guidance = guidanceText ?? String(model?.defaultGuidance ?? 1);
+  const [negativePrompt, setNegativePrompt] = useState('');
   const [count, setCount] = useState('1');
   const seed = seedField.text;
   const setSeed = (text: string) => onSeed({ ...seedField, text });
@@ -69,11 +109,16 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
     if (!reopen) return;
     setPrompt(reopen.prompt);
     setSize({ width: String(reopen.width), height: String(reopen.height) });
-    setSteps(String(reopen.steps));
+    setStepsEdit({ text: String(reopen.steps), distilled: distilledNow.current });
+    setGuidanceText(reopen.guidance === undefined ? null : String(reopen.guidance));
+    setNegativePrompt(reopen.negativePrompt ?? '');
   }, [reopen]);
 
   const sizeErrs = customSizeErrors(width, height);
-  const stepsErr = stepsError(steps);
+  const maxSteps = stepsMax(model);
+  const stepsErr = stepsError(steps, maxSteps);
+  const guidanceErr = base ? guidanceError(guidance) : null;
+  const negativeErr = base && !guidanceErr ? negativePromptError(negativePrompt, Number(guidance)) : null;
   const countErr = countError(count);
   const seedErr = noise.kind === 'ok' || seedField.random ? null : seedError(seed);
   const noiseErr =
@@ -83,7 +128,7 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
         ? noiseError(noise.noise.data.length, noise.noise.shape, Number(width), Number(height))
         : null;
   // The messages themselves sit next to their fields; the reason beside Generate points there.
-  const badFields = [stepsErr && 'steps', seedErr && 'seed', countErr && 'number of images'].filter(Boolean);
+  const badFields = [stepsErr && 'steps', seedErr && 'seed', countErr && 'number of images', guidanceErr && 'guidance', negativeErr && 'negative prompt'].filter(Boolean);
   const fieldErr =
     sizeErrs.length > 0
       ? 'Fix the image size above.'
@@ -124,6 +169,11 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
       const req: GenerateRequest = { prompt, width: Number(width), height: Number(height), steps: Number(steps), seed: s };
       if (refs.length) req.references = refs;
       if (noise.kind === 'ok') req.latents = noise.noise.data;
+      // Only a base model takes these (a distilled one refuses guidance ≠ 1 and a negative prompt).
+      if (base) {
+        req.guidance = Number(guidance);
+        if (negativePrompt.trim() !== '') req.negativePrompt = negativePrompt;
+      }
       return req;
     });
     onGenerate(reqs);
@@ -148,7 +198,7 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
         <div className="grid">
           <label>
             <span>Steps</span>
-            <input type="number" inputMode="numeric" min={1} max={STEPS_MAX} value={steps}
+            <input type="number" inputMode="numeric" min={1} max={maxSteps} value={steps}
               onChange={(e) => setSteps(e.target.value)} aria-invalid={stepsErr !== null} data-testid="steps" />
           </label>
           <label>
@@ -187,6 +237,15 @@ export function PromptForm({ engineBlock, modelBlock, running, cancelling, refer
         {stepsErr || seedErr || countErr ? (
           <p className="field-error" data-testid="field-error">
             {[stepsErr, seedErr, countErr].filter(Boolean).join(' ')}
+          </p>
+        ) : null}
+        {base ? (
+          <GuidanceFields guidance={guidance} onGuidance={setGuidanceText} fallback={model?.defaultGuidance ?? 1} negativePrompt={negativePrompt}
+            onNegativePrompt={setNegativePrompt} guidanceInvalid={guidanceErr !== null} negativeInvalid={negativeErr !== null} idPrefix={id} />
+        ) : null}
+        {guidanceErr || negativeErr ? (
+          <p className="field-error" data-testid="guidance-error">
+            {guidanceErr ?? negativeErr}
           </p>
         ) : null}
 

@@ -136,6 +136,7 @@ export function StoragePanel({ store, loadBlock, onLoad, onUnload }: StoragePane
         <p className="hint" data-testid="storage-recommendation">
           Recommended first: the smallest download that stays faithful (GGUF 4-bit codes kept as they are, ≤ 0.05 % added weight error).
           The 3-bit choice downloads less but loses quality; the 8-bit ones are the closest to the reference and need twice the memory.
+          The base model choices (last) are the non-distilled klein: 50 steps with a guidance scale and a negative prompt, much slower.
         </p>
         {(choices ?? []).map((c) => (
           <label key={c.id} className="check">

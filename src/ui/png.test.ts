@@ -35,6 +35,26 @@ describe('PNG export', () => {
     expect(chunks(png).filter(([t]) => t === 'tEXt')).toHaveLength(7);
   });
 
+  it('records the guidance scale and negative prompt of a base-model image, and leaves them out otherwise', () => {
+    const d = decode(encodePng(2, 1, RGBA, { ...META, steps: 50, guidance: 3.5, negativePrompt: 'blurry, text' }), { checkCrc: true });
+    expect(d.text.guidance).toBe('3.5');
+    expect(d.text.negative_prompt).toBe('blurry, text');
+    expect(d.text.parameters).toBe(`${META.prompt}\nNegative prompt: blurry, text\nSteps: 50, Seed: 1234, Size: 2x1, CFG scale: 3.5, Model: ${META.model}`);
+    // guidance without a negative prompt (an empty one is not written)
+    const g = pngText({ ...META, guidance: 4, negativePrompt: '' });
+    expect(g.guidance).toBe('4');
+    expect('negative_prompt' in g).toBe(false);
+    expect(g.parameters).toBe(`${META.prompt}\nSteps: 4, Seed: 1234, Size: 2x1, CFG scale: 4, Model: ${META.model}`);
+    // a distilled model's image: neither key
+    expect(Object.keys(pngText(META))).toEqual(['Software', 'prompt', 'seed', 'size', 'steps', 'model', 'parameters']);
+    // a non-Latin-1 negative prompt goes in iTXt like the prompt
+    const png = encodePng(2, 1, RGBA, { ...META, guidance: 4, negativePrompt: 'kein Text, 文字' });
+    expect(decode(png, { checkCrc: true }).text.negative_prompt).toBeUndefined();
+    const itxt = chunks(png).filter(([t]) => t === 'iTXt').map(([, data]) => new TextDecoder().decode(data));
+    expect(itxt).toHaveLength(2); // negative_prompt and parameters
+    expect(itxt[0]).toBe('negative_prompt\0\0\0\0\0kein Text, 文字');
+  });
+
   it('puts a non-Latin-1 prompt in UTF-8 iTXt chunks before IEND, with a valid CRC', () => {
     const prompt = 'Ein Ballon über dem Tisch, 赤い風船 🎈';
     const png = encodePng(2, 1, RGBA, { ...META, prompt });

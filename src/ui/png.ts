@@ -6,8 +6,10 @@
  *   size       "WIDTHxHEIGHT", e.g. "1024x1024"
  *   steps      e.g. "4"
  *   model      the model source (hub repo id or URL)
- *   parameters all of the above on two lines, in the common "prompt\nSteps: 4, Seed: …" form
- *              that image viewers and galleries read
+ *   guidance   base models only: the guidance scale, e.g. "3.5"
+ *   negative_prompt  base models only, when not empty: the negative prompt as typed
+ *   parameters all of the above in the common "prompt\n[Negative prompt: …\n]Steps: 4, Seed: …[, CFG scale: 3.5]"
+ *              form that image viewers and galleries read
  * Values that are Latin-1 go in tEXt chunks (through fast-png); a value with other characters (a
  * non-Latin-1 prompt) goes in an uncompressed UTF-8 iTXt chunk instead, as the PNG spec asks.
  * Pixels are written as 8-bit RGB: the engine's alpha is always 255.
@@ -21,6 +23,10 @@ export interface PngMetadata {
   height: number;
   steps: number;
   model: string;
+  /** Classifier-free guidance scale (base models; 0–20 from the app); absent for a distilled model. */
+  guidance?: number;
+  /** Negative prompt (base models); absent or empty: not written. */
+  negativePrompt?: string;
 }
 
 export const SOFTWARE = 'Kleinbild';
@@ -28,6 +34,8 @@ export const SOFTWARE = 'Kleinbild';
 /** The keyword → value pairs written for `m` (see the file comment). */
 export function pngText(m: PngMetadata): Record<string, string> {
   const size = `${m.width}x${m.height}`;
+  const negative = m.negativePrompt ? m.negativePrompt : null;
+  const cfg = m.guidance !== undefined ? `, CFG scale: ${m.guidance}` : '';
   return {
     Software: SOFTWARE,
     prompt: m.prompt,
@@ -35,7 +43,9 @@ export function pngText(m: PngMetadata): Record<string, string> {
     size,
     steps: String(m.steps),
     model: m.model,
-    parameters: `${m.prompt}\nSteps: ${m.steps}, Seed: ${m.seed}, Size: ${size}, Model: ${m.model}`,
+    ...(m.guidance !== undefined ? { guidance: String(m.guidance) } : {}),
+    ...(negative !== null ? { negative_prompt: negative } : {}),
+    parameters: `${m.prompt}\n${negative !== null ? `Negative prompt: ${negative}\n` : ''}Steps: ${m.steps}, Seed: ${m.seed}, Size: ${size}${cfg}, Model: ${m.model}`,
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../weights/safetensorsWrite';
 import { f32ToBf16 } from '../util/dtype';
 import { noiseFromSafetensors } from './noise';
-import { batchSeeds, countError, noiseElements, noiseError, seedError, sizeError, stepsError } from './validate';
+import { batchSeeds, countError, guidanceError, negativePromptError, noiseElements, noiseError, seedError, sizeError, stepsError, stepsMax } from './validate';
 
 describe('form validation', () => {
   it('accepts multiples of 16 from 64 to 2048 only', () => {
@@ -23,6 +23,34 @@ describe('form validation', () => {
     expect(seedError('4294967295')).toBeNull();
     expect(seedError('4294967296')).not.toBeNull();
     expect(seedError('-1')).not.toBeNull();
+  });
+
+  it('allows 1–50 steps for a base model, 1–8 for a distilled one or before a model is ready', () => {
+    expect(stepsMax(null)).toBe(8);
+    expect(stepsMax({ distilled: true })).toBe(8);
+    expect(stepsMax({ distilled: false })).toBe(50);
+    const base = stepsMax({ distilled: false });
+    for (const ok of ['1', '9', '50']) expect(stepsError(ok, base)).toBeNull();
+    for (const bad of ['0', '51', '', '2.5']) expect(stepsError(bad, base)).toBe('Steps must be a whole number from 1 to 50.');
+    expect(stepsError('9', stepsMax({ distilled: true }))).toMatch(/^Steps must be a whole number from 1 to 8 \(klein is distilled/);
+  });
+
+  it('checks the guidance scale: 0–20 in steps of 0.5', () => {
+    for (const ok of ['0', '1', '3.5', '4', ' 7.5 ', '20', '20.0', '.5']) expect(guidanceError(ok), ok).toBeNull();
+    for (const bad of ['-0.5', '20.5', '3.7', '', 'abc', '1e1', 'NaN', 'Infinity']) {
+      expect(guidanceError(bad), bad).toBe('Guidance must be a number from 0 to 20 in steps of 0.5 (1 or less: no classifier-free guidance).');
+    }
+  });
+
+  it('refuses a negative prompt where guidance ≤ 1 switches classifier-free guidance off', () => {
+    expect(negativePromptError('', 1)).toBeNull();
+    expect(negativePromptError('   ', 0)).toBeNull();
+    expect(negativePromptError('blurry', 1.5)).toBeNull();
+    expect(negativePromptError('blurry', Number.NaN)).toBeNull(); // the guidance message is shown instead
+    expect(negativePromptError('blurry', 1)).toBe(
+      'A negative prompt needs guidance above 1 (at 1 classifier-free guidance is off); raise the guidance or clear the negative prompt.',
+    );
+    expect(negativePromptError('blurry', 0)).not.toBeNull();
   });
 
   it('checks the number of images and numbers the seeds of a batch', () => {

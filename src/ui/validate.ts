@@ -8,9 +8,16 @@
 export const SIZE_MIN = 64;
 export const SIZE_MAX = 2048;
 export const SIZE_MULTIPLE = 16;
-/** The UI allows 1–8 steps: klein is distilled for 4, and more steps do not help it. The engine
- * itself accepts up to 50 (pipeline/generate.ts STEPS_MAX). */
+/** The UI allows 1–8 steps for a step-distilled model: klein is distilled for 4, and more steps do
+ * not help it. The engine itself accepts up to 50 (pipeline/generate.ts STEPS_MAX). */
 export const STEPS_MAX = 8;
+/** Steps for a base (non-distilled) model: 1–50, the engine's limit; its default is 50 (ModelInfo.defaultSteps). */
+export const STEPS_MAX_BASE = 50;
+/** Guidance scale g of a base model in the form: 0–20 in steps of 0.5 (the engine takes up to 100;
+ * useful values are ≈ 1–10, the model's default 4). g ≤ 1 switches classifier-free guidance off. */
+export const GUIDANCE_MIN = 0;
+export const GUIDANCE_MAX = 20;
+export const GUIDANCE_STEP = 0.5;
 /** Images per Generate click, run one after another. */
 export const IMAGES_MAX = 10;
 export const SEED_MAX = 2 ** 32 - 1;
@@ -33,10 +40,36 @@ export function sizeError(label: string, text: string): string | null {
   return null;
 }
 
-export function stepsError(text: string): string | null {
+/** Largest steps value for a model: STEPS_MAX (8) when step-distilled or not known yet, STEPS_MAX_BASE (50) for a base model. */
+export function stepsMax(model: { distilled: boolean } | null): number {
+  return model && !model.distilled ? STEPS_MAX_BASE : STEPS_MAX;
+}
+
+/** Steps 1…`max`; `max` is stepsMax(model): 8 (distilled, the default) or 50 (base). */
+export function stepsError(text: string, max: number = STEPS_MAX): string | null {
   const v = asInteger(text);
-  if (v === null || v < 1 || v > STEPS_MAX) return `Steps must be a whole number from 1 to ${STEPS_MAX} (klein is distilled for 4; more steps do not improve it).`;
-  return null;
+  if (v !== null && v >= 1 && v <= max) return null;
+  return max === STEPS_MAX
+    ? `Steps must be a whole number from 1 to ${STEPS_MAX} (klein is distilled for 4; more steps do not improve it).`
+    : `Steps must be a whole number from 1 to ${max}.`;
+}
+
+/** Guidance scale: a number GUIDANCE_MIN…GUIDANCE_MAX (0–20) in steps of GUIDANCE_STEP (0.5). */
+export function guidanceError(text: string): string | null {
+  const t = text.trim();
+  const v = /^\d+(\.\d*)?$|^\.\d+$/.test(t) ? Number(t) : NaN;
+  if (Number.isFinite(v) && v >= GUIDANCE_MIN && v <= GUIDANCE_MAX && Number.isInteger(v / GUIDANCE_STEP)) return null;
+  return `Guidance must be a number from ${GUIDANCE_MIN} to ${GUIDANCE_MAX} in steps of ${GUIDANCE_STEP} (1 or less: no classifier-free guidance).`;
+}
+
+/**
+ * A negative prompt works only through classifier-free guidance, which runs when g > 1 (the engine
+ * refuses one at g ≤ 1: pipeline/guidance.ts validateGuidance). `guidance`: the scale, or NaN when
+ * its field is invalid (then the guidance message alone is shown).
+ */
+export function negativePromptError(negativePrompt: string, guidance: number): string | null {
+  if (negativePrompt.trim() === '' || !Number.isFinite(guidance) || guidance > 1) return null;
+  return `A negative prompt needs guidance above 1 (at ${guidance} classifier-free guidance is off); raise the guidance or clear the negative prompt.`;
 }
 
 export function countError(text: string): string | null {

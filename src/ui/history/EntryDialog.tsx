@@ -68,6 +68,18 @@ export function EntryDialog({ entry, thumbnailUrl, onClose, onReopen, onDelete }
         </dd>
         <dt>Steps</dt>
         <dd>{entry.steps}</dd>
+        {entry.guidance !== undefined ? (
+          <>
+            <dt>Guidance</dt>
+            <dd data-testid="history-guidance">{entry.guidance}</dd>
+          </>
+        ) : null}
+        {entry.negativePrompt ? (
+          <>
+            <dt>Negative prompt</dt>
+            <dd data-testid="history-negative-prompt">{entry.negativePrompt}</dd>
+          </>
+        ) : null}
         <dt>Seed</dt>
         <dd>{entry.seed}</dd>
         <dt>Model</dt>
@@ -85,7 +97,7 @@ export function EntryDialog({ entry, thumbnailUrl, onClose, onReopen, onDelete }
       </dl>
       <div className="row">
         <button type="button" className="primary" onClick={() => onReopen(entry)} data-testid="history-reopen"
-          title="Put this prompt, size, steps and seed into the prompt form">
+          title="Put this prompt, size, steps, seed (and guidance and negative prompt) into the prompt form">
           Reopen parameters
         </button>
         <button type="button" onClick={() => png && downloadBlob(png.blob, historyFileName(entry))} disabled={!png}

@@ -14,7 +14,7 @@ import { type HistorySaver, useHistoryEntries, useThumbnailUrls } from './useHis
 
 export interface GalleryProps {
   saver: HistorySaver;
-  /** Puts the entry's prompt, size, steps and seed into the prompt form. */
+  /** Puts the entry's prompt, size, steps, seed and (base-model entries) guidance and negative prompt into the prompt form. */
   onReopen(entry: HistoryEntry): void;
 }
 
@@ -172,7 +172,7 @@ export function Gallery({ saver, onReopen }: GalleryProps) {
           onReopen={(e) => {
             onReopen(e);
             setOpenId(null);
-            setStatus(`Put the prompt, size, steps and seed ${e.seed} into the prompt form.`);
+            setStatus(`Put the prompt, size, steps${e.guidance !== undefined ? ', guidance' : ''}${e.negativePrompt ? ', negative prompt' : ''} and seed ${e.seed} into the prompt form.`);
           }}
           onDelete={(e) => void remove(e)} />
       ) : null}

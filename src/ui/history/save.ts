@@ -23,13 +23,22 @@ export function entryFromOutput(o: Output): Omit<HistoryEntry, 'id' | 'createdAt
     model: publicSource(o.model),
     referenceCount: o.req.references?.length ?? 0,
     timings,
+    ...guidanceParams(o),
+  };
+}
+
+/** The request's guidance scale and non-empty negative prompt (base models), each only when set. */
+function guidanceParams(o: Output): { guidance?: number; negativePrompt?: string } {
+  return {
+    ...(o.req.guidance !== undefined ? { guidance: o.req.guidance } : {}),
+    ...(o.req.negativePrompt ? { negativePrompt: o.req.negativePrompt } : {}),
   };
 }
 
 /** The PNG of `o` with its parameters in text chunks (../png.ts); the model source as in entryFromOutput. */
 export function outputPng(o: Output): Blob {
   const { width, height, rgba, seed } = o.result;
-  const png = encodePng(width, height, rgba, { prompt: o.req.prompt, seed, width, height, steps: o.req.steps, model: publicSource(o.model) });
+  const png = encodePng(width, height, rgba, { prompt: o.req.prompt, seed, width, height, steps: o.req.steps, model: publicSource(o.model), ...guidanceParams(o) });
   return new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
 }
 

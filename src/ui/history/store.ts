@@ -26,6 +26,10 @@ export interface HistoryEntry {
   height: number;
   steps: number;
   seed: number;
+  /** Classifier-free guidance scale of a base-model image (0–20); absent for a distilled model and in entries made before it was recorded. */
+  guidance?: number;
+  /** Negative prompt of a base-model image; absent when there was none. */
+  negativePrompt?: string;
   /** The model source it was generated with (hub repo id or URL). */
   model: string;
   /** How many reference images the request had (the references themselves are not stored). */
