@@ -45,6 +45,15 @@ describe('plan (model-a, plan device)', async () => {
     expect(lora.peakBytes).toBeGreaterThan(none.peakBytes);
   });
 
+  it('plans a base model under classifier-free guidance as two passes per step and two prompt encodings', async () => {
+    const [none, cfg] = await Promise.all([runPlan({ configs, width: 64, height: 64, steps: 2 }), runPlan({ configs, width: 64, height: 64, steps: 2, cfg: true })]);
+    expect([none.cfg, cfg.cfg]).toEqual(['off', 'two passes']);
+    expect(cfg.flopsPerStep).toBeGreaterThanOrEqual(2 * none.flopsPerStep);
+    expect(cfg.dispatchesPerStep).toBeGreaterThan(2 * none.dispatchesPerStep); // + the guidance combination
+    expect(cfg.stages[0]!.dispatches).toBe(2 * none.stages[0]!.dispatches); // prompt and negative prompt
+    expect(cfg.peakBytes).toBeGreaterThanOrEqual(none.peakBytes);
+  });
+
   it('refuses a request over the binding limit, naming it and the largest size that fits', async () => {
     const fits = await runPlan({ configs, width: 128, height: 64, steps: 1 });
     const big = await runPlan({ configs, width: 512, height: 256, steps: 1 });

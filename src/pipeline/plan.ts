@@ -117,6 +117,11 @@ export interface PlanOptions {
    * false, a GPU. The test against a real device on a CPU adapter sets it.
    */
   cpuAdapter?: boolean;
+  /**
+   * A base model's run under classifier-free guidance (guidance 4, the default): two transformer passes
+   * per step, prompt and negative prompt; default false, the distilled model (one pass).
+   */
+  cfg?: boolean;
   /** A LoRA of this rank on every weight a FLUX.2 LoRA can change (loras.ts syntheticLora), applied at strength 1; default none. */
   loraRank?: number;
 }
@@ -130,6 +135,11 @@ export interface PlanResult {
   precision: 'f32' | 'f16';
   lowMemory: boolean;
   refs: number;
+  /**
+   * How classifier-free guidance runs: 'off' (distilled model) or 'two passes' (the prompt's and the
+   * negative prompt's, each over the whole image stream; a batch-of-2 pass does not exist yet).
+   */
+  cfg: 'off' | 'two passes';
   /** PlanOptions.loraRank (0: no LoRA). */
   loraRank: number;
   textTokens: number;
@@ -199,11 +209,13 @@ export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>
   const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, { source: 'plan', summary: 'plan' }, {
     ...(o.lowMemory ? { lowMemory: true } : {}),
     ...(o.precision ? { precision: o.precision } : {}),
+    distilled: o.cfg !== true,
   });
   const made = () => sources.textEncoder.loadedBytes + sources.transformer.loadedBytes + sources.vae.loadedBytes;
   const before = made();
   const refs = o.refs ?? 0;
   const req = planRequest(o.width, o.height, o.steps, refs);
+  if (o.cfg) Object.assign(req, { prompt: 'plan', guidance: pipeline.info.defaultGuidance }); // a prompt unlike the empty negative one: two encodings
   if (o.loraRank) {
     await pipeline.addLora('plan', await syntheticLora(cfg, o.loraRank));
     req.loras = [{ name: 'plan', strength: 1 }];
@@ -218,6 +230,7 @@ export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>
     precision: pipeline.f16 ? 'f16' : 'f32',
     lowMemory: o.lowMemory === true,
     refs: typeof refs === 'number' ? refs : refs.length,
+    cfg: o.cfg ? 'two passes' : 'off',
     loraRank: o.loraRank ?? 0,
     textTokens: TEXT_SEQ_LEN,
     imageTokens: (o.width / 16) * (o.height / 16),
