@@ -21,6 +21,12 @@ export type KleinbildReferenceImage = {
   data: Uint8Array;
 };
 
+/** A LoRA the backend holds (server: its --lora-dir; local: Generator.addLora), by name, and its strength (1: as trained). */
+export type KleinbildLora = {
+  name: string;
+  strength: number;
+};
+
 /**
  * One generation request, backend-neutral. Fields that are `undefined` mean "the backend's default"
  * and are not sent to the server.
@@ -41,6 +47,8 @@ export type KleinbildImageRequest = {
   outputFormat: KleinbildOutputFormat;
   /** Reference images for editing, 0–MAX_REFERENCE_IMAGES; empty for text-to-image. */
   images: KleinbildReferenceImage[];
+  /** LoRAs applied to every image (`providerOptions.kleinbild.loras`); absent or empty: none. */
+  loras?: KleinbildLora[];
 };
 
 /** Per-image facts a backend may report; passed through as `providerMetadata.kleinbild.images[i]`. */

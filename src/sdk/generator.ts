@@ -5,6 +5,7 @@
  *   import { createGenerator } from 'kleinbild/sdk';
  *   const generator = createGenerator({ model: 'black-forest-labs/FLUX.2-klein-4B' });
  *   const { rgba, width, height } = await generator.generate({ prompt: 'a red fox', width: 512, height: 512, steps: 4, seed: 1 });
+ *   await generator.addLora('style', loraBytes); // then: generate({ …, loras: [{ name: 'style', strength: 0.8 }] })
  *
  * The worker is created with `new Worker(new URL('../worker/worker.ts', import.meta.url), …)`: the
  * consuming app's bundler (Vite) emits it as a same-origin file, so nothing is loaded from a CDN.
@@ -20,6 +21,7 @@ import type {
   GeneratorApi,
   LoadOptions,
   LoadProgress,
+  LoraInfo,
   ModelInfo,
   ModelSource,
 } from '../worker/api';
@@ -33,6 +35,8 @@ export type {
   GenerateResult,
   LoadOptions,
   LoadProgress,
+  LoraInfo,
+  LoraUse,
   ModelInfo,
   ModelSource,
   Precision,
@@ -73,6 +77,19 @@ export interface Generator {
    * InvalidInput (size, steps, seed, references), Cancelled (signal aborted), DeviceLost, ….
    */
   generate(request: GenerateRequest, options?: GenerateCallOptions): Promise<GenerateResult>;
+  /**
+   * Parses a LoRA `.safetensors` file (ai-toolkit, kohya or diffusers/PEFT naming) for the model and
+   * keeps it under `name` (replacing one of that name); requests select it with
+   * `loras: [{ name, strength }]`. Loads the model first; runs in turn with generate() calls. The
+   * Generator keeps the bytes and adds the file again after a reload (a lost device), so a LoRA stays
+   * until removeLora() or dispose(). Rejects with InvalidInput naming the file and the problem (not
+   * safetensors, another model's LoRA, a text-encoder LoRA, DoRA/LoKr, shapes that do not fit).
+   */
+  addLora(name: string, bytes: Uint8Array | ArrayBuffer): Promise<LoraInfo>;
+  /** Forgets the LoRA `name` (no-op when unknown); runs in turn with generate() calls. */
+  removeLora(name: string): Promise<void>;
+  /** The LoRAs added (and not removed), in the order they were added. */
+  loras(): LoraInfo[];
   /** The WebGPU adapter report, or `{error}` with the reason WebGPU cannot be used here. */
   capabilities(): Promise<Capabilities>;
   /** Terminates the worker (freeing its GPU memory); pending and later calls reject with an error named 'Cancelled'. */
@@ -119,6 +136,18 @@ export function createGenerator(options: GeneratorOptions): Generator {
   let loading: Promise<ModelInfo> | null = null;
   /** The tail of the generate() queue: each call starts after the previous one settled. */
   let queue: Promise<unknown> = Promise.resolve();
+  /** The LoRAs added, with their bytes: added again to every newly loaded model. */
+  const held = new Map<string, { bytes: Uint8Array; info: LoraInfo }>();
+  /** `work` after the calls before it settled (one engine, one thing at a time); `aborted` drops it while it waits. */
+  const inTurn = <R>(work: () => Promise<R>, aborted?: Promise<never>): Promise<R> => {
+    const previous = queue;
+    const mine = (async () => {
+      await (aborted ? Promise.race([previous, aborted]) : previous);
+      return work();
+    })();
+    queue = Promise.allSettled([previous, mine]);
+    return mine;
+  };
 
   const started = () => {
     if (disposed) throw new Cancelled();
@@ -135,7 +164,9 @@ export function createGenerator(options: GeneratorOptions): Generator {
     if (loading) return loading;
     const attempt = (async () => {
       const { remote, failed } = started();
-      return guarded(failed, remote.load(options.model, Comlink.proxy(onProgress ?? (() => {})), options.load ?? {}));
+      const info = await guarded(failed, remote.load(options.model, Comlink.proxy(onProgress ?? (() => {})), options.load ?? {}));
+      for (const [name, l] of held) await guarded(failed, remote.addLora(name, l.bytes)); // a reload starts without them
+      return info;
     })();
     loading = attempt;
     attempt.catch(() => {
@@ -168,13 +199,30 @@ export function createGenerator(options: GeneratorOptions): Generator {
     generate(request: GenerateRequest, call: GenerateCallOptions = {}): Promise<GenerateResult> {
       if (disposed) return Promise.reject(new Cancelled());
       const { aborted, off } = abortion(call.signal);
-      const previous = queue;
-      const mine = (async () => {
-        await Promise.race([previous, aborted]); // an abort while queued drops the call at once
-        return run(request, call, aborted);
-      })().finally(off);
-      queue = Promise.allSettled([previous, mine]); // the next call waits for the engine to be free
-      return mine;
+      // an abort while queued drops the call at once; the next call waits for the engine to be free
+      return inTurn(() => run(request, call, aborted), aborted).finally(off);
+    },
+    addLora(name: string, bytes: Uint8Array | ArrayBuffer): Promise<LoraInfo> {
+      if (disposed) return Promise.reject(new Cancelled());
+      const copy = new Uint8Array(bytes instanceof ArrayBuffer ? bytes.slice(0) : bytes.slice()); // the caller may reuse its buffer
+      return inTurn(async () => {
+        const { remote, failed } = started();
+        await load();
+        const info = await guarded(failed, remote.addLora(name, copy));
+        held.delete(name); // re-added at the end: the order they were added in
+        held.set(name, { bytes: copy, info });
+        return info;
+      });
+    },
+    removeLora(name: string): Promise<void> {
+      if (disposed) return Promise.reject(new Cancelled());
+      return inTurn(async () => {
+        if (!held.delete(name) || !engine) return;
+        await guarded(engine.failed, engine.remote.removeLora(name));
+      });
+    },
+    loras(): LoraInfo[] {
+      return [...held.values()].map((l) => l.info);
     },
     async capabilities(): Promise<Capabilities> {
       const { remote, failed } = started();

@@ -166,6 +166,19 @@ describe('kleinbild server mode', () => {
     expect(result.warnings).toEqual([{ type: 'unsupported', feature: 'mask', details: 'Kleinbild does not inpaint; the mask was ignored' }]);
   });
 
+  it('sends loras as a JSON array (generations) and as a JSON string field (edits)', async () => {
+    const model = createKleinbild({ baseURL: `${root}/v1` }).image(KLEIN_MODEL_ID);
+    const providerOptions = { kleinbild: { loras: [{ name: 'style', strength: 0.8 }, { name: 'ink' }] } };
+    const loras = [{ name: 'style', strength: 0.8 }, { name: 'ink', strength: 1 }];
+    await model.doGenerate(callOptions({ providerOptions }));
+    expect(JSON.parse(posts()[0]?.body.toString() ?? '')).toMatchObject({ loras });
+    await model.doGenerate(callOptions({ providerOptions, files: [{ type: 'file', mediaType: 'image/png', data: PNG }] }));
+    const form = await formDataOf(posts()[1] as Seen);
+    expect(JSON.parse(form.get('loras') as string)).toEqual(loras);
+    await model.doGenerate(callOptions());
+    expect(JSON.parse(posts()[2]?.body.toString() ?? '')).not.toHaveProperty('loras');
+  });
+
   it('turns a 400 {error} into a non-retryable APICallError with the server message', async () => {
     const errorBody = { error: { message: 'size 100x100: both sides must be multiples of 16', type: 'invalid_request_error', param: 'size', code: 'invalid_size' } };
     reply = () => ({ status: 400, headers: { 'content-type': 'application/json', 'x-request-id': 'req-400' }, body: JSON.stringify(errorBody) });

@@ -3,7 +3,8 @@
  *
  * - text-to-image: `POST {baseURL}/images/generations`, JSON body;
  * - with reference images: `POST {baseURL}/images/edits`, multipart/form-data with the same fields
- *   as strings plus one `image[]` file part per image (openai-node's array encoding, uploads.ts);
+ *   as strings (`loras` as its JSON) plus one `image[]` file part per image (openai-node's array
+ *   encoding, uploads.ts);
  * - response `{created, data: [{b64_json, seed?}], output_format, size}`;
  * - errors: HTTP status + `{error: {message, type, param, code}}` → APICallError (retryable: 429, ≥ 500).
  * Sources: openai-node src/resources/images.ts and src/core/error.ts; the APICallError fields follow
@@ -92,20 +93,22 @@ export function createHttpBackend(settings: HttpBackendSettings): ImageBackend {
       let requestBodyValues: unknown;
       if (request.images.length === 0) {
         url = `${root}/images/generations`;
-        body = JSON.stringify(fields);
-        requestBodyValues = fields;
+        const json = request.loras?.length ? { ...fields, loras: request.loras } : fields;
+        body = JSON.stringify(json);
+        requestBodyValues = json;
         headers['content-type'] = 'application/json';
       } else {
         url = `${root}/images/edits`;
         const form = new FormData();
-        for (const [name, value] of Object.entries(fields)) form.append(name, String(value));
+        const formFields = request.loras?.length ? { ...fields, loras: JSON.stringify(request.loras) } : fields;
+        for (const [name, value] of Object.entries(formFields)) form.append(name, String(value));
         request.images.forEach((image, i) => {
           // Copy into a fresh ArrayBuffer-backed view: BlobPart does not take a SharedArrayBuffer view.
           form.append('image[]', new Blob([new Uint8Array(image.data)], { type: image.mediaType }), `image${i}.${extensionOf(image.mediaType)}`);
         });
         body = form;
         // The files as summaries: an error report should not carry megabytes of image bytes.
-        requestBodyValues = { ...fields, 'image[]': request.images.map((image) => ({ mediaType: image.mediaType, bytes: image.data.byteLength })) };
+        requestBodyValues = { ...formFields, 'image[]': request.images.map((image) => ({ mediaType: image.mediaType, bytes: image.data.byteLength })) };
         // No content-type: fetch sets multipart/form-data with its boundary.
       }
 

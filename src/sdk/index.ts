@@ -18,6 +18,7 @@ export type {
   ImageBackendResult,
   KleinbildImageMetadata,
   KleinbildImageRequest,
+  KleinbildLora,
   KleinbildOutputFormat,
   KleinbildReferenceImage,
 } from './backend';
@@ -35,6 +36,8 @@ export type {
   GeneratorOptions,
   LoadOptions,
   LoadProgress,
+  LoraInfo,
+  LoraUse,
   ModelInfo,
   ModelSource,
   Precision,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '@ai-sdk/provider';
 import { generateImage } from 'ai';
 import type { KleinbildImageRequest } from './backend';
-import { createGenerator, createKleinbild, DEFAULT_SIDE, DEFAULT_STEPS, KLEIN_MODEL_ID, type ReferenceImage } from './index';
+import { createGenerator, createKleinbild, DEFAULT_SIDE, DEFAULT_STEPS, KLEIN_MODEL_ID, type GenerateRequest, type Generator, type LoraInfo, type ReferenceImage } from './index';
 import { localPlan, SEED_MAX, toGenerateRequests } from './local';
 
 function request(fields: Partial<KleinbildImageRequest> = {}): KleinbildImageRequest {
@@ -100,6 +100,12 @@ describe('toGenerateRequests', () => {
     expect([big?.width, big?.height]).toEqual([1440, 720]);
   });
 
+  it('carries the LoRAs into every image request', () => {
+    const loras = [{ name: 'style', strength: 0.8 }];
+    expect(toGenerateRequests(request({ n: 2, seed: 1, size: '64x64', loras }), []).map((r) => r.loras)).toEqual([loras, loras]);
+    expect(toGenerateRequests(request({ seed: 1 }), [])[0]).not.toHaveProperty('loras');
+  });
+
   it('an explicit size wins over the references', () => {
     const [req] = toGenerateRequests(request({ seed: 1, size: '64x128' }), [reference(1000, 700)]);
     expect([req?.width, req?.height]).toEqual([64, 128]);
@@ -126,9 +132,39 @@ describe('local mode through the AI SDK, before any worker', () => {
     await expect(generateImage({ model, prompt: 'x', size: '64x64', abortSignal: abort.signal, maxRetries: 0 })).rejects.toThrow('stop here');
   });
 
-  it('a disposed generator rejects generate() with Cancelled', async () => {
+  it('a disposed generator rejects generate() and addLora() with Cancelled', async () => {
     const generator = createGenerator({ model: 'http://127.0.0.1:1/none' });
     generator.dispose();
     await expect(generator.generate({ prompt: 'x', width: 64, height: 64, steps: 1, seed: 1 })).rejects.toMatchObject({ name: 'Cancelled' });
+    await expect(generator.addLora('style', new Uint8Array(8))).rejects.toMatchObject({ name: 'Cancelled' });
+    expect(generator.loras()).toEqual([]);
+  });
+
+  it('loras on a local model without them added: InvalidArgumentError saying how to add them', async () => {
+    const model = createKleinbild().image(KLEIN_MODEL_ID, { local: true, model: 'http://127.0.0.1:1/none' });
+    const error: unknown = await generateImage({ model, prompt: 'x', size: '64x64', providerOptions: { kleinbild: { loras: [{ name: 'style' }] } }, maxRetries: 0 }).then(
+      () => expect.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect((error as InvalidArgumentError).argument).toBe('providerOptions.kleinbild.loras');
+    expect((error as Error).message).toContain('LoRA "style" was not added to this local model\'s Generator (none was)');
+    expect((error as Error).message).toContain('generator.addLora(name, bytes)');
+  });
+
+  it('{ local: true, generator } renders with that Generator and passes the selected LoRAs', async () => {
+    const seen: GenerateRequest[] = [];
+    const info: LoraInfo = { name: 'style', format: 'kohya', rank: 8, layers: 10, bytes: 1000 };
+    const generator = {
+      loras: () => [info],
+      generate: async (req: GenerateRequest) => {
+        seen.push(req);
+        return { rgba: new Uint8ClampedArray(64 * 64 * 4), width: 64, height: 64, seed: req.seed };
+      },
+    } as unknown as Generator;
+    const model = createKleinbild().image(KLEIN_MODEL_ID, { local: true, generator });
+    // Node has no OffscreenCanvas: the call fails when encoding, after the engine request was made.
+    await generateImage({ model, prompt: 'x', size: '64x64', seed: 3, providerOptions: { kleinbild: { loras: [{ name: 'style', strength: -1 }] } }, maxRetries: 0 }).catch(() => {});
+    expect(seen).toEqual([{ prompt: 'x', width: 64, height: 64, steps: DEFAULT_STEPS, seed: 3, loras: [{ name: 'style', strength: -1 }] }]);
   });
 });

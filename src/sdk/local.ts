@@ -25,6 +25,11 @@ export const SEED_MAX = 0xffffffff;
 export const MAX_REFERENCE_PIXELS = 150 * 1024 * 1024;
 
 export type LocalBackendOptions = {
+  /**
+   * Render with this Generator (createGenerator) instead of creating one: its model, load options and
+   * LoRAs (generator.addLora) are used, and `model`/`load` here are ignored. The caller owns it (dispose).
+   */
+  generator?: Generator;
   /** The model to load: hub repo id, http(s) base URL or `store:<id>`; default DEFAULT_MODEL (the hub's FLUX.2-klein-4B). */
   model?: ModelSource;
   /** How it is loaded (quantization, low memory, precision). */
@@ -76,18 +81,20 @@ export function localPlan(request: KleinbildImageRequest, random: () => number =
 
 /**
  * The engine requests for `request` (one per image, rendered back to back): its prompt and steps,
- * seeds seed, seed+1, …, the decoded `references` (in order), and the size: the request's, else the
- * first reference's processed size (defaultSizeFor: ≤ 1024², floored to multiples of 16), else
- * DEFAULT_SIDE². Throws what localPlan throws.
+ * seeds seed, seed+1, …, the decoded `references` (in order), the request's LoRAs (by the names given
+ * to generator.addLora; the engine refuses unknown ones before any work), and the size: the request's,
+ * else the first reference's processed size (defaultSizeFor: ≤ 1024², floored to multiples of 16),
+ * else DEFAULT_SIDE². Throws what localPlan throws.
  */
 export function toGenerateRequests(request: KleinbildImageRequest, references: ReferenceImage[], random: () => number = Math.random): GenerateRequest[] {
   const plan = localPlan(request, random);
-  return requestsFor(request.prompt, plan, references);
+  return requestsFor(request, plan, references);
 }
 
-function requestsFor(prompt: string, plan: LocalPlan, references: ReferenceImage[]): GenerateRequest[] {
+function requestsFor(request: KleinbildImageRequest, plan: LocalPlan, references: ReferenceImage[]): GenerateRequest[] {
   const { width, height } = plan.size ?? defaultSizeFor(references) ?? { width: DEFAULT_SIDE, height: DEFAULT_SIDE };
-  return plan.seeds.map((seed) => ({ prompt, width, height, steps: plan.steps, seed, ...(references.length > 0 ? { references } : {}) }));
+  const loras = request.loras?.length ? { loras: request.loras.map((l) => ({ ...l })) } : {};
+  return plan.seeds.map((seed) => ({ prompt: request.prompt, width, height, steps: plan.steps, seed, ...(references.length > 0 ? { references } : {}), ...loras }));
 }
 
 /**
@@ -138,6 +145,21 @@ export async function encodeImage(result: GenerateResult, format: KleinbildOutpu
   return new Uint8Array(await blob.arrayBuffer());
 }
 
+/**
+ * Every LoRA the request names was added to `generator` (before any work). Throws InvalidArgumentError
+ * (argument `providerOptions.kleinbild.loras`) saying how to add one otherwise.
+ */
+export function checkLoras(request: KleinbildImageRequest, generator: Generator): void {
+  const added = generator.loras().map((l) => l.name);
+  const missing = request.loras?.find((l) => !added.includes(l.name));
+  if (!missing) return;
+  invalid(
+    `providerOptions.${PROVIDER}.loras`,
+    `LoRA "${missing.name}" was not added to this local model's Generator (${added.length ? `added: ${added.map((n) => `"${n}"`).join(', ')}` : 'none was'}); ` +
+      "create one with createGenerator, call generator.addLora(name, bytes), and pass it as kleinbild.image(id, { local: true, generator })",
+  );
+}
+
 /** A local backend and the Generator it renders with (its worker lives as long as the page, or until generator.dispose()). */
 export type LocalBackend = ImageBackend & { generator: Generator };
 
@@ -148,17 +170,18 @@ export type LocalBackend = ImageBackend & { generator: Generator };
  * the running image and rejects with the signal's reason (as fetch-based backends do).
  */
 export function createLocalBackend(options: LocalBackendOptions = {}): LocalBackend {
-  const generator = createGenerator({ model: options.model ?? DEFAULT_MODEL, ...(options.load ? { load: options.load } : {}) });
+  const generator = options.generator ?? createGenerator({ model: options.model ?? DEFAULT_MODEL, ...(options.load ? { load: options.load } : {}) });
   return {
     generator,
     async generate(request, call): Promise<ImageBackendResult> {
       const signal = call.abortSignal;
       const plan = localPlan(request);
+      checkLoras(request, generator);
       signal?.throwIfAborted();
       const references = await Promise.all(request.images.map((image, i) => decodeReference(image, i)));
       const images: Uint8Array[] = [];
       const imageMetadata: { seed: number }[] = [];
-      for (const req of requestsFor(request.prompt, plan, references)) {
+      for (const req of requestsFor(request, plan, references)) {
         let result: GenerateResult;
         try {
           result = await generator.generate(req, signal ? { signal } : {});

@@ -8,6 +8,10 @@
  *   const { image } = await generateImage({ model: kleinbild.image(KLEIN_MODEL_ID), prompt: 'a red fox', aspectRatio: '16:9' });
  *   // local mode: the model is downloaded from the hub into this tab
  *   const local = kleinbild.image(KLEIN_MODEL_ID, { local: true, load: { quant: 'q4' } });
+ *   // local mode with LoRAs: a Generator of your own, its LoRAs added (providerOptions.kleinbild.loras selects them)
+ *   const generator = createGenerator({ model: DEFAULT_MODEL });
+ *   await generator.addLora('style', loraBytes);
+ *   const styled = kleinbild.image(KLEIN_MODEL_ID, { local: true, generator });
  *
  * The provider follows ProviderV3 (usable in createProviderRegistry); only image models exist.
  */
@@ -15,7 +19,7 @@ import { NoSuchModelError, type ImageModelV3, type ProviderV3 } from '@ai-sdk/pr
 import { createHttpBackend } from './httpBackend';
 import { createKleinbildImageModel } from './imageModel';
 import { createLocalBackend, type LocalBackend } from './local';
-import type { LoadOptions, ModelSource } from './generator';
+import type { Generator, LoadOptions, ModelSource } from './generator';
 
 /** FLUX.2 [klein] 4B, the model our server serves. */
 export const KLEIN_MODEL_ID = 'flux.2-klein-4b';
@@ -54,6 +58,11 @@ export type KleinbildImageModelOptions =
       model?: ModelSource;
       /** Quantization, low-memory mode, precision. */
       load?: LoadOptions;
+      /**
+       * Render with this Generator (createGenerator), e.g. one with LoRAs added (generator.addLora),
+       * which `providerOptions.kleinbild.loras` then selects; `model` and `load` are then not used.
+       */
+      generator?: Generator;
     };
 
 export interface KleinbildProvider extends ProviderV3 {
@@ -90,7 +99,7 @@ export function createKleinbild(settings: KleinbildProviderSettings = {}): Klein
     createKleinbildImageModel({
       modelId,
       backend: options.local
-        ? localBackend(options.model, options.load)
+        ? options.generator ? createLocalBackend({ generator: options.generator }) : localBackend(options.model, options.load)
         : createHttpBackend({ baseURL: options.baseURL ?? settings.baseURL ?? DEFAULT_BASE_URL, headers, fetch: fetchFn }),
       fetch: fetchFn,
     });

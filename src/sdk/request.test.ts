@@ -68,11 +68,18 @@ describe('parseKleinbildOptions', () => {
   });
 
   it('warns once per unknown key and keeps the known ones', () => {
-    const { options, warnings } = parseKleinbildOptions({ steps: 2, loras: [], quality: 'hd' });
+    const { options, warnings } = parseKleinbildOptions({ steps: 2, lora: [], quality: 'hd' });
     expect(options).toEqual({ steps: 2 });
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatchObject({ type: 'other', message: expect.stringContaining('providerOptions.kleinbild.loras') });
+    expect(warnings[0]).toMatchObject({ type: 'other', message: expect.stringContaining('providerOptions.kleinbild.lora ') });
     expect(warnings[1]).toMatchObject({ type: 'other', message: expect.stringContaining('quality') });
+  });
+
+  it('takes loras, filling in strength 1; ranges and names are the backend\'s to check', () => {
+    const { options, warnings } = parseKleinbildOptions({ loras: [{ name: 'style' }, { name: 'ink', strength: -0.5 }, { name: 'x', strength: 99 }] });
+    expect(options).toEqual({ loras: [{ name: 'style', strength: 1 }, { name: 'ink', strength: -0.5 }, { name: 'x', strength: 99 }] });
+    expect(warnings).toEqual([]);
+    expect(parseKleinbildOptions({ loras: [] }).options).toEqual({ loras: [] });
   });
 
   it.each([
@@ -83,6 +90,15 @@ describe('parseKleinbildOptions', () => {
     [{ guidance: null }, 'guidance'],
     [{ negativePrompt: 3 }, 'negativePrompt'],
     [{ outputFormat: 'gif' }, 'outputFormat'],
+    [{ loras: 'style' }, 'loras'],
+    [{ loras: { name: 'style' } }, 'loras'],
+    [{ loras: ['style'] }, 'loras[0]'],
+    [{ loras: [{ name: 'a' }, null] }, 'loras[1]'],
+    [{ loras: [{ name: 'a', weight: 1 }] }, 'loras[0]'],
+    [{ loras: [{ strength: 1 }] }, 'loras[0].name'],
+    [{ loras: [{ name: '' }] }, 'loras[0].name'],
+    [{ loras: [{ name: 'a', strength: '0.8' }] }, 'loras[0].strength'],
+    [{ loras: [{ name: 'a', strength: null }] }, 'loras[0].strength'],
   ])('%j throws naming %s', (raw, name) => {
     let thrown: unknown;
     try {
@@ -146,6 +162,16 @@ describe('toKleinbildRequest', () => {
   it('applies provider options', async () => {
     const { request } = await toKleinbildRequest(callOptions({ providerOptions: { kleinbild: { steps: 8, guidance: 2, negativePrompt: 'text', outputFormat: 'jpeg' } } }), context);
     expect(request).toMatchObject({ steps: 8, guidance: 2, negativePrompt: 'text', outputFormat: 'jpeg' });
+  });
+
+  it('carries loras (strength filled in); an empty list is no loras', async () => {
+    const { request } = await toKleinbildRequest(callOptions({ providerOptions: { kleinbild: { loras: [{ name: 'style', strength: 0.8 }, { name: 'ink' }] } } }), context);
+    expect(request.loras).toEqual([{ name: 'style', strength: 0.8 }, { name: 'ink', strength: 1 }]);
+    const none = await toKleinbildRequest(callOptions({ providerOptions: { kleinbild: { loras: [] } } }), context);
+    expect('loras' in none.request).toBe(false);
+    await expect(toKleinbildRequest(callOptions({ providerOptions: { kleinbild: { loras: [{ name: 'style', strength: 'max' }] } } }), context)).rejects.toThrow(
+      'providerOptions.kleinbild.loras[0].strength must be a finite number; got "max"',
+    );
   });
 
   it('decodes base64 files, keeps byte files and downloads url files', async () => {

@@ -4,7 +4,7 @@
  *
  * Sources: `ImageModelV3CallOptions` / `ImageModelV3File` / `SharedV3Warning` in @ai-sdk/provider
  * (vercel/ai packages/provider/src/image-model/v3); the server's fields follow the OpenAI Images API
- * (openai-node src/resources/images.ts) with our extensions seed/steps/guidance/negative_prompt.
+ * (openai-node src/resources/images.ts) with our extensions seed/steps/guidance/negative_prompt/loras.
  */
 import {
   APICallError,
@@ -15,7 +15,7 @@ import {
   type JSONObject,
   type SharedV3Warning,
 } from '@ai-sdk/provider';
-import { OUTPUT_FORMATS, type KleinbildImageRequest, type KleinbildOutputFormat, type KleinbildReferenceImage } from './backend';
+import { OUTPUT_FORMATS, type KleinbildImageRequest, type KleinbildLora, type KleinbildOutputFormat, type KleinbildReferenceImage } from './backend';
 
 /** The provider name: the key of `providerOptions` and `providerMetadata`. */
 export const PROVIDER = 'kleinbild';
@@ -37,9 +37,30 @@ export type KleinbildProviderOptions = {
   guidance?: number;
   negativePrompt?: string;
   outputFormat?: KleinbildOutputFormat;
+  /** LoRAs to apply, by the names the backend holds (server: --lora-dir; local: generator.addLora), strength default 1. */
+  loras?: KleinbildLora[];
 };
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['steps', 'guidance', 'negativePrompt', 'outputFormat']);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['steps', 'guidance', 'negativePrompt', 'outputFormat', 'loras']);
+
+/**
+ * `loras`: an array of `{name: non-empty string, strength?: finite number}` → strengths filled in (1).
+ * Ranges, duplicates and unknown names are the backend's to refuse (the server: 400 invalid_lora /
+ * lora_not_found; the local engine: InvalidInput), as it knows its limits and its LoRAs.
+ */
+function parseLoraOption(raw: unknown, fail: (name: string, want: string, got: unknown) => never): KleinbildLora[] {
+  const want = 'an array of { name: string, strength?: number }';
+  if (!Array.isArray(raw)) return fail('loras', want, raw);
+  return raw.map((entry: unknown, i) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return fail(`loras[${i}]`, 'an object { name: string, strength?: number }', entry);
+    const { name, strength = 1, ...rest } = entry as { name?: unknown; strength?: unknown };
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) return fail(`loras[${i}]`, `an object { name: string, strength?: number } (unknown key ${JSON.stringify(extra)})`, entry);
+    if (typeof name !== 'string' || name === '') return fail(`loras[${i}].name`, 'a non-empty string', name);
+    if (typeof strength !== 'number' || !Number.isFinite(strength)) return fail(`loras[${i}].strength`, 'a finite number', strength);
+    return { name, strength };
+  });
+}
 
 /** Rounds to the nearest multiple of SIZE_MULTIPLE, then clamps to [MIN_SIDE, MAX_SIDE]. */
 function toSide(px: number): number {
@@ -76,7 +97,8 @@ export function sizeForAspectRatio(aspectRatio: string): `${number}x${number}` {
 
 /**
  * Validates `providerOptions.kleinbild` by hand (no zod in the bundle): steps a positive integer,
- * guidance a finite number, negativePrompt a string, outputFormat png|jpeg|webp.
+ * guidance a finite number, negativePrompt a string, outputFormat png|jpeg|webp, loras an array of
+ * `{name, strength?}` (parseLoraOption).
  * Unknown keys become `{type: 'other'}` warnings; a wrong type throws InvalidArgumentError naming the
  * option (argument `providerOptions.kleinbild.<name>`).
  */
@@ -93,7 +115,7 @@ export function parseKleinbildOptions(raw: JSONObject | undefined): { options: K
       message: `providerOptions.${PROVIDER}.${name} must be ${want}; got ${JSON.stringify(got)}`,
     });
   };
-  const { steps, guidance, negativePrompt, outputFormat } = raw;
+  const { steps, guidance, negativePrompt, outputFormat, loras } = raw;
   if (steps !== undefined) options.steps = Number.isInteger(steps) && (steps as number) >= 1 ? (steps as number) : fail('steps', 'a positive integer', steps);
   if (guidance !== undefined) options.guidance = typeof guidance === 'number' && Number.isFinite(guidance) ? guidance : fail('guidance', 'a finite number', guidance);
   if (negativePrompt !== undefined) options.negativePrompt = typeof negativePrompt === 'string' ? negativePrompt : fail('negativePrompt', 'a string', negativePrompt);
@@ -102,6 +124,7 @@ export function parseKleinbildOptions(raw: JSONObject | undefined): { options: K
       ? (outputFormat as KleinbildOutputFormat)
       : fail('outputFormat', `one of ${OUTPUT_FORMATS.join(', ')}`, outputFormat);
   }
+  if (loras !== undefined) options.loras = parseLoraOption(loras, fail);
   for (const key of Object.keys(raw)) {
     if (!KNOWN_OPTIONS.has(key)) {
       warnings.push({ type: 'other', message: `providerOptions.${PROVIDER}.${key} is not a Kleinbild option and was ignored (known: ${[...KNOWN_OPTIONS].join(', ')})` });
@@ -194,7 +217,7 @@ export async function toKleinbildRequest(
   warnings.push(...parsed.warnings);
 
   const images = await Promise.all(files.map((file, i) => resolveFile(file, i, context.fetch, call.abortSignal)));
-  const { steps, guidance, negativePrompt, outputFormat = 'png' } = parsed.options;
+  const { steps, guidance, negativePrompt, outputFormat = 'png', loras } = parsed.options;
   const request: KleinbildImageRequest = {
     modelId: context.modelId,
     prompt,
@@ -206,6 +229,7 @@ export async function toKleinbildRequest(
     negativePrompt,
     outputFormat,
     images,
+    ...(loras?.length ? { loras } : {}),
   };
   return { request, warnings };
 }

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
+import { LORAS_MAX } from '../pipeline/loras';
 import { MAX_REFERENCES } from '../pipeline/references';
 import { ApiError, toApiError } from './apiError';
 import type { Engine } from './engine';
@@ -51,7 +52,9 @@ export async function buildServer(o: AppOptions): Promise<KleinbildServer> {
   const app = Fastify({ logger: false, bodyLimit: o.bodyLimit, return503OnClosing: false, forceCloseConnections: 'idle' });
   const files = new FileStore(o.urlTtlMs);
   if (o.cors?.length) await app.register(cors, { origin: o.cors.includes('*') ? '*' : o.cors, exposedHeaders: ['x-request-id', 'retry-after'] });
-  await app.register(multipart, { limits: { fileSize: o.maxImageBytes, files: MAX_REFERENCES + 4, fields: 32, fieldSize: 256 * 1024, parts: 48 } });
+  // fields: the image fields, and room for LORAS_MAX LoRAs as loras[][name] + loras[][strength] parts
+  const fields = 32 + 2 * LORAS_MAX;
+  await app.register(multipart, { limits: { fileSize: o.maxImageBytes, files: MAX_REFERENCES + 4, fields, fieldSize: 256 * 1024, parts: fields + MAX_REFERENCES + 12 } });
 
   app.setErrorHandler((err, _req, reply) => {
     const a = toApiError(err);
@@ -96,7 +99,11 @@ export async function buildServer(o: AppOptions): Promise<KleinbildServer> {
       queue: { running: e.queue.running ? 1 : 0, waiting: e.queue.size, limit: e.queue.limit },
     };
   });
-  const model = () => ({ id: MODEL_ID, object: 'model', created: o.engine.readyAt, owned_by: 'kleinbild' });
+  // Extension: `loras`, the LoRAs requests may select (--lora-dir).
+  const model = () => ({
+    id: MODEL_ID, object: 'model', created: o.engine.readyAt, owned_by: 'kleinbild',
+    loras: o.engine.loras().map((l) => ({ id: l.name, format: l.format, rank: l.rank })),
+  });
   app.get('/v1/models', async () => ({ object: 'list', data: [model()] }));
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
     if (req.params.id !== MODEL_ID) throw new ApiError(404, `the model '${req.params.id}' does not exist on this server; it serves '${MODEL_ID}'`, 'invalid_request_error', 'model', 'model_not_found');

@@ -4,12 +4,14 @@
  * device is lost. Requests carry an AbortSignal (client gone, timeout, shutdown): a queued request
  * leaves the queue, a running one stops at the next stage or step (Pipeline.generate).
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Cancelled, DeviceLost } from '../errors';
 import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
 import { Pipeline } from '../pipeline/generate';
 import { checkRequestFits, type PlanResult } from '../pipeline/plan';
-import type { GeneratePreview, GenerateRequest, GenerateResult, LoadOptions, ModelInfo } from '../pipeline/types';
+import type { GeneratePreview, GenerateRequest, GenerateResult, LoadOptions, LoraInfo, ModelInfo } from '../pipeline/types';
 import { createOps } from '../cli/backend';
 import { resolveSource } from '../cli/generate';
 import { ApiError } from './apiError';
@@ -23,8 +25,12 @@ export interface EngineOptions {
   load: LoadOptions;
   /** Requests that may wait behind the running one; more get 429. */
   queue: number;
+  /** Folder whose `*.safetensors` LoRAs are added after every load, named by their file name without `.safetensors`. */
+  loraDir?: string;
   log: (line: string) => void;
 }
+
+const LORA_FILE = /\.safetensors$/i;
 
 /** Seconds a client is told to wait (Retry-After) when the queue is full or the model loads. */
 export const RETRY_AFTER_S = 5;
@@ -124,6 +130,7 @@ export class Engine {
     try {
       const ops = await createOps(this.options.backend);
       const pipeline = await Pipeline.load(ops, resolveSource(this.options.model), () => {}, this.options.load);
+      if (this.options.loraDir !== undefined) await this.addLoras(pipeline, this.options.loraDir);
       this.ops = ops;
       this.pipeline = pipeline;
       this.info = pipeline.info;
@@ -137,6 +144,41 @@ export class Engine {
       this.reason = e instanceof Error ? e.message : String(e);
       this.options.log(`model failed to load: ${this.reason}`);
     }
+  }
+
+  /**
+   * Adds every `*.safetensors` in `dir` (sorted by name) to `pipeline` under its name without the
+   * extension, before the model is offered (also after a reload: the folder is read again). A file
+   * that cannot be read or parsed is logged, naming it and why, and left out; the server still starts.
+   */
+  private async addLoras(pipeline: Pipeline<unknown>, dir: string): Promise<void> {
+    let files: string[];
+    try {
+      files = (await readdir(dir, { withFileTypes: true })).filter((d) => !d.isDirectory() && LORA_FILE.test(d.name)).map((d) => d.name).sort();
+    } catch (e) {
+      this.options.log(`--lora-dir ${dir} cannot be read, no LoRAs offered: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    for (const file of files) {
+      const name = file.replace(LORA_FILE, '');
+      try {
+        const info = await pipeline.addLora(name, new Uint8Array(await readFile(join(dir, file))));
+        this.options.log(`LoRA "${name}" (${file}): ${info.format} naming, rank ${info.rank}, ${info.layers} weights`);
+      } catch (e) {
+        this.options.log(`LoRA file ${join(dir, file)} skipped, not offered: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (files.length === 0) this.options.log(`--lora-dir ${dir} has no .safetensors files`);
+  }
+
+  /** The LoRAs the loaded model holds (GET /v1/models); none while no model is ready. */
+  loras(): LoraInfo[] {
+    return this.pipeline?.loras() ?? [];
+  }
+
+  /** The names requests may select (`loras[].name`); undefined while no model is ready (the request gets its 503 then). */
+  loraNames(): string[] | undefined {
+    return this.status === 'ready' && this.pipeline ? this.loras().map((l) => l.name) : undefined;
   }
 
   /** A lost device is reported at once (GET /healthz) and the model is reloaded on a new one. */

@@ -4,7 +4,10 @@
  * (`param`) for anything out of range. Checked before any image is decoded or generated.
  * Facts: OpenAI Images API (openai-node src/resources/images.ts, ImageGenerateParams/ImageEditParams).
  */
+import { InvalidInput } from '../errors';
 import { SIZE_MAX, SIZE_MIN, STEPS_MAX } from '../pipeline/generate';
+import { LORA_STRENGTH_MAX, LORAS_MAX, validateLoraUses } from '../pipeline/loras';
+import type { LoraUse } from '../pipeline/types';
 import type { OutputFormat } from '../cli/imageEncode';
 import { ApiError, invalidField } from './apiError';
 
@@ -25,7 +28,7 @@ export const PARTIAL_IMAGES_MAX = 3;
 const IGNORED = new Set(['quality', 'moderation', 'style', 'user', 'input_fidelity']);
 const KNOWN = new Set([
   'model', 'prompt', 'n', 'size', 'response_format', 'output_format', 'output_compression', 'background', 'stream', 'partial_images',
-  'seed', 'steps', 'guidance', 'negative_prompt', ...IGNORED,
+  'seed', 'steps', 'guidance', 'negative_prompt', 'loras', ...IGNORED,
 ]);
 
 /** A checked request: one `Pipeline.generate` per image, `seed + i` for image i. */
@@ -49,6 +52,8 @@ export interface ImageJob {
   stream: boolean;
   /** Previews sent before each final image when streaming (0–3). */
   partialImages: number;
+  /** Extension: LoRAs the server holds (--lora-dir), by name, applied to every image; absent: none. */
+  loras?: LoraUse[];
 }
 
 type Raw = Record<string, unknown>;
@@ -110,13 +115,63 @@ export function parseSize(v: string | undefined): ImageJob['size'] {
   return { width, height };
 }
 
+const LORA_KEYS = new Set(['name', 'strength']);
+const loraRule = `'loras' must be a list of at most ${LORAS_MAX} objects {"name": string, "strength"?: number from -${LORA_STRENGTH_MAX} to ${LORA_STRENGTH_MAX}, default 1}`;
+const invalidLora = (message: string) => invalidField('loras', message, 'invalid_lora');
+
+/**
+ * The `loras` extension: a JSON array of `{name, strength?}` (strength default 1), or on multipart
+ * the same JSON as a string, or an array already assembled from `loras[][name]` parts (how the
+ * official clients encode an array of objects; its strengths arrive as strings). The engine's rules
+ * (validateLoraUses: ±LORA_STRENGTH_MAX, at most LORAS_MAX, no name twice) apply. `available`: the
+ * names the server holds; a name outside them is a 400 `lora_not_found` listing them.
+ * Errors: ApiError 400, param 'loras', code `invalid_lora` or `lora_not_found`.
+ */
+export function parseLoras(v: unknown, form: boolean, available?: readonly string[]): LoraUse[] | undefined {
+  if (v === undefined || v === null || (form && v === '')) return undefined;
+  if (form && typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      throw invalidLora(`'loras' is not valid JSON: ${loraRule}`);
+    }
+  }
+  if (!Array.isArray(v)) throw invalidLora(`${loraRule}; got ${JSON.stringify(v)}`);
+  const uses = v.map((u: unknown, i): LoraUse => {
+    if (typeof u !== 'object' || u === null || Array.isArray(u)) throw invalidLora(`'loras[${i}]' must be an object {"name", "strength"?}; got ${JSON.stringify(u)}`);
+    const extra = Object.keys(u).find((k) => !LORA_KEYS.has(k));
+    if (extra !== undefined) throw invalidLora(`'loras[${i}]' has an unknown key '${extra}': ${loraRule}`);
+    const { name, strength: raw } = u as { name?: unknown; strength?: unknown };
+    if (typeof name !== 'string' || name === '') throw invalidLora(`'loras[${i}].name' must be a non-empty string (a LoRA listed by GET /v1/models); got ${JSON.stringify(name)}`);
+    let strength = raw ?? 1;
+    if (form && typeof strength === 'string' && strength.trim() !== '' && Number.isFinite(Number(strength))) strength = Number(strength);
+    if (typeof strength !== 'number') throw invalidLora(`'loras[${i}].strength' must be a number from -${LORA_STRENGTH_MAX} to ${LORA_STRENGTH_MAX}; got ${JSON.stringify(raw)}`);
+    return { name, strength };
+  });
+  try {
+    validateLoraUses(uses);
+  } catch (e) {
+    if (e instanceof InvalidInput) throw invalidLora(`'loras': ${e.message}`);
+    throw e;
+  }
+  if (available) {
+    const missing = uses.find((u) => !available.includes(u.name));
+    if (missing) {
+      const held = available.length ? `available: ${available.map((n) => `"${n}"`).join(', ')}` : 'none is loaded (start the server with --lora-dir)';
+      throw new ApiError(400, `LoRA "${missing.name}" is not loaded on this server; ${held} (GET /v1/models lists them)`, 'invalid_request_error', 'loras', 'lora_not_found');
+    }
+  }
+  return uses;
+}
+
 /**
  * Checks the fields of a generations (JSON, `form` false) or edits (multipart, `form` true: numbers
  * and booleans arrive as strings) request. `distilled`: the loaded model ignores guidance, so a
- * guidance ≠ 1 or a negative prompt is refused rather than silently dropped.
+ * guidance ≠ 1 or a negative prompt is refused rather than silently dropped. `loraNames`: the LoRAs
+ * the server holds (parseLoras; unchecked when absent).
  * Errors: ApiError 400 (param = the field), 404 for a `model` other than MODEL_ID.
  */
-export function parseImageFields(raw: Raw, form: boolean, distilled = true): ImageJob {
+export function parseImageFields(raw: Raw, form: boolean, distilled = true, loraNames?: readonly string[]): ImageJob {
   for (const k of Object.keys(raw)) {
     if (!KNOWN.has(k)) throw invalidField(k, `unknown parameter '${k}'`, 'unknown_parameter');
   }
@@ -151,11 +206,13 @@ export function parseImageFields(raw: Raw, form: boolean, distilled = true): Ima
   if (!distilled && negativePrompt && guidance !== undefined && guidance <= 1) {
     throw invalidField('negative_prompt', `'negative_prompt' has no effect at guidance ${guidance}: classifier-free guidance needs guidance > 1`, 'unsupported_value');
   }
+  const loras = parseLoras(raw.loras, form, loraNames);
   return {
     prompt, n, size, responseFormat, outputFormat, outputCompression, stream, partialImages,
     ...(steps !== undefined ? { steps } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(guidance !== undefined ? { guidance } : {}),
     ...(negativePrompt ? { negativePrompt } : {}),
+    ...(loras?.length ? { loras } : {}),
   };
 }

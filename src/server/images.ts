@@ -38,6 +38,33 @@ interface ImageItem {
 }
 
 const FILE_FIELD = /^image(\[\d*\])?$/;
+const LORA_PART = /^loras\[(\d*)\]\[([a-z_]+)\]$/;
+
+/**
+ * `loras` sent the way the official clients encode an array of objects in multipart (openai-node
+ * uploads.ts, openai-python's brackets): `loras[][name]`, `loras[][strength]`, … in order, a key seen
+ * again starting the next entry; or indexed, `loras[0][name]`. parseLoras checks the result.
+ */
+export class LoraParts {
+  readonly entries: Record<string, string>[] = [];
+
+  /** Takes a `loras[…][key]` field (true), or leaves any other field alone (false). */
+  take(field: string, value: string): boolean {
+    const m = LORA_PART.exec(field);
+    if (!m) return false;
+    const [, index, key] = m as unknown as [string, string, string];
+    if (index !== '') {
+      const i = Number(index);
+      if (i > this.entries.length) throw invalidField('loras', `'${field}': the indices of loras[i][…] must count from 0 without gaps`, 'invalid_lora');
+      (this.entries[i] ??= {})[key] = value;
+    } else {
+      const last = this.entries.at(-1);
+      if (!last || key in last) this.entries.push({ [key]: value });
+      else last[key] = value;
+    }
+    return true;
+  }
+}
 
 /** Which steps' previews become partial images: `k` of `steps`, spread evenly, in order. */
 export function partialSteps(k: number, steps: number): number[] {
@@ -54,7 +81,7 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new ApiError(400, 'the body must be a JSON object with the OpenAI image generation fields (Content-Type: application/json)', 'invalid_request_error', null, 'invalid_json');
     }
-    const job = parseImageFields(body as Record<string, unknown>, false, o.engine.distilled);
+    const job = parseImageFields(body as Record<string, unknown>, false, o.engine.distilled, o.engine.loraNames());
     return run(req, reply, job, [], 'image_generation');
   });
 
@@ -62,7 +89,8 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
     if (!req.isMultipart()) {
       throw new ApiError(400, 'edits take multipart/form-data: image (or image[]) files and the fields as text', 'invalid_request_error', null, 'invalid_content_type');
     }
-    const fields: Record<string, string> = {};
+    const fields: Record<string, unknown> = {};
+    const loraParts = new LoraParts();
     const uploads: Uint8Array[] = [];
     for await (const part of req.parts()) {
       if (part.type === 'file') {
@@ -74,10 +102,14 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
         uploads.push(new Uint8Array(await part.toBuffer())); // 413 past --max-image-mb, before decoding
       } else {
         if (part.fieldname === 'mask') throw invalidField('mask', "'mask' is not supported: Kleinbild does not inpaint", 'unsupported_parameter');
-        fields[part.fieldname] = String(part.value);
+        if (!loraParts.take(part.fieldname, String(part.value))) fields[part.fieldname] = String(part.value);
       }
     }
-    const job = parseImageFields(fields, true, o.engine.distilled);
+    if (loraParts.entries.length) {
+      if (fields.loras !== undefined) throw invalidField('loras', "give 'loras' once: as one JSON string or as loras[][name] / loras[][strength] parts", 'invalid_lora');
+      fields.loras = loraParts.entries;
+    }
+    const job = parseImageFields(fields, true, o.engine.distilled, o.engine.loraNames());
     if (uploads.length === 0) throw invalidField('image', "'image' is required: 1 to 4 PNG, JPEG or WebP files", 'missing_required_parameter');
     const refs: ReferenceImage[] = [];
     for (const [k, bytes] of uploads.entries()) {
@@ -105,9 +137,10 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
       ...(refs.length ? { references: refs } : {}),
       ...(job.guidance !== undefined ? { guidance: job.guidance } : {}),
       ...(job.negativePrompt ? { negativePrompt: job.negativePrompt } : {}),
+      ...(job.loras ? { loras: job.loras } : {}),
     }));
     const sizeText = `${size.width}x${size.height}`;
-    o.note(req, `size ${sizeText} n ${job.n}${refs.length ? ` refs ${refs.length}` : ''}${job.stream ? ' stream' : ''}`);
+    o.note(req, `size ${sizeText} n ${job.n}${refs.length ? ` refs ${refs.length}` : ''}${job.loras ? ` loras ${job.loras.length}` : ''}${job.stream ? ' stream' : ''}`);
 
     // Cancelled when the client goes away, or after --timeout.
     const ac = new AbortController();

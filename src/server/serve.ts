@@ -1,10 +1,11 @@
 /**
  * `npm run serve -- --model <pack folder | diffusers folder | hub id | URL> [--host 127.0.0.1]
- *   [--port 8080] [--api-key KEY] [--quant q8|q4] [--low-memory] [--queue N] [--cors ORIGINS] …`
+ *   [--port 8080] [--api-key KEY] [--quant q8|q4] [--low-memory] [--queue N] [--cors ORIGINS] [--lora-dir DIR] …`
  * An OpenAI-compatible Images server (app.ts) on the same Pipeline as `npm run generate`. The model
  * loads once, in the background: /healthz says "loading" meanwhile and image requests get 503.
  * SIGTERM/SIGINT: new requests get 503, the running image finishes, then the process exits.
  */
+import { stat } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_MODEL } from '../catalog/choices';
 import type { LoadOptions, Precision } from '../pipeline/types';
@@ -33,6 +34,11 @@ export interface ServerOptions {
   urlTtlMs?: number;
   maxImageBytes?: number;
   publicUrl?: string;
+  /**
+   * Folder of LoRA `.safetensors` files: each is added after the model loads (and after a reload) as
+   * the file name without `.safetensors`; requests select them with `loras`. Unparsable files are logged and skipped.
+   */
+  loraDir?: string;
   /** Wait for the model before resolving (tests); default: serve at once, /healthz says loading. */
   waitForModel?: boolean;
   log?: (line: string) => void;
@@ -50,7 +56,7 @@ export const DEFAULTS = { host: '127.0.0.1', port: 8080, queue: 8, timeoutS: 600
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   const load: LoadOptions = { ...(o.quant ? { quant: o.quant } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), ...(o.precision ? { precision: o.precision } : {}) };
-  const engine = new Engine({ model: o.model, backend: o.backend ?? 'gpu', load, queue: o.queue ?? DEFAULTS.queue, log });
+  const engine = new Engine({ model: o.model, backend: o.backend ?? 'gpu', load, queue: o.queue ?? DEFAULTS.queue, ...(o.loraDir !== undefined ? { loraDir: o.loraDir } : {}), log });
   const loaded = engine.load();
   if (o.waitForModel) await loaded;
   const server = await buildServer({
@@ -103,12 +109,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--url-ttl <s>', 'how long response_format=url images stay downloadable', positive('--url-ttl'), DEFAULTS.urlTtlS)
     .option('--max-image-mb <n>', 'largest uploaded image for edits (413 beyond)', positive('--max-image-mb'), DEFAULTS.maxImageMb)
     .option('--public-url <origin>', 'origin used in url responses behind a proxy (default: the request\'s own)')
+    .option('--lora-dir <dir>', 'offer every *.safetensors LoRA in this folder, named by its file name without .safetensors (requests: "loras")')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; host: string; port: number; apiKey?: string; quant?: string; lowMemory?: boolean; precision: string; backend: string; queue: number; cors?: string; timeout: number; urlTtl: number; maxImageMb: number; publicUrl?: string }>();
+  const o = cmd.opts<{ model: string; host: string; port: number; apiKey?: string; quant?: string; lowMemory?: boolean; precision: string; backend: string; queue: number; cors?: string; timeout: number; urlTtl: number; maxImageMb: number; publicUrl?: string; loraDir?: string }>();
   if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
   if (o.backend !== 'gpu' && o.backend !== 'cpu') throw new InvalidArgumentError(`--backend ${o.backend}: use gpu or cpu`);
   if (o.timeout < 1) throw new InvalidArgumentError('--timeout must be at least 1 s');
+  if (o.loraDir !== undefined) {
+    const dir = await stat(o.loraDir).catch(() => null);
+    if (!dir?.isDirectory()) throw new InvalidArgumentError(`--lora-dir ${o.loraDir}: not a folder`);
+  }
   const apiKey = o.apiKey ?? process.env.KLEINBILD_API_KEY;
   const server = await startServer({
     model: o.model, host: o.host, port: o.port, backend: o.backend, queue: o.queue,
@@ -118,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(o.lowMemory ? { lowMemory: true } : {}),
     ...(o.cors ? { cors: o.cors.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
+    ...(o.loraDir !== undefined ? { loraDir: o.loraDir } : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
