@@ -298,10 +298,19 @@ export class Pipeline<T> {
    * steps), DeviceLost / ShaderCompile from the backend.
    */
   async generate(req: GenerateRequest, opts: GenerateOptions = {}): Promise<GenerateResult> {
+    validateRequest(req, this.configs.transformer.in_channels, this.info);
+    this.loraSet.check(req.loras ?? []); // names known: before any work
+    this.loraSet.beginRun(); // LoRA terms this run uses outlive a removeLora / addLora meanwhile
+    try {
+      return await this.run(req, opts);
+    } finally {
+      this.loraSet.endRun();
+    }
+  }
+
+  private async run(req: GenerateRequest, opts: GenerateOptions): Promise<GenerateResult> {
     const { ops, configs: cfg, stages } = this;
     const latentCh = cfg.transformer.in_channels;
-    validateRequest(req, latentCh, this.info);
-    this.loraSet.check(req.loras ?? []); // names known: before any work
     const guidance = req.guidance ?? this.info.defaultGuidance;
     const cfgOn = cfgActive(this.distilled, guidance);
     const check = () => {

@@ -76,6 +76,10 @@ export class LoraSet<T> {
   private readonly files = new Map<string, { info: LoraInfo; parsed: ParsedLora }>();
   private shapes: Promise<Map<string, readonly number[]>> | null = null;
   private built: { key: string; terms: Map<string, LoraTerm<T>> } | null = null;
+  /** Terms dropped while a generate() used them, freed when it ends (endRun). */
+  private retired: Map<string, LoraTerm<T>>[] = [];
+  /** generate() calls running (a removed or replaced LoRA must not free terms they use). */
+  private running = 0;
 
   /** `names`: the transformer's weight tensors → checkpoint names (filled when its weights load). */
   constructor(
@@ -139,14 +143,29 @@ export class LoraSet<T> {
     return withLoras(this.ops, byTensor);
   }
 
-  /** Frees the stacked terms (rebuilt by the next opsFor()). */
+  /** Frees the stacked terms (rebuilt by the next opsFor()); while a run uses them, when it ends. */
   private drop(): void {
-    if (this.built) releaseLoraTerms(this.ops, this.built.terms);
+    if (this.built && this.running > 0) this.retired.push(this.built.terms);
+    else if (this.built) releaseLoraTerms(this.ops, this.built.terms);
     this.built = null;
+  }
+
+  /** A generate() starts: terms stay valid until its endRun(), whatever add() or remove() do meanwhile. */
+  beginRun(): void {
+    this.running++;
+  }
+
+  endRun(): void {
+    this.running = Math.max(0, this.running - 1);
+    if (this.running > 0) return;
+    for (const t of this.retired) releaseLoraTerms(this.ops, t);
+    this.retired = [];
   }
 
   dispose(): void {
     this.drop();
+    for (const t of this.retired) releaseLoraTerms(this.ops, t);
+    this.retired = [];
     this.files.clear();
   }
 }
