@@ -11,6 +11,8 @@ import { useHistorySaver } from './history/useHistory';
 import { PromptForm, type ReopenParams, type SeedField } from './PromptForm';
 import { QueueList } from './Queue';
 import { ReferencePanel } from './ReferencePanel';
+import { LoraPanel } from './LoraPanel';
+import { useLoras } from './useLoras';
 import { StoragePanel } from './StoragePanel';
 import { ThemeSelect } from './ThemeSelect';
 import { UpdatePrompt } from './UpdatePrompt';
@@ -61,6 +63,7 @@ export function App() {
   const gen = useGenerator();
   const store = useStorage(gen.engine);
   const refs = useReferences();
+  const loras = useLoras(gen.engine, gen.model);
   const [seed, setSeed] = useState<SeedField>(() => ({ text: String(randomSeed()), random: false }));
   const [reopen, setReopen] = useState<ReopenParams | null>(null);
   const [lowMemory, setLowMemory] = useState(savedLowMemory);
@@ -75,7 +78,7 @@ export function App() {
   const engineBlock =
     caps === null ? 'Checking WebGPU…' : caps.error !== null ? 'Unavailable: this browser has no usable WebGPU (see the message above).' : null;
   const loadBlock = engineBlock ?? (loading ? 'Loading…' : running ? 'Wait for the running generation to finish.' : null);
-  const modelBlock = gen.model.kind === 'none' ? 'Load a model first.' : gen.model.kind === 'loading' ? loadingText(gen.model) : null;
+  const modelBlock = (gen.model.kind === 'none' ? 'Load a model first.' : gen.model.kind === 'loading' ? loadingText(gen.model) : null) ?? loras.block;
 
   // The last used model loads by itself (once, when the engine is up and, for a stored model, the
   // store has answered and still holds it completely).
@@ -183,7 +186,7 @@ export function App() {
             references={refs.items}
             seed={seed}
             onSeed={setSeed}
-            onGenerate={gen.enqueue}
+            onGenerate={(reqs) => gen.enqueue(loras.apply(reqs))}
             onCancel={gen.cancel}
             reopen={reopen}
           />
@@ -193,6 +196,7 @@ export function App() {
             </p>
           ) : null}
           <ReferencePanel refs={refs} />
+          <LoraPanel loras={loras} />
           {firstRun || !settled ? null : (
             <details className="model-section" open={modelOpen} onToggle={(e) => setModelOpen(e.currentTarget.open)} data-testid="model-section">
               <summary data-testid="model-summary">{modelSummary(gen.model, modelName)}</summary>
@@ -220,6 +224,7 @@ export function App() {
           <Gallery saver={saver} onReopen={(e) => {
             setReopen({ prompt: e.prompt, width: e.width, height: e.height, steps: e.steps });
             setSeed({ text: String(e.seed), random: false });
+            loras.reopen(e.loras);
           }} />
         </div>
       </main>

@@ -6,8 +6,9 @@
  *   size       "WIDTHxHEIGHT", e.g. "1024x1024"
  *   steps      e.g. "4"
  *   model      the model source (hub repo id or URL)
+ *   loras      only when LoRAs were applied: JSON [{"name": "x.safetensors", "strength": 0.8}, …]
  *   parameters all of the above on two lines, in the common "prompt\nSteps: 4, Seed: …" form
- *              that image viewers and galleries read
+ *              that image viewers and galleries read (", LoRAs: x.safetensors:0.8, …" appended when used)
  * Values that are Latin-1 go in tEXt chunks (through fast-png); a value with other characters (a
  * non-Latin-1 prompt) goes in an uncompressed UTF-8 iTXt chunk instead, as the PNG spec asks.
  * Pixels are written as 8-bit RGB: the engine's alpha is always 255.
@@ -21,6 +22,8 @@ export interface PngMetadata {
   height: number;
   steps: number;
   model: string;
+  /** The LoRAs applied (GenerateRequest.loras); absent or empty: none. */
+  loras?: readonly { name: string; strength: number }[];
 }
 
 export const SOFTWARE = 'Kleinbild';
@@ -28,7 +31,7 @@ export const SOFTWARE = 'Kleinbild';
 /** The keyword → value pairs written for `m` (see the file comment). */
 export function pngText(m: PngMetadata): Record<string, string> {
   const size = `${m.width}x${m.height}`;
-  return {
+  const text: Record<string, string> = {
     Software: SOFTWARE,
     prompt: m.prompt,
     seed: String(m.seed),
@@ -37,6 +40,11 @@ export function pngText(m: PngMetadata): Record<string, string> {
     model: m.model,
     parameters: `${m.prompt}\nSteps: ${m.steps}, Seed: ${m.seed}, Size: ${size}, Model: ${m.model}`,
   };
+  if (m.loras?.length) {
+    text.loras = JSON.stringify(m.loras.map(({ name, strength }) => ({ name, strength })));
+    text.parameters += `, LoRAs: ${m.loras.map((l) => `${l.name}:${l.strength}`).join(', ')}`;
+  }
+  return text;
 }
 
 const LATIN1 = /^[\u0000-\u00ff]*$/;
