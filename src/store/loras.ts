@@ -27,6 +27,7 @@ function broadcast(): BroadcastChannel | null {
     channel.onmessage = () => {
       for (const cb of listeners) cb();
     };
+    (channel as { unref?: () => void }).unref?.(); // Node (tests): do not keep the process alive
   }
   return channel;
 }
