@@ -276,6 +276,10 @@ test('after a reload the LoRA is still stored and applied again from IndexedDB; 
         }),
     );
   expect(await stored()).toEqual(['lora0.safetensors']);
+  // the panel with a LoRA row fits a 360 px phone (as a11y.spec.ts checks the empty panel)
+  await page.setViewportSize({ width: 360, height: 740 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+  await page.setViewportSize({ width: 1280, height: 720 });
   await row('lora0.safetensors').getByTestId('lora-remove').click();
   await expect(page.getByTestId('lora-item')).toHaveCount(0);
   expect(await stored()).toEqual([]);

@@ -83,7 +83,7 @@ export function LoraPanel({ loras }: LoraPanelProps) {
             for (const f of files) loras.addFile(f);
           }} />
       </label>
-      <form className="row tight lora-add" onSubmit={(e) => {
+      <form className="row lora-add" onSubmit={(e) => {
         e.preventDefault();
         if (url.trim()) loras.addUrl(url);
       }}>
@@ -95,17 +95,17 @@ export function LoraPanel({ loras }: LoraPanelProps) {
           Add link
         </button>
       </form>
-      <form className="row tight lora-add" onSubmit={(e) => {
+      <form className="row lora-add" onSubmit={(e) => {
         e.preventDefault();
         if (repo.trim() && file.trim()) loras.addHub(repo, file);
       }}>
         <label>
           <span>Hugging Face repo (owner/name)</span>
-          <input value={repo} onChange={(e) => setRepo(e.target.value)} placeholder="owner/name" autoComplete="off" data-testid="lora-hub-repo" />
+          <input type="text" value={repo} onChange={(e) => setRepo(e.target.value)} placeholder="owner/name" autoComplete="off" data-testid="lora-hub-repo" />
         </label>
         <label>
           <span>File in the repo</span>
-          <input value={file} onChange={(e) => setFile(e.target.value)} placeholder="my_lora.safetensors" autoComplete="off" data-testid="lora-hub-file" />
+          <input type="text" value={file} onChange={(e) => setFile(e.target.value)} placeholder="my_lora.safetensors" autoComplete="off" data-testid="lora-hub-file" />
         </label>
         <button type="submit" disabled={addBlock !== null || !repo.trim() || !file.trim()} data-testid="lora-hub-add">
           Add from hub
