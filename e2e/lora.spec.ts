@@ -85,10 +85,12 @@ async function useGoldenNoise(): Promise<void> {
   await expect(page.getByTestId('noise-status')).toContainText('[1, 128, 4, 4]');
 }
 
-async function generate(steps: number): Promise<void> {
+/** Generates and waits for the image; `during` runs while it is generated. */
+async function generate(steps: number, during?: () => Promise<void>): Promise<void> {
   await expect(page.getByTestId('generate-button')).toBeEnabled();
   await page.getByTestId('generate-button').click();
   await expect(page.getByTestId('progress')).toBeVisible();
+  await during?.();
   await expect(page.getByTestId('progress')).toBeHidden({ timeout: RUN_TIMEOUT_MS });
   await expect(page.getByTestId('error')).toBeEmpty();
   await expect(page.getByTestId('timings')).toContainText(`Step ${steps}`);
@@ -204,7 +206,12 @@ test('two LoRAs (a URL and a hub file) at 0.5 and −0.25 match the CLI on a see
   await page.getByTestId('noise-clear').click();
   await setForm(SEEDED.steps);
   await page.getByTestId('seed').fill(String(SEEDED.seed));
-  await generate(SEEDED.steps);
+  await generate(SEEDED.steps, async () => {
+    // removing (or replacing) a LoRA waits for the running image, which may be using it
+    await expect(row('second.safetensors').getByTestId('lora-remove')).toBeDisabled();
+    await expect(page.getByTestId('lora-file')).toBeDisabled();
+  });
+  await expect(row('second.safetensors').getByTestId('lora-remove')).toBeEnabled();
   await expect(page.getByTestId('output-canvas')).toHaveAttribute('data-rendered', `${SIZE}x${SIZE}:${SEEDED.seed}`);
   await cli;
   const d = await canvasDiff(decode(await readFile(out)));

@@ -63,7 +63,7 @@ export function App() {
   const gen = useGenerator();
   const store = useStorage(gen.engine);
   const refs = useReferences();
-  const loras = useLoras(gen.engine, gen.model);
+  const loras = useLoras(gen.engine, gen.model, gen.run.kind !== 'idle');
   const [seed, setSeed] = useState<SeedField>(() => ({ text: String(randomSeed()), random: false }));
   const [reopen, setReopen] = useState<ReopenParams | null>(null);
   const [lowMemory, setLowMemory] = useState(savedLowMemory);

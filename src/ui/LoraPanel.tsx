@@ -148,7 +148,7 @@ export function LoraPanel({ loras }: LoraPanelProps) {
                     on
                   </label>
                   <Strength record={r} onStrength={(v) => loras.setStrength(r.name, v)} />
-                  <button type="button" onClick={() => loras.remove(r.name)} aria-label={`Remove ${r.name}`} data-testid="lora-remove">
+                  <button type="button" onClick={() => loras.remove(r.name)} disabled={loras.running} aria-label={`Remove ${r.name}`} data-testid="lora-remove">
                     Remove
                   </button>
                 </span>

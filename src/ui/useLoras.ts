@@ -36,6 +36,8 @@ export interface Loras {
   modelLoaded: boolean;
   /** Why nothing can be added now (no model loaded), or null. */
   addBlock: string | null;
+  /** A generation runs: Remove waits. */
+  running: boolean;
   /** What is being read or downloaded, or null. */
   busy: string | null;
   /** The last add that failed (nothing was stored), or a store failure. */
@@ -98,7 +100,11 @@ async function download(url: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-export function useLoras(engine: { remote: Comlink.Remote<GeneratorApi> } | null, model: ModelState): Loras {
+/**
+ * `running`: a generation is running or queued; adding and removing wait for it (replacing or
+ * removing a LoRA the engine holds releases its GPU terms, which the running image may be using).
+ */
+export function useLoras(engine: { remote: Comlink.Remote<GeneratorApi> } | null, model: ModelState, running = false): Loras {
   const [records, setRecords] = useState<readonly LoraRecord[] | null>(null);
   const [status, setStatusMap] = useState<ReadonlyMap<string, LoraStatus>>(() => new Map());
   const [busy, setBusy] = useState<string | null>(null);
@@ -279,7 +285,14 @@ export function useLoras(engine: { remote: Comlink.Remote<GeneratorApi> } | null
     records,
     status,
     modelLoaded: info !== null,
-    addBlock: info ? (busy ? 'Wait for the LoRA being added.' : null) : 'Load a model first: a LoRA is checked against the loaded model.',
+    addBlock: !info
+      ? 'Load a model first: a LoRA is checked against the loaded model.'
+      : running
+        ? 'LoRAs can be added and removed once the running generation has finished.'
+        : busy
+          ? 'Wait for the LoRA being added.'
+          : null,
+    running,
     busy,
     error,
     notice,
