@@ -8,6 +8,9 @@
  *   manifests  id → ManifestRecord; written LAST: a model without one is incomplete. A complete
  *              model may still lack its VAE encoder chunks (`deferred`): they are fetched, each
  *              written with its manifest update in one transaction, when editing is first used
+ * Beside the models (version 2), the LoRA files the app applies (./loras.ts):
+ *   loras      name → LoraRecord (no bytes: listing reads no file)
+ *   loraFiles  name → ArrayBuffer, written and deleted with its record in one transaction
  * Bytes are stored as ArrayBuffer, not Blob. Measured in headless Chromium (32 MiB values, 8 of
  * them): ArrayBuffer writes 190–290 MB/s and reads 340–385 MB/s; Blob writes 113–137 MB/s and reads
  * 650–1000 MB/s with 1–2 ms 4 KiB slices (ArrayBuffer: the whole 32 MiB, 86 ms). But in an incognito
@@ -21,7 +24,8 @@ import type { PackRecipe } from '../weights/packJob';
 import { formatBytes } from '../util/bytes';
 
 export const DB_NAME = 'kleinbild-models';
-const DB_VERSION = 1;
+/** 1: the model stores; 2: adds `loras` and `loraFiles` (./loras.ts), keeping what version 1 stored. */
+export const DB_VERSION = 2;
 
 /** A download in progress or done: what it was asked for and what the source promised. */
 export interface ModelRecord {
@@ -70,12 +74,35 @@ export interface ManifestRecord {
   deferred?: string[];
 }
 
+/** A stored LoRA file (./loras.ts): what the LoRA panel lists and restores after a reload. */
+export interface LoraRecord {
+  /** The name requests use (GenerateRequest.loras): the file name, unique in the store. */
+  name: string;
+  /** Where it came from: "file", a URL without credentials or query, or a hub "owner/name/file". */
+  origin: string;
+  /** Size of the file in bytes. */
+  size: number;
+  /** Applied to the next generations (the panel's switch). */
+  enabled: boolean;
+  /** −2…2 in the panel. */
+  strength: number;
+  /** What the engine said about it when it was added (LoraInfo.format / rank). */
+  format: string;
+  rank: number;
+  /** ms since the epoch. */
+  addedAt: number;
+}
+
 export interface ModelsSchema extends DBSchema {
   models: { key: string; value: ModelRecord };
   /** Index `hash` ([id, path, sha256]) lists the hashes of a model's chunks without reading bytes. */
   chunks: { key: [string, string]; value: StoredBytes; indexes: { hash: [string, string, string]; deps: string } };
   files: { key: [string, string]; value: StoredBytes };
   manifests: { key: string; value: ManifestRecord };
+  /** LoRA name → its record without the bytes (./loras.ts). */
+  loras: { key: string; value: LoraRecord };
+  /** LoRA name → the file's bytes, written and deleted with its record. */
+  loraFiles: { key: string; value: ArrayBuffer };
 }
 
 export type ModelsDb = IDBPDatabase<ModelsSchema>;
@@ -85,13 +112,19 @@ let opened: Promise<ModelsDb> | null = null;
 /** The database, opened once per realm (window or worker); another tab's upgrade closes it. */
 export function openModelsDb(): Promise<ModelsDb> {
   opened ??= openDB<ModelsSchema>(DB_NAME, DB_VERSION, {
-    upgrade(db) {
-      db.createObjectStore('models');
-      const chunks = db.createObjectStore('chunks');
-      chunks.createIndex('hash', ['id', 'path', 'sha256']);
-      chunks.createIndex('deps', 'deps', { multiEntry: true });
-      db.createObjectStore('files');
-      db.createObjectStore('manifests');
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('models');
+        const chunks = db.createObjectStore('chunks');
+        chunks.createIndex('hash', ['id', 'path', 'sha256']);
+        chunks.createIndex('deps', 'deps', { multiEntry: true });
+        db.createObjectStore('files');
+        db.createObjectStore('manifests');
+      }
+      if (oldVersion < 2) {
+        db.createObjectStore('loras');
+        db.createObjectStore('loraFiles');
+      }
     },
     blocking() {
       void opened?.then((db) => db.close());

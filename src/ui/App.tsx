@@ -11,6 +11,8 @@ import { useHistorySaver } from './history/useHistory';
 import { type FormModel, PromptForm, type ReopenParams, type SeedField } from './PromptForm';
 import { QueueList } from './Queue';
 import { ReferencePanel } from './ReferencePanel';
+import { LoraPanel } from './LoraPanel';
+import { useLoras } from './useLoras';
 import { StoragePanel } from './StoragePanel';
 import { ThemeSelect } from './ThemeSelect';
 import { UpdatePrompt } from './UpdatePrompt';
@@ -61,6 +63,7 @@ export function App() {
   const gen = useGenerator();
   const store = useStorage(gen.engine);
   const refs = useReferences();
+  const loras = useLoras(gen.engine, gen.model, gen.run.kind !== 'idle');
   const [seed, setSeed] = useState<SeedField>(() => ({ text: String(randomSeed()), random: false }));
   const [reopen, setReopen] = useState<ReopenParams | null>(null);
   const [lowMemory, setLowMemory] = useState(savedLowMemory);
@@ -75,7 +78,7 @@ export function App() {
   const engineBlock =
     caps === null ? 'Checking WebGPU…' : caps.error !== null ? 'Unavailable: this browser has no usable WebGPU (see the message above).' : null;
   const loadBlock = engineBlock ?? (loading ? 'Loading…' : running ? 'Wait for the running generation to finish.' : null);
-  const modelBlock = gen.model.kind === 'none' ? 'Load a model first.' : gen.model.kind === 'loading' ? loadingText(gen.model) : null;
+  const modelBlock = (gen.model.kind === 'none' ? 'Load a model first.' : gen.model.kind === 'loading' ? loadingText(gen.model) : null) ?? loras.block;
   // The prompt form follows the ready model's kind (base: guidance, negative prompt, 50 steps); while
   // another model loads it keeps the last one's, so its fields do not jump back and forth.
   const formModel = useRef<FormModel | null>(null);
@@ -188,7 +191,7 @@ export function App() {
             references={refs.items}
             seed={seed}
             onSeed={setSeed}
-            onGenerate={gen.enqueue}
+            onGenerate={(reqs) => gen.enqueue(loras.apply(reqs))}
             onCancel={gen.cancel}
             reopen={reopen}
             model={formModel.current}
@@ -199,6 +202,7 @@ export function App() {
             </p>
           ) : null}
           <ReferencePanel refs={refs} />
+          <LoraPanel loras={loras} />
           {firstRun || !settled ? null : (
             <details className="model-section" open={modelOpen} onToggle={(e) => setModelOpen(e.currentTarget.open)} data-testid="model-section">
               <summary data-testid="model-summary">{modelSummary(gen.model, modelName)}</summary>
@@ -230,6 +234,7 @@ export function App() {
               ...(e.negativePrompt !== undefined ? { negativePrompt: e.negativePrompt } : {}),
             });
             setSeed({ text: String(e.seed), random: false });
+            loras.reopen(e.loras);
           }} />
         </div>
       </main>

@@ -8,8 +8,9 @@
  *   model      the model source (hub repo id or URL)
  *   guidance   base models only: the guidance scale, e.g. "3.5"
  *   negative_prompt  base models only, when not empty: the negative prompt as typed
+ *   loras      only when LoRAs were applied: JSON [{"name": "x.safetensors", "strength": 0.8}, …]
  *   parameters all of the above in the common "prompt\n[Negative prompt: …\n]Steps: 4, Seed: …[, CFG scale: 3.5]"
- *              form that image viewers and galleries read
+ *              form that image viewers and galleries read (", LoRAs: x.safetensors:0.8, …" appended when used)
  * Values that are Latin-1 go in tEXt chunks (through fast-png); a value with other characters (a
  * non-Latin-1 prompt) goes in an uncompressed UTF-8 iTXt chunk instead, as the PNG spec asks.
  * Pixels are written as 8-bit RGB: the engine's alpha is always 255.
@@ -27,6 +28,8 @@ export interface PngMetadata {
   guidance?: number;
   /** Negative prompt (base models); absent or empty: not written. */
   negativePrompt?: string;
+  /** The LoRAs applied (GenerateRequest.loras); absent or empty: none. */
+  loras?: readonly { name: string; strength: number }[];
 }
 
 export const SOFTWARE = 'Kleinbild';
@@ -36,7 +39,7 @@ export function pngText(m: PngMetadata): Record<string, string> {
   const size = `${m.width}x${m.height}`;
   const negative = m.negativePrompt ? m.negativePrompt : null;
   const cfg = m.guidance !== undefined ? `, CFG scale: ${m.guidance}` : '';
-  return {
+  const text: Record<string, string> = {
     Software: SOFTWARE,
     prompt: m.prompt,
     seed: String(m.seed),
@@ -47,6 +50,11 @@ export function pngText(m: PngMetadata): Record<string, string> {
     ...(negative !== null ? { negative_prompt: negative } : {}),
     parameters: `${m.prompt}\n${negative !== null ? `Negative prompt: ${negative}\n` : ''}Steps: ${m.steps}, Seed: ${m.seed}, Size: ${size}${cfg}, Model: ${m.model}`,
   };
+  if (m.loras?.length) {
+    text.loras = JSON.stringify(m.loras.map(({ name, strength }) => ({ name, strength })));
+    text.parameters += `, LoRAs: ${m.loras.map((l) => `${l.name}:${l.strength}`).join(', ')}`;
+  }
+  return text;
 }
 
 const LATIN1 = /^[\u0000-\u00ff]*$/;

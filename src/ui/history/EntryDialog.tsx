@@ -90,6 +90,12 @@ export function EntryDialog({ entry, thumbnailUrl, onClose, onReopen, onDelete }
             <dd>{entry.referenceCount} (not stored; add them again before regenerating)</dd>
           </>
         ) : null}
+        {entry.loras?.length ? (
+          <>
+            <dt>LoRAs</dt>
+            <dd data-testid="history-loras">{entry.loras.map((l) => `${l.name} × ${l.strength}`).join(', ')}</dd>
+          </>
+        ) : null}
         <dt>Created</dt>
         <dd>{new Date(entry.createdAt).toLocaleString()}</dd>
         <dt>Time</dt>
@@ -97,7 +103,7 @@ export function EntryDialog({ entry, thumbnailUrl, onClose, onReopen, onDelete }
       </dl>
       <div className="row">
         <button type="button" className="primary" onClick={() => onReopen(entry)} data-testid="history-reopen"
-          title="Put this prompt, size, steps, seed (and guidance and negative prompt) into the prompt form">
+          title="Put this prompt, size, steps, seed, LoRA selection (and guidance and negative prompt) into the prompt form">
           Reopen parameters
         </button>
         <button type="button" onClick={() => png && downloadBlob(png.blob, historyFileName(entry))} disabled={!png}

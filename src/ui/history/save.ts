@@ -24,6 +24,7 @@ export function entryFromOutput(o: Output): Omit<HistoryEntry, 'id' | 'createdAt
     referenceCount: o.req.references?.length ?? 0,
     timings,
     ...guidanceParams(o),
+    ...(o.req.loras?.length ? { loras: o.req.loras.map(({ name, strength }) => ({ name, strength })) } : {}),
   };
 }
 
@@ -38,7 +39,7 @@ function guidanceParams(o: Output): { guidance?: number; negativePrompt?: string
 /** The PNG of `o` with its parameters in text chunks (../png.ts); the model source as in entryFromOutput. */
 export function outputPng(o: Output): Blob {
   const { width, height, rgba, seed } = o.result;
-  const png = encodePng(width, height, rgba, { prompt: o.req.prompt, seed, width, height, steps: o.req.steps, model: publicSource(o.model), ...guidanceParams(o) });
+  const png = encodePng(width, height, rgba, { prompt: o.req.prompt, seed, width, height, steps: o.req.steps, model: publicSource(o.model), ...guidanceParams(o), ...(o.req.loras ? { loras: o.req.loras } : {}) });
   return new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
 }
 

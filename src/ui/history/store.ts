@@ -35,6 +35,8 @@ export interface HistoryEntry {
   /** How many reference images the request had (the references themselves are not stored). */
   referenceCount: number;
   timings: StageTimings;
+  /** The LoRAs applied, by name and strength; absent in entries without any (and in older entries). */
+  loras?: { name: string; strength: number }[];
 }
 
 export type HistoryImageKind = 'png' | 'thumbnail';
