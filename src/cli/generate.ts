@@ -14,6 +14,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_MODEL } from '../catalog/choices';
 import { readConfigs, readModelIndex } from '../model/config';
 import { checkLoraFile } from '../pipeline/loras';
+import type { ParsedLora } from '../weights/lora';
 import { parseLoraArg, readLoraBytes } from './loraArgs';
 import { cfgActive, modelDefaults } from '../pipeline/guidance';
 import { Pipeline, validateRequest } from '../pipeline/generate';
@@ -148,13 +149,12 @@ export async function main(argv: string[]): Promise<number> {
   const model = await readModelIndex(source); // one small file: distilled or base
   const req = request(o.steps ?? modelDefaults(model.distilled).steps);
   validateRequest(req, LATENT_CHANNELS, model); // guidance and negative prompt against the model: before the (slow) load
-  const loraFiles: { name: string; bytes: Uint8Array }[] = [];
+  const loraFiles: { name: string; lora: ParsedLora }[] = [];
   if (loraArgs.length) {
     const configs = await readConfigs(source);
     for (const l of loraArgs) {
-      const bytes = await readLoraBytes(l.source);
-      await checkLoraFile(configs, l.source, bytes); // another model's LoRA, a truncated file…: before the (slow) load
-      loraFiles.push({ name: l.source, bytes });
+      // another model's LoRA, a truncated file…: parsed and checked before the (slow) load, added as parsed after it
+      loraFiles.push({ name: l.source, lora: await checkLoraFile(configs, l.source, await readLoraBytes(l.source)) });
     }
   }
 
@@ -167,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
   }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
   for (const f of loraFiles) {
-    const info = await pipeline.addLora(f.name, f.bytes);
+    const info = await pipeline.addLora(f.name, f.lora);
     process.stderr.write(`LoRA ${f.name}: ${info.format} naming, rank ${info.rank}, ${info.layers} weights, strength ${loraUses.find((u) => u.name === f.name)?.strength}\n`);
   }
   const g = req.guidance ?? pipeline.info.defaultGuidance;
