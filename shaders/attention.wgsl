@@ -12,8 +12,11 @@
 // whenever a row keeps a visible key; a row with no visible key outputs zeros (not NaN).
 // Bindings: 0 q, 1 k, 2 v (array<u32>), 3 key_mask (any f32 buffer when !HAS_MASK; never read then),
 // 4 out (write), 5 params {sq, sk, group, q_stride4, k_stride4, v_stride4, q_off4, k_off4, v_off4,
-// out_stride4, n_blocks, scale}.
-// Dispatch: (gx, gy, H) with gx·gy ≥ n_blocks = ⌈Sq/BR⌉ (grid1d fold); block = wg.y·gx + wg.x.
+// out_stride4, n_blocks, scale, heads}.
+// Batches: B independent sequences (sq, sk are the rows of one): sequence b's q, k, v and out rows
+// start b·sq (q, out) and b·sk (k, v, key_mask) rows further on; its queries see only its keys.
+// Dispatch: (gx, gy, H·B) with gx·gy ≥ n_blocks = ⌈sq/BR⌉ (grid1d fold); block = wg.y·gx + wg.x,
+// head = wg.z mod H, sequence = wg.z / H.
 // Staging: q rows and K/V tiles sit in workgroup memory as 16-byte units (vec4u) of EPU values: 4
 // f32 values (bit copies), or with F16_TILES (needs F16 and DH % 8 = 0) 8 f16 values exactly as stored (two
 // vec4 groups, unpacked with unpack2x16float when read), which halves the tiles. q is staged
@@ -36,7 +39,7 @@
 // workgroup memory and ≤ 256 threads.
 struct Params {
   sq: u32, sk: u32, group: u32, q_stride4: u32, k_stride4: u32, v_stride4: u32,
-  q_off4: u32, k_off4: u32, v_off4: u32, out_stride4: u32, n_blocks: u32, scale: f32,
+  q_off4: u32, k_off4: u32, v_off4: u32, out_stride4: u32, n_blocks: u32, scale: f32, heads: u32,
 }
 
 override DH: u32;
@@ -114,6 +117,12 @@ fn store4(i4: u32, x: vec4f) {
   }
 }
 
+// Row offsets of this workgroup's sequence (vec4 units; mo in keys), set first thing in attention().
+var<private> qo: u32;
+var<private> ko: u32;
+var<private> vo: u32;
+var<private> mo: u32;
+
 var<workgroup> qs: array<vec4u, BR * (DHU + 1u)>;  // q rows [BR][DHU], padded by one unit
 var<workgroup> kvs: array<vec4u, BC * (DCU + 1u)>; // K or V chunk [BC][DCU], padded by one unit
 var<workgroup> ps: array<f32, BR * (BC + 1u)>;     // block probabilities [BR][BC], padded by one
@@ -123,7 +132,7 @@ var<workgroup> psum: array<f32, BR * TPR>;         // per-thread probability sum
 fn visible(row: u32, key: u32) -> bool {
   if (key >= p.sk) { return false; }
   if (CAUSAL && key > row) { return false; }
-  if (HAS_MASK && key_mask[key] == 0.0) { return false; }
+  if (HAS_MASK && key_mask[mo + key] == 0.0) { return false; }
   return true;
 }
 
@@ -136,7 +145,7 @@ fn stage(src: u32, kb: u32, kvh: u32, c0: u32, li: u32) {
     var w = vec4u(0u);
     if (kb + j < p.sk) {
       let col4 = kvh * DH4 + (c0 + u) * VPU;
-      if (src == 1u) { w = unit(1u, (kb + j) * p.k_stride4 + p.k_off4 + col4); } else { w = unit(2u, (kb + j) * p.v_stride4 + p.v_off4 + col4); }
+      if (src == 1u) { w = unit(1u, (kb + j) * p.k_stride4 + ko + col4); } else { w = unit(2u, (kb + j) * p.v_stride4 + vo + col4); }
     }
     kvs[j * (DCU + 1u) + u] = w;
   }
@@ -146,7 +155,13 @@ fn stage(src: u32, kb: u32, kvh: u32, c0: u32, li: u32) {
 fn attention(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let blk = wg.y * nwg.x + wg.x;
   if (blk >= p.n_blocks) { return; }
-  let h = wg.z;
+  let h = wg.z % p.heads;
+  let bt = wg.z / p.heads; // sequence of the batch
+  qo = p.q_off4 + bt * p.sq * p.q_stride4;
+  ko = p.k_off4 + bt * p.sk * p.k_stride4;
+  vo = p.v_off4 + bt * p.sk * p.v_stride4;
+  mo = bt * p.sk;
+  let oo = bt * p.sq * p.out_stride4;
   let kvh = h / p.group;
   let r = li / TPR;
   let t = li % TPR;
@@ -156,7 +171,7 @@ fn attention(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
   for (var e = li; e < BR * DHU; e += BR * TPR) {
     let qr = blk * BR + e / DHU;
     var w = vec4u(0u);
-    if (qr < p.sq) { w = unit(0u, qr * p.q_stride4 + p.q_off4 + h * DH4 + (e % DHU) * VPU); }
+    if (qr < p.sq) { w = unit(0u, qr * p.q_stride4 + qo + h * DH4 + (e % DHU) * VPU); }
     qs[(e / DHU) * (DHU + 1u) + e % DHU] = w;
   }
 
@@ -244,7 +259,7 @@ fn attention(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec
     for (var i = 0u; i < NU; i++) {
       let u = t + TPR * i;
       if (u < DHU) {
-        let o4 = row * p.out_stride4 + h * DH4 + u * VPU;
+        let o4 = oo + row * p.out_stride4 + h * DH4 + u * VPU;
         store4(o4, acc[VPU * i] * inv);
         if (F16_TILES) { store4(o4 + 1u, acc[VPU * i + 1u] * inv); }
       }

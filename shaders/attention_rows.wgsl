@@ -7,11 +7,13 @@
 // OUT_F16: out) exactly as attention.wgsl (invisible keys get probability 0; a row with no visible
 // key outputs zeros).
 // Bindings: 0 q, 1 k, 2 v (array<u32>), 3 key_mask (unused when !HAS_MASK), 4 out, 5 params
-//   {sq, sk, group, q_stride4, k_stride4, v_stride4, q_off4, k_off4, v_off4, out_stride4, scale}.
-// Dispatch: (gx, gy, H) with gx·gy·64 ≥ Sq (grid1d fold); row = (wg.y·gx + wg.x)·64 + local index.
+//   {sq, sk, group, q_stride4, k_stride4, v_stride4, q_off4, k_off4, v_off4, out_stride4, scale, heads}.
+// Batches as attention.wgsl: sq, sk are the rows of one of B sequences, sequence b starts b·sq / b·sk rows on.
+// Dispatch: (gx, gy, H·B) with gx·gy·64 ≥ sq (grid1d fold); row = (wg.y·gx + wg.x)·64 + local index,
+// head = wg.z mod H, sequence = wg.z / H.
 struct Params {
   sq: u32, sk: u32, group: u32, q_stride4: u32, k_stride4: u32, v_stride4: u32,
-  q_off4: u32, k_off4: u32, v_off4: u32, out_stride4: u32, scale: f32,
+  q_off4: u32, k_off4: u32, v_off4: u32, out_stride4: u32, scale: f32, heads: u32,
 }
 
 override DH: u32;
@@ -61,9 +63,10 @@ fn store4(i4: u32, x: vec4f) {
 fn attention_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let row = (wg.y * nwg.x + wg.x) * 64u + li;
   if (row >= p.sq) { return; }
-  let h = wg.z;
+  let h = wg.z % p.heads;
+  let bt = wg.z / p.heads; // sequence of the batch
   let kv0 = (h / p.group) * DH4;
-  let q0 = row * p.q_stride4 + p.q_off4 + h * DH4;
+  let q0 = (bt * p.sq + row) * p.q_stride4 + p.q_off4 + h * DH4;
   var qv: array<vec4f, MAX_DH4>;
   var acc: array<vec4f, MAX_DH4>;
   for (var g = 0u; g < DH4; g++) {
@@ -75,9 +78,9 @@ fn attention_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
   var k_end = p.sk;
   if (CAUSAL) { k_end = min(p.sk, row + 1u); }
   for (var j = 0u; j < k_end; j++) {
-    if (HAS_MASK && key_mask[j] == 0.0) { continue; }
-    let kj = j * p.k_stride4 + p.k_off4 + kv0;
-    let vj = j * p.v_stride4 + p.v_off4 + kv0;
+    if (HAS_MASK && key_mask[bt * p.sk + j] == 0.0) { continue; }
+    let kj = (bt * p.sk + j) * p.k_stride4 + p.k_off4 + kv0;
+    let vj = (bt * p.sk + j) * p.v_stride4 + p.v_off4 + kv0;
     var s = 0.0;
     for (var g = 0u; g < DH4; g++) { s += dot(qv[g], k4(kj + g)); }
     if (s > m) { // new running max: rescale what was accumulated
@@ -91,6 +94,6 @@ fn attention_rows(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg
     for (var g = 0u; g < DH4; g++) { acc[g] += pj * v4(vj + g); }
   }
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  let o0 = row * p.out_stride4 + h * DH4;
+  let o0 = (bt * p.sq + row) * p.out_stride4 + h * DH4;
   for (var g = 0u; g < DH4; g++) { store4(o0 + g, acc[g] * inv); }
 }

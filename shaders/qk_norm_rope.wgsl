@@ -6,9 +6,11 @@
 //   pairs (i0, i1): (2p, 2p+1) INTERLEAVED (FLUX) or (p, p+DH/2) half-split (Qwen3), (c, s) = table[r, p]:
 //   y[i0] = x̂[i0]·c − x̂[i1]·s,  y[i1] = x̂[i1]·c + x̂[i0]·s.
 // Storage: x f16 (packed, low half first) when F16, else f32; weights f32/f16/bf16 (W_DTYPE); table f32.
-// Shapes: x [S, W]; table [S, DH/2, 2]; weights [DH]. Columns of v or anything else are untouched.
+// Shapes: x [S, W]; table [period, DH/2, 2]; weights [DH]. Columns of v or anything else are untouched.
 // Bindings: 0 x (read_write), 1 table, 2 wqA, 3 wkA, 4 wqB, 5 wkB (array<u32>; B may alias A),
-// 6 params {rows, width, qCol, kCol, qHeads, split, eps}.
+// 6 params {rows, width, qCol, kCol, qHeads, split, eps, period}.
+// Batches: rows are sequences of `period` rows of the same layout; row r uses table row r mod period
+// and compares r mod period with split (period = rows: one sequence).
 // Dispatch: grid1d(rows·(qHeads + KH), 64): one invocation per (row, head) — q heads first, then k heads.
 override DH: u32;
 override KH: u32;                 // k heads
@@ -16,7 +18,7 @@ override INTERLEAVED: bool = true;
 override F16: bool = false;
 override W_DTYPE: u32 = 0u;       // 0 f32, 1 f16, 2 bf16
 
-struct Params { rows: u32, width: u32, qCol: u32, kCol: u32, qHeads: u32, split: u32, eps: f32 }
+struct Params { rows: u32, width: u32, qCol: u32, kCol: u32, qHeads: u32, split: u32, eps: f32, period: u32 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<u32>;
 @group(0) @binding(1) var<storage, read> table: array<f32>;
@@ -77,7 +79,8 @@ fn qk_norm_rope(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
   let hh = id % perRow;
   let isK = hh >= p.qHeads;
   let base = r * p.width + select(p.qCol + hh * DH, p.kCol + (hh - p.qHeads) * DH, isK);
-  let b = r >= p.split;
+  let pr = r % p.period; // row within its sequence
+  let b = pr >= p.split;
   var ss = 0.0;
   for (var d = 0u; d < DH; d++) {
     let v = at(base + d);
@@ -90,8 +93,8 @@ fn qk_norm_rope(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: 
     let d1 = select(q + half, 2u * q + 1u, INTERLEAVED);
     let x0 = weight(isK, b, d0) * (at(base + d0) * inv);
     let x1 = weight(isK, b, d1) * (at(base + d1) * inv);
-    let c = table[(r * half + q) * 2u];
-    let s = table[(r * half + q) * 2u + 1u];
+    let c = table[(pr * half + q) * 2u];
+    let s = table[(pr * half + q) * 2u + 1u];
     put2(base + d0, x0 * c - x1 * s, base + d1, x1 * c + x0 * s);
   }
 }

@@ -6,12 +6,24 @@ import { nodeGpu } from '../gpu/node';
 import { CpuOps } from '../ops/cpuOps';
 import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
-import type { Precision } from '../pipeline/types';
+import type { CfgMode, Precision } from '../pipeline/types';
 
 /** `--precision`: auto, f32 or f16 (LoadOptions.precision). */
 export function parsePrecision(v: string): Precision {
   if (v !== 'auto' && v !== 'f32' && v !== 'f16') throw new InvalidArgumentError(`--precision ${v}: use auto, f32 or f16`);
   return v;
+}
+
+/**
+ * `--cfg [mode]` of plan and bench: absent → undefined (a distilled model, no CFG); given without a
+ * value or as auto → 'auto' (the pipeline's choice); batch or two-passes.
+ */
+export function parseCfgMode(v: string | boolean | undefined, flag = '--cfg'): CfgMode | undefined {
+  if (v === undefined || v === false) return undefined;
+  if (v === true || v === 'auto') return 'auto';
+  if (v === 'batch') return 'batch';
+  if (v === 'two-passes') return 'two passes';
+  throw new InvalidArgumentError(`${flag} ${v}: use auto, batch or two-passes`);
 }
 
 export async function createOps(backend: string): Promise<Ops<unknown>> {

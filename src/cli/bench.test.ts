@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { GOLDEN_DIR } from '../testing/golden';
 import { LAYERS_NEEDED } from '../model/qwen3';
 import { TEXT_SEQ_LEN, hiddenSize, mlpHidden } from '../model/config';
-import { type BenchConfigs, type BenchResult, KIND_KERNELS, main, readBenchConfigs } from './bench';
+import { type BenchConfigs, type BenchResult, KIND_KERNELS, formatBench, main, readBenchConfigs } from './bench';
+
+const formatBenchLine = (r: BenchResult) => formatBench(r).split('\n').find((l) => l.startsWith('config')) ?? '';
 
 const CONFIG = join(GOLDEN_DIR, 'model-a');
 const SIZE = 64; // 16 image tokens, 64² decode (the pipeline minimum): every stage, ~1 min on SwiftShader
@@ -31,6 +33,13 @@ function contextFlops(c: BenchConfigs) {
   return 2 * TEXT_SEQ_LEN * 3 * c.textEncoder.hidden_size * hiddenSize(c.transformer);
 }
 
+/** The per-call [1, ·] linears: timestep embedding, modulations, norm_out (once per call, batch or not). */
+function vectorFlops(c: BenchConfigs) {
+  const t = c.transformer;
+  const d = hiddenSize(t);
+  return 2 * (t.timestep_guidance_channels * d + d * d) + 2 * d * (6 * d + 6 * d + 3 * d) + 2 * d * 2 * d;
+}
+
 /** One transformer call: every block applies 4D² + 3DM weights to each of S = 512 + N tokens. */
 function stepFlops(c: BenchConfigs, n: number) {
   const t = c.transformer;
@@ -38,7 +47,7 @@ function stepFlops(c: BenchConfigs, n: number) {
   const m = mlpHidden(t);
   const s = TEXT_SEQ_LEN + n;
   const blocks = t.num_layers + t.num_single_layers;
-  const vectors = 2 * (t.timestep_guidance_channels * d + d * d) + 2 * d * (6 * d + 6 * d + 3 * d) + 2 * d * 2 * d; // temb, modulations, norm_out
+  const vectors = vectorFlops(c);
   return {
     linear: blocks * 2 * s * (4 * d * d + 3 * d * m) + 2 * n * t.in_channels * d * 2 + vectors,
     attention: blocks * 4 * s * s * d,
@@ -102,6 +111,22 @@ describe('npm run bench on the tiny config', () => {
     const k = r.kernels ?? {};
     expect(KIND_KERNELS.linear.reduce((sum, n) => sum + (k[n]?.flops ?? 0), 0)).toBe(r.flops.linear);
     expect(r.dispatches ?? 0).toBeGreaterThan(plain.dispatches ?? 0);
+  });
+
+  it('--cfg batch / two-passes: a base model under CFG, reported; the batch does the same attention in fewer dispatches', async () => {
+    const [batch, two] = [await bench('--no-profile', '--cfg', 'batch'), await bench('--no-profile', '--cfg', 'two-passes')];
+    expect([batch.cfg, two.cfg]).toEqual(['batch', 'two passes']);
+    const cfg = await readBenchConfigs(CONFIG);
+    const step = (x: BenchResult) => x.stages.find((st) => st.name === 'step 1')!.flops;
+    const one = stepFlops(cfg, (SIZE / 16) ** 2);
+    for (const r of [batch, two]) expect(step(r).attention).toBe(2 * one.attention);
+    expect(step(two).linear).toBe(2 * (one.linear + contextFlops(cfg)));
+    // the batch runs the timestep embedding, the modulations, norm_out's linear and x_embedder (the
+    // image tokens are the same in both branches) once, not twice
+    const xEmbedder = 2 * (SIZE / 16) ** 2 * cfg.transformer.in_channels * hiddenSize(cfg.transformer);
+    expect(step(batch).linear).toBe(step(two).linear - vectorFlops(cfg) - xEmbedder);
+    expect(batch.dispatches ?? 0).toBeLessThan(two.dispatches ?? 0);
+    expect(formatBenchLine(batch)).toContain('CFG as a batch of 2');
   });
 
   it('times every stage, counts the analytic FLOPs, profiles the kernels, and peaks per stage in both modes', async () => {

@@ -32,13 +32,13 @@ import { CountingOps, type FlopCounts, type FlopKind, zeroFlops } from '../ops/c
 import { RandomWeights } from '../weights/randomWeights';
 import { profileForAdapter, rooflineMs } from '../gpu/profiles';
 import { isQuantFormat } from '../util/quant';
-import { parsePrecision } from './backend';
+import { parseCfgMode, parsePrecision } from './backend';
 import { folderSource } from '../weights/folderSource';
 import { Pipeline } from '../pipeline/generate';
 import { benchTokenizer } from '../pipeline/plan';
 import { TEXT_SEQ_LEN, type Configs, readConfigs } from '../model/config';
 import { syntheticLora } from '../pipeline/loras';
-import type { LoraUse } from '../pipeline/types';
+import type { GenerateRequest, LoraUse } from '../pipeline/types';
 import { Rng } from '../util/rng';
 
 /** The three configs of the benchmarked model (same as the pipeline's). */
@@ -74,6 +74,8 @@ export interface BenchResult {
   lowMemory: boolean;
   /** --lora-rank (0: no LoRA). */
   loraRank: number;
+  /** Classifier-free guidance (--cfg: a base model at guidance 4): 'off', one pass over a 'batch' of 2, or 'two passes' per step. */
+  cfg: 'off' | 'batch' | 'two passes';
   /** Weight bytes made at load (normal) or by the timed run, stage by stage (low memory). */
   weightBytes: number;
   loadMs: number;
@@ -134,7 +136,8 @@ async function runOnce<T>(
   height: number,
   steps: number,
   seed: number,
-  loras: LoraUse[] = [],
+  /** More request fields: LoRAs, guidance. */
+  extra: Partial<GenerateRequest> = {},
 ): Promise<{ stages: StageResult[]; loadMs: number | null }> {
   const measured: Pick<StageResult, 'flops' | 'peak'>[] = [];
   const start = () => {
@@ -145,7 +148,7 @@ async function runOnce<T>(
   let last = '';
   start();
   const result = await pipeline.generate(
-    { prompt: '', width, height, steps, seed, ...(loras.length ? { loras } : {}) },
+    { prompt: '', width, height, steps, seed, ...extra },
     {
       onProgress: (p) => {
         const key = `${p.stage}${p.step ?? ''}`;
@@ -189,6 +192,7 @@ interface BenchOptions {
   quant?: string;
   precision: string;
   loraRank: number;
+  cfg?: string | boolean;
 }
 
 function parseArgs(argv: string[]): BenchOptions {
@@ -208,6 +212,7 @@ function parseArgs(argv: string[]): BenchOptions {
     .option('--quant <q>', 'linear weights of the text encoder and transformer in q4 or q8 (random codes; default bf16)')
     .option('--precision <p>', 'transformer activations: auto (f16 with shader-f16), f32 or f16', 'auto')
     .option('--lora-rank <r>', 'apply a random LoRA of rank R to every weight a FLUX.2 LoRA can change (its cost per step; default none)', int('lora-rank'), 0)
+    .option('--cfg [mode]', "a base model under classifier-free guidance 4: auto (the pipeline's choice, the default), batch (one pass over a batch of 2) or two-passes")
     .option('--json', 'print one JSON object instead of the table')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -224,6 +229,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
   const cfg = await readBenchConfigs(o.config);
   const quant = o.quant;
   if (quant !== undefined && !isQuantFormat(quant)) throw new InvalidArgumentError(`--quant ${quant}: use q4 or q8`);
+  const cfgMode = parseCfgMode(o.cfg);
 
   let ctx: GpuContext | null = null;
   let adapter = 'CPU reference loops';
@@ -248,7 +254,11 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     const info = { source: `random:${o.config}`, summary: 'random weights' };
     const sources = { textEncoder: rwText, transformer: rwTransformer, vae: rwVae };
     const precision = parsePrecision(o.precision);
-    const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, info, { precision, ...(o.lowMemory ? { lowMemory: true } : {}) });
+    const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, info, {
+      precision,
+      ...(o.lowMemory ? { lowMemory: true } : {}),
+      ...(cfgMode ? { distilled: false, cfg: cfgMode } : {}),
+    });
     const loras: LoraUse[] = [];
     if (o.loraRank > 0) {
       const rng = new Rng(o.seed + 1);
@@ -256,6 +266,10 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       loras.push({ name: 'bench', strength: 1 });
       log(`random LoRA of rank ${o.loraRank} on every LoRA-able transformer weight`);
     }
+    // with CFG a prompt unlike the empty negative one (two encodings), at the base model's guidance 4
+    const extra: Partial<GenerateRequest> = { ...(loras.length ? { loras } : {}), ...(cfgMode ? { prompt: 'bench', guidance: pipeline.info.defaultGuidance } : {}) };
+    const cfgUsed = pipeline.cfgMode({ width, height, ...extra });
+    if (cfgMode) log(`classifier-free guidance: ${cfgUsed === 'batch' ? 'one pass over a batch of 2' : 'two passes'} per step`);
     await ops.sync();
     const loadMs = performance.now() - t0;
     if (!o.lowMemory) log(`random weights: ${(made() / 1e9).toFixed(2)} GB in ${(loadMs / 1000).toFixed(1)} s`);
@@ -263,7 +277,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     let warmupMs: number | null = null;
     if (o.warmup) {
       const tw = performance.now();
-      await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed, loras);
+      await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed, extra);
       warmupMs = performance.now() - tw;
       log(`warmup: ${(warmupMs / 1000).toFixed(1)} s`);
     }
@@ -282,7 +296,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
         work.set(d.entry, { count: k.count + 1, flops: k.flops + d.flops, bytes: k.bytes + d.bytes });
       };
     }
-    const { stages, loadMs: stageLoadMs } = await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed, loras);
+    const { stages, loadMs: stageLoadMs } = await runOnce(ops, ctx, pipeline, width, height, o.steps, o.seed, extra);
     if (ctx) ctx.recorder = null;
 
     const flops = zeroFlops();
@@ -313,6 +327,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       imageTokens: (width / 16) * (height / 16),
       lowMemory: o.lowMemory,
       loraRank: o.loraRank,
+      cfg: cfgUsed,
       weightBytes: o.lowMemory ? made() - bytes0 : pipeline.info.weightBytes,
       loadMs,
       stageLoadMs,
@@ -345,7 +360,7 @@ const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : (bytes
 export function formatBench(r: BenchResult): string {
   const lines: string[] = [];
   lines.push(`adapter   ${r.adapter} (${r.backend})`);
-  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens, ${r.precision} activations${r.subgroups === null ? '' : r.subgroups ? ', subgroup reductions' : ', workgroup reductions'}${r.loraRank ? `, a random rank-${r.loraRank} LoRA` : ''}`);
+  lines.push(`config    ${r.config}: ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens, ${r.precision} activations${r.subgroups === null ? '' : r.subgroups ? ', subgroup reductions' : ', workgroup reductions'}${r.loraRank ? `, a random rank-${r.loraRank} LoRA` : ''}${r.cfg === 'off' ? '' : `, CFG ${r.cfg === 'batch' ? 'as a batch of 2' : 'in two passes'}`}`);
   const made = r.lowMemory
     ? `per stage in the timed run (low memory), ${((r.stageLoadMs ?? 0) / 1000).toFixed(1)} s, not in the stage ms`
     : `made in ${(r.loadMs / 1000).toFixed(1)} s`;

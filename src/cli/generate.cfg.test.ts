@@ -2,7 +2,8 @@
  * The CLI reproduces the golden cfg-64 case end to end on Dawn/WebGPU: the base variant of model-a
  * (model-a's folders linked into a temporary folder beside a model_index.json without
  * `"is_distilled": true`; test/golden/README.md), guidance 3.5 against the empty negative prompt,
- * 3 steps of two transformer passes each, injected noise → dump of every golden tensor, the CFG ones
+ * 3 steps of one transformer pass over a batch of 2 each (--cfg-mode batch; the two-pass mode gives the
+ * same bits: src/pipeline/guidance.test.ts, src/model/transformerBatch.test.ts), injected noise → dump of every golden tensor, the CFG ones
  * included (negative_input_ids / _attention_mask exactly; negative_prompt_embeds, step_velocity_cond,
  * step_velocity_uncond, step_velocity = uncond + 3.5·(cond − uncond), …), compared with the fp32
  * tolerances of case.json, and the PNG level by level. Slow on SwiftShader (3.4 min on a busy 2-core machine).
@@ -39,6 +40,7 @@ describe('npm run generate on the golden cfg-64 case (base model, CFG 3.5)', () 
       '--width', String(m.width), '--height', String(m.height), '--steps', String(m.num_inference_steps), '--seed', String(m.seed),
       '--latents', join(c.dir, 'tensors.safetensors'), '--dump', dir, '--out', out,
       '--precision', 'f32', // the float32 tolerances
+      '--cfg-mode', 'batch',
     ]);
     expect(code).toBe(0);
     const dump = parseSafetensors(new Uint8Array(await readFile(join(dir, 'tensors.safetensors'))));

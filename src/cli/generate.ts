@@ -1,7 +1,7 @@
 /**
  * `npm run generate -- --model <hub id | URL | folder> --prompt "…" [--ref in.png …] --width W --height H
  *   [--steps N] --seed S [--guidance G] [--negative-prompt "…"] [--lora FILE_OR_URL[:STRENGTH] …] [--latents noise.safetensors] [--dump DIR]
- *   [--backend gpu|cpu] [--quant q8|q4] [--low-memory] [--precision auto|f32|f16] --out out.png`
+ *   [--backend gpu|cpu] [--quant q8|q4] [--low-memory] [--precision auto|f32|f16] [--cfg-mode auto|batch|two-passes] --out out.png`
  * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
  * --ref (PNG, JPEG or WebP, up to 4) it edits / combines the references; the size then defaults to the first one's.
  * Steps and guidance default to the model's (model_index.json: distilled 4 steps without CFG, base
@@ -27,7 +27,7 @@ import { folderSource } from '../weights/folderSource';
 import { type QuantFormat, decodeToF32 } from '../util/dtype';
 import { isQuantFormat } from '../util/quant';
 import { parseSafetensors, dtypeOf } from '../weights/safetensors';
-import { createOps, parsePrecision } from './backend';
+import { createOps, parseCfgMode, parsePrecision } from './backend';
 import { decodeImage } from './imageDecode';
 import { encodePngRgb } from './imageEncode';
 import { LATENT_CHANNELS } from '../pipeline/latents';
@@ -123,12 +123,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--quant <format>', 'quantize linear weights while loading: q8 or q4 (default: keep bf16)')
     .option('--low-memory', "one stage's weights on the GPU at a time (read per stage, freed after it)")
     .option('--precision <p>', 'transformer activations: auto (f16 with shader-f16), f32 or f16', 'auto')
+    .option('--cfg-mode <mode>', 'classifier-free guidance as one pass over a batch of 2 (batch), two passes (two-passes), or auto: the batch where it fits', 'auto')
     .option('--out <file.png>', 'output PNG', 'out.png')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps?: number; seed: number; guidance?: number; negativePrompt?: string; lora: string[]; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; out: string }>();
+  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps?: number; seed: number; guidance?: number; negativePrompt?: string; lora: string[]; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; cfgMode: string; out: string }>();
   if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
   const precision = parsePrecision(o.precision);
+  const cfg = parseCfgMode(o.cfgMode, '--cfg-mode') ?? 'auto';
   const references: ReferenceImage[] = [];
   for (const f of o.ref) {
     // its size from the header first, before decoding: at most the app's 150 MP
@@ -164,8 +166,10 @@ export async function main(argv: string[]): Promise<number> {
   const pipeline = await Pipeline.load(ops, source, (p) => {
     const pct = Math.floor((100 * p.loadedBytes) / Math.max(p.totalBytes, 1));
     if (pct !== shown && process.stderr.isTTY) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
-  }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision });
+  }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision, cfg });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
+  const cfgUsed = pipeline.cfgMode(req);
+  if (cfgUsed !== 'off') process.stderr.write(`classifier-free guidance ${req.guidance ?? pipeline.info.defaultGuidance}: ${cfgUsed === 'batch' ? 'one pass over a batch of 2' : 'two passes'} per step\n`);
   for (const f of loraFiles) {
     const info = await pipeline.addLora(f.name, f.lora);
     process.stderr.write(`LoRA ${f.name}: ${info.format} naming, rank ${info.rank}, ${info.layers} weights, strength ${loraUses.find((u) => u.name === f.name)?.strength}\n`);

@@ -25,11 +25,12 @@ describe('generate: checks before any work', () => {
     await expect(run('--out', join(dir, 'a.png'))).rejects.toThrow(/no-such-model/);
   });
 
-  it('size, steps and seed are refused before the load', async () => {
+  it('size, steps, seed and --cfg-mode are refused before the load', async () => {
     await expect(run('--width', '70', '--height', '64', '--out', join(dir, 'a.png'))).rejects.toThrow('width 70 is invalid: use a multiple of 16 from 64 to 2048');
     await expect(run('--width', '4096', '--height', '64', '--out', join(dir, 'a.png'))).rejects.toThrow('width 4096 is invalid');
     await expect(run('--steps', '0', '--out', join(dir, 'a.png'))).rejects.toThrow('steps 0: use 1…');
     await expect(run('--seed', '-1', '--out', join(dir, 'a.png'))).rejects.toThrow('seed -1: use an integer 0…4294967295');
+    await expect(run('--cfg-mode', 'both', '--out', join(dir, 'a.png'))).rejects.toThrow('--cfg-mode both: use auto, batch or two-passes');
   });
 
   it('a missing --out folder is created before the load; a folder as --out, or one under a file, is refused first', async () => {

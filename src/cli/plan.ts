@@ -1,6 +1,6 @@
 /**
  * `npm run plan -- --config DIR (--size N | --width W --height H) [--steps N] [--quant q4|q8]
- *   [--precision auto|f32|f16] [--low-memory] [--refs K] [--cfg] [--lora-rank R] [--json]`
+ *   [--precision auto|f32|f16] [--low-memory] [--refs K] [--cfg [auto|batch|two-passes]] [--lora-rank R] [--json]`
  *
  * The exact device-memory and dispatch plan of one run at the shapes of DIR/{text_encoder,
  * transformer,vae}/config.json, on any machine: the real model code runs on the plan device
@@ -17,7 +17,8 @@ import { readConfigs } from '../model/config';
 import { isQuantFormat } from '../util/quant';
 import { folderSource } from '../weights/folderSource';
 import { type PlanResult, runPlan } from '../pipeline/plan';
-import { parsePrecision } from './backend';
+import type { CfgMode } from '../pipeline/types';
+import { parseCfgMode, parsePrecision } from './backend';
 
 interface PlanArgs {
   config: string;
@@ -29,7 +30,7 @@ interface PlanArgs {
   lowMemory?: boolean;
   refs: number;
   loraRank: number;
-  cfg?: boolean;
+  cfg?: string | boolean;
   precision: string;
   json?: boolean;
 }
@@ -41,6 +42,8 @@ function int(name: string) {
     return n;
   };
 }
+
+const cfgOption = (mode: CfgMode | undefined): { cfg?: CfgMode } => (mode ? { cfg: mode } : {});
 
 /** Parses the CLI arguments and runs the plan. */
 export async function planFromArgs(argv: string[]): Promise<PlanResult> {
@@ -55,7 +58,7 @@ export async function planFromArgs(argv: string[]): Promise<PlanResult> {
     .option('--low-memory', "one stage's weights on the GPU at a time")
     .option('--precision <p>', 'transformer activations: auto (= f16 on the plan device), f32 or f16', 'auto')
     .option('--refs <k>', 'reference images (editing), each of the output size', int('refs'), 0)
-    .option('--cfg', "a base model's run under classifier-free guidance (two transformer passes per step)")
+    .option('--cfg [mode]', "a base model under classifier-free guidance: auto (the pipeline's choice, the default), batch (one pass over a batch of 2) or two-passes")
     .option('--lora-rank <r>', 'apply a LoRA of rank R to every weight a FLUX.2 LoRA can change (its cost; default none)', int('lora-rank'), 0)
     .option('--json', 'print one JSON object')
     .exitOverride();
@@ -71,7 +74,7 @@ export async function planFromArgs(argv: string[]): Promise<PlanResult> {
     lowMemory: o.lowMemory === true,
     refs: o.refs,
     ...(o.loraRank ? { loraRank: o.loraRank } : {}),
-    ...(o.cfg ? { cfg: true } : {}),
+    ...cfgOption(parseCfgMode(o.cfg)),
     precision: parsePrecision(o.precision),
   });
 }
@@ -85,7 +88,7 @@ export function formatPlan(r: PlanResult): string {
   const lines: string[] = [];
   lines.push(`plan      ${r.width}×${r.height}, ${r.steps} step(s), ${r.textTokens} text + ${r.imageTokens} image tokens${r.refs ? `, ${r.refs} reference(s)` : ''}`);
   lines.push(`weights   ${gib(r.weightBytes)} GiB (${r.quant} linear weights${r.lowMemory ? '; low memory: made per stage' : ', resident'}); ${r.precision} activations`);
-  if (r.cfg !== 'off') lines.push(`CFG       base model, classifier-free guidance: ${r.cfg} per step`);
+  if (r.cfg !== 'off') lines.push(`CFG       base model, classifier-free guidance: ${r.cfg === 'batch' ? 'one pass over a batch of 2' : 'two passes'} per step`);
   if (r.loraRank) lines.push(`LoRA      rank ${r.loraRank} on every LoRA-able transformer weight (f32 terms, applied at run time)`);
   lines.push('');
   const ids = GPU_PROFILES.map((p) => p.id);

@@ -57,6 +57,12 @@ export interface BlockGeometry {
   f16: boolean;
   /** The largest q|k|v buffer before qkvLayout splits it; default QKV_BINDING_BYTES. */
   qkvBindingBytes?: number;
+  /**
+   * Sequences B run as one batch (default 1; 2: the CFG branches): each stream holds B sequences of
+   * the same length one after another, sharing the weights, modulations and RoPE table; attention
+   * never crosses sequences.
+   */
+  batch?: number;
 }
 
 export async function loadDoubleBlock<T>(w: WeightGetter<T>, cfg: Flux2TransformerConfig, p: string): Promise<DoubleBlockWeights<T>> {
@@ -160,16 +166,21 @@ export function qkvLayout<T>(ops: Ops<T>, rows: number, g: BlockGeometry): QkvLa
   return { buffers, at: at as QkvLayout<T>['at'] };
 }
 
-/** Attention over q|k|v windows (RMSNorm + RoPE of q, k done in place first); releases the q|k|v buffers. */
+/**
+ * Attention over q|k|v windows (RMSNorm + RoPE of q, k done in place first); releases the q|k|v buffers.
+ * With a batch (g.batch = B), the rows are B sequences of rope's length, attended apart.
+ */
 function layoutAttention<T>(ops: Ops<T>, g: BlockGeometry, l: QkvLayout<T>, rope: T, norms: Pick<QkNormRopeOptions<T>, 'normQ' | 'normK' | 'after'>): T {
   const [q, k, v] = l.at;
-  const view = { headDim: g.headDim, layout: 'interleaved' as const, eps: g.eps, ...norms };
+  const b = g.batch ?? 1;
+  const batched = b > 1 ? { period: ops.shape(rope)[0] as number } : {};
+  const view = { headDim: g.headDim, layout: 'interleaved' as const, eps: g.eps, ...norms, ...batched };
   if (q.t === k.t) ops.qkNormRope(q.t, rope, { ...view, heads: g.heads, kvHeads: g.heads, qCol: q.col, kCol: k.col });
   else {
     ops.qkNormRope(q.t, rope, { ...view, heads: g.heads, kvHeads: 0, qCol: q.col, kCol: 0 });
     ops.qkNormRope(k.t, rope, { ...view, heads: 0, kvHeads: g.heads, qCol: 0, kCol: k.col });
   }
-  const out = ops.attention(q.t, k.t, v.t, { heads: g.heads, kvHeads: g.heads, headDim: g.headDim, qCol: q.col, kCol: k.col, vCol: v.col, f16: g.f16 });
+  const out = ops.attention(q.t, k.t, v.t, { heads: g.heads, kvHeads: g.heads, headDim: g.headDim, qCol: q.col, kCol: k.col, vCol: v.col, f16: g.f16, ...(b > 1 ? { batches: b } : {}) });
   for (const b of l.buffers) ops.release(b.t);
   return out;
 }
@@ -179,6 +190,9 @@ function layoutAttention<T>(ops: Ops<T>, g: BlockGeometry, l: QkvLayout<T>, rope
  * [1, 6D], rope: [L+N+R, Dh/2, 2] → (txt, img). Joint attention over [txt; img] (text first), no mask:
  * both streams' q, k, v are written (LayerNorm-modulated in the GEMM prologue) into the rows of one
  * [L+N+R, 3D] buffer (or its split: qkvLayout), normed and rotated in place, and attended as windows of it.
+ * A batch of B (g.batch): txt [B·L, D], img [B·(N+R), D], sequence b's rows at b·L and b·(N+R); q|k|v
+ * rows [txt_0; img_0; txt_1; img_1; …], so the projections into it and out of the attention run per
+ * sequence, the MLPs over the whole streams.
  */
 export function doubleBlock<T>(
   ops: Ops<T>,
@@ -192,18 +206,26 @@ export function doubleBlock<T>(
 ): [T, T] {
   return ops.tidy(() => {
     const a = w.attn;
-    const textLen = ops.shape(txt)[0] as number;
-    const imgLen = ops.shape(img)[0] as number;
-    const qkv = qkvLayout(ops, textLen + imgLen, g);
-    const project = (x: T, mod: T, row0: number, ws: [T, T, T]) => {
+    const batch = g.batch ?? 1;
+    const textLen = (ops.shape(txt)[0] as number) / batch;
+    const imgLen = (ops.shape(img)[0] as number) / batch;
+    const seq = textLen + imgLen;
+    const qkv = qkvLayout(ops, batch * seq, g);
+    /** xRows of one sequence's `len` rows at `start` (none without a batch: the whole tensor). */
+    const rowsOf = (start: number, len: number) => (batch === 1 ? {} : { xRows: [start, len] as const });
+    const project = (x: T, mod: T, col0: number, len: number, ws: [T, T, T]) => {
       const norm = { stats: ops.rowStats(x, g.eps), mod, shiftChunk: 0, scaleChunk: 1 };
-      ws.forEach((wt, i) => ops.gemm(x, wt, { norm, into: { t: qkv.at[i]!.t, row0, col0: qkv.at[i]!.col }, f16: g.f16 }));
+      for (let b = 0; b < batch; b++) {
+        ws.forEach((wt, i) => ops.gemm(x, wt, { norm, ...rowsOf(b * len, len), into: { t: qkv.at[i]!.t, row0: b * seq + col0, col0: qkv.at[i]!.col }, f16: g.f16 }));
+      }
     };
-    project(txt, modTxt, 0, [a.add_q_proj, a.add_k_proj, a.add_v_proj]);
-    project(img, modImg, textLen, [a.to_q, a.to_k, a.to_v]);
+    project(txt, modTxt, 0, textLen, [a.add_q_proj, a.add_k_proj, a.add_v_proj]);
+    project(img, modImg, textLen, imgLen, [a.to_q, a.to_k, a.to_v]);
     const attn = layoutAttention(ops, g, qkv, rope, { normQ: a.norm_added_q, normK: a.norm_added_k, after: { split: textLen, normQ: a.norm_q, normK: a.norm_k } });
-    ops.gemm(attn, a.to_out, { xRows: [textLen, imgLen], into: { t: img, row0: 0 }, residual: { gate: { mod: modImg, chunk: 2 } } });
-    ops.gemm(attn, a.to_add_out, { xRows: [0, textLen], into: { t: txt, row0: 0 }, residual: { gate: { mod: modTxt, chunk: 2 } } });
+    for (let b = 0; b < batch; b++) {
+      ops.gemm(attn, a.to_out, { xRows: [b * seq + textLen, imgLen], into: { t: img, row0: b * imgLen }, residual: { gate: { mod: modImg, chunk: 2 } } });
+      ops.gemm(attn, a.to_add_out, { xRows: [b * seq, textLen], into: { t: txt, row0: b * textLen }, residual: { gate: { mod: modTxt, chunk: 2 } } });
+    }
     ops.release(attn);
     feedForward(ops, w.ff, img, modImg, g);
     feedForward(ops, w.ff_context, txt, modTxt, g);
@@ -212,7 +234,8 @@ export function doubleBlock<T>(
 }
 
 /**
- * Single-stream block, in place on s: [L+N+R, D] f32 with mod: [1, 3D]: one projection to
+ * Single-stream block, in place on s: [L+N+R, D] f32 (a batch: [B·(L+N+R), D], sequences one after
+ * another) with mod: [1, 3D]: one projection to
  * q|k|v|gate|value of LN(s) (q|k|v into one buffer, qkvLayout; gate|value fused into SwiGLU per token chunk),
  * attention and MLP in parallel, one gated output projection of [attn | mlp] added to s.
  */

@@ -50,8 +50,11 @@ export async function loadTransformer<T>(w: WeightGetter<T>, cfg: Flux2Transform
 
 /** Per-call inputs that stay fixed across denoising steps. */
 export interface TransformerContext<T> {
-  /** context_embedder(prompt_embeds): [L, D] (cacheable per prompt). */
-  txt: T;
+  /**
+   * context_embedder(prompt_embeds): [L, D] (cacheable per prompt); B of them (same L): one pass over
+   * a batch of B sequences with the same image tokens (classifier-free guidance: prompt, negative prompt).
+   */
+  txt: T | readonly T[];
   /** RoPE table for [txt_ids; img_ids (target, refs)]: [L + N + R, Dh/2, 2]. */
   rope: T;
   /** Number of target image tokens N (the rest of the image stream are reference tokens). */
@@ -60,6 +63,27 @@ export interface TransformerContext<T> {
   f16?: boolean;
   /** BlockGeometry.qkvBindingBytes: the largest q|k|v buffer before it is split (default 128 MiB). */
   qkvBindingBytes?: number;
+}
+
+/**
+ * The single stream of a batch: txt [B·L, D], img [B·M, D] → [B·(L+M), D] with rows
+ * [txt_0; img_0; txt_1; img_1; …] (each sequence text first); consumes txt and img.
+ */
+function interleave<T>(ops: Ops<T>, txt: T, img: T, batch: number): T {
+  const [tRows, d] = ops.shape(txt) as [number, number];
+  const iRows = ops.shape(img)[0] as number;
+  const [l, m] = [tRows / batch, iRows / batch];
+  // copyRows moves rows of [C, H, W] images: one-channel views
+  const s = ops.empty([1, tRows + iRows, d], 'single stream');
+  const t3 = ops.reshape(txt, [1, tRows, d]);
+  const i3 = ops.reshape(img, [1, iRows, d]);
+  for (let b = 0; b < batch; b++) {
+    ops.copyRows(s, t3, b * (l + m), b * l, l);
+    ops.copyRows(s, i3, b * (l + m) + l, b * m, m);
+  }
+  ops.release(t3);
+  ops.release(i3);
+  return ops.reshape(s, [tRows + iRows, d]);
 }
 
 /** Optional per-block taps for debugging against reference dumps (names as in golden debug files). */
@@ -76,7 +100,9 @@ export function embedContext<T>(ops: Ops<T>, w: TransformerWeights<T>, promptEmb
  * One model call. x: [N + R, in_channels] image tokens (target then reference), timestepInput:
  * [timestep_guidance_channels] sinusoid of 1000·σ (schedule.ts) → velocity [N, out_channels].
  * Matches diffusers Flux2Transformer2DModel.forward (no guidance, no mask; text first in the
- * joint sequence).
+ * joint sequence). With B contexts (c.txt an array) → [B·N, out_channels], rows [b·N, (b+1)·N) for
+ * context b: diffusers' forward over a batch of B with x repeated; each row is computed exactly as in
+ * a pass of its own (the batch shares weight reads and dispatches, not arithmetic).
  */
 export function transformerForward<T>(
   ops: Ops<T>,
@@ -102,18 +128,28 @@ export function transformerForward<T>(
     tap?.('mod_img', mod.img);
     tap?.('mod_txt', mod.txt);
     tap?.('mod_single', mod.single);
-    let img = ops.linear(x, w.x_embedder); // [N+R, D]
-    let txt = ops.sliceRows(c.txt, 0, ops.shape(c.txt)[0] as number); // copy: blocks update in place
+    const contexts: readonly T[] = Array.isArray(c.txt) ? c.txt : [c.txt as T];
+    const batch = contexts.length;
+    const img1 = ops.linear(x, w.x_embedder); // [N+R, D]
+    // copies (blocks update in place); a batch repeats the image tokens: [img; img; …], [txt_0; txt_1; …]
+    let img = img1;
+    let txt = ops.sliceRows(contexts[0]!, 0, ops.shape(contexts[0]!)[0] as number);
+    for (let b = 1; b < batch; b++) {
+      img = ops.concatRows(img, img1);
+      txt = ops.concatRows(txt, contexts[b]!);
+    }
     tap?.('x_embedder', img);
     tap?.('context_embedder', txt);
-    const geom = { heads: cfg.num_attention_heads, headDim: cfg.attention_head_dim, eps: cfg.eps, mlp: mlpHidden(cfg), d, f16: c.f16 === true, ...(c.qkvBindingBytes ? { qkvBindingBytes: c.qkvBindingBytes } : {}) };
+    const geom = { heads: cfg.num_attention_heads, headDim: cfg.attention_head_dim, eps: cfg.eps, mlp: mlpHidden(cfg), d, f16: c.f16 === true, ...(c.qkvBindingBytes ? { qkvBindingBytes: c.qkvBindingBytes } : {}), ...(batch > 1 ? { batch } : {}) };
     w.transformer_blocks.forEach((bw, i) => {
       [txt, img] = doubleBlock(ops, bw, geom, txt, img, mod.img, mod.txt, c.rope);
       tap?.(`double${i}.0`, txt);
       tap?.(`double${i}.1`, img);
     });
-    const textLen = ops.shape(txt)[0] as number;
-    let s = ops.concatRows(txt, img); // [L + N + R, D], text first
+    const textLen = (ops.shape(txt)[0] as number) / batch;
+    const imgLen = (ops.shape(img)[0] as number) / batch;
+    const seq = textLen + imgLen;
+    let s = batch === 1 ? ops.concatRows(txt, img) : interleave(ops, txt, img, batch); // [L + N + R, D] per sequence, text first
     w.single_transformer_blocks.forEach((bw, i) => {
       s = singleBlock(ops, bw, geom, s, mod.single, c.rope);
       tap?.(`single${i}`, s);
@@ -122,7 +158,14 @@ export function transformerForward<T>(
     if (tap) tap('norm_out', ops.layerNormModulate(ops.sliceRows(s, textLen, c.targetTokens), emb, 1, 0, cfg.eps));
     // the target rows only (text and reference rows dropped), AdaLN as the GEMM's prologue
     const norm = { stats: ops.rowStats(s, cfg.eps), mod: emb, shiftChunk: 1, scaleChunk: 0 };
-    const v = ops.gemm(s, w.proj_out, { xRows: [textLen, c.targetTokens], norm });
+    if (batch === 1) {
+      const v = ops.gemm(s, w.proj_out, { xRows: [textLen, c.targetTokens], norm });
+      tap?.('proj_out', v);
+      return v;
+    }
+    const n = c.targetTokens;
+    const v = ops.empty([batch * n, ops.shape(w.proj_out)[0] as number], 'velocity');
+    for (let b = 0; b < batch; b++) ops.gemm(s, w.proj_out, { xRows: [b * seq + textLen, n], norm, into: { t: v, row0: b * n } });
     tap?.('proj_out', v);
     return v;
   });

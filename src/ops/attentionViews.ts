@@ -14,4 +14,10 @@ export interface AttentionViews {
   vCol?: number;
   /** Store the output [Sq, H·Dh] as f16. */
   f16?: boolean;
+  /**
+   * Independent sequences B (default 1): q's rows are B equal consecutive sequences of Sq/B rows, k's
+   * and v's B of Sk/B, and the queries of sequence b attend only the keys of sequence b (a batch, e.g.
+   * the two classifier-free-guidance branches in one pass). `causal` then holds within each sequence.
+   */
+  batches?: number;
 }

@@ -2,7 +2,8 @@
  * An Ops wrapper that counts the FLOPs of the heavy ops (benchmarks), forwarding everything:
  * - linear x: [M, K] · w: [N, K]ᵀ (N = rows count when given) → 2·M·N·K; gemm the same over its
  *   M = xRows count and K = K1 + K2 (+ R of a LoRA term) rows, twice for SwiGLU (gate and value), counted as linear;
- * - attention q: [Sq, H·Dh] (or windows of H·Dh columns), k: [Sk, ·] → 4·Sq·Sk·H·Dh (QKᵀ and PV), halved when causal;
+ * - attention q: [Sq, H·Dh] (or windows of H·Dh columns), k: [Sk, ·] → 4·Sq·Sk·H·Dh (QKᵀ and PV), halved when causal,
+ *   divided by B for B batches (each of Sq/B queries sees Sk/B keys);
  * - conv2d w: [Co, Ci, kh, kw] → y: [Co, H', W'] → 2·Co·H'·W'·Ci·kh·kw.
  * Norms, RoPE and elementwise ops are not counted (< 1 % of the work, flux2-klein.md §10.1).
  */
@@ -30,6 +31,9 @@ export class CountingOps<T> implements Ops<T> {
   get prefersF16(): boolean {
     return this.inner.prefersF16;
   }
+  get maxBindingBytes(): number {
+    return this.inner.maxBindingBytes;
+  }
 
   resetFlops(): void {
     this.flops = zeroFlops();
@@ -47,7 +51,7 @@ export class CountingOps<T> implements Ops<T> {
     const [sq, width] = this.inner.shape(q) as [number, number];
     const cols = opts.headDim ? opts.heads * opts.headDim : width;
     const sk = this.inner.shape(k)[0] as number;
-    this.flops.attention += (4 * sq * sk * cols) / (opts.causal ? 2 : 1);
+    this.flops.attention += (4 * sq * sk * cols) / (opts.batches ?? 1) / (opts.causal ? 2 : 1); // per sequence of a batch
     return this.inner.attention(q, k, v, opts);
   }
   gemm(x: T, w: T, opts?: GemmOptions<T>): T {

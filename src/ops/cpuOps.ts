@@ -35,6 +35,7 @@ import { upsampleNearest2x } from './cpu/upsampleNearest2x';
 export class CpuOps implements Ops<CpuTensor> {
   readonly backend = 'cpu';
   readonly prefersF16 = false;
+  readonly maxBindingBytes = Infinity;
 
   fromHost(data: Float32Array, shape: readonly number[]): CpuTensor {
     return cpuTensor(data.slice(), shape);

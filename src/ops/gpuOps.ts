@@ -35,6 +35,11 @@ export class GpuOps implements Ops<GpuTensor> {
     return this.ctx.device.features.has('shader-f16');
   }
 
+  get maxBindingBytes(): number {
+    const { limits } = this.ctx.device;
+    return Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  }
+
   fromHost(data: Float32Array, shape: readonly number[], label: string): GpuTensor {
     return this.ctx.upload(data, shape, 'f32', label);
   }

@@ -48,6 +48,11 @@ export interface Ops<T> {
   readonly backend: 'gpu' | 'cpu';
   /** f16 activation storage is available and pays (GPU: the device has `shader-f16`; CPU: false). */
   readonly prefersF16: boolean;
+  /**
+   * Bytes the largest tensor an op binds may take (GPU: the smaller of the device's
+   * maxStorageBufferBindingSize and maxBufferSize; CPU: Infinity).
+   */
+  readonly maxBindingBytes: number;
 
   // ---- memory -----------------------------------------------------------------------------
   /** Host f32 activations → tensor (in the current scope). */

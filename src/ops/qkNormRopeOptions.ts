@@ -20,4 +20,10 @@ export interface QkNormRopeOptions<T> {
   after?: { split: number; normQ: T; normK: T };
   layout: RopeLayout;
   eps: number;
+  /**
+   * Rows per sequence P when x holds B = S/P sequences of the same layout one after another (the
+   * CFG batch of 2): row r uses table row r mod P and `after.split` is compared with r mod P;
+   * table: [P, Dh/2, 2]. Default S (one sequence).
+   */
+  period?: number;
 }

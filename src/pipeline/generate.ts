@@ -9,7 +9,7 @@
 import { Cancelled, InvalidInput } from '../errors';
 import type { Ops } from '../ops/ops';
 import { fluxRopeTable } from '../model/ropeTables';
-import type { GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, LoraInfo, ModelInfo, Precision } from './types';
+import type { CfgMode, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, LoadOptions, LoadProgress, LoraInfo, ModelInfo, Precision } from './types';
 import type { FileSource } from '../weights/source';
 import { openCheckpoints } from '../weights/pack';
 import { WeightLoader } from '../weights/load';
@@ -31,7 +31,7 @@ import { validateReferences } from './references';
 import { type EncodedReferences, ReferenceEncoder } from './referenceEncoder';
 import { LOW_MEMORY_REUSE_BYTES, StageWeights, recordNames } from './stageWeights';
 import { PromptCache } from './prompts';
-import { cfgActive, cfgDumpObserver, guidedVelocity, modelDefaults, validateGuidance } from './guidance';
+import { chooseCfgMode, cfgDumpObserver, guidedVelocity, modelDefaults, validateGuidance } from './guidance';
 import { LoraSet, validateLoraUses } from './loras';
 import type { ParsedLora } from '../weights/lora';
 
@@ -60,6 +60,8 @@ export interface CreateOptions {
   precision?: Precision;
   /** A step-distilled model (model_index.json `is_distilled`; no CFG); false: a base model. Default true. */
   distilled?: boolean;
+  /** LoadOptions.cfg: how a base model runs classifier-free guidance; default 'auto'. */
+  cfg?: CfgMode;
   /** Bytes each stage's load reads (progress totals, ModelInfo.weightBytes); default: unknown (0). */
   stageBytes?: Partial<Record<keyof WeightSources<unknown>, number>>;
   /** Normal mode: progress of reading every weight in create(). */
@@ -135,7 +137,18 @@ export class Pipeline<T> {
     readonly f16: boolean,
     /** The LoRA files this pipeline holds and the stacked terms of the last request's selection. */
     private readonly loraSet: LoraSet<T>,
+    /** LoadOptions.cfg as asked ('auto' resolved per request by cfgMode). */
+    private readonly cfgOption: CfgMode,
   ) {}
+
+  /**
+   * How `req` runs classifier-free guidance on this pipeline: 'off' (distilled model or guidance ≤ 1),
+   * 'batch' (one pass over a batch of 2) or 'two passes' (guidance.ts chooseCfgMode).
+   */
+  cfgMode(req: Pick<GenerateRequest, 'width' | 'height' | 'references' | 'guidance'>): 'off' | 'batch' | 'two passes' {
+    const { distilled, defaultGuidance } = this.info;
+    return chooseCfgMode(this.configs, req, { distilled, defaultGuidance, lowMemory: this.lowMemory, mode: this.cfgOption, maxBindingBytes: this.ops.maxBindingBytes });
+  }
 
   /**
    * Parses a LoRA `.safetensors` file (ai-toolkit, kohya or diffusers/PEFT naming) for this model's
@@ -239,6 +252,7 @@ export class Pipeline<T> {
       distilled,
       ...(opts.lowMemory ? { lowMemory: true } : {}),
       ...(opts.precision ? { precision: opts.precision } : {}),
+      ...(opts.cfg ? { cfg: opts.cfg } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
   }
@@ -288,7 +302,7 @@ export class Pipeline<T> {
     const prompts = new PromptCache(ops, tokenizer, configs.textEncoder);
     const full: ModelInfo = { ...info, weightBytes, distilled, defaultSteps, defaultGuidance };
     const loraSet = new LoraSet(ops, configs, transformerNames);
-    return new Pipeline<T>(ops, configs, prompts, stages, new ReferenceEncoder(ops, configs.vae, encoder), full, low, resolvePrecision(ops, opts.precision), loraSet);
+    return new Pipeline<T>(ops, configs, prompts, stages, new ReferenceEncoder(ops, configs.vae, encoder), full, low, resolvePrecision(ops, opts.precision), loraSet, opts.cfg ?? 'auto');
   }
 
   /**
@@ -312,7 +326,8 @@ export class Pipeline<T> {
     const { ops, configs: cfg, stages } = this;
     const latentCh = cfg.transformer.in_channels;
     const guidance = req.guidance ?? this.info.defaultGuidance;
-    const cfgOn = cfgActive(this.distilled, guidance);
+    const cfgMode = this.cfgMode(req);
+    const cfgOn = cfgMode !== 'off';
     const check = () => {
       if (opts.signal?.aborted) throw new Cancelled();
     };
@@ -380,14 +395,18 @@ export class Pipeline<T> {
       const x = ops.fromHost(packLatents(req.latents ?? drawNoise(req.seed, h, wd), h, wd), [n, latentCh], 'latents');
       owned.push(txt, rope, x, ...(negTxt ? [negTxt] : []));
       /**
-       * The velocity for the N target tokens; the image stream is [x; reference tokens]. With CFG two
-       * passes, prompt then negative context, combined by guidedVelocity (a batch-of-2 pass: future work).
+       * The velocity for the N target tokens; the image stream is [x; reference tokens]. With CFG the
+       * prompt's and the negative prompt's, as one pass over a batch of 2 or as two passes (cfgMode),
+       * combined by guidedVelocity.
        */
       const velocity = (xt: T, sigma: number): T => {
         const tIn = ops.fromHost(timestepEmbeddingInput(sigma, tr.timestep_guidance_channels), [1, tr.timestep_guidance_channels], 'timestep');
         const img = refs ? ops.concatRows(xt, refs.tokens) : xt;
-        const pass = (context: T) => transformerForward(lops, wt, tr, { txt: context, rope, targetTokens: n, f16: this.f16 }, img, tIn);
-        return negTxt ? guidedVelocity(ops, pass(txt), pass(negTxt), guidance, taps) : pass(txt);
+        const pass = (context: T | T[]) => transformerForward(lops, wt, tr, { txt: context, rope, targetTokens: n, f16: this.f16 }, img, tIn);
+        if (!negTxt) return pass(txt);
+        if (cfgMode === 'two passes') return guidedVelocity(ops, pass(txt), pass(negTxt), guidance, taps);
+        const both = pass([txt, negTxt]); // [2N, C]: prompt rows, then negative rows
+        return guidedVelocity(ops, ops.sliceRows(both, 0, n), ops.sliceRows(both, n, n), guidance, taps);
       };
       await denoise(ops, x, sigmas, velocity, {
         before: (i) => {

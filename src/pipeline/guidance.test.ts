@@ -13,7 +13,7 @@ import { goldenBaseModelSource, goldenModelSource, goldenRequest, goldenTensor, 
 import { expectGolden } from '../testing/goldenCompare';
 import { memorySource } from '../testing/memorySource';
 import { Pipeline, validateRequest } from './generate';
-import { GUIDANCE_MAX, cfgActive, guidedVelocity, validateGuidance } from './guidance';
+import { GUIDANCE_MAX, cfgActive, cfgBatchBytes, chooseCfgMode, guidedVelocity, validateGuidance } from './guidance';
 import type { Dump } from './observers';
 import type { GenerateRequest } from './types';
 
@@ -73,6 +73,26 @@ describe('validateGuidance', () => {
   });
 });
 
+describe('chooseCfgMode', () => {
+  it('off without CFG; the mode asked for; auto: the batch unless low memory or over the binding limit', async () => {
+    const { configs } = await Pipeline.load(new CpuOps(), goldenModelSource());
+    const req = { width: 64, height: 48 };
+    // S = 512 text + 4·3 image tokens, D = hidden of the tiny model: [2·S, D] f32
+    const bytes = 2 * (512 + 12) * configs.transformer.num_attention_heads * configs.transformer.attention_head_dim * 4;
+    expect(cfgBatchBytes(configs, req)).toBe(bytes);
+    // a 100×60 reference is processed to 96×48: 6·3 more tokens
+    expect(cfgBatchBytes(configs, { ...req, references: [{ width: 100, height: 60, rgba: new Uint8ClampedArray(100 * 60 * 4) }] })).toBe((bytes / (512 + 12)) * (512 + 12 + 18));
+    const model = { distilled: false, defaultGuidance: 4, lowMemory: false, mode: 'auto' as const, maxBindingBytes: bytes };
+    expect(chooseCfgMode(configs, req, model)).toBe('batch');
+    expect(chooseCfgMode(configs, req, { ...model, maxBindingBytes: bytes - 1 })).toBe('two passes');
+    expect(chooseCfgMode(configs, req, { ...model, lowMemory: true })).toBe('two passes');
+    expect(chooseCfgMode(configs, req, { ...model, mode: 'two passes' })).toBe('two passes');
+    expect(chooseCfgMode(configs, req, { ...model, mode: 'batch', lowMemory: true, maxBindingBytes: 0 })).toBe('batch');
+    expect(chooseCfgMode(configs, { ...req, guidance: 1 }, model)).toBe('off');
+    expect(chooseCfgMode(configs, req, { ...model, distilled: true, defaultGuidance: 1 })).toBe('off');
+  });
+});
+
 describe('generate with guidance (cpu, model-a and its base variant)', async () => {
   const ops = new CpuOps();
   const distilled = await Pipeline.load(ops, goldenModelSource());
@@ -123,6 +143,24 @@ describe('generate with guidance (cpu, model-a and its base variant)', async () 
     expect(neg.rgba).not.toEqual(cfg.rgba);
     expect(neg.dump.get('step_velocity_cond')?.data).toEqual(t('step_velocity_cond').data);
     expect(neg.dump.get('negative_input_ids')?.data).not.toEqual(t('negative_input_ids').data);
+  });
+
+  it('a batch of 2 and two passes give the same image and CFG tensors bit for bit (with a reference image)', async () => {
+    const twoPasses = await Pipeline.load(ops, goldenBaseModelSource(), undefined, { cfg: 'two passes' });
+    const ref = { width: 64, height: 80, rgba: new Uint8ClampedArray(64 * 80 * 4).map((_, i) => (i * 37) % 256) };
+    const req = { ...REQ, guidance: 3.5, negativePrompt: 'blurry', references: [ref] };
+    expect(base.cfgMode(req)).toBe('batch'); // auto on the CPU: no binding limit
+    expect(twoPasses.cfgMode(req)).toBe('two passes');
+    expect(base.cfgMode({ ...req, guidance: 1 })).toBe('off');
+    const run = async (p: typeof base) => {
+      const d: Dump = new Map();
+      const r = await p.generate(req, { dump: d });
+      return { rgba: r.rgba, d };
+    };
+    const [a, b] = [await run(base), await run(twoPasses)];
+    expect(a.rgba).toEqual(b.rgba);
+    for (const name of ['step_velocity_cond', 'step_velocity_uncond', 'step_velocity', 'final_latents']) expect(a.d.get(name)?.data, name).toEqual(b.d.get(name)?.data);
+    twoPasses.dispose();
   });
 
   it('the CPU reference matches the golden cfg-64 case', async () => {

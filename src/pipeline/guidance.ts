@@ -6,14 +6,49 @@
  * every step the transformer runs on the prompt's context, then on the negative one, with the same
  * image tokens (references included, §7.5) and timestep, and
  *   v = v_uncond + g·(v_cond − v_uncond)            (`neg_noise_pred + guidance_scale * (noise_pred - neg_noise_pred)`)
- * The two passes run one after the other, as diffusers does. Future work: one batch-of-2 pass over
- * [uncond; cond] (BFL sampling.py denoise_cfg), which reads every weight once per step instead of twice.
+ * The branches run as one transformer pass over a batch of 2 (prompt, then negative prompt; BFL's
+ * sampling.py denoise_cfg batches them too: every weight read once per step) where it fits
+ * (chooseCfgMode), else as two passes one after the other, as diffusers runs them. Each row is computed the same way in both, so
+ * the two modes give the same image bit for bit.
  */
 import { InvalidInput } from '../errors';
 import type { Ops } from '../ops/ops';
+import { type Configs, TEXT_SEQ_LEN, hiddenSize } from '../model/config';
 import { concat, type Dump, type RunObserver } from './observers';
 import type { EncodedPrompt } from './prompts';
-import type { GenerateRequest } from './types';
+import { processedSize } from './references';
+import type { CfgMode, GenerateRequest } from './types';
+
+/**
+ * Bytes of the largest tensor a CFG batch of 2 makes: the single-stream residual [2·S, D] f32, S =
+ * 512 text + N image + R reference tokens (its q|k|v split themselves below the binding cap, its MLP
+ * hidden runs in chunks, its attention output is at most as large). 1024², no reference, D 3072: 113 MB.
+ */
+export function cfgBatchBytes(configs: Configs, req: Pick<GenerateRequest, 'width' | 'height' | 'references'>): number {
+  const refTokens = (req.references ?? []).reduce((sum, r) => {
+    const [w, h] = processedSize(r.width, r.height);
+    return sum + (w / 16) * (h / 16);
+  }, 0);
+  const tokens = TEXT_SEQ_LEN + (req.width / 16) * (req.height / 16) + refTokens;
+  return 2 * tokens * hiddenSize(configs.transformer) * 4;
+}
+
+/**
+ * How a request runs classifier-free guidance: 'off' (a distilled model, or guidance ≤ 1), else the
+ * mode asked for (LoadOptions.cfg), or for 'auto' the batch of 2 unless in low-memory mode (which
+ * trades speed for memory, and the batch doubles the activations) or where cfgBatchBytes exceeds
+ * `maxBindingBytes` (Ops.maxBindingBytes: the device's binding and buffer limits).
+ */
+export function chooseCfgMode(
+  configs: Configs,
+  req: Pick<GenerateRequest, 'width' | 'height' | 'references' | 'guidance'>,
+  model: { distilled: boolean; defaultGuidance: number; lowMemory: boolean; mode: CfgMode; maxBindingBytes: number },
+): 'off' | 'batch' | 'two passes' {
+  if (!cfgActive(model.distilled, req.guidance ?? model.defaultGuidance)) return 'off';
+  if (model.mode !== 'auto') return model.mode;
+  if (model.lowMemory) return 'two passes';
+  return cfgBatchBytes(configs, req) <= model.maxBindingBytes ? 'batch' : 'two passes';
+}
 
 /** Largest accepted guidance scale: far above useful values (≈ 1–10); larger is surely a typo. */
 export const GUIDANCE_MAX = 100;

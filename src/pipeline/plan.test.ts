@@ -8,7 +8,7 @@ import { readConfigs } from '../model/config';
 import { goldenModelSource } from '../testing/golden';
 import { CpuOps } from '../ops/cpuOps';
 import { Pipeline } from './generate';
-import { checkFits, checkRequestFits, runPlan } from './plan';
+import { type PlanOptions, checkFits, checkRequestFits, runPlan } from './plan';
 
 describe('plan (model-a, plan device)', async () => {
   const configs = await readConfigs(goldenModelSource());
@@ -45,13 +45,22 @@ describe('plan (model-a, plan device)', async () => {
     expect(lora.peakBytes).toBeGreaterThan(none.peakBytes);
   });
 
-  it('plans a base model under classifier-free guidance as two passes per step and two prompt encodings', async () => {
-    const [none, cfg] = await Promise.all([runPlan({ configs, width: 64, height: 64, steps: 2 }), runPlan({ configs, width: 64, height: 64, steps: 2, cfg: true })]);
-    expect([none.cfg, cfg.cfg]).toEqual(['off', 'two passes']);
-    expect(cfg.flopsPerStep).toBeGreaterThanOrEqual(2 * none.flopsPerStep);
-    expect(cfg.dispatchesPerStep).toBeGreaterThan(2 * none.dispatchesPerStep); // + the guidance combination
-    expect(cfg.stages[0]!.dispatches).toBe(2 * none.stages[0]!.dispatches); // prompt and negative prompt
-    expect(cfg.peakBytes).toBeGreaterThanOrEqual(none.peakBytes);
+  it('plans a base model under classifier-free guidance: a batch of 2 by default, or two passes per step; two prompt encodings', async () => {
+    const plan = (cfg?: PlanOptions['cfg'], lowMemory = false) => runPlan({ configs, width: 64, height: 64, steps: 2, lowMemory, ...(cfg ? { cfg } : {}) });
+    const [none, auto, batch, two, low] = await Promise.all([plan(), plan(true), plan('batch'), plan('two passes'), plan(true, true)]);
+    expect([none.cfg, auto.cfg, batch.cfg, two.cfg, low.cfg]).toEqual(['off', 'batch', 'batch', 'two passes', 'two passes']);
+    expect(auto.flopsPerStep).toBe(batch.flopsPerStep);
+    expect(two.flopsPerStep).toBeGreaterThanOrEqual(2 * none.flopsPerStep);
+    expect(two.dispatchesPerStep).toBeGreaterThan(2 * none.dispatchesPerStep); // + the guidance combination
+    for (const r of [batch, two]) expect(r.stages[0]!.dispatches).toBe(2 * none.stages[0]!.dispatches); // prompt and negative prompt
+    // the batch: the same per-row work (only the timestep embedding and modulations run once), each
+    // weight read once per step, fewer dispatches; twice the activations at once
+    expect(batch.flopsPerStep).toBeLessThan(two.flopsPerStep);
+    expect(batch.flopsPerStep).toBeGreaterThan(0.99 * two.flopsPerStep);
+    expect(batch.bytesPerStep).toBeLessThan(two.bytesPerStep);
+    expect(batch.dispatchesPerStep).toBeLessThan(two.dispatchesPerStep);
+    expect(two.peakBytes).toBeGreaterThanOrEqual(none.peakBytes);
+    expect(batch.peakBytes).toBeGreaterThan(two.peakBytes);
   });
 
   it('refuses a request over the binding limit, naming it and the largest size that fits', async () => {

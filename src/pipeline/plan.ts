@@ -12,7 +12,7 @@ import { type Configs, TEXT_SEQ_LEN } from '../model/config';
 import { GpuOps } from '../ops/gpuOps';
 import type { Ops } from '../ops/ops';
 import { Pipeline, validateRequest } from './generate';
-import type { GenerateRequest, Precision, ReferenceImage } from './types';
+import type { CfgMode, GenerateRequest, Precision, ReferenceImage } from './types';
 import { processedSize } from './references';
 import { syntheticLora } from './loras';
 import { InvalidInput } from '../errors';
@@ -118,10 +118,12 @@ export interface PlanOptions {
    */
   cpuAdapter?: boolean;
   /**
-   * A base model's run under classifier-free guidance (guidance 4, the default): two transformer passes
-   * per step, prompt and negative prompt; default false, the distilled model (one pass).
+   * A base model's run under classifier-free guidance (guidance 4, the default): prompt and negative
+   * prompt per step, as the pipeline chooses (true or 'auto': LoadOptions.cfg 'auto' on the plan
+   * device, which has no binding limit: the batch unless low-memory), or as 'batch' / 'two passes';
+   * default false, the distilled model (one pass).
    */
-  cfg?: boolean;
+  cfg?: boolean | CfgMode;
   /** A LoRA of this rank on every weight a FLUX.2 LoRA can change (loras.ts syntheticLora), applied at strength 1; default none. */
   loraRank?: number;
 }
@@ -136,10 +138,10 @@ export interface PlanResult {
   lowMemory: boolean;
   refs: number;
   /**
-   * How classifier-free guidance runs: 'off' (distilled model) or 'two passes' (the prompt's and the
-   * negative prompt's, each over the whole image stream; a batch-of-2 pass does not exist yet).
+   * How classifier-free guidance runs: 'off' (distilled model), 'batch' (one transformer pass over a
+   * batch of 2: prompt and negative prompt) or 'two passes' (one per branch).
    */
-  cfg: 'off' | 'two passes';
+  cfg: 'off' | 'batch' | 'two passes';
   /** PlanOptions.loraRank (0: no LoRA). */
   loraRank: number;
   textTokens: number;
@@ -209,7 +211,7 @@ export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>
   const pipeline = await Pipeline.create(ops, cfg, benchTokenizer(cfg.textEncoder.vocab_size), sources, { source: 'plan', summary: 'plan' }, {
     ...(o.lowMemory ? { lowMemory: true } : {}),
     ...(o.precision ? { precision: o.precision } : {}),
-    distilled: o.cfg !== true,
+    ...(o.cfg ? { distilled: false, cfg: o.cfg === true ? 'auto' : o.cfg } : {}),
   });
   const made = () => sources.textEncoder.loadedBytes + sources.transformer.loadedBytes + sources.vae.loadedBytes;
   const before = made();
@@ -230,7 +232,7 @@ export async function planOn(ctx: GpuContext, o: Omit<PlanOptions, 'cpuAdapter'>
     precision: pipeline.f16 ? 'f16' : 'f32',
     lowMemory: o.lowMemory === true,
     refs: typeof refs === 'number' ? refs : refs.length,
-    cfg: o.cfg ? 'two passes' : 'off',
+    cfg: pipeline.cfgMode(req),
     loraRank: o.loraRank ?? 0,
     textTokens: TEXT_SEQ_LEN,
     imageTokens: (o.width / 16) * (o.height / 16),

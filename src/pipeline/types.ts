@@ -39,10 +39,21 @@ export interface LoadOptions {
    * pack2x16float/unpack2x16float, so 'f16' works on any adapter.
    */
   precision?: Precision;
+  /**
+   * How a base model runs classifier-free guidance: 'batch' — one transformer pass over a batch of 2
+   * (prompt and negative prompt: each weight read once per step, twice the activations); 'two passes'
+   * — one pass per branch (diffusers' order). 'auto' (default): the batch, except in low-memory mode
+   * and where its single-stream buffer would exceed the device's binding limits (cfgBatchFits).
+   * The images are the same either way, bit for bit.
+   */
+  cfg?: CfgMode;
 }
 
 /** Activation storage precision of the transformer (LoadOptions.precision). */
 export type Precision = 'auto' | 'f32' | 'f16';
+
+/** How classifier-free guidance runs (LoadOptions.cfg). */
+export type CfgMode = 'auto' | 'batch' | 'two passes';
 
 export interface ModelInfo {
   source: ModelSource;

@@ -42,6 +42,8 @@ interface Case {
   /** f16 output (the twin rounds its output to f16 too). */
   f16Out?: boolean;
   tol?: { atol: number; rtol: number };
+  /** Independent sequences (AttentionViews.batches); sq, sk are the totals. */
+  batches?: number;
 }
 
 /** Kernel under test: both variants run every case (the default depends on the adapter). */
@@ -61,7 +63,7 @@ async function runCase(c: Case, seed: number, on: { ctx?: GpuContext; variant?: 
   const mask = c.mask ?? (c.validKeys === undefined ? null : Float32Array.from({ length: c.sk }, (_, j) => (j < c.validKeys! ? 1 : 0)));
   const qShape = [c.sq, c.heads * c.dh];
   const kvShape = [c.sk, c.kvHeads * c.dh];
-  const base = { heads: c.heads, kvHeads: c.kvHeads, causal: c.causal ?? false, f16: c.f16Out ?? false };
+  const base = { heads: c.heads, kvHeads: c.kvHeads, causal: c.causal ?? false, f16: c.f16Out ?? false, ...(c.batches ? { batches: c.batches } : {}) };
   const up = (x: Float32Array, shape: number[], label: string) => (c.f16In ? ctx.upload(f32ToF16(x), shape, 'f16', label) : ctx.upload(x, shape, 'f32', label));
   const got = await ctx.read(
     ctx.tidy(() =>
@@ -107,6 +109,10 @@ const CASES: [string, Case][] = [
   ['f16 in: VAE mid-block, Dh 512, S 40', { sq: 40, sk: 40, heads: 1, kvHeads: 1, dh: 512, f16In: true, tol: F16_IN_TOL }],
   ['f16 in and out: causal, 150 rows and keys, Dh 128', { sq: 150, sk: 150, heads: 2, kvHeads: 2, dh: 128, causal: true, f16In: true, f16Out: true, tol: F16_OUT_TOL }],
   ['f32 in, f16 out: Dh 512, S 40', { sq: 40, sk: 40, heads: 1, kvHeads: 1, dh: 512, f16Out: true, tol: F16_OUT_TOL }],
+  // batches: each sequence's queries see only its own keys (the CFG batch of 2), several row and key blocks per sequence
+  ['2 batches of 37 rows and keys, Dh 128, f16 in', { sq: 74, sk: 74, heads: 3, kvHeads: 3, dh: 128, batches: 2, f16In: true, tol: F16_IN_TOL }],
+  ['3 batches, causal + scattered key mask, GQA 4:2, Dh 16', { sq: 60, sk: 60, heads: 4, kvHeads: 2, dh: 16, batches: 3, causal: true, mask: Float32Array.from({ length: 60 }, (_, j) => (j % 7 === 3 ? 0 : 1)) }],
+  ['2 batches, Sq/B 9 < Sk/B 70, peaky softmax', { sq: 18, sk: 140, heads: 2, kvHeads: 1, dh: 32, batches: 2, qScale: 6 }],
 ];
 
 describe.each(['tiled', 'rows'] as const)('attention %s kernel', (which) => {
@@ -204,6 +210,25 @@ describe.each(['tiled', 'rows'] as const)('attention %s kernel', (which) => {
     expect(Array.from(none)).toEqual(new Array(s * dh).fill(0));
   });
 
+});
+
+describe('attention batches (CPU twin)', () => {
+  it('a batch of B sequences equals each sequence attended alone, stacked', () => {
+    const rng = new Rng(11);
+    const [b, sq, sk, heads, dh] = [3, 5, 9, 2, 8];
+    const q = rng.normals(b * sq * heads * dh);
+    const k = rng.normals(b * sk * heads * dh);
+    const v = rng.normals(b * sk * heads * dh);
+    const mask = Float32Array.from({ length: b * sk }, (_, j) => (j % 4 === 1 ? 0 : 1));
+    const o = { heads, kvHeads: heads };
+    const got = attentionCpu(cpuTensor(q, [b * sq, heads * dh]), cpuTensor(k, [b * sk, heads * dh]), cpuTensor(v, [b * sk, heads * dh]), { ...o, batches: b, keyMask: cpuTensor(mask, [b * sk]) }).data;
+    const rows = (x: Float32Array, i: number, n: number) => x.slice(i * n * heads * dh, (i + 1) * n * heads * dh);
+    for (let i = 0; i < b; i++) {
+      const want = attentionCpu(cpuTensor(rows(q, i, sq), [sq, heads * dh]), cpuTensor(rows(k, i, sk), [sk, heads * dh]), cpuTensor(rows(v, i, sk), [sk, heads * dh]), { ...o, keyMask: cpuTensor(mask.slice(i * sk, (i + 1) * sk), [sk]) }).data;
+      expect(Array.from(rows(got, i, sq)), `sequence ${i}`).toEqual(Array.from(want));
+    }
+    expect(() => attentionCpu(cpuTensor(q, [b * sq, heads * dh]), cpuTensor(k, [b * sk, heads * dh]), cpuTensor(v, [b * sk, heads * dh]), { ...o, batches: 2 })).toThrow(/2 batches do not divide/);
+  });
 });
 
 describe('attention tiled kernel: tiling', () => {

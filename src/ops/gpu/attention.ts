@@ -95,7 +95,8 @@ export function attentionTiling(dh: number, f16 = false): AttentionTiling {
  * query head h reads kv head ⌊h/(H/Hkv)⌋ (transformers repeat_kv). `causal`: key j visible to
  * query i iff j ≤ i (needs Sq = Sk). `keyMask`: [Sk], 0 = masked key. Masked keys get probability
  * exactly 0 (transformers' additive f32 minimum gives the same whenever a row keeps a visible key);
- * a row with no visible key returns zeros, not NaN.
+ * a row with no visible key returns zeros, not NaN. `batches` B: B independent sequences of Sq/B
+ * query and Sk/B key rows, one dispatch (workgroups z = H·B).
  * `variant`: 'tiled' (attention.wgsl, GPUs) or 'rows' (attention_rows.wgsl: one invocation per
  * row and head, no barriers — the default on CPU adapters, where it is ~10× faster).
  * Errors: q, k, v not all f32 or all f16, shape mismatches, H not a multiple of Hkv, Dh unsupported by the tiling.
@@ -128,40 +129,43 @@ export function attention(
   const f16In = q.dtype === 'f16';
   for (const t of [q, k, v]) assert(t.dtype === (f16In ? 'f16' : 'f32'), () => `attention: q, k, v must all be f32 or all f16; ${t.label} is ${t.dtype}`);
   assert(keyMask === null || keyMask.dtype === 'f32', 'attention: keyMask must be f32');
-  assert(heads <= 65535, () => `attention: ${heads} heads > 65535 workgroups`);
+  const batches = opts.batches ?? 1;
+  assert(Number.isInteger(batches) && batches >= 1 && sq % batches === 0 && sk % batches === 0, () => `attention: ${batches} batches do not divide Sq ${sq} and Sk ${sk}`);
+  assert(heads * batches <= 65535, () => `attention: ${heads} heads × ${batches} batches > 65535 workgroups`);
+  const [sqb, skb] = [sq / batches, sk / batches]; // rows of one sequence
 
   const out = ctx.alloc([sq, qCols], 'attention', opts.f16 ? 'f16' : 'f32');
   // Without a mask, binding 3 is k again: the shaders never read it (HAS_MASK = false).
   const bindings = [q, k, v, keyMask ?? k, out];
   const flags = { CAUSAL: causal ? 1 : 0, HAS_MASK: keyMask ? 1 : 0, F16: f16In ? 1 : 0, OUT_F16: opts.f16 ? 1 : 0 };
-  const flops = (4 * sq * sk * qCols) / (causal ? 2 : 1); // QKᵀ and PV
+  const flops = (4 * batches * sqb * skb * qCols) / (causal ? 2 : 1); // QKᵀ and PV, per sequence
   const elem = f16In ? 2 : 4;
   const bytes = (sq * qCols + 2 * sk * kvCols) * elem + out.buffer.size; // the windows read once, out written
   const views = [qWidth / 4, kWidth / 4, vWidth / 4, qCol / 4, kCol / 4, vCol / 4, qCols / 4];
   const scale = { f32: 1 / Math.sqrt(dh) };
   if (variant === 'rows') {
     assert(dh <= 4 * ROWS_MAX_DH4, () => `attention: head dim ${dh} > ${4 * ROWS_MAX_DH4} (attention_rows.wgsl)`);
-    const [gx, gy] = grid1d(sq, 64);
+    const [gx, gy] = grid1d(sqb, 64);
     ctx.dispatch({
       shader: ROWS_SHADER,
       constants: { DH: dh, ...flags },
       bindings,
-      params: [sq, sk, heads / kvHeads, ...views, scale],
-      workgroups: [gx, gy, heads],
+      params: [sqb, skb, heads / kvHeads, ...views, scale, heads],
+      workgroups: [gx, gy, heads * batches],
       flops,
       bytes,
     });
     return out;
   }
   const tiling = attentionTiling(dh, f16In);
-  const nBlocks = Math.ceil(sq / tiling.br);
+  const nBlocks = Math.ceil(sqb / tiling.br);
   const [gx, gy] = grid1d(nBlocks, 1);
   ctx.dispatch({
     shader: SHADER,
     constants: { DH: dh, BR: tiling.br, TPR: tiling.tpr, KPT: tiling.kpt, DC: tiling.dc, F16_TILES: tiling.f16 ? 1 : 0, ...flags },
     bindings,
-    params: [sq, sk, heads / kvHeads, ...views, nBlocks, scale],
-    workgroups: [gx, gy, heads],
+    params: [sqb, skb, heads / kvHeads, ...views, nBlocks, scale, heads],
+    workgroups: [gx, gy, heads * batches],
     flops,
     bytes,
   });

@@ -29,6 +29,8 @@ interface Case {
   layout: RopeLayout;
   f16: boolean;
   split?: number;
+  /** Rows per sequence (QkNormRopeOptions.period): the table has this many rows. */
+  period?: number;
 }
 
 const CASES: Case[] = [
@@ -36,6 +38,8 @@ const CASES: Case[] = [
   { name: 'Qwen3-like: half-split, GQA 4:2, one weight set', s: 9, heads: 4, kvHeads: 2, dh: 16, layout: 'halfSplit', f16: false },
   { name: 'f16 buffer, interleaved, split', s: 11, heads: 2, kvHeads: 2, dh: 32, layout: 'interleaved', f16: true, split: 3 },
   { name: 'f16 buffer, half-split (elements of a pair in different words)', s: 7, heads: 2, kvHeads: 1, dh: 16, layout: 'halfSplit', f16: true },
+  { name: 'batch of 2 (period 9): interleaved, split at row 4 of each sequence', s: 18, heads: 2, kvHeads: 2, dh: 16, layout: 'interleaved', f16: false, split: 4, period: 9 },
+  { name: 'f16 batch of 3 (period 5), split at 2', s: 15, heads: 2, kvHeads: 2, dh: 32, layout: 'interleaved', f16: true, split: 2, period: 5 },
 ];
 
 describe('qkNormRope (qk_norm_rope.wgsl)', () => {
@@ -50,8 +54,9 @@ describe('qkNormRope (qk_norm_rope.wgsl)', () => {
       const [qCol, kCol] = [pad, pad + qCols];
       const raw = rng.normals(c.s * width, 2);
       const stored = c.f16 ? f16ToF32(f32ToF16(raw)) : raw;
-      const angles = rng.normals(c.s * (c.dh / 2), 3);
-      const table = new Float32Array(c.s * c.dh).map((_, i) => (i % 2 === 0 ? Math.cos(angles[i >> 1] as number) : Math.sin(angles[i >> 1] as number)));
+      const tp = c.period ?? c.s; // table rows
+      const angles = rng.normals(tp * (c.dh / 2), 3);
+      const table = new Float32Array(tp * c.dh).map((_, i) => (i % 2 === 0 ? Math.cos(angles[i >> 1] as number) : Math.sin(angles[i >> 1] as number)));
       const wBits = [0, 1, 2, 3].map(() => f32ToBf16(rng.normals(c.dh, 0.1).map((v) => v + 1)));
       const wv = wBits.map((b) => bf16ToF32(b));
       const eps = 1e-6;
@@ -60,20 +65,29 @@ describe('qkNormRope (qk_norm_rope.wgsl)', () => {
           const x = c.f16 ? ctx.upload(f32ToF16(raw), [c.s, width], 'f16', 'x') : ctx.upload(raw, [c.s, width], 'f32', 'x');
           const w = wBits.map((b, i) => ctx.upload(b, [c.dh], 'bf16', `w${i}`));
           const after = c.split === undefined ? {} : { after: { split: c.split, normQ: w[2]!, normK: w[3]! } };
-          return qkNormRope(ctx, x, ctx.upload(table, [c.s, c.dh / 2, 2], 'f32', 'table'), { heads: c.heads, kvHeads: c.kvHeads, headDim: c.dh, qCol, kCol, normQ: w[0]!, normK: w[1]!, ...after, layout: c.layout, eps });
+          return qkNormRope(ctx, x, ctx.upload(table, [tp, c.dh / 2, 2], 'f32', 'table'), { heads: c.heads, kvHeads: c.kvHeads, headDim: c.dh, qCol, kCol, normQ: w[0]!, normK: w[1]!, ...after, layout: c.layout, eps, ...(c.period ? { period: c.period } : {}) });
         }),
       );
       const wc = wv.map((v) => cpuTensor(v, [c.dh]));
       const after = c.split === undefined ? {} : { after: { split: c.split, normQ: wc[2]!, normK: wc[3]! } };
-      const tableC = cpuTensor(table, [c.s, c.dh / 2, 2]);
-      const want = qkNormRopeCpu(cpuTensor(Float32Array.from(stored), [c.s, width]), tableC, { heads: c.heads, kvHeads: c.kvHeads, headDim: c.dh, qCol, kCol, normQ: wc[0]!, normK: wc[1]!, ...after, layout: c.layout, eps }, c.f16).data;
+      const tableC = cpuTensor(table, [tp, c.dh / 2, 2]);
+      const opts = { heads: c.heads, kvHeads: c.kvHeads, headDim: c.dh, qCol, kCol, normQ: wc[0]!, normK: wc[1]!, ...after, layout: c.layout, eps };
+      const want = qkNormRopeCpu(cpuTensor(Float32Array.from(stored), [c.s, width]), tableC, { ...opts, ...(c.period ? { period: c.period } : {}) }, c.f16).data;
+      if (c.period) {
+        // the twin with a period equals the twin on each sequence alone
+        for (let b = 0; b < c.s / c.period; b++) {
+          const seq = stored.slice(b * c.period * width, (b + 1) * c.period * width);
+          const alone = qkNormRopeCpu(cpuTensor(seq, [c.period, width]), tableC, opts, c.f16).data;
+          expect(Array.from(want.subarray(b * c.period * width, (b + 1) * c.period * width)), `sequence ${b}`).toEqual(Array.from(alone));
+        }
+      }
       expectClose(got, want, c.f16 ? TOL_F16 : TOL, c.name);
       // outside the windows: bit-identical
       const outside = (a: Float32Array) => Array.from(a).filter((_, i) => i % width < pad || i % width >= pad + qCols + kCols);
       expect(outside(got)).toEqual(outside(stored));
       // the twin equals rmsNorm then rope of the q window of a row range (the unfused ops)
       if (!c.f16) {
-        const rows = c.split ?? c.s;
+        const rows = c.split ?? tp;
         const qWin = new Float32Array(rows * qCols).map((_, i) => stored[Math.floor(i / qCols) * width + qCol + (i % qCols)] as number);
         const unfused = ropeCpu(rmsNormCpu(cpuTensor(qWin, [rows, qCols]), wc[0]!, eps, c.dh), cpuTensor(table.subarray(0, rows * c.dh), [rows, c.dh / 2, 2]), c.heads, c.layout).data;
         const fused = new Float32Array(rows * qCols).map((_, i) => want[Math.floor(i / qCols) * width + qCol + (i % qCols)] as number);
