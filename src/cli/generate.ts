@@ -16,7 +16,7 @@ import { readConfigs, readModelIndex } from '../model/config';
 import { checkLoraFile } from '../pipeline/loras';
 import type { ParsedLora } from '../weights/lora';
 import { parseLoraArg, readLoraBytes } from './loraArgs';
-import { cfgActive, modelDefaults } from '../pipeline/guidance';
+import { modelDefaults } from '../pipeline/guidance';
 import { Pipeline, validateRequest } from '../pipeline/generate';
 import { checkRequestFits } from '../pipeline/plan';
 import type { Dump } from '../pipeline/observers';
@@ -168,14 +168,14 @@ export async function main(argv: string[]): Promise<number> {
     if (pct !== shown && process.stderr.isTTY) process.stderr.write(`\rloading ${(p.loadedBytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB (${(shown = pct)}%)`);
   }, { ...(o.quant ? { quant: o.quant as QuantFormat } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), precision, cfg });
   process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${pipeline.info.summary}\n`);
-  const cfgUsed = pipeline.cfgMode(req);
-  if (cfgUsed !== 'off') process.stderr.write(`classifier-free guidance ${req.guidance ?? pipeline.info.defaultGuidance}: ${cfgUsed === 'batch' ? 'one pass over a batch of 2' : 'two passes'} per step\n`);
   for (const f of loraFiles) {
     const info = await pipeline.addLora(f.name, f.lora);
     process.stderr.write(`LoRA ${f.name}: ${info.format} naming, rank ${info.rank}, ${info.layers} weights, strength ${loraUses.find((u) => u.name === f.name)?.strength}\n`);
   }
   const g = req.guidance ?? pipeline.info.defaultGuidance;
-  process.stderr.write(`${req.steps} steps, guidance ${g}${cfgActive(pipeline.distilled, g) ? ' (classifier-free guidance: two transformer passes per step)' : ''}\n`);
+  const cfgUsed = pipeline.cfgMode(req);
+  const cfgNote = { off: '', batch: ' (classifier-free guidance: one transformer pass over a batch of 2 per step)', 'two passes': ' (classifier-free guidance: two transformer passes per step)' }[cfgUsed];
+  process.stderr.write(`${req.steps} steps, guidance ${g}${cfgNote}\n`);
   const dump: Dump | undefined = o.dump ? new Map() : undefined;
   await checkRequestFits(ops, pipeline, req, new Map()); // refused before any work when this GPU cannot hold it
   const result = await pipeline.generate(

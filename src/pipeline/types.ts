@@ -92,7 +92,8 @@ export interface GenerateRequest {
   seed: number;
   /**
    * Classifier-free guidance scale g, a finite number 0…100; default ModelInfo.defaultGuidance (1
-   * distilled, 4 base). A base model with g > 1 runs two transformer passes per step and uses
+   * distilled, 4 base). A base model with g > 1 runs the transformer on both contexts every step (one
+   * pass over a batch of 2, or two passes: LoadOptions.cfg) and uses
    * v = v_uncond + g·(v_cond − v_uncond); g ≤ 1 runs one pass without CFG (as diffusers does). A
    * distilled model accepts only 1.
    */
