@@ -36,7 +36,8 @@ import { encodePngRgb } from './imageEncode';
 import { LATENT_CHANNELS } from '../pipeline/latents';
 import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
 import type { ReferenceImage } from '../pipeline/types';
-import { createSafetyChecker, formatScores, type SafetyChecker } from '../safety/checker';
+import type { SafetyChecker } from '../safety/checker';
+import { formatScores } from '../safety/config';
 import { addSafetyOptions, parseSafetyArgs, type SafetyArgs } from './safetyArgs';
 
 /** Exit code when the safety checker flagged the image (nothing written); 1 is any other error. */
@@ -172,7 +173,9 @@ export async function main(argv: string[]): Promise<number> {
 
   let checker: SafetyChecker | undefined;
   if (safety) {
-    // the classifier is small next to the model: a missing or broken one fails before the (slow) load
+    // the classifier is small next to the model: a missing or broken one fails before the (slow) load;
+    // imported only here: @huggingface/transformers loads ONNX Runtime and sharp (native addons)
+    const { createSafetyChecker } = await import('../safety/checker');
     checker = await createSafetyChecker(safety);
     process.stderr.write(`safety checker: ${safety.model} (labels ${checker.labels.join(', ')}; flags ${safety.flaggedLabels.join(', ')} at ≥ ${safety.threshold})\n`);
   }

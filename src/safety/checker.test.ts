@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../errors';
-import { createSafetyChecker, formatScores, locateModel, type SafetyChecker } from './checker';
-import { DEFAULT_SAFETY, DEFAULT_SAFETY_MODEL, type SafetyConfig, validateSafetyConfig } from './config';
+import { createSafetyChecker, locateModel, type SafetyChecker } from './checker';
+import { DEFAULT_SAFETY, DEFAULT_SAFETY_MODEL, formatScores, type SafetyConfig, validateSafetyConfig } from './config';
 import { FIXTURE_SAFETY, SAFETY_FIXTURE, solid } from '../testing/safety';
 
 const FIXTURE = FIXTURE_SAFETY;

@@ -128,8 +128,3 @@ export async function createSafetyChecker(config: SafetyConfig, o: SafetyLoadOpt
     dispose: () => classifier.dispose(),
   };
 }
-
-/** `nsfw 0.9994, normal 0.0006`: the scores for a message, highest first. */
-export function formatScores(scores: Record<string, number>): string {
-  return Object.entries(scores).sort((a, b) => b[1] - a[1]).map(([l, s]) => `${l} ${s.toFixed(4)}`).join(', ');
-}

@@ -50,6 +50,11 @@ export const DEFAULT_SAFETY: Readonly<Required<SafetyConfig>> = {
   dtype: 'q8',
 };
 
+/** `nsfw 0.9994, normal 0.0006`: a checker's scores for a message, highest first. */
+export function formatScores(scores: Record<string, number>): string {
+  return Object.entries(scores).sort((a, b) => b[1] - a[1]).map(([l, s]) => `${l} ${s.toFixed(4)}`).join(', ');
+}
+
 /**
  * Checks every field; returns the config with the defaults' dtype filled in for the default model.
  * Errors: InvalidInput naming the field, what it got and what is allowed.

@@ -16,7 +16,7 @@ import type { GeneratePreview, GenerateRequest, GenerateResult, ReferenceImage }
 import { decodeImage } from '../cli/imageDecode';
 import { encodeImage, MEDIA_TYPES } from '../cli/imageEncode';
 import type { SafetyChecker } from '../safety/checker';
-import { formatScores } from '../safety/checker';
+import { formatScores } from '../safety/config';
 import { ApiError, invalidField, moderationBlocked, toApiError } from './apiError';
 import type { Engine } from './engine';
 import type { FileStore } from './fileStore';

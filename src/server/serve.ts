@@ -14,7 +14,6 @@ import type { QuantFormat } from '../util/dtype';
 import { isQuantFormat } from '../util/quant';
 import { parsePrecision } from '../cli/backend';
 import { addSafetyOptions, parseSafetyArgs, type SafetyArgs } from '../cli/safetyArgs';
-import { createSafetyChecker } from '../safety/checker';
 import type { SafetyConfig } from '../safety/config';
 import { buildServer, type KleinbildServer } from './app';
 import { Engine } from './engine';
@@ -64,7 +63,8 @@ export const DEFAULTS = { host: '127.0.0.1', port: 8080, queue: 8, timeoutS: 600
 /** Starts the server: listening at once, the model loading behind it (or before, `waitForModel`). */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
-  const safety = o.safety ? await createSafetyChecker(o.safety) : undefined;
+  // imported when used: @huggingface/transformers loads ONNX Runtime and sharp (native addons)
+  const safety = o.safety ? await (await import('../safety/checker')).createSafetyChecker(o.safety) : undefined;
   if (safety) log(`safety checker: ${safety.config.model} (labels ${safety.labels.join(', ')}; flags ${safety.config.flaggedLabels.join(', ')} at ≥ ${safety.config.threshold})`);
   const load: LoadOptions = { ...(o.quant ? { quant: o.quant } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), ...(o.precision ? { precision: o.precision } : {}) };
   const engine = new Engine({ model: o.model, backend: o.backend ?? 'gpu', load, queue: o.queue ?? DEFAULTS.queue, ...(o.loraDir !== undefined ? { loraDir: o.loraDir } : {}), log });
