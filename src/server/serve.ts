@@ -44,7 +44,8 @@ export interface ServerOptions {
   loraDir?: string;
   /**
    * The safety checker (src/safety): every generated image is classified; a flagged one fails the
-   * request with 400 `moderation_blocked`. Loaded before the server listens: a bad one fails the start.
+   * request with 400 `moderation_blocked` (action `blur` too: the server has no notice to show; `off`:
+   * no checker). Loaded before the server listens: a bad one fails the start.
    */
   safety?: SafetyConfig;
   /** Wait for the model before resolving (tests); default: serve at once, /healthz says loading. */
@@ -64,7 +65,7 @@ export const DEFAULTS = { host: '127.0.0.1', port: 8080, queue: 8, timeoutS: 600
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   // imported when used: @huggingface/transformers loads ONNX Runtime and sharp (native addons)
-  const safety = o.safety ? await (await import('../safety/checker')).createSafetyChecker(o.safety) : undefined;
+  const safety = o.safety && o.safety.action !== 'off' ? await (await import('../safety/checker')).createSafetyChecker(o.safety) : undefined;
   if (safety) log(`safety checker: ${safety.config.model} (labels ${safety.labels.join(', ')}; flags ${safety.config.flaggedLabels.join(', ')} at ≥ ${safety.config.threshold})`);
   const load: LoadOptions = { ...(o.quant ? { quant: o.quant } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), ...(o.precision ? { precision: o.precision } : {}) };
   const engine = new Engine({ model: o.model, backend: o.backend ?? 'gpu', load, queue: o.queue ?? DEFAULTS.queue, ...(o.loraDir !== undefined ? { loraDir: o.loraDir } : {}), log });
