@@ -2,14 +2,15 @@
  * The import rules of src/ (checked by `npm run check:deps`, part of scripts/test-all.sh and CI).
  *
  * Layers, bottom to top; a module imports only from its own layer and the layers below it:
- *   util, errors.ts  → gpu → ops → weights → model → pipeline → catalog → store → worker → cli, ui, sdk
+ *   util, errors.ts  → gpu → ops → weights → model → pipeline → catalog → store → worker → safety → cli, ui, sdk
  *   → server → main.tsx
  * - util/ (assert, dtypes, quantized layout, RNG) and errors.ts are leaves every layer may use;
  * - gpu/: device, buffers, pipeline cache; ops/: the op set and its GPU/CPU backends;
  * - weights/: sources, checkpoints, packs, conversion; model/: Qwen3, transformer, VAE, tensor list;
  * - pipeline/: tokenize → schedule → Euler loop → decode, and the engine's request/result types;
  * - catalog/: the models offered and their sizes; store/: the browser's IndexedDB model store;
- * - worker/: the Comlink contract and the engine worker; cli/ (Node), ui/ (React) and sdk/ (the AI SDK
+ * - worker/: the Comlink contract and the engine worker; safety/: the output image classifier
+ *   (@huggingface/transformers) the CLI and the server run on each image; cli/ (Node), ui/ (React) and sdk/ (the AI SDK
  *   provider and the public engine API, browser and Node) on top of it;
  * - server/: the OpenAI-compatible HTTP server (Node), on the CLI's pipeline loading and image codecs;
  *   it never imports ui/ or sdk/.
@@ -27,6 +28,7 @@ const LAYERS = [
   ['catalog'],
   ['store'],
   ['worker'],
+  ['safety'],
   ['cli', 'ui', 'sdk'],
   ['server'],
   ['main'],

@@ -1,7 +1,8 @@
 // Bundles the Node CLIs (bench, plan, generate) into self-contained ES modules under dist-cli/, for a
 // machine that has Node but not this repository's node_modules (bench/gpu-check.sh on a GPU machine):
 // everything is inlined (WGSL included) except the `webgpu` package (Dawn's native addon), which
-// the caller puts beside them as node_modules/webgpu.
+// the caller puts beside them as node_modules/webgpu, and `@huggingface/transformers` (ONNX Runtime and
+// sharp, native addons too), imported only by `generate --safety`, which then needs it installed beside them.
 // Usage: node scripts/bundle-cli.mjs [outDir]   (default dist-cli)
 import { build } from 'vite';
 import { fileURLToPath } from 'node:url';
@@ -24,11 +25,11 @@ await build({
     minify: false,
     rollupOptions: {
       input: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, join(root, v)])),
-      external: ['webgpu'],
+      external: ['webgpu', '@huggingface/transformers'],
       output: { format: 'es', entryFileNames: '[name].mjs', chunkFileNames: 'chunks/[name]-[hash].mjs' },
     },
   },
-  ssr: { noExternal: true, external: ['webgpu'] },
+  ssr: { noExternal: true, external: ['webgpu', '@huggingface/transformers'] },
 });
 // `node dist-cli/run.mjs bench --config …` runs the CLI's main(args) as scripts/run.mjs does for sources
 await writeFile(

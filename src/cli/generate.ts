@@ -1,11 +1,14 @@
 /**
  * `npm run generate -- --model <hub id | URL | folder> --prompt "…" [--ref in.png …] --width W --height H
  *   [--steps N] --seed S [--guidance G] [--negative-prompt "…"] [--lora FILE_OR_URL[:STRENGTH] …] [--latents noise.safetensors] [--dump DIR]
- *   [--backend gpu|cpu] [--quant q8|q4] [--low-memory] [--precision auto|f32|f16] [--cfg-mode auto|batch|two-passes] --out out.png`
+ *   [--backend gpu|cpu] [--quant q8|q4] [--low-memory] [--precision auto|f32|f16] [--cfg-mode auto|batch|two-passes]
+ *   [--safety [--safety-model ID_URL_OR_FOLDER] [--safety-threshold T] [--safety-labels L,…]] --out out.png`
  * Runs the same Pipeline as the app, on Dawn (WebGPU in Node) or the CPU reference backend. With
  * --ref (PNG, JPEG or WebP, up to 4) it edits / combines the references; the size then defaults to the first one's.
  * Steps and guidance default to the model's (model_index.json: distilled 4 steps without CFG, base
  * 50 steps with CFG at guidance 4).
+ * With --safety the decoded image is classified first (src/safety): a flagged image is not written
+ * (exit code EXIT_FLAGGED, the scores on stderr); an unflagged one is, its scores on stderr.
  */
 import { access, constants, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
@@ -33,6 +36,12 @@ import { encodePngRgb } from './imageEncode';
 import { LATENT_CHANNELS } from '../pipeline/latents';
 import { MAX_REFERENCES, defaultSizeFor, validateReferences } from '../pipeline/references';
 import type { ReferenceImage } from '../pipeline/types';
+import type { SafetyChecker } from '../safety/checker';
+import { formatScores } from '../safety/config';
+import { addSafetyOptions, parseSafetyArgs, type SafetyArgs } from './safetyArgs';
+
+/** Exit code when the safety checker flagged the image (nothing written); 1 is any other error. */
+export const EXIT_FLAGGED = 3;
 
 /**
  * Makes sure `out` can be written before any work: its folder is created when missing and must be
@@ -126,11 +135,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--cfg-mode <mode>', 'classifier-free guidance as one pass over a batch of 2 (batch), two passes (two-passes), or auto: the batch where it fits', 'auto')
     .option('--out <file.png>', 'output PNG', 'out.png')
     .exitOverride();
+  addSafetyOptions(cmd, `a flagged image is not written (exit code ${EXIT_FLAGGED})`);
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps?: number; seed: number; guidance?: number; negativePrompt?: string; lora: string[]; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; cfgMode: string; out: string }>();
+  const o = cmd.opts<{ model: string; prompt: string; ref: string[]; width?: number; height?: number; steps?: number; seed: number; guidance?: number; negativePrompt?: string; lora: string[]; latents?: string; dump?: string; backend: string; quant?: string; lowMemory?: boolean; precision: string; cfgMode: string; out: string } & SafetyArgs>();
   if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
   const precision = parsePrecision(o.precision);
   const cfg = parseCfgMode(o.cfgMode, '--cfg-mode') ?? 'auto';
+  const safety = parseSafetyArgs(o); // before anything is read
   const references: ReferenceImage[] = [];
   for (const f of o.ref) {
     // its size from the header first, before decoding: at most the app's 150 MP
@@ -160,6 +171,15 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
+  let checker: SafetyChecker | undefined;
+  if (safety) {
+    // the classifier is small next to the model: a missing or broken one fails before the (slow) load;
+    // imported only here: @huggingface/transformers loads ONNX Runtime and sharp (native addons)
+    const { createSafetyChecker } = await import('../safety/checker');
+    checker = await createSafetyChecker(safety);
+    process.stderr.write(`safety checker: ${safety.model} (labels ${checker.labels.join(', ')}; flags ${safety.flaggedLabels.join(', ')} at ≥ ${safety.threshold})\n`);
+  }
+
   const ops = await createOps(o.backend);
   const t0 = performance.now();
   let shown = -1;
@@ -187,6 +207,16 @@ export async function main(argv: string[]): Promise<number> {
       ...(dump ? { dump } : {}),
     },
   );
+  if (checker) {
+    const verdict = await checker.check(result.rgba, result.width, result.height);
+    await checker.dispose();
+    if (verdict.flagged) {
+      process.stderr.write(`\nthe safety checker flagged the image (${formatScores(verdict.scores)}; flagged at ≥ ${checker.config.threshold} for ${checker.config.flaggedLabels.join(', ')}): ${o.out} not written\n`);
+      pipeline.dispose();
+      return EXIT_FLAGGED;
+    }
+    process.stderr.write(`\nsafety checker: not flagged (${formatScores(verdict.scores)}) in ${verdict.ms.toFixed(0)} ms\n`);
+  }
   await writeFile(o.out, encodePngRgb(result.rgba, result.width, result.height));
   const t = result.timings;
   process.stderr.write(

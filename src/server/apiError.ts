@@ -38,6 +38,14 @@ export function invalidField(param: string, message: string, code = 'invalid_val
   return new ApiError(400, message, 'invalid_request_error', param, code);
 }
 
+/**
+ * 400 `moderation_blocked` (OpenAI's code when its safety system rejects an image request): the
+ * safety checker flagged a generated image. `scores` is formatted for the message.
+ */
+export function moderationBlocked(scores: string): ApiError {
+  return new ApiError(400, `Your request was rejected by the safety system: the generated image was flagged by the safety checker (${scores}).`, 'invalid_request_error', null, 'moderation_blocked');
+}
+
 /** A Fastify or @fastify/multipart error: it carries `statusCode` and an `FST_…` code. */
 interface FrameworkError {
   statusCode?: number;

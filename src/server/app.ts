@@ -10,6 +10,7 @@ import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import { LORAS_MAX } from '../pipeline/loras';
 import { MAX_REFERENCES } from '../pipeline/references';
+import type { SafetyChecker } from '../safety/checker';
 import { ApiError, toApiError } from './apiError';
 import type { Engine } from './engine';
 import { FileStore } from './fileStore';
@@ -30,6 +31,8 @@ export interface AppOptions {
   urlTtlMs: number;
   timeoutMs: number;
   publicUrl?: string;
+  /** Classifies every generated image; flagged → 400 moderation_blocked. */
+  safety?: SafetyChecker;
   log: (line: string) => void;
 }
 
@@ -97,6 +100,7 @@ export async function buildServer(o: AppOptions): Promise<KleinbildServer> {
       summary: e.info?.summary ?? null,
       reason: e.reason,
       queue: { running: e.queue.running ? 1 : 0, waiting: e.queue.size, limit: e.queue.limit },
+      safety: o.safety ? { model: o.safety.config.model, flagged_labels: o.safety.config.flaggedLabels, threshold: o.safety.config.threshold } : null,
     };
   });
   // Extension: `loras`, the LoRAs requests may select (--lora-dir).
@@ -119,6 +123,7 @@ export async function buildServer(o: AppOptions): Promise<KleinbildServer> {
     engine: o.engine, files, timeoutMs: o.timeoutMs, ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
     closing: () => closing,
     note: (req, text) => notes.set(req, text),
+    ...(o.safety ? { safety: o.safety } : {}),
   });
 
   return {

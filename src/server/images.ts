@@ -4,6 +4,9 @@
  * engine runs the `n` images back to back (seeds seed, seed+1, …). The answer is OpenAI's
  * ImagesResponse, or with `stream: true` server-sent events `image_generation.partial_image` /
  * `image_generation.completed` (edits: `image_edit.*`), one `completed` per image.
+ * With a safety checker every image is classified before it is encoded: a flagged one fails the
+ * request with 400 `moderation_blocked` (an `error` event once streaming), and no partial images are
+ * sent (a preview could show what the check would refuse; OpenAI allows fewer partials than asked).
  */
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -12,7 +15,9 @@ import { defaultSizeFor, MAX_REFERENCES, validateReferences } from '../pipeline/
 import type { GeneratePreview, GenerateRequest, GenerateResult, ReferenceImage } from '../pipeline/types';
 import { decodeImage } from '../cli/imageDecode';
 import { encodeImage, MEDIA_TYPES } from '../cli/imageEncode';
-import { ApiError, invalidField, toApiError } from './apiError';
+import type { SafetyChecker } from '../safety/checker';
+import { formatScores } from '../safety/config';
+import { ApiError, invalidField, moderationBlocked, toApiError } from './apiError';
 import type { Engine } from './engine';
 import type { FileStore } from './fileStore';
 import { AUTO_SIDE, type ImageJob, parseImageFields } from './imageRequest';
@@ -28,6 +33,8 @@ export interface ImageRouteOptions {
   closing: () => boolean;
   /** What the request log line adds: size and n. */
   note: (req: FastifyRequest, text: string) => void;
+  /** Classifies every image before it is sent; flagged → 400 moderation_blocked. */
+  safety?: SafetyChecker;
 }
 
 /** One item of `data`: the image, and (extension) the seed that made it. */
@@ -140,7 +147,8 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
       ...(job.loras ? { loras: job.loras } : {}),
     }));
     const sizeText = `${size.width}x${size.height}`;
-    o.note(req, `size ${sizeText} n ${job.n}${refs.length ? ` refs ${refs.length}` : ''}${job.loras ? ` loras ${job.loras.length}` : ''}${job.stream ? ' stream' : ''}`);
+    const noteText = `size ${sizeText} n ${job.n}${refs.length ? ` refs ${refs.length}` : ''}${job.loras ? ` loras ${job.loras.length}` : ''}${job.stream ? ' stream' : ''}`;
+    o.note(req, noteText);
 
     // Cancelled when the client goes away, or after --timeout.
     const ac = new AbortController();
@@ -169,7 +177,7 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
       }
       reply.raw.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...payload })}\n\n`);
     };
-    const wanted = job.stream ? partialSteps(job.partialImages, steps) : [];
+    const wanted = job.stream && !o.safety ? partialSteps(job.partialImages, steps) : [];
     let partialIndex = 0;
     let partials: Promise<void> = Promise.resolve(); // partial images go out in order, before their image
     const preview = job.stream && wanted.length
@@ -187,6 +195,13 @@ export function registerImageRoutes(app: FastifyInstance, o: ImageRouteOptions):
     const data: ImageItem[] = [];
     const onImage = async (i: number, r: GenerateResult) => {
       partialIndex = 0;
+      if (o.safety) {
+        const verdict = await o.safety.check(r.rgba, r.width, r.height);
+        if (verdict.flagged) {
+          o.note(req, `${noteText} moderation_blocked (image ${i + 1}: ${formatScores(verdict.scores)})`);
+          throw moderationBlocked(`${formatScores(verdict.scores)}; flagged at ≥ ${o.safety.config.threshold} for ${o.safety.config.flaggedLabels.join(', ')}`);
+        }
+      }
       const bytes = await encode(r);
       await partials;
       if (job.stream) {

@@ -1,6 +1,7 @@
 /**
  * `npm run serve -- --model <pack folder | diffusers folder | hub id | URL> [--host 127.0.0.1]
- *   [--port 8080] [--api-key KEY] [--quant q8|q4] [--low-memory] [--queue N] [--cors ORIGINS] [--lora-dir DIR] …`
+ *   [--port 8080] [--api-key KEY] [--quant q8|q4] [--low-memory] [--queue N] [--cors ORIGINS] [--lora-dir DIR]
+ *   [--safety [--safety-model ID_URL_OR_FOLDER] [--safety-threshold T] [--safety-labels L,…]] …`
  * An OpenAI-compatible Images server (app.ts) on the same Pipeline as `npm run generate`. The model
  * loads once, in the background: /healthz says "loading" meanwhile and image requests get 503.
  * SIGTERM/SIGINT: new requests get 503, the running image finishes, then the process exits.
@@ -12,6 +13,8 @@ import type { LoadOptions, Precision } from '../pipeline/types';
 import type { QuantFormat } from '../util/dtype';
 import { isQuantFormat } from '../util/quant';
 import { parsePrecision } from '../cli/backend';
+import { addSafetyOptions, parseSafetyArgs, type SafetyArgs } from '../cli/safetyArgs';
+import type { SafetyConfig } from '../safety/config';
 import { buildServer, type KleinbildServer } from './app';
 import { Engine } from './engine';
 
@@ -39,6 +42,12 @@ export interface ServerOptions {
    * the file name without `.safetensors`; requests select them with `loras`. Unparsable files are logged and skipped.
    */
   loraDir?: string;
+  /**
+   * The safety checker (src/safety): every generated image is classified; a flagged one fails the
+   * request with 400 `moderation_blocked` (action `blur` too: the server has no notice to show; `off`:
+   * no checker). Loaded before the server listens: a bad one fails the start.
+   */
+  safety?: SafetyConfig;
   /** Wait for the model before resolving (tests); default: serve at once, /healthz says loading. */
   waitForModel?: boolean;
   log?: (line: string) => void;
@@ -55,6 +64,9 @@ export const DEFAULTS = { host: '127.0.0.1', port: 8080, queue: 8, timeoutS: 600
 /** Starts the server: listening at once, the model loading behind it (or before, `waitForModel`). */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const log = o.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+  // imported when used: @huggingface/transformers loads ONNX Runtime and sharp (native addons)
+  const safety = o.safety && o.safety.action !== 'off' ? await (await import('../safety/checker')).createSafetyChecker(o.safety) : undefined;
+  if (safety) log(`safety checker: ${safety.config.model} (labels ${safety.labels.join(', ')}; flags ${safety.config.flaggedLabels.join(', ')} at ≥ ${safety.config.threshold})`);
   const load: LoadOptions = { ...(o.quant ? { quant: o.quant } : {}), ...(o.lowMemory ? { lowMemory: true } : {}), ...(o.precision ? { precision: o.precision } : {}) };
   const engine = new Engine({ model: o.model, backend: o.backend ?? 'gpu', load, queue: o.queue ?? DEFAULTS.queue, ...(o.loraDir !== undefined ? { loraDir: o.loraDir } : {}), log });
   const loaded = engine.load();
@@ -68,6 +80,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     urlTtlMs: o.urlTtlMs ?? DEFAULTS.urlTtlS * 1000,
     timeoutMs: o.timeoutMs ?? DEFAULTS.timeoutS * 1000,
     ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
+    ...(safety ? { safety } : {}),
     log,
   });
   const address = await server.app.listen({ host: o.host ?? DEFAULTS.host, port: o.port ?? DEFAULTS.port });
@@ -80,6 +93,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       await server.close();
       await loaded;
       engine.dispose();
+      await safety?.dispose();
     },
   };
 }
@@ -111,8 +125,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--public-url <origin>', 'origin used in url responses behind a proxy (default: the request\'s own)')
     .option('--lora-dir <dir>', 'offer every *.safetensors LoRA in this folder, named by its file name without .safetensors (requests: "loras")')
     .exitOverride();
+  addSafetyOptions(cmd, 'a flagged result fails the request with 400 moderation_blocked');
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ model: string; host: string; port: number; apiKey?: string; quant?: string; lowMemory?: boolean; precision: string; backend: string; queue: number; cors?: string; timeout: number; urlTtl: number; maxImageMb: number; publicUrl?: string; loraDir?: string }>();
+  const o = cmd.opts<{ model: string; host: string; port: number; apiKey?: string; quant?: string; lowMemory?: boolean; precision: string; backend: string; queue: number; cors?: string; timeout: number; urlTtl: number; maxImageMb: number; publicUrl?: string; loraDir?: string } & SafetyArgs>();
+  const safety = parseSafetyArgs(o);
   if (o.quant !== undefined && !isQuantFormat(o.quant)) throw new InvalidArgumentError(`--quant ${o.quant}: use q8 or q4`);
   if (o.backend !== 'gpu' && o.backend !== 'cpu') throw new InvalidArgumentError(`--backend ${o.backend}: use gpu or cpu`);
   if (o.timeout < 1) throw new InvalidArgumentError('--timeout must be at least 1 s');
@@ -130,6 +146,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(o.cors ? { cors: o.cors.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
     ...(o.loraDir !== undefined ? { loraDir: o.loraDir } : {}),
+    ...(safety ? { safety } : {}),
   });
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

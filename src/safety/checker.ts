@@ -1,0 +1,130 @@
+/**
+ * The safety checker (Node: CLI and server): an off-the-shelf image classifier run by
+ * `@huggingface/transformers` (`pipeline('image-classification')`, on onnxruntime-node's CPU
+ * provider) on each decoded image. The model is a local folder, a hub repo id or an http(s) URL of a
+ * folder laid out like a hub repo; remote files are downloaded once into transformers.js' file cache
+ * (`env.cacheDir`, or `cacheDir`) and read from there afterwards, also offline.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { env, pipeline, RawImage, type ImageClassificationPipeline, type PretrainedModelOptions } from '@huggingface/transformers';
+import { InvalidInput } from '../errors';
+import { type SafetyConfig, validateSafetyConfig } from './config';
+
+/** One image's verdict. */
+export interface SafetyResult {
+  /** True when a flagged label's score is ≥ the threshold. */
+  flagged: boolean;
+  /** Softmax score (0..1) of every label of the model, by label. */
+  scores: Record<string, number>;
+  /** Wall time of the classification, preprocessing included (ms). */
+  ms: number;
+}
+
+export interface SafetyChecker {
+  /** The validated config (defaults filled in). */
+  readonly config: SafetyConfig;
+  /** The model's labels (config.json `id2label`, in id order). */
+  readonly labels: string[];
+  /**
+   * Classifies an RGBA image (`rgba.length === width·height·4`, alpha ignored). Errors: InvalidInput
+   * for a buffer of the wrong length or an empty image.
+   */
+  check(rgba: Uint8ClampedArray, width: number, height: number): Promise<SafetyResult>;
+  /** Frees the ONNX Runtime session. */
+  dispose(): Promise<void>;
+}
+
+export interface SafetyLoadOptions {
+  /** Where remote model files are cached (default: transformers.js' `env.cacheDir`). */
+  cacheDir?: string;
+}
+
+/** Where the model is: transformers.js takes a folder path or a hub id; a URL becomes a hub-like host. */
+type ModelLocation = { kind: 'folder'; path: string } | { kind: 'hub'; id: string } | { kind: 'url'; id: string; host: string; pathTemplate: string };
+
+const HUB_ID = /^[\w\-.]+\/[\w\-.]{1,96}$/;
+
+/** Sorts `model` into a local folder, a URL or a hub id. Errors: InvalidInput when it is none of them. */
+export function locateModel(model: string): ModelLocation {
+  if (/^https?:\/\//i.test(model)) {
+    const u = new URL(model);
+    const path = u.pathname.replace(/^\/+|\/+$/g, '');
+    // the cache key of every file is `${id}/${file}`: one id per URL
+    const id = `url/${createHash('sha256').update(model).digest('hex').slice(0, 16)}`;
+    return { kind: 'url', id, host: `${u.origin}/`, pathTemplate: path ? `${path}/` : '.' };
+  }
+  if (existsSync(model) && statSync(model).isDirectory()) return { kind: 'folder', path: resolve(model) };
+  if (HUB_ID.test(model) && !model.startsWith('.') && !model.startsWith('/')) return { kind: 'hub', id: model };
+  throw new InvalidInput(`safety model ${model}: not a folder here, not an http(s) URL and not a hub repo id (owner/name)`);
+}
+
+/** transformers.js' `env` is global: loads that change it run one at a time. */
+let loading: Promise<unknown> = Promise.resolve();
+
+async function loadClassifier(where: ModelLocation, config: SafetyConfig, o: SafetyLoadOptions): Promise<ImageClassificationPipeline> {
+  const options: PretrainedModelOptions = {
+    device: 'cpu',
+    ...(config.dtype !== undefined ? { dtype: config.dtype } : {}),
+    ...(o.cacheDir !== undefined ? { cache_dir: o.cacheDir } : {}),
+    ...(where.kind === 'folder' ? { local_files_only: true } : {}),
+  };
+  const run = async () => {
+    const saved = { remoteHost: env.remoteHost, remotePathTemplate: env.remotePathTemplate };
+    if (where.kind === 'url') {
+      env.remoteHost = where.host;
+      env.remotePathTemplate = where.pathTemplate;
+    }
+    try {
+      return (await pipeline('image-classification', where.kind === 'folder' ? where.path : where.id, options)) as ImageClassificationPipeline;
+    } finally {
+      env.remoteHost = saved.remoteHost;
+      env.remotePathTemplate = saved.remotePathTemplate;
+    }
+  };
+  const p = loading.then(run, run);
+  loading = p.catch(() => undefined);
+  return p;
+}
+
+/**
+ * Validates `config` (InvalidInput, before anything is read), loads the classifier and checks that
+ * the flagged labels are among its labels. Errors: InvalidInput (config, unknown label, a folder or
+ * repo without an image classifier), or the loader's error with the model named (not found, offline
+ * and not cached).
+ */
+export async function createSafetyChecker(config: SafetyConfig, o: SafetyLoadOptions = {}): Promise<SafetyChecker> {
+  const c = validateSafetyConfig(config);
+  const where = locateModel(c.model);
+  let classifier: ImageClassificationPipeline;
+  try {
+    classifier = await loadClassifier(where, c, o);
+  } catch (e) {
+    throw new Error(`safety model ${c.model} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const id2label = (classifier.model.config as { id2label?: Record<string, string> }).id2label ?? {};
+  const labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k] as string);
+  const unknown = c.flaggedLabels.filter((l) => !labels.includes(l));
+  if (labels.length === 0 || unknown.length) {
+    await classifier.dispose();
+    throw new InvalidInput(`safety model ${c.model}: label(s) ${unknown.join(', ') || '(none)'} not among its labels (${labels.join(', ') || 'config.json has no id2label'})`);
+  }
+  return {
+    config: c,
+    labels,
+    async check(rgba, width, height) {
+      if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || rgba.length !== width * height * 4) {
+        throw new InvalidInput(`safety check: an RGBA image of ${width}×${height} needs ${width * height * 4} bytes, got ${rgba.length}`);
+      }
+      const t0 = performance.now();
+      const image = new RawImage(rgba, width, height, 4).rgb();
+      const out = (await classifier(image, { top_k: null })) as { label: string; score: number }[];
+      const scores: Record<string, number> = {};
+      for (const { label, score } of out) scores[label] = score;
+      const flagged = c.flaggedLabels.some((l) => (scores[l] ?? 0) >= c.threshold);
+      return { flagged, scores, ms: performance.now() - t0 };
+    },
+    dispose: () => classifier.dispose(),
+  };
+}
