@@ -19,8 +19,8 @@ export default defineConfig({
       },
     },
     // Offline app shell: a Workbox service worker precaches the built app (the UI, the engine worker
-    // bundle with its inlined WGSL, the icons) and answers navigations with index.html. The only
-    // runtime cache is kiosk.json's; hub requests and model bytes always go to the network (the
+    // bundle with its inlined WGSL, the icons) and answers navigations with index.html. The runtime
+    // caches are kiosk.json's and ONNX Runtime Web's files (below); hub requests and model bytes always go to the network (the
     // model lives in IndexedDB, never in the service worker's caches).
     VitePWA({
       registerType: 'prompt', // a new version waits until the user presses Reload (src/ui/UpdatePrompt.tsx)
@@ -48,6 +48,13 @@ export default defineConfig({
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
         cleanupOutdatedCaches: true,
         runtimeCaching: [
+          {
+            // ONNX Runtime Web's .wasm/.mjs (the safety checker, 27 MB): fetched only when the checker
+            // is on, then kept for offline use. Same origin, built assets named ort-wasm-* only.
+            urlPattern: ({ url, sameOrigin }) => sameOrigin && /\/assets\/ort-wasm-[^/]+\.(wasm|mjs)$/.test(url.pathname),
+            handler: 'CacheFirst',
+            options: { cacheName: 'kleinbild-onnxruntime' },
+          },
           {
             // The kiosk settings are edited in place by whoever runs the kiosk: fresh when online,
             // the last copy offline. Same origin and this one file name only (never model files).
