@@ -5,12 +5,13 @@
  * which the fixture scores `normal` ≈ 1: flagging the label `normal` makes every image flagged.
  * App: blur (shown blurred, not in the history), block (a notice only), off (saved as usual), all
  * in one page with one model load; each 64×64 image takes 1–3 minutes on SwiftShader. The cost per
- * check (the worker's wall time, WASM, one thread) is printed.
+ * check (the worker's wall time, WASM, one thread) is printed. The classifier's files are fetched
+ * once: a later load, with its host unreachable, comes from transformers.js' browser cache.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { HUB_URL } from './env';
 import { expectModelReady, openModelPanels } from './app';
-import { SAFETY_CLASSIFIER } from './hubServer';
+import { SAFETY_CLASSIFIER, servedLog } from './hubServer';
 
 const RUN_TIMEOUT_MS = 480_000;
 export const SAFETY_MODEL_URL = `${HUB_URL}/${SAFETY_CLASSIFIER}`;
@@ -50,6 +51,7 @@ async function generate(page: Page, seed: number): Promise<void> {
 
 test('app: the safety setting is off by default, refuses a bad threshold, and blur, block and off act on a flagged image', async ({ page }) => {
   const log = safetyLog(page);
+  await servedLog(HUB_URL, true); // forget earlier specs' requests
   await page.goto('/');
   await expect(page.getByTestId('safety-panel').locator(':scope > summary')).toHaveText('Safety checker · off');
   await page.getByTestId('safety-panel').locator(':scope > summary').click();
@@ -88,8 +90,19 @@ test('app: the safety setting is off by default, refuses a bad threshold, and bl
   expect(distinct).toBeLessThanOrEqual(144);
   await expect(page.getByTestId('history-empty')).toBeVisible();
 
-  // block: a notice only; the shown image stays the blurred #1
+  // block: a notice only; the shown image stays the blurred #1. The classifier loads again (a new
+  // setting) with its host unreachable: from transformers.js' browser cache.
+  const fixtureGets = (await servedLog(HUB_URL)).filter((r) => r.path.startsWith(`${SAFETY_CLASSIFIER}/`));
+  // (transformers.js may ask twice for a file during one load: preprocessor_config.json, in parallel)
+  expect([...new Set(fixtureGets.map((r) => r.path))].sort()).toEqual([`${SAFETY_CLASSIFIER}/config.json`, `${SAFETY_CLASSIFIER}/onnx/model.onnx`, `${SAFETY_CLASSIFIER}/preprocessor_config.json`]);
+  const aborted: string[] = [];
+  await page.route((url) => url.pathname.startsWith(`/${SAFETY_CLASSIFIER}/`), (route) => {
+    aborted.push(new URL(route.request().url()).pathname);
+    return route.abort('internetdisconnected');
+  });
   await setSafety(page, 'block');
+  await expect(page.getByTestId('safety-state')).toHaveAttribute('data-state', 'ready');
+  console.log(`safety (app): requests that found the classifier's host unreachable: ${aborted.join(', ') || 'none'}`);
   await generate(page, 12);
   await expect(page.getByTestId('notice')).toHaveText(/^Image #2 was blocked by the safety checker \(normal [01]\.\d{4}, nsfw 0\.\d{4}\)\.$/);
   await expect(canvas).toHaveAttribute('data-rendered', '64x64:11');
@@ -109,4 +122,28 @@ test('app: the safety setting is off by default, refuses a bad threshold, and bl
   expect(log.checks).toHaveLength(2);
   console.log(`safety (app): ${log.lines.join(' | ')}`);
   console.log(`safety cost per 64×64 image in Chromium (WASM, 1 thread): ${log.checks.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`);
+});
+
+test('app: after one use the checker loads offline (its worker and ONNX Runtime from the service worker, the model from the browser cache)', async ({ page, context }) => {
+  const log = safetyLog(page);
+  await page.goto('/');
+  expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL)).toMatch(/\/sw\.js$/);
+  await page.reload(); // controlled by the service worker from here
+  expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toMatch(/\/sw\.js$/);
+  await setSafety(page, 'block');
+  const state = page.getByTestId('safety-state');
+  await expect(state).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  const cached = await page.evaluate(async () => (await (await caches.open('kleinbild-safety-runtime')).keys()).map((r) => new URL(r.url).pathname).sort());
+  expect(cached).toHaveLength(3);
+  expect(cached).toEqual(expect.arrayContaining([
+    expect.stringMatching(/^\/assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.mjs$/),
+    expect.stringMatching(/^\/assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.wasm$/),
+    expect.stringMatching(/^\/assets\/safetyWorker-[\w-]+\.js$/),
+  ]));
+
+  await context.setOffline(true);
+  await page.reload();
+  await expect(page.getByTestId('safety-panel').locator(':scope > summary')).toHaveText('Safety checker · block'); // the saved setting
+  await expect(state).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  console.log(`safety (offline): ${log.lines.filter((l) => l.includes('loaded')).join(' | ')}`);
 });

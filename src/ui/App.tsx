@@ -65,7 +65,7 @@ function displayName(source: ModelSource, stored: readonly StoredModel[]): strin
 
 export function App() {
   const [safetyConfig, setSafetyConfig] = useState(savedSafety);
-  const safety = useSafetyScreen(safetyConfig, false);
+  const safety = useSafetyScreen(safetyConfig, true); // loaded when turned on: a bad model shows at once
   const gen = useGenerator(safety.screen);
   const store = useStorage(gen.engine);
   const refs = useReferences();

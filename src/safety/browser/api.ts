@@ -1,5 +1,5 @@
 /**
- * The Comlink contract of the safety worker (./worker.ts): an image classifier run by
+ * The Comlink contract of the safety worker (./safetyWorker.ts): an image classifier run by
  * transformers.js on onnxruntime-web's WASM backend, off the UI thread and apart from the engine.
  */
 import type { SafetyConfig } from '../config';

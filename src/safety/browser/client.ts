@@ -1,5 +1,5 @@
 /**
- * The UI's handle on the safety worker (./worker.ts). Import it with `await import(...)`: the
+ * The UI's handle on the safety worker (./safetyWorker.ts). Import it with `await import(...)`: the
  * worker bundle (transformers.js, onnxruntime-web) is fetched only when a checker is created, so
  * the app costs nothing extra while the checker is off.
  */
@@ -23,7 +23,7 @@ export interface BrowserSafetyChecker {
 
 /** Starts a safety worker and loads `config`'s classifier; rejects (and ends the worker) with load()'s errors. */
 export async function createBrowserSafetyChecker(config: SafetyConfig): Promise<BrowserSafetyChecker> {
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'kleinbild-safety' });
+  const worker = new Worker(new URL('./safetyWorker.ts', import.meta.url), { type: 'module', name: 'kleinbild-safety' });
   const api = Comlink.wrap<SafetyWorkerApi>(worker);
   const failed = new Promise<never>((_, reject) =>
     worker.addEventListener('error', (ev) => reject(new Error(`the safety worker failed to start: ${ev.message || 'see the browser console'}`))),

@@ -23,6 +23,24 @@ if (onnx.wasm) {
   onnx.wasm.numThreads = 1;
 }
 
+/**
+ * Offline, transformers.js still asks the network for files it only probes for (e.g.
+ * processor_config.json: a 404 is never cached): a network error becomes a 404, so a probe reads as
+ * "missing" and a cached model loads; a file that is needed and not cached then fails as not found,
+ * and load() names the unreachable URLs.
+ */
+const networkFetch = env.fetch;
+let unreachable: string[] = [];
+env.fetch = async (input: string | URL, init?: RequestInit) => {
+  try {
+    return await networkFetch(input, init);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e; // fetch's network errors are TypeErrors
+    unreachable.push(String(input));
+    return new Response(`unreachable: ${e.message}`, { status: 404, statusText: 'Not Found (unreachable)' });
+  }
+};
+
 let classifier: ImageClassificationPipeline | null = null;
 let current: SafetyConfig | null = null;
 
@@ -31,6 +49,7 @@ const api: SafetyWorkerApi = {
     const c = validateSafetyConfig(config);
     const where = locateBrowserModel(c.model);
     const t0 = performance.now();
+    unreachable = [];
     await classifier?.dispose();
     classifier = null;
     env.remoteHost = where.host;
@@ -42,7 +61,8 @@ const api: SafetyWorkerApi = {
         ...(c.dtype !== undefined && c.dtype !== 'auto' ? { dtype: c.dtype } : {}),
       })) as ImageClassificationPipeline;
     } catch (e) {
-      throw new Error(`safety model ${c.model} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      const offline = unreachable.length ? ` (not cached, and the network could not be reached for ${unreachable.join(', ')})` : '';
+      throw new Error(`safety model ${c.model} could not be loaded: ${e instanceof Error ? e.message : String(e)}${offline}`, { cause: e });
     }
     const id2label = (p.model.config as { id2label?: Record<string, string> }).id2label ?? {};
     const labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k] as string);
