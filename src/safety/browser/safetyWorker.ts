@@ -25,7 +25,7 @@ if (onnx.wasm) {
 
 /**
  * Offline, transformers.js still asks the network for files it only probes for (e.g.
- * processor_config.json: a 404 is never cached): a network error becomes a 404, so a probe reads as
+ * tokenizer_config.json, processor_config.json: a 404 is never cached): a network error becomes a 404, so a probe reads as
  * "missing" and a cached model loads; a file that is needed and not cached then fails as not found,
  * and load() names the unreachable URLs.
  */
