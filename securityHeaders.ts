@@ -8,13 +8,13 @@
  * (cdn-lfs.hf.co, cas-bridge.xethub.hf.co, …, hosts that change), and from any https URL a user
  * types or a kiosk config names, so every https origin is allowed; plain http only for this machine
  * (a local model server; browsers block http from an https page anyway). script-src 'self': every
- * script is a built file (no inline script, no eval; 'wasm-unsafe-eval' will be needed once ONNX
- * Runtime Web runs WebAssembly). img-src data: and blob: hold the generated images, thumbnails and
+ * script is a built file (no inline script, no eval); 'wasm-unsafe-eval' lets the safety checker's
+ * ONNX Runtime Web compile its WebAssembly (same-origin .wasm, src/safety/browser/worker.ts). img-src data: and blob: hold the generated images, thumbnails and
  * references. The dev server is left without them (its hot reload injects inline scripts).
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self' data: blob:",
   "font-src 'self'",

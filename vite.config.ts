@@ -3,6 +3,7 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { VitePWA } from 'vite-plugin-pwa';
 import { SECURITY_HEADERS, headersFile } from './securityHeaders';
+import { SAFETY_RUNTIME } from './src/safety/browser/files';
 
 const DESCRIPTION = 'FLUX.2 [klein] 4B image generation in the browser on your GPU via WebGPU.';
 
@@ -19,8 +20,8 @@ export default defineConfig({
       },
     },
     // Offline app shell: a Workbox service worker precaches the built app (the UI, the engine worker
-    // bundle with its inlined WGSL, the icons) and answers navigations with index.html. The only
-    // runtime cache is kiosk.json's; hub requests and model bytes always go to the network (the
+    // bundle with its inlined WGSL, the icons) and answers navigations with index.html. The runtime
+    // caches are kiosk.json's and ONNX Runtime Web's files (below); hub requests and model bytes always go to the network (the
     // model lives in IndexedDB, never in the service worker's caches).
     VitePWA({
       registerType: 'prompt', // a new version waits until the user presses Reload (src/ui/UpdatePrompt.tsx)
@@ -43,11 +44,20 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,wgsl}'], // the plugin adds manifest.webmanifest itself
+        globIgnores: ['**/safetyWorker-*.js'], // runtime-cached instead (below)
         navigateFallback: 'index.html',
         // The engine worker bundle grows with the kernels; Workbox silently skips files over its 2 MiB default.
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
         cleanupOutdatedCaches: true,
         runtimeCaching: [
+          {
+            // The safety checker's worker (transformers.js, ≈ 555 kB) and ONNX Runtime Web's .wasm/.mjs
+            // (27 MB): not precached, fetched only when the checker is turned on, then kept for offline
+            // use. Same origin, these built assets only (hashed names: a new build is a new URL).
+            urlPattern: SAFETY_RUNTIME, // a RegExp: Workbox matches other origins only at the URL's start, so never here
+            handler: 'CacheFirst',
+            options: { cacheName: 'kleinbild-safety-runtime' },
+          },
           {
             // The kiosk settings are edited in place by whoever runs the kiosk: fresh when online,
             // the last copy offline. Same origin and this one file name only (never model files).

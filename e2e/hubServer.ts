@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { GOLDEN_DIR, HUB_PORT } from './env';
+import { GOLDEN_DIR, HUB_PORT, REPO_DIR } from './env';
 
 export interface HubServer {
   url: string;
@@ -278,6 +278,9 @@ export async function servedLog(hubUrl: string, reset = false): Promise<Served[]
   return log;
 }
 
+/** The test image classifier (test/fixtures/safety-classifier, transformers.js layout), served as `/safety-classifier/`. */
+export const SAFETY_CLASSIFIER = 'safety-classifier';
+
 /** The folder served as `/model-a-base/`. */
 export const MODEL_A_BASE = 'model-a-base';
 
@@ -299,10 +302,11 @@ async function baseVariantDir(root: string): Promise<string | null> {
   return dir;
 }
 
-/** Starts the server on 127.0.0.1:`port` (0 = any free port); `mounts` adds folders beside `root` (and /model-a-base/, see above). */
+/** Starts the server on 127.0.0.1:`port` (0 = any free port); `mounts` adds folders beside `root` (and /model-a-base/ and /safety-classifier/, see above). */
 export async function startHubServer(root: string = GOLDEN_DIR, port: number = HUB_PORT, extraMounts: Readonly<Record<string, string>> = {}): Promise<HubServer> {
   const baseDir = MODEL_A_BASE in extraMounts ? null : await baseVariantDir(root);
-  const mounts = baseDir ? { [MODEL_A_BASE]: baseDir, ...extraMounts } : extraMounts;
+  const withFixtures = { [SAFETY_CLASSIFIER]: join(REPO_DIR, 'test', 'fixtures', 'safety-classifier'), ...extraMounts };
+  const mounts = baseDir ? { [MODEL_A_BASE]: baseDir, ...withFixtures } : withFixtures;
   const log: string[] = [];
   const state: ServerState = { faults: {}, counts: [], served: [] };
   const server = createServer((req, res) => {

@@ -11,6 +11,7 @@ import { decode } from 'fast-png';
 import { preview, type PreviewServer } from 'vite';
 import { APP_URL, CHROMIUM_PATH, CHROMIUM_WEBGPU_ARGS, DIST_DIR, HUB_URL, REPO_DIR } from './env';
 import { expectModelReady, openModelPanels } from './app';
+import { SAFETY_RUNTIME } from '../src/safety/browser/files';
 
 interface ManifestIcon {
   src: string;
@@ -39,7 +40,8 @@ async function precachedPaths(page: Page): Promise<string[]> {
 /**
  * Every file of the build, as URL paths, except the service worker itself, its Workbox runtime,
  * kiosk.json (operator-edited settings: network-first runtime cache, see vite.config.ts) and
- * _headers (the static host's headers file, securityHeaders.ts: never fetched by the app).
+ * _headers (the static host's headers file, securityHeaders.ts: never fetched by the app) and the
+ * safety checker's worker and ONNX Runtime files (SAFETY_RUNTIME: cached when the checker is first used).
  */
 async function builtPaths(): Promise<string[]> {
   const root = resolve(REPO_DIR, DIST_DIR);
@@ -47,7 +49,7 @@ async function builtPaths(): Promise<string[]> {
   return files
     .filter((f) => f.isFile())
     .map((f) => '/' + relative(root, join(f.parentPath, f.name)).split('\\').join('/'))
-    .filter((p) => p !== '/sw.js' && p !== '/kiosk.json' && p !== '/_headers' && !/^\/workbox-[\w-]+\.js$/.test(p))
+    .filter((p) => p !== '/sw.js' && p !== '/kiosk.json' && p !== '/_headers' && !/^\/workbox-[\w-]+\.js$/.test(p) && !SAFETY_RUNTIME.test(p))
     .sort();
 }
 

@@ -18,6 +18,9 @@ import { ThemeSelect } from './ThemeSelect';
 import { UpdatePrompt } from './UpdatePrompt';
 import { stageLabel } from './format';
 import { useGenerator } from './useGenerator';
+import { SafetyPanel } from './safety/SafetyPanel';
+import { useSafetyScreen } from './safety/screen';
+import { saveSafety, savedSafety } from './safety/settings';
 import './layout.css';
 import { useReferences } from './useReferences';
 import { useStorage } from './useStorage';
@@ -33,6 +36,7 @@ const ERROR_TITLES: Readonly<Record<string, string>> = {
   load: 'Loading the model failed',
   generate: 'Generation failed',
   worker: 'The engine worker failed',
+  safety: 'The safety check failed (the image is not shown)',
 };
 
 /** The layout's one-column breakpoint (styles.css .layout). */
@@ -60,7 +64,9 @@ function displayName(source: ModelSource, stored: readonly StoredModel[]): strin
 }
 
 export function App() {
-  const gen = useGenerator();
+  const [safetyConfig, setSafetyConfig] = useState(savedSafety);
+  const safety = useSafetyScreen(safetyConfig, true); // loaded when turned on: a bad model shows at once
+  const gen = useGenerator(safety.screen);
   const store = useStorage(gen.engine);
   const refs = useReferences();
   const loras = useLoras(gen.engine, gen.model, gen.run.kind !== 'idle');
@@ -203,6 +209,7 @@ export function App() {
           ) : null}
           <ReferencePanel refs={refs} />
           <LoraPanel loras={loras} />
+          <SafetyPanel config={safetyConfig} state={safety.state} onApply={(c) => setSafetyConfig(saveSafety(c))} />
           {firstRun || !settled ? null : (
             <details className="model-section" open={modelOpen} onToggle={(e) => setModelOpen(e.currentTarget.open)} data-testid="model-section">
               <summary data-testid="model-summary">{modelSummary(gen.model, modelName)}</summary>

@@ -114,7 +114,7 @@ export function ImageView({ shown, outputs, preview = null, onShow, onUseAsRefer
     <section className="panel output" aria-labelledby="output-heading">
       <h2 id="output-heading">Image</h2>
       <div className="canvas-frame" ref={frame} data-testid="canvas-frame">
-        <canvas ref={canvas} data-testid="output-canvas" hidden={!result || preview !== null} role="img"
+        <canvas ref={canvas} data-testid="output-canvas" data-flagged={shown?.flagged ? 'true' : undefined} hidden={!result || preview !== null} role="img"
           aria-label={result ? `Generated image, ${result.width}×${result.height}, seed ${result.seed}` : 'No image yet'} />
         {preview ? (
           <>
@@ -126,6 +126,9 @@ export function ImageView({ shown, outputs, preview = null, onShow, onUseAsRefer
           </>
         ) : null}
         {!result && !preview ? <p className="muted">No image yet.</p> : null}
+        {shown?.flagged && !preview ? (
+          <p className="safety-flagged" data-testid="safety-flagged">Blurred: the safety checker flagged this image. It is not saved to the history.</p>
+        ) : null}
       </div>
       <ResultStrip outputs={outputs} shownId={shown?.id ?? null} onShow={onShow} />
       {shown && result ? (

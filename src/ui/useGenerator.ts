@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import * as Comlink from 'comlink';
 import { saveLastModel } from './lastModel';
+import { blurredResult, describeVerdict, type SafetyScreen, type SafetyVerdict } from './safety/screen';
 import type { Capabilities, GeneratePreview, GenerateProgress, GenerateRequest, GenerateResult, GeneratorApi, LoadOptions, LoadProgress, ModelInfo, ModelSource } from '../worker/api';
 
 export type ModelState =
@@ -30,6 +31,8 @@ export interface Output {
   req: GenerateRequest;
   model: ModelSource;
   result: GenerateResult;
+  /** Set when the safety checker flagged it (action blur): `result` holds the blurred pixels, and the history skips it. */
+  flagged?: SafetyVerdict;
 }
 
 /** An error to show in the alert region: the engine's error `name` and its message. */
@@ -95,7 +98,14 @@ function forTransfer(req: GenerateRequest): GenerateRequest {
   return Comlink.transfer(sent, buffers);
 }
 
-export function useGenerator(): Generator {
+/**
+ * `screen`: the safety checker (null: off). With it, live previews are not shown, and every finished
+ * image is classified before it is shown: flagged with action block, it is dropped with a notice;
+ * with blur, it is shown blurred (Output.flagged). A failed check fails the image (error 'safety').
+ */
+export function useGenerator(screen: SafetyScreen | null = null): Generator {
+  const screenRef = useRef(screen);
+  screenRef.current = screen;
   const remote = useRef<Comlink.Remote<GeneratorApi> | null>(null);
   const [engine, setEngine] = useState<Generator['engine']>(null);
   const [capabilities, setCapabilities] = useState<Capabilities | null>(null);
@@ -185,13 +195,25 @@ export function useGenerator(): Generator {
       const onPreview = (p: GeneratePreview) => {
         if (previewJob.current === id) setPreview(p);
       };
+      const check = screenRef.current;
+      let during = 'generate';
       try {
-        const result = await api.generate(forTransfer(req), Comlink.proxy(onProgress), Comlink.proxy(onPreview));
+        // with the checker on, no unchecked pixels are shown: no live previews
+        const result = await api.generate(forTransfer(req), Comlink.proxy(onProgress), check ? undefined : Comlink.proxy(onPreview));
+        during = 'safety';
+        const verdict = check ? await check(result) : null;
         setStatus(id, 'done');
-        setOutputs((o) => [...o, { id, req, model: source, result }]);
+        if (verdict?.flagged && verdict.action === 'block') {
+          setNotice(`Image #${id} was blocked by the safety checker (${describeVerdict(verdict)}).`);
+          continue;
+        }
+        if (verdict?.flagged) {
+          setNotice(`Image #${id} was flagged by the safety checker (${describeVerdict(verdict)}): it is shown blurred and not saved to the history.`);
+          setOutputs((o) => [...o, { id, req, model: source, result: blurredResult(result), flagged: verdict }]);
+        } else setOutputs((o) => [...o, { id, req, model: source, result }]);
         setShownId(id);
       } catch (e) {
-        const err = toUiError(e, 'generate');
+        const err = toUiError(e, during);
         if (err.name === 'Cancelled') {
           setStatus(id, 'cancelled');
           cancelled = true;

@@ -91,7 +91,7 @@ export interface HistorySaver {
   dismiss(): void;
 }
 
-/** Stores each new output once, as it arrives; a failed save is kept in `failures` instead of thrown. */
+/** Stores each new output once, as it arrives (never one the safety checker flagged); a failed save is kept in `failures` instead of thrown. */
 export function useHistorySaver(outputs: readonly Output[]): HistorySaver {
   const attempted = useRef(new Set<number>());
   const [failures, setFailures] = useState<readonly SaveFailure[]>([]);
@@ -104,7 +104,7 @@ export function useHistorySaver(outputs: readonly Output[]): HistorySaver {
 
   useEffect(() => {
     for (const o of outputs) {
-      if (attempted.current.has(o.id)) continue;
+      if (attempted.current.has(o.id) || o.flagged) continue; // flagged by the safety checker: never stored
       attempted.current.add(o.id);
       save(o);
     }

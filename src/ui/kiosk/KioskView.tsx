@@ -13,6 +13,7 @@ import { Attract } from './Attract';
 import type { KioskConfig } from './config';
 import { PinDialog } from './PinDialog';
 import { useEngine } from './useEngine';
+import { useSafetyScreen } from '../safety/screen';
 import { type KioskResult, useKioskSession } from './useKioskSession';
 
 /** How long the hidden top-left corner must be held to ask for leaving. */
@@ -49,7 +50,8 @@ function ResultImage({ shown }: { shown: KioskResult }) {
   }, [result]);
   return (
     <figure className="kiosk-result">
-      <canvas ref={canvas} data-testid="kiosk-result" role="img" aria-label={shown.prompt} />
+      <canvas ref={canvas} data-testid="kiosk-result" role="img" aria-label={shown.flagged ? 'A blurred picture' : shown.prompt}
+        data-flagged={shown.flagged ? 'true' : undefined} />
       <figcaption>“{shown.prompt}”</figcaption>
     </figure>
   );
@@ -57,7 +59,8 @@ function ResultImage({ shown }: { shown: KioskResult }) {
 
 export function KioskView({ config }: { config: KioskConfig }) {
   const engine = useEngine(config.model);
-  const session = useKioskSession(config, engine);
+  const safety = useSafetyScreen(config.safety, true);
+  const session = useKioskSession(config, engine, safety.screen);
   const [exiting, setExiting] = useState(false);
   const fullscreenLogged = useRef(false);
   const hold = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -104,7 +107,7 @@ export function KioskView({ config }: { config: KioskConfig }) {
   const loadFraction = st.kind === 'loading' && st.progress && st.progress.totalBytes > 0 ? st.progress.loadedBytes / st.progress.totalBytes : null;
 
   return (
-    <div className="kiosk" data-testid="kiosk" data-engine={st.kind} data-visitor={visitor} onContextMenu={(e) => e.preventDefault()}>
+    <div className="kiosk" data-testid="kiosk" data-engine={st.kind} data-safety={safety.state.kind} data-visitor={visitor} onContextMenu={(e) => e.preventDefault()}>
       <button type="button" className="kiosk-exit-corner" aria-label="Leave kiosk mode (hold for 2 seconds)" tabIndex={-1}
         data-testid="kiosk-exit-corner"
         onPointerDown={() => {

@@ -129,7 +129,25 @@ describe('loadKioskConfig', () => {
     const { readFile } = await import('node:fs/promises');
     const body = await readFile(new URL('../../../public/kiosk.json', import.meta.url), 'utf8');
     const r = await loadKioskConfig(url, serve(body));
-    expect(r).toMatchObject({ ok: true, config: { model: STORED_MODEL } });
+    expect(r).toMatchObject({ ok: true, config: { model: STORED_MODEL, safety: { model: 'AdamCodd/vit-base-nsfw-detector', flaggedLabels: ['nsfw'], action: 'block' } } });
+  });
+});
+
+describe('parseKioskConfig: safety', () => {
+  it('takes a safety object, null, and names what is wrong', () => {
+    const safety = { model: 'http://127.0.0.1:4180/safety-classifier', flaggedLabels: ['nsfw'], threshold: 0.5, action: 'blur' };
+    expect(parseKioskConfig({ safety })).toMatchObject({ ok: true, config: { safety } });
+    expect(parseKioskConfig({ safety: null })).toMatchObject({ ok: true, config: { safety: null } });
+    expect(parseKioskConfig({})).toMatchObject({ ok: true, config: { safety: null } });
+    expect(parseKioskConfig({ safety: { ...safety, threshold: 2 } })).toEqual({
+      ok: false,
+      errors: ['safety: safety threshold must be a number from 0 to 1 (a softmax score), got 2.'],
+    });
+    expect(parseKioskConfig({ safety: { ...safety, labels: ['x'] } })).toEqual({
+      ok: false,
+      errors: ['safety: unknown key(s) labels; the known keys are model, flaggedLabels, threshold, action, dtype.'],
+    });
+    expect(parseKioskConfig({ safety: 'on' })).toEqual({ ok: false, errors: ['safety must be null or an object { model, flaggedLabels, threshold, action } (got "on").'] });
   });
 });
 

@@ -9,6 +9,8 @@
 import { classifySource } from '../../weights/source';
 import type { ModelSource, StoredModel } from '../../worker/api';
 import { sizeError, stepsError } from '../validate';
+import { InvalidInput } from '../../errors';
+import { type SafetyConfig, validateSafetyConfig } from '../../safety/config';
 import { compileBlocklist } from './blocklist';
 import { type PinHash, parsePinHash } from './pin';
 
@@ -46,6 +48,13 @@ export interface KioskConfig {
    * (see pin.ts; made by `npm run kiosk-pin -- <PIN>`), or null for no PIN.
    */
   pin: PinHash | null;
+  /**
+   * The safety checker (src/safety): `{ model, flaggedLabels, threshold, action, dtype? }` with
+   * action `block` (a friendly notice instead of the picture) or `blur` (the picture blurred with
+   * the notice); either way a flagged picture never joins the gallery (the attract loop). null or
+   * action `off`: no check. The shipped public/kiosk.json turns it on.
+   */
+  safety: SafetyConfig | null;
 }
 
 /** The `model` value meaning "the model stored in this browser" (the default). */
@@ -71,6 +80,7 @@ export const DEFAULT_KIOSK_CONFIG: Readonly<KioskConfig> = Object.freeze({
   maxQueued: 6,
   maxQueuedPerVisitor: 1,
   pin: null,
+  safety: null,
 });
 
 export type KioskConfigResult = { ok: true; config: KioskConfig } | { ok: false; errors: string[] };
@@ -144,6 +154,19 @@ const CHECKS: Readonly<Record<keyof KioskConfig, Check>> = {
   slideSeconds: seconds(0.5),
   maxQueued: int(0, QUEUE_MAX),
   maxQueuedPerVisitor: int(1, QUEUE_MAX),
+  safety: (v, key) => {
+    if (v === null) return { value: null };
+    if (typeof v !== 'object' || Array.isArray(v)) return { error: `${key} must be null or an object { model, flaggedLabels, threshold, action } (got ${describe(v)}).` };
+    const known = ['model', 'flaggedLabels', 'threshold', 'action', 'dtype'];
+    const extra = Object.keys(v).filter((k) => !k.startsWith('$') && !known.includes(k));
+    if (extra.length) return { error: `${key}: unknown key(s) ${extra.join(', ')}; the known keys are ${known.join(', ')}.` };
+    try {
+      return { value: validateSafetyConfig(v as SafetyConfig) };
+    } catch (e) {
+      if (e instanceof InvalidInput) return { error: `${key}: ${e.message}.` };
+      throw e;
+    }
+  },
   pin: (v, key) => {
     if (v === null) return { value: null };
     if (typeof v !== 'string') return { error: `${key} must be null or a string made by \`npm run kiosk-pin -- <PIN>\` (got ${describe(v)}).` };

@@ -15,6 +15,12 @@ import type { KioskConfig } from './config';
 import { attractSlide, idleStart, interact, tick, type IdleTimings } from './idle';
 import { dropVisitor, EMPTY_QUEUE, enqueue, finish, type KioskQueue, type KioskRequest, start, withdraw } from './queue';
 import type { Engine } from './useEngine';
+import { blurredResult, type SafetyScreen } from '../safety/screen';
+
+/** Shown instead of a picture the safety checker flagged (action block). */
+export const FLAGGED_BLOCK_MESSAGE = "Oops! That picture didn't pass our picture check, so we can't show it. Please try a different idea.";
+/** Shown under a blurred picture the safety checker flagged (action blur). */
+export const FLAGGED_BLUR_MESSAGE = "That picture didn't pass our picture check, so it stays blurry and won't join the gallery. Please try a different idea.";
 
 /** How often the idle clock is advanced. */
 const TICK_MS = 250;
@@ -23,6 +29,8 @@ const TICK_MS = 250;
 export interface KioskResult {
   prompt: string;
   result: GenerateResult;
+  /** The safety checker flagged it (action blur): `result` holds the blurred pixels. */
+  flagged?: boolean;
 }
 
 export interface KioskSession {
@@ -52,7 +60,12 @@ export interface KioskSession {
   blocklist: Blocklist;
 }
 
-export function useKioskSession(config: KioskConfig, engine: Engine): KioskSession {
+/**
+ * `screen`: the safety checker (null: off). A flagged image is never saved (so never in the attract
+ * loop); the visitor gets a friendly notice, and with blur the picture blurred. A failed check
+ * counts as a failed picture.
+ */
+export function useKioskSession(config: KioskConfig, engine: Engine, screen: SafetyScreen | null = null): KioskSession {
   const blocklist = useMemo(() => compileBlocklist(config.blockedWords), [config.blockedWords]);
   const timings = useMemo<IdleTimings>(
     () => ({ resetMs: config.idleResetSeconds * 1000, attractMs: config.attractAfterSeconds * 1000, slideMs: config.slideSeconds * 1000 }),
@@ -120,8 +133,18 @@ export function useKioskSession(config: KioskConfig, engine: Engine): KioskSessi
     const own = () => job.visitor === visitorRef.current;
     setProgress(null);
     generate(req, (p) => own() && setProgress(p))
+      .then(async (res) => ({ res, verdict: screen ? await screen(res) : null }))
       .then(
-        (res) => {
+        ({ res, verdict }) => {
+          if (verdict?.flagged) {
+            console.warn(`Kiosk: image #${job.id} flagged by the safety checker (${verdict.action}); not stored`);
+            if (own()) {
+              if (verdict.action === 'blur') setResult({ prompt: job.prompt, result: blurredResult(res), flagged: true });
+              setMessage(verdict.action === 'blur' ? FLAGGED_BLUR_MESSAGE : FLAGGED_BLOCK_MESSAGE);
+              poke();
+            }
+            return;
+          }
           if (own()) {
             setResult({ prompt: job.prompt, result: res });
             poke(); // the visitor has something new to look at: idle time starts now
@@ -136,7 +159,7 @@ export function useKioskSession(config: KioskConfig, engine: Engine): KioskSessi
         },
       )
       .finally(() => setQueue(finish(queueRef.current, job.id)));
-  }, [ready, queue, generate, config, setQueue, poke]);
+  }, [ready, queue, generate, config, setQueue, poke, screen]);
 
   const submit = useCallback(() => {
     const text = prompt.trim();

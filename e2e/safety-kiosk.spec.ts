@@ -1,0 +1,104 @@
+/**
+ * The kiosk's safety checker in Chromium (SwiftShader WebGPU for the tiny golden model, the test
+ * classifier on ONNX Runtime Web's WASM backend from hubServer.ts's /safety-classifier). The golden
+ * image scores `normal` ≈ 1 and `nsfw` ≈ 0: flagging `nsfw` lets it through, flagging `normal`
+ * flags it. Block: a friendly notice, no picture, nothing in the gallery. Blur: the picture blurred
+ * with the notice, and the attract loop shows only the earlier, unflagged image. Each 64×64 image
+ * takes 1–2 minutes.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { HUB_URL } from './env';
+import { SAFETY_CLASSIFIER } from './hubServer';
+import { FLAGGED_BLOCK_MESSAGE, FLAGGED_BLUR_MESSAGE } from '../src/ui/kiosk/useKioskSession';
+
+const SAFETY_MODEL_URL = `${HUB_URL}/${SAFETY_CLASSIFIER}`;
+const SUGGESTIONS = ['A small blue house by the sea', 'A red balloon on a wooden table'];
+const IDLE_S = 5;
+const CONFIG = {
+  title: 'Safety kiosk',
+  model: `${HUB_URL}/model-a`,
+  width: 64,
+  height: 64,
+  steps: 2,
+  suggestions: SUGGESTIONS,
+  idleResetSeconds: IDLE_S,
+  attractAfterSeconds: IDLE_S,
+  slideSeconds: 1,
+  safety: { model: SAFETY_MODEL_URL, flaggedLabels: ['normal'], threshold: 0.5, action: 'block' },
+};
+const LOAD_TIMEOUT_MS = 120_000;
+const RUN_TIMEOUT_MS = 300_000;
+
+test.use({ serviceWorkers: 'block' });
+
+/** Serves `config` at /e2e-safety.json and opens the kiosk with it; collects the cost of each check. */
+async function openKiosk(page: Page, config: object, checks: number[]): Promise<void> {
+  await page.unrouteAll();
+  await page.route((url) => url.pathname === '/e2e-safety.json', (route) => route.fulfill({ json: config }));
+  await page.goto('/?kiosk=1&config=/e2e-safety.json');
+  const kiosk = page.getByTestId('kiosk');
+  await expect(kiosk).toHaveAttribute('data-engine', 'ready', { timeout: LOAD_TIMEOUT_MS });
+  await expect(kiosk).toHaveAttribute('data-safety', 'ready', { timeout: LOAD_TIMEOUT_MS });
+  await page.getByTestId('kiosk-attract').click().catch(() => undefined); // may not be up yet
+}
+
+function collect(page: Page): number[] {
+  const checks: number[] = [];
+  page.on('console', (m) => {
+    const t = m.text();
+    if (m.type() === 'error') console.log(`[browser] ${t}`);
+    const ms = /^Safety check: ([\d.]+) ms/.exec(t);
+    if (ms) checks.push(Number(ms[1]));
+  });
+  return checks;
+}
+
+async function create(page: Page, chip: number): Promise<void> {
+  await page.getByTestId('kiosk-chip').nth(chip).click();
+  await page.getByTestId('kiosk-generate').click();
+  await expect(page.getByTestId('kiosk-progress')).toBeVisible();
+  await expect(page.getByTestId('kiosk-progress')).toHaveCount(0, { timeout: RUN_TIMEOUT_MS });
+}
+
+test('kiosk, action block: a flagged picture is replaced by a friendly notice and never reaches the attract loop', async ({ page }) => {
+  const checks = collect(page);
+  await openKiosk(page, CONFIG, checks);
+  await create(page, 1);
+  await expect(page.getByTestId('kiosk-message')).toHaveText(FLAGGED_BLOCK_MESSAGE);
+  await expect(page.getByTestId('kiosk-result')).toHaveCount(0);
+  // idle: the session resets and the attract loop has nothing to show but the welcome slide
+  await expect(page.getByTestId('kiosk-welcome')).toBeVisible({ timeout: 3 * IDLE_S * 1000 });
+  await expect(page.getByTestId('kiosk-attract-image')).toHaveCount(0);
+  expect(checks).toHaveLength(1);
+  console.log(`safety (kiosk, block): ${checks[0]?.toFixed(1)} ms per 64×64 image`);
+});
+
+test('kiosk, action blur: an unflagged picture joins the gallery, a flagged one is shown blurred and the attract loop skips it', async ({ page }) => {
+  const checks = collect(page);
+  // 1. flagging nsfw: the golden image passes, is shown sharp and stored
+  await openKiosk(page, { ...CONFIG, safety: { ...CONFIG.safety, flaggedLabels: ['nsfw'], action: 'blur' } }, checks);
+  await create(page, 0);
+  await expect(page.getByTestId('kiosk-result')).toHaveAttribute('data-rendered', /^64x64:\d+$/);
+  await expect(page.getByTestId('kiosk-result')).not.toHaveAttribute('data-flagged');
+  await expect(page.getByTestId('kiosk-message')).toBeEmpty();
+
+  // 2. flagging normal: shown blurred with the notice, not stored
+  await openKiosk(page, { ...CONFIG, safety: { ...CONFIG.safety, action: 'blur' } }, checks);
+  await create(page, 1);
+  const result = page.getByTestId('kiosk-result');
+  await expect(result).toHaveAttribute('data-rendered', /^64x64:\d+$/);
+  await expect(result).toHaveAttribute('data-flagged', 'true');
+  await expect(result).toHaveAttribute('aria-label', 'A blurred picture');
+  await expect(page.getByTestId('kiosk-message')).toHaveText(FLAGGED_BLUR_MESSAGE);
+
+  // the attract loop cycles (1 s slides) through the first picture only
+  const caption = page.getByTestId('kiosk-attract-caption');
+  await expect(caption).toHaveText(`“${SUGGESTIONS[0]}”`, { timeout: 3 * IDLE_S * 1000 });
+  const attract = page.getByTestId('kiosk-attract');
+  const slide = Number(await attract.getAttribute('data-slide'));
+  await expect(attract).toHaveAttribute('data-slide', String(slide + 2), { timeout: 5_000 });
+  await expect(caption).toHaveText(`“${SUGGESTIONS[0]}”`);
+  await expect(page.getByTestId('kiosk-attract-image')).toHaveCount(1);
+  expect(checks).toHaveLength(2);
+  console.log(`safety (kiosk, blur): ${checks.map((ms) => `${ms.toFixed(1)} ms`).join(', ')} per 64×64 image`);
+});

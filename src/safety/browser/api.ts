@@ -1,0 +1,30 @@
+/**
+ * The Comlink contract of the safety worker (./safetyWorker.ts): an image classifier run by
+ * transformers.js on onnxruntime-web's WASM backend, off the UI thread and apart from the engine.
+ */
+import type { SafetyConfig } from '../config';
+
+/** One image's verdict (as the Node checker's SafetyResult). */
+export interface BrowserSafetyResult {
+  /** True when a flagged label's softmax score is ≥ the threshold. */
+  flagged: boolean;
+  /** Softmax score (0..1) of every label, by label. */
+  scores: Record<string, number>;
+  /** Wall time of this classification in the worker, preprocessing included (ms). */
+  ms: number;
+}
+
+export interface SafetyWorkerApi {
+  /**
+   * Validates `config` and loads its classifier (first time: downloads it into transformers.js'
+   * browser cache, Cache Storage `transformers-cache`; later: from there, also offline). Returns the
+   * model's labels and the load time (ms). Errors: InvalidInput (config, model location, a flagged
+   * label the model lacks); Error naming the model when it cannot be fetched or parsed.
+   */
+  load(config: SafetyConfig): Promise<{ labels: string[]; ms: number }>;
+  /**
+   * Classifies an RGBA image (`rgba.length === width·height·4`, alpha ignored). Errors: InvalidInput
+   * for a wrong-sized buffer; Error when load() has not succeeded.
+   */
+  check(rgba: Uint8ClampedArray, width: number, height: number): Promise<BrowserSafetyResult>;
+}
