@@ -9,7 +9,7 @@
  * types or a kiosk config names, so every https origin is allowed; plain http only for this machine
  * (a local model server; browsers block http from an https page anyway). script-src 'self': every
  * script is a built file (no inline script, no eval); 'wasm-unsafe-eval' lets the safety checker's
- * ONNX Runtime Web compile its WebAssembly (same-origin .wasm, src/safety/browser/worker.ts). img-src data: and blob: hold the generated images, thumbnails and
+ * ONNX Runtime Web compile its WebAssembly (same-origin .wasm, src/safety/browser/safetyWorker.ts). img-src data: and blob: hold the generated images, thumbnails and
  * references. The dev server is left without them (its hot reload injects inline scripts).
  */
 export const CONTENT_SECURITY_POLICY = [
