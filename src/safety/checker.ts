@@ -8,19 +8,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { env, pipeline, RawImage, type ImageClassificationPipeline, type PretrainedModelOptions } from '@huggingface/transformers';
+import { env, pipeline, type ImageClassificationPipeline, type PretrainedModelOptions } from '@huggingface/transformers';
 import { InvalidInput } from '../errors';
 import { type SafetyConfig, validateSafetyConfig } from './config';
+import { type SafetyResult, classifierLabels, classifyRgba } from './classify';
 
-/** One image's verdict. */
-export interface SafetyResult {
-  /** True when a flagged label's score is ≥ the threshold. */
-  flagged: boolean;
-  /** Softmax score (0..1) of every label of the model, by label. */
-  scores: Record<string, number>;
-  /** Wall time of the classification, preprocessing included (ms). */
-  ms: number;
-}
+export type { SafetyResult };
 
 export interface SafetyChecker {
   /** The validated config (defaults filled in). */
@@ -103,28 +96,11 @@ export async function createSafetyChecker(config: SafetyConfig, o: SafetyLoadOpt
   } catch (e) {
     throw new Error(`safety model ${c.model} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  const id2label = (classifier.model.config as { id2label?: Record<string, string> }).id2label ?? {};
-  const labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k] as string);
-  const unknown = c.flaggedLabels.filter((l) => !labels.includes(l));
-  if (labels.length === 0 || unknown.length) {
-    await classifier.dispose();
-    throw new InvalidInput(`safety model ${c.model}: label(s) ${unknown.join(', ') || '(none)'} not among its labels (${labels.join(', ') || 'config.json has no id2label'})`);
-  }
+  const labels = await classifierLabels(classifier, c);
   return {
     config: c,
     labels,
-    async check(rgba, width, height) {
-      if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || rgba.length !== width * height * 4) {
-        throw new InvalidInput(`safety check: an RGBA image of ${width}×${height} needs ${width * height * 4} bytes, got ${rgba.length}`);
-      }
-      const t0 = performance.now();
-      const image = new RawImage(rgba, width, height, 4).rgb();
-      const out = (await classifier(image, { top_k: null })) as { label: string; score: number }[];
-      const scores: Record<string, number> = {};
-      for (const { label, score } of out) scores[label] = score;
-      const flagged = c.flaggedLabels.some((l) => (scores[l] ?? 0) >= c.threshold);
-      return { flagged, scores, ms: performance.now() - t0 };
-    },
+    check: (rgba, width, height) => classifyRgba(classifier, c, rgba, width, height),
     dispose: () => classifier.dispose(),
   };
 }

@@ -3,16 +3,10 @@
  * transformers.js on onnxruntime-web's WASM backend, off the UI thread and apart from the engine.
  */
 import type { SafetyConfig } from '../config';
+import type { SafetyResult } from '../classify';
 
-/** One image's verdict (as the Node checker's SafetyResult). */
-export interface BrowserSafetyResult {
-  /** True when a flagged label's softmax score is ≥ the threshold. */
-  flagged: boolean;
-  /** Softmax score (0..1) of every label, by label. */
-  scores: Record<string, number>;
-  /** Wall time of this classification in the worker, preprocessing included (ms). */
-  ms: number;
-}
+/** One image's verdict, measured in the worker (the Node checker's SafetyResult). */
+export type BrowserSafetyResult = SafetyResult;
 
 export interface SafetyWorkerApi {
   /**

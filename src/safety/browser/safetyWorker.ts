@@ -5,11 +5,11 @@
  * cache (Cache Storage `transformers-cache`), so a classifier fetched once works offline.
  */
 import * as Comlink from 'comlink';
-import { env, pipeline, RawImage, type ImageClassificationPipeline } from '@huggingface/transformers';
+import { env, pipeline, type ImageClassificationPipeline } from '@huggingface/transformers';
 import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import { InvalidInput } from '../../errors';
 import { validateSafetyConfig, type SafetyConfig } from '../config';
+import { classifierLabels, classifyRgba } from '../classify';
 import type { BrowserSafetyResult, SafetyWorkerApi } from './api';
 import { locateBrowserModel } from './locate';
 
@@ -64,30 +64,14 @@ const api: SafetyWorkerApi = {
       const offline = unreachable.length ? ` (not cached, and the network could not be reached for ${unreachable.join(', ')})` : '';
       throw new Error(`safety model ${c.model} could not be loaded: ${e instanceof Error ? e.message : String(e)}${offline}`, { cause: e });
     }
-    const id2label = (p.model.config as { id2label?: Record<string, string> }).id2label ?? {};
-    const labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k] as string);
-    const unknown = c.flaggedLabels.filter((l) => !labels.includes(l));
-    if (labels.length === 0 || unknown.length) {
-      await p.dispose();
-      throw new InvalidInput(`safety model ${c.model}: label(s) ${unknown.join(', ') || '(none)'} not among its labels (${labels.join(', ') || 'config.json has no id2label'})`);
-    }
+    const labels = await classifierLabels(p, c);
     classifier = p;
     current = c;
     return { labels, ms: performance.now() - t0 };
   },
   async check(rgba, width, height): Promise<BrowserSafetyResult> {
     if (!classifier || !current) throw new Error('safety check: no classifier is loaded (load() first)');
-    if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || rgba.length !== width * height * 4) {
-      throw new InvalidInput(`safety check: an RGBA image of ${width}×${height} needs ${width * height * 4} bytes, got ${rgba.length}`);
-    }
-    const t0 = performance.now();
-    const image = new RawImage(rgba, width, height, 4).rgb();
-    const out = (await classifier(image, { top_k: null })) as { label: string; score: number }[];
-    const scores: Record<string, number> = {};
-    for (const { label, score } of out) scores[label] = score;
-    const c = current;
-    const flagged = c.flaggedLabels.some((l) => (scores[l] ?? 0) >= c.threshold);
-    return { flagged, scores, ms: performance.now() - t0 };
+    return classifyRgba(classifier, current, rgba, width, height);
   },
 };
 
