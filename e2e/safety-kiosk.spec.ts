@@ -1,15 +1,17 @@
 /**
  * The kiosk's safety checker in Chromium (SwiftShader WebGPU for the tiny golden model, the test
- * classifier on ONNX Runtime Web's WASM backend from hubServer.ts's /safety-classifier). The golden
+ * classifier on ONNX Runtime Web from hubServer.ts's /safety-classifier). The golden
  * image scores `normal` ≈ 1 and `nsfw` ≈ 0: flagging `nsfw` lets it through, flagging `normal`
  * flags it. Block: a friendly notice, no picture, nothing in the gallery. Blur: the picture blurred
- * with the notice, and the attract loop shows only the earlier, unflagged image. Each 64×64 image
- * takes 1–2 minutes.
+ * with the notice, and the attract loop shows only the earlier, unflagged image. A classifier that
+ * cannot be fetched: no picture is made, the visitor is told the check is out of order. Each 64×64
+ * image takes 1–2 minutes. Device auto runs the classifier on WebGPU (SwiftShader offers it); one
+ * step asks for WASM.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { HUB_URL } from './env';
 import { SAFETY_CLASSIFIER } from './hubServer';
-import { FLAGGED_BLOCK_MESSAGE, FLAGGED_BLUR_MESSAGE } from '../src/ui/kiosk/useKioskSession';
+import { FLAGGED_BLOCK_MESSAGE, FLAGGED_BLUR_MESSAGE, SAFETY_UNAVAILABLE_MESSAGE } from '../src/ui/kiosk/useKioskSession';
 
 const SAFETY_MODEL_URL = `${HUB_URL}/${SAFETY_CLASSIFIER}`;
 const SUGGESTIONS = ['A small blue house by the sea', 'A red balloon on a wooden table'];
@@ -32,13 +34,18 @@ const RUN_TIMEOUT_MS = 300_000;
 test.use({ serviceWorkers: 'block' });
 
 /** Serves `config` at /e2e-safety.json and opens the kiosk with it; collects the cost of each check. */
-async function openKiosk(page: Page, config: object, checks: number[]): Promise<void> {
+async function openKiosk(page: Page, config: object, checks: number[], device: 'webgpu' | 'wasm' | 'failed'): Promise<void> {
   await page.unrouteAll();
   await page.route((url) => url.pathname === '/e2e-safety.json', (route) => route.fulfill({ json: config }));
   await page.goto('/?kiosk=1&config=/e2e-safety.json');
   const kiosk = page.getByTestId('kiosk');
   await expect(kiosk).toHaveAttribute('data-engine', 'ready', { timeout: LOAD_TIMEOUT_MS });
-  await expect(kiosk).toHaveAttribute('data-safety', 'ready', { timeout: LOAD_TIMEOUT_MS });
+  if (device === 'failed') {
+    await expect(kiosk).toHaveAttribute('data-safety', 'failed', { timeout: LOAD_TIMEOUT_MS });
+  } else {
+    await expect(kiosk).toHaveAttribute('data-safety', 'ready', { timeout: LOAD_TIMEOUT_MS });
+    await expect(kiosk).toHaveAttribute('data-safety-device', device);
+  }
   await page.getByTestId('kiosk-attract').click().catch(() => undefined); // may not be up yet
 }
 
@@ -46,7 +53,7 @@ function collect(page: Page): number[] {
   const checks: number[] = [];
   page.on('console', (m) => {
     const t = m.text();
-    if (m.type() === 'error') console.log(`[browser] ${t}`);
+    if (m.type() === 'error' || t.startsWith('Safety')) console.log(`[browser] ${t}`);
     const ms = /^Safety check: ([\d.]+) ms/.exec(t);
     if (ms) checks.push(Number(ms[1]));
   });
@@ -62,7 +69,7 @@ async function create(page: Page, chip: number): Promise<void> {
 
 test('kiosk, action block: a flagged picture is replaced by a friendly notice and never reaches the attract loop', async ({ page }) => {
   const checks = collect(page);
-  await openKiosk(page, CONFIG, checks);
+  await openKiosk(page, CONFIG, checks, 'webgpu'); // device auto: SwiftShader offers WebGPU
   await create(page, 1);
   await expect(page.getByTestId('kiosk-message')).toHaveText(FLAGGED_BLOCK_MESSAGE);
   await expect(page.getByTestId('kiosk-result')).toHaveCount(0);
@@ -76,14 +83,14 @@ test('kiosk, action block: a flagged picture is replaced by a friendly notice an
 test('kiosk, action blur: an unflagged picture joins the gallery, a flagged one is shown blurred and the attract loop skips it', async ({ page }) => {
   const checks = collect(page);
   // 1. flagging nsfw: the golden image passes, is shown sharp and stored
-  await openKiosk(page, { ...CONFIG, safety: { ...CONFIG.safety, flaggedLabels: ['nsfw'], action: 'blur' } }, checks);
+  await openKiosk(page, { ...CONFIG, safety: { ...CONFIG.safety, flaggedLabels: ['nsfw'], action: 'blur' } }, checks, 'webgpu');
   await create(page, 0);
   await expect(page.getByTestId('kiosk-result')).toHaveAttribute('data-rendered', /^64x64:\d+$/);
   await expect(page.getByTestId('kiosk-result')).not.toHaveAttribute('data-flagged');
   await expect(page.getByTestId('kiosk-message')).toBeEmpty();
 
   // 2. flagging normal: shown blurred with the notice, not stored
-  await openKiosk(page, { ...CONFIG, safety: { ...CONFIG.safety, action: 'blur' } }, checks);
+  await openKiosk(page, { ...CONFIG, safety: { ...CONFIG.safety, action: 'blur', device: 'wasm' } }, checks, 'wasm');
   await create(page, 1);
   const result = page.getByTestId('kiosk-result');
   await expect(result).toHaveAttribute('data-rendered', /^64x64:\d+$/);
@@ -101,4 +108,25 @@ test('kiosk, action blur: an unflagged picture joins the gallery, a flagged one 
   await expect(page.getByTestId('kiosk-attract-image')).toHaveCount(1);
   expect(checks).toHaveLength(2);
   console.log(`safety (kiosk, blur): ${checks.map((ms) => `${ms.toFixed(1)} ms`).join(', ')} per 64×64 image`);
+});
+
+test('kiosk, classifier unreachable: no picture is made, and the visitor is told the picture check is out of order', async ({ page }) => {
+  const checks = collect(page);
+  // records every text the progress display shows: 'Starting…' until the engine reports a stage
+  await page.addInitScript(() => {
+    const w = window as unknown as { progressTexts: string[] };
+    w.progressTexts = [];
+    new MutationObserver(() => {
+      const t = document.querySelector('[data-testid="kiosk-progress"]')?.textContent;
+      if (t && !w.progressTexts.includes(t)) w.progressTexts.push(t);
+    }).observe(document, { childList: true, subtree: true, characterData: true });
+  });
+  await openKiosk(page, { ...CONFIG, safety: { ...CONFIG.safety, model: `${HUB_URL}/no-such-classifier` } }, checks, 'failed');
+  await page.getByTestId('kiosk-chip').nth(0).click();
+  await page.getByTestId('kiosk-generate').click();
+  await expect(page.getByTestId('kiosk-message')).toHaveText(SAFETY_UNAVAILABLE_MESSAGE);
+  await expect(page.getByTestId('kiosk-result')).toHaveCount(0);
+  const shown = await page.evaluate(() => (window as unknown as { progressTexts: string[] }).progressTexts);
+  expect(shown.every((t) => t.startsWith('Starting'))).toBe(true); // the engine never reported a stage: it did not run
+  expect(checks).toHaveLength(0);
 });

@@ -30,13 +30,14 @@ export function safetyLog(page: Page): { checks: number[]; lines: string[] } {
   return log;
 }
 
-async function setSafety(page: Page, action: 'off' | 'blur' | 'block'): Promise<void> {
+async function setSafety(page: Page, action: 'off' | 'blur' | 'block', device: 'auto' | 'wasm' = 'auto'): Promise<void> {
   const panel = page.getByTestId('safety-panel');
   if (!(await panel.evaluate((e) => (e as HTMLDetailsElement).open))) await panel.locator(':scope > summary').click();
   await page.getByTestId('safety-action').selectOption(action);
   await page.getByTestId('safety-model').fill(SAFETY_MODEL_URL);
   await page.getByTestId('safety-labels').fill('normal');
   await page.getByTestId('safety-threshold').fill('0.5');
+  await page.getByTestId('safety-device').selectOption(device);
   await page.getByTestId('safety-apply').click();
   await expect(page.getByTestId('safety-error')).toHaveCount(0);
   await expect(panel.locator(':scope > summary')).toHaveText(`Safety checker · ${action}`);
@@ -80,6 +81,7 @@ test('app: the safety setting is off by default, refuses a bad threshold, and bl
   await expect(page.getByTestId('safety-flagged')).toBeVisible();
   await expect(page.getByTestId('canvas-frame')).not.toHaveAttribute('data-preview-frames');
   await expect(page.getByTestId('safety-state')).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('safety-state')).toHaveAttribute('data-device', 'webgpu'); // auto, and SwiftShader offers WebGPU
   // blurred: 16 blocks of one colour each (6×6 pixels and smaller) instead of 64×64 pixels
   const distinct = await canvas.evaluate((c: HTMLCanvasElement) => {
     const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
@@ -90,7 +92,7 @@ test('app: the safety setting is off by default, refuses a bad threshold, and bl
   expect(distinct).toBeLessThanOrEqual(144);
   await expect(page.getByTestId('history-empty')).toBeVisible();
 
-  // block: a notice only; the shown image stays the blurred #1. The classifier loads again (a new
+  // block, on WASM: a notice only; the shown image stays the blurred #1. The classifier loads again (a new
   // setting) with its host unreachable: from transformers.js' browser cache.
   const fixtureGets = (await servedLog(HUB_URL)).filter((r) => r.path.startsWith(`${SAFETY_CLASSIFIER}/`));
   // (transformers.js may ask twice for a file during one load: preprocessor_config.json, in parallel)
@@ -100,8 +102,9 @@ test('app: the safety setting is off by default, refuses a bad threshold, and bl
     aborted.push(new URL(route.request().url()).pathname);
     return route.abort('internetdisconnected');
   });
-  await setSafety(page, 'block');
+  await setSafety(page, 'block', 'wasm');
   await expect(page.getByTestId('safety-state')).toHaveAttribute('data-state', 'ready');
+  await expect(page.getByTestId('safety-state')).toHaveAttribute('data-device', 'wasm');
   console.log(`safety (app): requests that found the classifier's host unreachable: ${aborted.join(', ') || 'none'}`);
   await generate(page, 12);
   await expect(page.getByTestId('notice')).toHaveText(/^Image #2 was blocked by the safety checker \(normal [01]\.\d{4}, nsfw 0\.\d{4}\)\.$/);
@@ -121,7 +124,7 @@ test('app: the safety setting is off by default, refuses a bad threshold, and bl
   await expect(page.getByTestId('history-item')).toHaveCount(1);
   expect(log.checks).toHaveLength(2);
   console.log(`safety (app): ${log.lines.join(' | ')}`);
-  console.log(`safety cost per 64×64 image in Chromium (WASM, 1 thread): ${log.checks.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`);
+  console.log(`safety cost per 64×64 image in Chromium (WebGPU on SwiftShader, then WASM with 1 thread): ${log.checks.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`);
 });
 
 test('app: after one use the checker loads offline (its worker and ONNX Runtime from the service worker, the model from the browser cache)', async ({ page, context }) => {

@@ -96,8 +96,18 @@ describe('safety config', () => {
     [{ action: 'hide' }, /action hide: use blur, block, off/],
     [{ model: ' ' }, /safety model: give a hub repo id/],
     [{ dtype: 'f32' }, /dtype f32: use auto, fp32/],
+    [{ device: 'gpu' }, /device gpu: use auto, webgpu, wasm/],
   ])('%j is refused before anything is read', (change, message) => {
     expect(() => validateSafetyConfig({ ...FIXTURE, ...(change as Partial<SafetyConfig>) })).toThrow(message);
+  });
+
+  it('device: auto is the default and is dropped; WebGPU is browser-only (refused by the Node checker before loading)', async () => {
+    expect(validateSafetyConfig({ ...FIXTURE, device: 'auto' })).not.toHaveProperty('device');
+    expect(validateSafetyConfig({ ...FIXTURE, device: 'wasm' }).device).toBe('wasm');
+    await expect(createSafetyChecker({ ...FIXTURE, model: './no/such/folder', device: 'webgpu' })).rejects.toThrow(/safety device webgpu: the CLI and the server run the classifier on the CPU/);
+    const c = await createSafetyChecker({ ...FIXTURE, device: 'wasm' }); // wasm/auto: the CPU
+    expect(c.labels).toEqual(['normal', 'nsfw']);
+    await c.dispose();
   });
 
   it('a model that is no folder, URL or hub id is refused without loading', () => {

@@ -82,13 +82,14 @@ async function loadClassifier(where: ModelLocation, config: SafetyConfig, o: Saf
 }
 
 /**
- * Validates `config` (InvalidInput, before anything is read), loads the classifier and checks that
+ * Validates `config` (InvalidInput, before anything is read; device `webgpu` is browser-only), loads the classifier and checks that
  * the flagged labels are among its labels. Errors: InvalidInput (config, unknown label, a folder or
  * repo without an image classifier), or the loader's error with the model named (not found, offline
  * and not cached).
  */
 export async function createSafetyChecker(config: SafetyConfig, o: SafetyLoadOptions = {}): Promise<SafetyChecker> {
   const c = validateSafetyConfig(config);
+  if (c.device === 'webgpu') throw new InvalidInput('safety device webgpu: the CLI and the server run the classifier on the CPU (onnxruntime-node); use auto or wasm there');
   const where = locateModel(c.model);
   let classifier: ImageClassificationPipeline;
   try {

@@ -23,6 +23,16 @@ export type SafetyDtype = 'auto' | 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | '
 
 export const SAFETY_DTYPES: readonly SafetyDtype[] = ['auto', 'fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16'];
 
+/**
+ * Where the browser runs the classifier (transformers.js device names): `auto` (the default) runs it
+ * on WebGPU when the browser offers an adapter and the model loads and runs there, else on WASM;
+ * `webgpu` fails when it cannot; `wasm` never uses the GPU (the engine keeps it to itself). The CLI
+ * and the server always run it on the CPU (onnxruntime-node) and refuse `webgpu`.
+ */
+export type SafetyDevice = 'auto' | 'webgpu' | 'wasm';
+
+export const SAFETY_DEVICES: readonly SafetyDevice[] = ['auto', 'webgpu', 'wasm'];
+
 export interface SafetyConfig {
   /** Hub repo id (`owner/name`), http(s) URL of a folder laid out like a hub repo, or a local folder. */
   model: string;
@@ -33,6 +43,8 @@ export interface SafetyConfig {
   action: SafetyAction;
   /** Which ONNX file of the model (see SafetyDtype); default: the model's choice. */
   dtype?: SafetyDtype;
+  /** Browser only (see SafetyDevice); default `auto`. */
+  device?: SafetyDevice;
 }
 
 /**
@@ -48,6 +60,7 @@ export const DEFAULT_SAFETY: Readonly<Required<SafetyConfig>> = {
   threshold: 0.5,
   action: 'block',
   dtype: 'q8',
+  device: 'auto',
 };
 
 /** `nsfw 0.9994, normal 0.0006`: a checker's scores for a message, highest first. */
@@ -69,6 +82,14 @@ export function validateSafetyConfig(c: SafetyConfig): SafetyConfig {
   }
   if (!SAFETY_ACTIONS.includes(c.action)) throw new InvalidInput(`safety action ${String(c.action)}: use ${SAFETY_ACTIONS.join(', ')}`);
   if (c.dtype !== undefined && !SAFETY_DTYPES.includes(c.dtype)) throw new InvalidInput(`safety dtype ${String(c.dtype)}: use ${SAFETY_DTYPES.join(', ')}`);
+  if (c.device !== undefined && !SAFETY_DEVICES.includes(c.device)) throw new InvalidInput(`safety device ${String(c.device)}: use ${SAFETY_DEVICES.join(', ')}`);
   const dtype = c.dtype ?? (c.model === DEFAULT_SAFETY_MODEL ? DEFAULT_SAFETY.dtype : undefined);
-  return { model: c.model, flaggedLabels: [...c.flaggedLabels], threshold: c.threshold, action: c.action, ...(dtype !== undefined ? { dtype } : {}) };
+  return {
+    model: c.model,
+    flaggedLabels: [...c.flaggedLabels],
+    threshold: c.threshold,
+    action: c.action,
+    ...(dtype !== undefined ? { dtype } : {}),
+    ...(c.device !== undefined && c.device !== 'auto' ? { device: c.device } : {}),
+  };
 }

@@ -5,9 +5,9 @@
  */
 import * as Comlink from 'comlink';
 import type { SafetyConfig } from '../config';
-import type { BrowserSafetyResult, SafetyWorkerApi } from './api';
+import type { BrowserSafetyResult, SafetyBackend, SafetyWorkerApi } from './api';
 
-export type { BrowserSafetyResult };
+export type { BrowserSafetyResult, SafetyBackend };
 
 export interface BrowserSafetyChecker {
   readonly config: SafetyConfig;
@@ -15,6 +15,10 @@ export interface BrowserSafetyChecker {
   readonly labels: string[];
   /** Load time of the classifier (ms), download included on first use. */
   readonly loadMs: number;
+  /** Where the classifier runs (WebGPU or WASM). */
+  readonly device: SafetyBackend;
+  /** Device auto on WASM: why not WebGPU. */
+  readonly fallback?: string;
   /** Classifies an RGBA image (width·height·4 bytes; copied, the caller keeps its buffer). */
   check(rgba: Uint8ClampedArray, width: number, height: number): Promise<BrowserSafetyResult>;
   /** Ends the worker. */
@@ -33,11 +37,13 @@ export async function createBrowserSafetyChecker(config: SafetyConfig): Promise<
     worker.terminate();
   };
   try {
-    const { labels, ms } = await Promise.race([api.load(config), failed]);
+    const { labels, ms, device, fallback } = await Promise.race([api.load(config), failed]);
     return {
       config,
       labels,
       loadMs: ms,
+      device,
+      ...(fallback !== undefined ? { fallback } : {}),
       check: (rgba, width, height) => {
         const copy = rgba.slice();
         return Promise.race([api.check(Comlink.transfer(copy, [copy.buffer]), width, height), failed]);

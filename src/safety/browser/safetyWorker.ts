@@ -1,6 +1,7 @@
 /**
- * The safety worker: transformers.js `pipeline('image-classification')` on onnxruntime-web (WASM,
- * one thread without cross-origin isolation). ONNX Runtime's .wasm/.mjs files come from this
+ * The safety worker: transformers.js `pipeline('image-classification')` on onnxruntime-web, on its
+ * WebGPU execution provider when the browser offers an adapter (config `device`, ./backend.ts), else
+ * WASM (one thread without cross-origin isolation); both run from the same asyncify build. ONNX Runtime's .wasm/.mjs files come from this
  * origin (Vite `?url` assets), never from a CDN. Model files go through transformers.js' browser
  * cache (Cache Storage `transformers-cache`), so a classifier fetched once works offline.
  */
@@ -10,8 +11,9 @@ import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { validateSafetyConfig, type SafetyConfig } from '../config';
 import { classifierLabels, classifyRgba } from '../classify';
-import type { BrowserSafetyResult, SafetyWorkerApi } from './api';
+import type { BrowserSafetyResult, SafetyBackend, SafetyWorkerApi } from './api';
 import { locateBrowserModel } from './locate';
+import { chooseBackend, fallbackAfter } from './backend';
 
 env.allowLocalModels = false;
 env.useBrowserCache = true;
@@ -44,6 +46,46 @@ env.fetch = async (input: string | URL, init?: RequestInit) => {
 let classifier: ImageClassificationPipeline | null = null;
 let current: SafetyConfig | null = null;
 
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** Why WebGPU cannot be used here, or null when the browser offers an adapter. */
+async function webgpuMissing(): Promise<string | null> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return 'this browser offers no WebGPU in workers';
+  try {
+    return (await gpu.requestAdapter()) ? null : 'no WebGPU adapter';
+  } catch (e) {
+    return `requestAdapter failed: ${message(e)}`;
+  }
+}
+
+/**
+ * Loads the pipeline on `device`; on WebGPU also runs it once on a small grey image, so an op it
+ * cannot run fails here, not at the first check. `fetched` collects the files read (from the store
+ * or the network).
+ */
+async function loadOn(id: string, c: SafetyConfig, device: SafetyBackend, fetched: Set<string>): Promise<ImageClassificationPipeline> {
+  const p = (await pipeline('image-classification', id, {
+    device,
+    progress_callback: (info: { status: string; file?: string }) => {
+      if (info.status === 'done' && info.file) fetched.add(info.file);
+    },
+    ...(c.dtype !== undefined && c.dtype !== 'auto' ? { dtype: c.dtype } : {}),
+  })) as ImageClassificationPipeline;
+  if (device === 'webgpu') {
+    try {
+      await classifyRgba(p, c, new Uint8ClampedArray(WARMUP_SIDE * WARMUP_SIDE * 4).fill(128), WARMUP_SIDE, WARMUP_SIDE);
+    } catch (e) {
+      await p.dispose();
+      throw e;
+    }
+  }
+  return p;
+}
+
+/** Side of the warm-up image (pixels): any size works, the processor resizes it. */
+const WARMUP_SIDE = 8;
+
 const api: SafetyWorkerApi = {
   async load(config) {
     const c = validateSafetyConfig(config);
@@ -54,20 +96,27 @@ const api: SafetyWorkerApi = {
     classifier = null;
     env.remoteHost = where.host;
     env.remotePathTemplate = where.pathTemplate;
+    const wanted = c.device ?? 'auto';
+    let choice = chooseBackend(wanted, wanted === 'wasm' ? null : await webgpuMissing());
     let p: ImageClassificationPipeline;
+    const fetched = new Set<string>();
     try {
-      p = (await pipeline('image-classification', where.id, {
-        device: 'wasm',
-        ...(c.dtype !== undefined && c.dtype !== 'auto' ? { dtype: c.dtype } : {}),
-      })) as ImageClassificationPipeline;
+      try {
+        p = await loadOn(where.id, c, choice.device, fetched);
+      } catch (e) {
+        const retry = fallbackAfter(wanted, choice.device, e, [...fetched].some((f) => f.endsWith('.onnx')));
+        if (!retry) throw e;
+        choice = retry;
+        p = await loadOn(where.id, c, choice.device, fetched);
+      }
     } catch (e) {
       const offline = unreachable.length ? ` (not cached, and the network could not be reached for ${unreachable.join(', ')})` : '';
-      throw new Error(`safety model ${c.model} could not be loaded: ${e instanceof Error ? e.message : String(e)}${offline}`, { cause: e });
+      throw new Error(`safety model ${c.model} could not be loaded (${choice.device === 'webgpu' ? 'WebGPU' : 'WASM'}): ${message(e)}${offline}`, { cause: e });
     }
     const labels = await classifierLabels(p, c);
     classifier = p;
     current = c;
-    return { labels, ms: performance.now() - t0 };
+    return { labels, ms: performance.now() - t0, ...choice };
   },
   async check(rgba, width, height): Promise<BrowserSafetyResult> {
     if (!classifier || !current) throw new Error('safety check: no classifier is loaded (load() first)');

@@ -5,7 +5,7 @@
  * The first touch asks for full screen. Leaving: hold the top-left corner for 2 s, or press
  * Ctrl+Shift+K; then the PIN (if configured).
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { stageLabel } from '../format';
 import { Progress } from '../Progress';
 import { browserStorage, leaveKiosk } from './access';
@@ -60,7 +60,9 @@ function ResultImage({ shown }: { shown: KioskResult }) {
 export function KioskView({ config }: { config: KioskConfig }) {
   const engine = useEngine(config.model);
   const safety = useSafetyScreen(config.safety, true);
-  const session = useKioskSession(config, engine, safety.screen);
+  const { screen, ready: safetyReady } = safety;
+  const kioskSafety = useMemo(() => (screen && safetyReady ? { screen, ready: safetyReady } : null), [screen, safetyReady]);
+  const session = useKioskSession(config, engine, kioskSafety);
   const [exiting, setExiting] = useState(false);
   const fullscreenLogged = useRef(false);
   const hold = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -107,7 +109,7 @@ export function KioskView({ config }: { config: KioskConfig }) {
   const loadFraction = st.kind === 'loading' && st.progress && st.progress.totalBytes > 0 ? st.progress.loadedBytes / st.progress.totalBytes : null;
 
   return (
-    <div className="kiosk" data-testid="kiosk" data-engine={st.kind} data-safety={safety.state.kind} data-visitor={visitor} onContextMenu={(e) => e.preventDefault()}>
+    <div className="kiosk" data-testid="kiosk" data-engine={st.kind} data-safety={safety.state.kind} data-safety-device={safety.state.kind === 'ready' ? safety.state.device : undefined} data-visitor={visitor} onContextMenu={(e) => e.preventDefault()}>
       <button type="button" className="kiosk-exit-corner" aria-label="Leave kiosk mode (hold for 2 seconds)" tabIndex={-1}
         data-testid="kiosk-exit-corner"
         onPointerDown={() => {

@@ -145,8 +145,10 @@ describe('parseKioskConfig: safety', () => {
     });
     expect(parseKioskConfig({ safety: { ...safety, labels: ['x'] } })).toEqual({
       ok: false,
-      errors: ['safety: unknown key(s) labels; the known keys are model, flaggedLabels, threshold, action, dtype.'],
+      errors: ['safety: unknown key(s) labels; the known keys are model, flaggedLabels, threshold, action, dtype, device.'],
     });
+    expect(parseKioskConfig({ safety: { ...safety, device: 'wasm' } })).toMatchObject({ ok: true, config: { safety: { device: 'wasm' } } });
+    expect(parseKioskConfig({ safety: { ...safety, device: 'cpu' } })).toEqual({ ok: false, errors: ['safety: safety device cpu: use auto, webgpu, wasm.'] });
     expect(parseKioskConfig({ safety: 'on' })).toEqual({ ok: false, errors: ['safety must be null or an object { model, flaggedLabels, threshold, action } (got "on").'] });
   });
 });

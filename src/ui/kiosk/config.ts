@@ -49,7 +49,7 @@ export interface KioskConfig {
    */
   pin: PinHash | null;
   /**
-   * The safety checker (src/safety): `{ model, flaggedLabels, threshold, action, dtype? }` with
+   * The safety checker (src/safety): `{ model, flaggedLabels, threshold, action, dtype?, device? }` with
    * action `block` (a friendly notice instead of the picture) or `blur` (the picture blurred with
    * the notice); either way a flagged picture never joins the gallery (the attract loop). null or
    * action `off`: no check. The shipped public/kiosk.json turns it on.
@@ -157,7 +157,7 @@ const CHECKS: Readonly<Record<keyof KioskConfig, Check>> = {
   safety: (v, key) => {
     if (v === null) return { value: null };
     if (typeof v !== 'object' || Array.isArray(v)) return { error: `${key} must be null or an object { model, flaggedLabels, threshold, action } (got ${describe(v)}).` };
-    const known = ['model', 'flaggedLabels', 'threshold', 'action', 'dtype'];
+    const known = ['model', 'flaggedLabels', 'threshold', 'action', 'dtype', 'device'];
     const extra = Object.keys(v).filter((k) => !k.startsWith('$') && !known.includes(k));
     if (extra.length) return { error: `${key}: unknown key(s) ${extra.join(', ')}; the known keys are ${known.join(', ')}.` };
     try {

@@ -22,6 +22,23 @@ export const FLAGGED_BLOCK_MESSAGE = "Oops! That picture didn't pass our picture
 /** Shown under a blurred picture the safety checker flagged (action blur). */
 export const FLAGGED_BLUR_MESSAGE = "That picture didn't pass our picture check, so it stays blurry and won't join the gallery. Please try a different idea.";
 
+/** Shown when the picture check cannot run (e.g. its classifier cannot be downloaded): no picture is made or shown. */
+export const SAFETY_UNAVAILABLE_MESSAGE = "Sorry, our picture check isn't working right now, so we can't make pictures. Please ask a member of staff.";
+
+/** The kiosk's safety checker: `ready()` before an image is made, `screen` on the finished image. */
+export interface KioskSafety {
+  screen: SafetyScreen;
+  ready(): Promise<void>;
+}
+
+/** The safety checker could not load or run: neither the picture's fault nor the visitor's. */
+class CheckUnavailable extends Error {}
+
+/** `p`, its rejection turned into CheckUnavailable. */
+function checked<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => Promise.reject(new CheckUnavailable(errorText(e), { cause: e })));
+}
+
 /** How often the idle clock is advanced. */
 const TICK_MS = 250;
 
@@ -61,11 +78,12 @@ export interface KioskSession {
 }
 
 /**
- * `screen`: the safety checker (null: off). A flagged image is never saved (so never in the attract
- * loop); the visitor gets a friendly notice, and with blur the picture blurred. A failed check
- * counts as a failed picture.
+ * `safety`: the safety checker (null: off). A flagged image is never saved (so never in the attract
+ * loop); the visitor gets a friendly notice, and with blur the picture blurred. When the checker
+ * cannot load, no image is made (SAFETY_UNAVAILABLE_MESSAGE, checked before the engine runs); a
+ * check that fails on a finished image gets the same message and the image is dropped.
  */
-export function useKioskSession(config: KioskConfig, engine: Engine, screen: SafetyScreen | null = null): KioskSession {
+export function useKioskSession(config: KioskConfig, engine: Engine, safety: KioskSafety | null = null): KioskSession {
   const blocklist = useMemo(() => compileBlocklist(config.blockedWords), [config.blockedWords]);
   const timings = useMemo<IdleTimings>(
     () => ({ resetMs: config.idleResetSeconds * 1000, attractMs: config.attractAfterSeconds * 1000, slideMs: config.slideSeconds * 1000 }),
@@ -132,8 +150,9 @@ export function useKioskSession(config: KioskConfig, engine: Engine, screen: Saf
     const req = { prompt: job.prompt, width: config.width, height: config.height, steps: config.steps, seed: randomSeed() };
     const own = () => job.visitor === visitorRef.current;
     setProgress(null);
-    generate(req, (p) => own() && setProgress(p))
-      .then(async (res) => ({ res, verdict: screen ? await screen(res) : null }))
+    (safety ? checked(safety.ready()) : Promise.resolve())
+      .then(() => generate(req, (p) => own() && setProgress(p)))
+      .then(async (res) => ({ res, verdict: safety ? await checked(safety.screen(res)) : null }))
       .then(
         ({ res, verdict }) => {
           if (verdict?.flagged) {
@@ -154,12 +173,17 @@ export function useKioskSession(config: KioskConfig, engine: Engine, screen: Saf
           );
         },
         (e: unknown) => {
+          if (e instanceof CheckUnavailable) {
+            console.error(`Kiosk: image #${job.id} dropped: the safety checker is unavailable: ${e.message}`);
+            if (own()) setMessage(SAFETY_UNAVAILABLE_MESSAGE);
+            return;
+          }
           console.error(`Kiosk: image #${job.id} failed`, e);
           if (own()) setMessage('Sorry, that picture could not be made. Please try again.');
         },
       )
       .finally(() => setQueue(finish(queueRef.current, job.id)));
-  }, [ready, queue, generate, config, setQueue, poke, screen]);
+  }, [ready, queue, generate, config, setQueue, poke, safety]);
 
   const submit = useCallback(() => {
     const text = prompt.trim();

@@ -4,7 +4,7 @@
  * form says what is wrong with a bad value instead of saving it.
  */
 import { useState } from 'react';
-import { SAFETY_ACTIONS, type SafetyAction, type SafetyConfig } from '../../safety/config';
+import { SAFETY_ACTIONS, SAFETY_DEVICES, type SafetyAction, type SafetyConfig, type SafetyDevice } from '../../safety/config';
 import type { SafetyState } from './screen';
 
 export interface SafetyPanelProps {
@@ -20,12 +20,21 @@ const ACTION_TEXT: Readonly<Record<SafetyAction, string>> = {
   block: 'Block flagged images (a notice only)',
 };
 
+const DEVICE_TEXT: Readonly<Record<SafetyDevice, string>> = {
+  auto: 'WebGPU when available, else WASM (CPU)',
+  webgpu: 'WebGPU only',
+  wasm: 'WASM (CPU) only: the GPU stays with the image model',
+};
+
+const BACKEND_TEXT = { webgpu: 'WebGPU', wasm: 'WASM' } as const;
+
 function stateText(s: SafetyState): string {
   switch (s.kind) {
     case 'off': return 'Off: images are not checked.';
     case 'idle': return 'On: the classifier loads with the first image.';
     case 'loading': return 'Loading the classifier…';
-    case 'ready': return `Ready (labels ${s.labels.join(', ')}; loaded in ${(s.loadMs / 1000).toFixed(1)} s).`;
+    case 'ready':
+      return `Ready on ${BACKEND_TEXT[s.device]} (labels ${s.labels.join(', ')}; loaded in ${(s.loadMs / 1000).toFixed(1)} s)${s.fallback ? `; not on WebGPU: ${s.fallback}` : ''}.`;
     case 'failed': return `The classifier could not be loaded: ${s.message}`;
   }
 }
@@ -35,12 +44,13 @@ export function SafetyPanel({ config, state, onApply }: SafetyPanelProps) {
   const [model, setModel] = useState(config.model);
   const [labels, setLabels] = useState(config.flaggedLabels.join(', '));
   const [threshold, setThreshold] = useState(String(config.threshold));
+  const [device, setDevice] = useState<SafetyDevice>(config.device ?? 'auto');
   const [error, setError] = useState<string | null>(null);
 
   const apply = () => {
     try {
       const dtype = model.trim() === config.model && config.dtype !== undefined ? { dtype: config.dtype } : {};
-      onApply({ action, model: model.trim(), flaggedLabels: labels.split(',').map((l) => l.trim()).filter(Boolean), threshold: threshold.trim() === '' ? Number.NaN : Number(threshold), ...dtype });
+      onApply({ action, model: model.trim(), flaggedLabels: labels.split(',').map((l) => l.trim()).filter(Boolean), threshold: threshold.trim() === '' ? Number.NaN : Number(threshold), ...dtype, ...(device !== 'auto' ? { device } : {}) });
       setError(null);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
@@ -72,9 +82,15 @@ export function SafetyPanel({ config, state, onApply }: SafetyPanelProps) {
         <span>Threshold (0 to 1)</span>
         <input value={threshold} onChange={(e) => setThreshold(e.target.value)} inputMode="decimal" data-testid="safety-threshold" />
       </label>
+      <label>
+        <span>Run the classifier on</span>
+        <select value={device} onChange={(e) => setDevice(e.target.value as SafetyDevice)} data-testid="safety-device">
+          {SAFETY_DEVICES.map((d) => <option key={d} value={d}>{DEVICE_TEXT[d]}</option>)}
+        </select>
+      </label>
       <button type="button" onClick={apply} data-testid="safety-apply">Apply</button>
       {error ? <p className="field-error" role="alert" data-testid="safety-error">{error}</p> : null}
-      <p className="hint" data-testid="safety-state" data-state={state.kind}>{stateText(state)}</p>
+      <p className="hint" data-testid="safety-state" data-state={state.kind} data-device={state.kind === 'ready' ? state.device : undefined}>{stateText(state)}</p>
     </details>
   );
 }

@@ -6,7 +6,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { formatScores, type SafetyAction, type SafetyConfig } from '../../safety/config';
-import type { BrowserSafetyChecker } from '../../safety/browser/client';
+import type { BrowserSafetyChecker, SafetyBackend } from '../../safety/browser/client';
 import type { GenerateResult } from '../../worker/api';
 
 /** A checked image's verdict: `flagged` with the action to take, the scores and the check's cost (ms). */
@@ -20,7 +20,7 @@ export interface SafetyVerdict {
 /** Classifies a finished image; rejects when the classifier cannot be loaded or run (the image is then not shown). */
 export type SafetyScreen = (result: GenerateResult) => Promise<SafetyVerdict>;
 
-export type SafetyState = { kind: 'off' } | { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; labels: string[]; loadMs: number } | { kind: 'failed'; message: string };
+export type SafetyState = { kind: 'off' } | { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; labels: string[]; loadMs: number; device: SafetyBackend; fallback?: string } | { kind: 'failed'; message: string };
 
 /** `nsfw 0.9731` for the flagged labels of `config` (the highest first). */
 export function describeVerdict(v: SafetyVerdict): string {
@@ -63,9 +63,11 @@ export function blurredResult(result: GenerateResult): GenerateResult {
 /**
  * Owns the safety worker for `config` (null or action `off`: none, and `screen` is null). The
  * classifier loads when `eager` is set (the kiosk: at start) or at the first check (the app), and
- * again after a failure; a new config ends the old worker.
+ * again after a failure; a new config ends the old worker. `ready()` resolves once it is loaded
+ * (loading it again after a failure) and rejects with the load's error: the kiosk asks before it
+ * spends a minute on a picture nobody could check.
  */
-export function useSafetyScreen(config: SafetyConfig | null, eager: boolean): { screen: SafetyScreen | null; state: SafetyState } {
+export function useSafetyScreen(config: SafetyConfig | null, eager: boolean): { screen: SafetyScreen | null; ready: (() => Promise<void>) | null; state: SafetyState } {
   const on = config !== null && config.action !== 'off';
   const key = on ? JSON.stringify(config) : null;
   const [state, setState] = useState<SafetyState>({ kind: 'off' });
@@ -82,8 +84,8 @@ export function useSafetyScreen(config: SafetyConfig | null, eager: boolean): { 
     checker.current = p;
     p.then(
       (ch) => {
-        if (checker.current === p) setState({ kind: 'ready', labels: ch.labels, loadMs: ch.loadMs });
-        console.info(`Safety checker: ${c.model} loaded in ${ch.loadMs.toFixed(0)} ms (labels ${ch.labels.join(', ')})`);
+        if (checker.current === p) setState({ kind: 'ready', labels: ch.labels, loadMs: ch.loadMs, device: ch.device, ...(ch.fallback !== undefined ? { fallback: ch.fallback } : {}) });
+        console.info(`Safety checker: ${c.model} loaded in ${ch.loadMs.toFixed(0)} ms on ${ch.device} (labels ${ch.labels.join(', ')})${ch.fallback ? `; not on WebGPU: ${ch.fallback}` : ''}`);
       },
       (e: unknown) => {
         if (checker.current !== p) return;
@@ -115,10 +117,11 @@ export function useSafetyScreen(config: SafetyConfig | null, eager: boolean): { 
     async (result) => {
       const ch = await get();
       const r = await ch.check(result.rgba, result.width, result.height);
-      console.info(`Safety check: ${r.ms.toFixed(1)} ms for ${result.width}×${result.height} (${formatScores(r.scores)})${r.flagged ? ' — flagged' : ''}`);
+      console.info(`Safety check: ${r.ms.toFixed(1)} ms on ${ch.device} for ${result.width}×${result.height} (${formatScores(r.scores)})${r.flagged ? ' — flagged' : ''}`);
       return { ...r, action: action === 'blur' ? 'blur' : 'block' };
     },
     [get, action],
   );
-  return { screen: on ? screen : null, state };
+  const ready = useCallback(() => get().then(() => undefined), [get]);
+  return { screen: on ? screen : null, ready: on ? ready : null, state };
 }
