@@ -1,20 +1,26 @@
 /**
  * The safety worker: transformers.js `pipeline('image-classification')` on onnxruntime-web (WASM,
  * one thread without cross-origin isolation). ONNX Runtime's .wasm/.mjs files come from this
- * origin (Vite `?url` assets), never from a CDN. Model files go through transformers.js' browser
- * cache (Cache Storage `transformers-cache`), so a classifier fetched once works offline.
+ * origin (Vite `?url` assets), never from a CDN. Model files are stored beside the models, in
+ * IndexedDB `kleinbild-models` store `classifierFiles` (transformers.js' custom cache:
+ * src/store/classifierFiles.ts), so a classifier fetched once works offline.
  */
 import * as Comlink from 'comlink';
 import { env, pipeline, type ImageClassificationPipeline } from '@huggingface/transformers';
 import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { classifierCache } from '../../store/classifierFiles';
 import { validateSafetyConfig, type SafetyConfig } from '../config';
 import { classifierLabels, classifyRgba } from '../classify';
 import type { BrowserSafetyResult, SafetyWorkerApi } from './api';
 import { locateBrowserModel } from './locate';
 
 env.allowLocalModels = false;
-env.useBrowserCache = true;
+env.useBrowserCache = false;
+env.useCustomCache = true;
+env.customCache = classifierCache();
+// The Cache Storage that earlier versions kept the classifier in: its files are fetched again, once.
+if (typeof caches !== 'undefined') caches.delete('transformers-cache').catch(() => undefined);
 // false: ORT loads its factory from our URL (script-src 'self'); true would import it from a blob: URL.
 env.useWasmCache = false;
 const onnx = env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number; proxy?: boolean } };
