@@ -6,7 +6,8 @@
  * App: blur (shown blurred, not in the history), block (a notice only), off (saved as usual), all
  * in one page with one model load; each 64×64 image takes 1–3 minutes on SwiftShader. The cost per
  * check (the worker's wall time, WASM, one thread) is printed. The classifier's files are fetched
- * once: a later load, with its host unreachable, comes from transformers.js' browser cache.
+ * once into the model store (IndexedDB `kleinbild-models`, store `classifierFiles`, keyed by URL;
+ * no Cache Storage `transformers-cache`): a later load, with its host unreachable, comes from there.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { HUB_URL } from './env';
@@ -93,7 +94,7 @@ test('app: the safety setting is off by default, refuses a bad threshold, and bl
   await expect(page.getByTestId('history-empty')).toBeVisible();
 
   // block, on WASM: a notice only; the shown image stays the blurred #1. The classifier loads again (a new
-  // setting) with its host unreachable: from transformers.js' browser cache.
+  // setting) with its host unreachable: from the model store.
   const fixtureGets = (await servedLog(HUB_URL)).filter((r) => r.path.startsWith(`${SAFETY_CLASSIFIER}/`));
   // (transformers.js may ask twice for a file during one load: preprocessor_config.json, in parallel)
   expect([...new Set(fixtureGets.map((r) => r.path))].sort()).toEqual([`${SAFETY_CLASSIFIER}/config.json`, `${SAFETY_CLASSIFIER}/onnx/model.onnx`, `${SAFETY_CLASSIFIER}/preprocessor_config.json`]);
@@ -127,12 +128,15 @@ test('app: the safety setting is off by default, refuses a bad threshold, and bl
   console.log(`safety cost per 64×64 image in Chromium (WebGPU on SwiftShader, then WASM with 1 thread): ${log.checks.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`);
 });
 
-test('app: after one use the checker loads offline (its worker and ONNX Runtime from the service worker, the model from the browser cache)', async ({ page, context }) => {
+test('app: after one use the checker loads offline (its worker and ONNX Runtime from the service worker, the model from the model store)', async ({ page, context }) => {
   const log = safetyLog(page);
   await page.goto('/');
   expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.scriptURL)).toMatch(/\/sw\.js$/);
   await page.reload(); // controlled by the service worker from here
   expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toMatch(/\/sw\.js$/);
+  // what an earlier version left: transformers.js' Cache Storage with a classifier file in it
+  await page.evaluate(async () => (await caches.open('transformers-cache')).put(`${location.origin}/old/config.json`, new Response('{}')));
+  expect(await page.evaluate(() => caches.has('transformers-cache'))).toBe(true);
   await setSafety(page, 'block');
   const state = page.getByTestId('safety-state');
   await expect(state).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
@@ -143,6 +147,32 @@ test('app: after one use the checker loads offline (its worker and ONNX Runtime 
     expect.stringMatching(/^\/assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.wasm$/),
     expect.stringMatching(/^\/assets\/safetyWorker-[\w-]+\.js$/),
   ]));
+  // the classifier's files: in the model store (IndexedDB kleinbild-models, store classifierFiles), not in Cache Storage
+  const stored = await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = indexedDB.open('kleinbild-models');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    try {
+      const records = await new Promise<{ url: string; size: number; bytes: ArrayBuffer }[]>((resolve, reject) => {
+        const req = db.transaction('classifierFiles').objectStore('classifierFiles').getAll();
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      });
+      return records.map((r) => ({ url: r.url, size: r.size, bytes: r.bytes.byteLength })).sort((a, b) => (a.url < b.url ? -1 : 1));
+    } finally {
+      db.close();
+    }
+  });
+  expect(stored.map((f) => f.url)).toEqual([`${SAFETY_MODEL_URL}/config.json`, `${SAFETY_MODEL_URL}/onnx/model.onnx`, `${SAFETY_MODEL_URL}/preprocessor_config.json`]);
+  expect(stored.find((f) => f.url.endsWith('/onnx/model.onnx'))).toEqual({ url: `${SAFETY_MODEL_URL}/onnx/model.onnx`, size: 457, bytes: 457 });
+  for (const f of stored) {
+    expect(f.size, f.url).toBe(f.bytes);
+    expect(f.bytes, f.url).toBeGreaterThan(0);
+  }
+  // the earlier version's Cache Storage is deleted when the worker starts
+  await expect.poll(() => page.evaluate(() => caches.has('transformers-cache'))).toBe(false);
 
   await context.setOffline(true);
   await page.reload();

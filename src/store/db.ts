@@ -11,6 +11,9 @@
  * Beside the models (version 2), the LoRA files the app applies (./loras.ts):
  *   loras      name → LoraRecord (no bytes: listing reads no file)
  *   loraFiles  name → ArrayBuffer, written and deleted with its record in one transaction
+ * and (version 3) the safety checker's classifier files (./classifierFiles.ts, transformers.js'
+ * custom cache in the safety worker), so a classifier downloaded once works offline:
+ *   classifierFiles  file URL → ClassifierFileRecord (bytes and content type), one per transaction
  * Bytes are stored as ArrayBuffer, not Blob. Measured in headless Chromium (32 MiB values, 8 of
  * them): ArrayBuffer writes 190–290 MB/s and reads 340–385 MB/s; Blob writes 113–137 MB/s and reads
  * 650–1000 MB/s with 1–2 ms 4 KiB slices (ArrayBuffer: the whole 32 MiB, 86 ms). But in an incognito
@@ -24,8 +27,11 @@ import type { PackRecipe } from '../weights/packJob';
 import { formatBytes } from '../util/bytes';
 
 export const DB_NAME = 'kleinbild-models';
-/** 1: the model stores; 2: adds `loras` and `loraFiles` (./loras.ts), keeping what version 1 stored. */
-export const DB_VERSION = 2;
+/**
+ * 1: the model stores; 2: adds `loras` and `loraFiles` (./loras.ts); 3: adds `classifierFiles`
+ * (./classifierFiles.ts). Each upgrade keeps what the earlier versions stored.
+ */
+export const DB_VERSION = 3;
 
 /** A download in progress or done: what it was asked for and what the source promised. */
 export interface ModelRecord {
@@ -93,6 +99,19 @@ export interface LoraRecord {
   addedAt: number;
 }
 
+/** One file of the safety checker's classifier (./classifierFiles.ts), as transformers.js fetched it. */
+export interface ClassifierFileRecord {
+  /** The file's URL: transformers.js' cache key (e.g. `https://huggingface.co/<repo>/resolve/main/config.json`). */
+  url: string;
+  bytes: ArrayBuffer;
+  /** `bytes.byteLength`, in bytes (index `meta` lists it without reading the bytes). */
+  size: number;
+  /** The response's Content-Type; '' when it had none. */
+  contentType: string;
+  /** ms since the epoch. */
+  storedAt: number;
+}
+
 export interface ModelsSchema extends DBSchema {
   models: { key: string; value: ModelRecord };
   /** Index `hash` ([id, path, sha256]) lists the hashes of a model's chunks without reading bytes. */
@@ -103,6 +122,8 @@ export interface ModelsSchema extends DBSchema {
   loras: { key: string; value: LoraRecord };
   /** LoRA name → the file's bytes, written and deleted with its record. */
   loraFiles: { key: string; value: ArrayBuffer };
+  /** File URL → a classifier file; index `meta` ([url, size, storedAt]) lists them without reading bytes. */
+  classifierFiles: { key: string; value: ClassifierFileRecord; indexes: { meta: [string, number, number] } };
 }
 
 export type ModelsDb = IDBPDatabase<ModelsSchema>;
@@ -124,6 +145,9 @@ export function openModelsDb(): Promise<ModelsDb> {
       if (oldVersion < 2) {
         db.createObjectStore('loras');
         db.createObjectStore('loraFiles');
+      }
+      if (oldVersion < 3) {
+        db.createObjectStore('classifierFiles').createIndex('meta', ['url', 'size', 'storedAt']);
       }
     },
     blocking() {

@@ -1,5 +1,5 @@
 /**
- * loras.ts in Node (fakeBrowser.ts): the version-2 upgrade keeps a version-1 model store, records
+ * loras.ts in Node (fakeBrowser.ts): the upgrade from version 1 keeps a version-1 model store, records
  * and bytes written and deleted together, switch / strength updates, Reopen's selection, a full
  * quota leaving nothing half-written, change notifications.
  */
@@ -16,7 +16,7 @@ const record = (name: string, addedAt = 1, extra: Partial<LoraRecord> = {}): Lor
   name, origin: 'file', size: 4, enabled: true, strength: 1, format: 'ai-toolkit', rank: 4, addedAt, ...extra,
 });
 
-describe('the version-2 upgrade', () => {
+describe('the upgrade from version 1', () => {
   // First in the file: the database must not have been opened by db.ts yet.
   it('adds the LoRA stores and keeps what version 1 stored', async () => {
     const v1 = await openDB(DB_NAME, 1, {
@@ -34,9 +34,9 @@ describe('the version-2 upgrade', () => {
     v1.close();
 
     const db = await openModelsDb();
-    expect(DB_VERSION).toBe(2);
-    expect(db.version).toBe(2);
-    expect([...db.objectStoreNames].sort()).toEqual(['chunks', 'files', 'loraFiles', 'loras', 'manifests', 'models']);
+    expect(DB_VERSION).toBe(3); // version 2 added the LoRA stores, 3 `classifierFiles` (classifierFiles.test.ts)
+    expect(db.version).toBe(3);
+    expect([...db.objectStoreNames].sort()).toEqual(['chunks', 'classifierFiles', 'files', 'loraFiles', 'loras', 'manifests', 'models']);
     expect(await db.get('models', 'm1')).toMatchObject({ id: 'm1', createdAt: 5 });
     expect((await db.get('files', ['m1', 'a.json']))?.bytes.byteLength).toBe(3);
     expect(await listLoras()).toEqual([]);

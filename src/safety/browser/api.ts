@@ -26,8 +26,8 @@ export interface SafetyLoadResult {
 
 export interface SafetyWorkerApi {
   /**
-   * Validates `config` and loads its classifier (first time: downloads it into transformers.js'
-   * browser cache, Cache Storage `transformers-cache`; later: from there, also offline). Returns the
+   * Validates `config` and loads its classifier (first time: downloads it into the model store,
+   * IndexedDB `kleinbild-models` store `classifierFiles`; later: from there, also offline). Returns the
    * model's labels and the load time (ms). Errors: InvalidInput (config, model location, a flagged
    * label the model lacks); Error naming the model when it cannot be fetched or parsed, or (device
    * `webgpu`) when WebGPU is not offered or the model fails there. Device `auto` tries WebGPU first

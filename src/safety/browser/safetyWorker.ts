@@ -1,14 +1,17 @@
 /**
  * The safety worker: transformers.js `pipeline('image-classification')` on onnxruntime-web, on its
  * WebGPU execution provider when the browser offers an adapter (config `device`, ./backend.ts), else
- * WASM (one thread without cross-origin isolation); both run from the same asyncify build. ONNX Runtime's .wasm/.mjs files come from this
- * origin (Vite `?url` assets), never from a CDN. Model files go through transformers.js' browser
- * cache (Cache Storage `transformers-cache`), so a classifier fetched once works offline.
+ * WASM (one thread without cross-origin isolation); both run from the same asyncify build. ONNX
+ * Runtime's .wasm/.mjs files come from this origin (Vite `?url` assets), never from a CDN. Model
+ * files are stored beside the models, in IndexedDB `kleinbild-models` store `classifierFiles`
+ * (transformers.js' custom cache: src/store/classifierFiles.ts), so a classifier fetched once works
+ * offline.
  */
 import * as Comlink from 'comlink';
 import { env, pipeline, type ImageClassificationPipeline } from '@huggingface/transformers';
 import ortMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { classifierCache } from '../../store/classifierFiles';
 import { validateSafetyConfig, type SafetyConfig } from '../config';
 import { classifierLabels, classifyRgba } from '../classify';
 import type { BrowserSafetyResult, SafetyBackend, SafetyWorkerApi } from './api';
@@ -16,7 +19,11 @@ import { locateBrowserModel } from './locate';
 import { chooseBackend, fallbackAfter } from './backend';
 
 env.allowLocalModels = false;
-env.useBrowserCache = true;
+env.useBrowserCache = false;
+env.useCustomCache = true;
+env.customCache = classifierCache();
+// The Cache Storage that earlier versions kept the classifier in: its files are fetched again, once.
+if (typeof caches !== 'undefined') caches.delete('transformers-cache').catch(() => undefined);
 // false: ORT loads its factory from our URL (script-src 'self'); true would import it from a blob: URL.
 env.useWasmCache = false;
 const onnx = env.backends.onnx as { wasm?: { wasmPaths?: unknown; numThreads?: number; proxy?: boolean } };
