@@ -1,11 +1,11 @@
 /**
  * The safety checker in the browser (src/safety/browser, src/ui/safety): transformers.js on ONNX
- * Runtime Web (WASM) in its own worker, with the test classifier (test/fixtures/safety-classifier,
+ * Runtime Web in its own worker (device auto: WebGPU, which SwiftShader offers; then WASM, chosen in the panel), with the test classifier (test/fixtures/safety-classifier,
  * served by hubServer.ts as /safety-classifier). The tiny golden model's image is dull grey-green,
  * which the fixture scores `normal` ≈ 1: flagging the label `normal` makes every image flagged.
  * App: blur (shown blurred, not in the history), block (a notice only), off (saved as usual), all
  * in one page with one model load; each 64×64 image takes 1–3 minutes on SwiftShader. The cost per
- * check (the worker's wall time, WASM, one thread) is printed. The classifier's files are fetched
+ * check (the worker's wall time) is printed. The classifier's files are fetched
  * once into the model store (IndexedDB `kleinbild-models`, store `classifierFiles`, keyed by URL;
  * no Cache Storage `transformers-cache`): a later load, with its host unreachable, comes from there.
  */
@@ -179,4 +179,14 @@ test('app: after one use the checker loads offline (its worker and ONNX Runtime 
   await expect(page.getByTestId('safety-panel').locator(':scope > summary')).toHaveText('Safety checker · block'); // the saved setting
   await expect(state).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
   console.log(`safety (offline): ${log.lines.filter((l) => l.includes('loaded')).join(' | ')}`);
+
+  // the panel shows what is stored and deletes it; offline, the next load then fails and says why
+  await page.getByTestId('safety-panel').locator(':scope > summary').click();
+  const storedLine = page.getByTestId('safety-stored');
+  await expect(storedLine).toHaveAttribute('data-bytes', String(stored.reduce((sum, f) => sum + f.size, 0)));
+  await page.getByTestId('safety-delete-stored').click();
+  await expect(storedLine).toHaveCount(0);
+  await page.reload();
+  await expect(state).toHaveAttribute('data-state', 'failed', { timeout: 60_000 });
+  await expect(state).toContainText('the network could not be reached');
 });

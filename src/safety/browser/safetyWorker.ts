@@ -117,7 +117,7 @@ const api: SafetyWorkerApi = {
         p = await loadOn(where.id, c, choice.device, fetched);
       }
     } catch (e) {
-      const offline = unreachable.length ? ` (not cached, and the network could not be reached for ${unreachable.join(', ')})` : '';
+      const offline = unreachable.length ? ` (not stored in this browser, and the network could not be reached for ${unreachable.join(', ')})` : '';
       throw new Error(`safety model ${c.model} could not be loaded (${choice.device === 'webgpu' ? 'WebGPU' : 'WASM'}): ${message(e)}${offline}`, { cause: e });
     }
     const labels = await classifierLabels(p, c);

@@ -1,9 +1,12 @@
 /**
  * The app's safety checker setting: off (default), blur or block, the classifier (hub repo id or
- * URL of a model folder), the labels that count as unsafe and the threshold. Saved on Apply; the
- * form says what is wrong with a bad value instead of saving it.
+ * URL of a model folder), the labels that count as unsafe, the threshold and where it runs. Saved on
+ * Apply; the form says what is wrong with a bad value instead of saving it. Shows how much the
+ * stored classifier files take (IndexedDB, beside the models) and deletes them on request.
  */
-import { useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
+import { classifierUsage, deleteClassifierFiles } from '../../store/classifierFiles';
+import { formatBytes } from '../format';
 import { SAFETY_ACTIONS, SAFETY_DEVICES, type SafetyAction, type SafetyConfig, type SafetyDevice } from '../../safety/config';
 import type { SafetyState } from './screen';
 
@@ -46,6 +49,19 @@ export function SafetyPanel({ config, state, onApply }: SafetyPanelProps) {
   const [threshold, setThreshold] = useState(String(config.threshold));
   const [device, setDevice] = useState<SafetyDevice>(config.device ?? 'auto');
   const [error, setError] = useState<string | null>(null);
+  /** Bytes of stored classifier files; null while unknown or when the store cannot be read. */
+  const [stored, setStored] = useState<number | null>(null);
+
+  const readStored = useCallback(() => {
+    classifierUsage().then(setStored, (e: unknown) => {
+      console.warn('The stored safety classifier files could not be measured:', e);
+      setStored(null);
+    });
+  }, []);
+  useEffect(readStored, [readStored, state.kind]); // a load may have stored files
+  const deleteStored = () => {
+    deleteClassifierFiles().then(readStored, (e: unknown) => setError(`The stored classifier files could not be deleted: ${e instanceof Error ? e.message : String(e)}`));
+  };
 
   const apply = () => {
     try {
@@ -91,6 +107,12 @@ export function SafetyPanel({ config, state, onApply }: SafetyPanelProps) {
       <button type="button" onClick={apply} data-testid="safety-apply">Apply</button>
       {error ? <p className="field-error" role="alert" data-testid="safety-error">{error}</p> : null}
       <p className="hint" data-testid="safety-state" data-state={state.kind} data-device={state.kind === 'ready' ? state.device : undefined}>{stateText(state)}</p>
+      {stored !== null && stored > 0 ? (
+        <p className="hint" data-testid="safety-stored" data-bytes={stored}>
+          Stored classifier files: {formatBytes(stored)} (kept for offline use; a loaded classifier keeps working until it loads again).{' '}
+          <button type="button" onClick={deleteStored} data-testid="safety-delete-stored">Delete</button>
+        </p>
+      ) : null}
     </details>
   );
 }
