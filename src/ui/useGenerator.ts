@@ -33,6 +33,8 @@ export interface Output {
   result: GenerateResult;
   /** Set when the safety checker flagged it (action blur): `result` holds the blurred pixels, and the history skips it. */
   flagged?: SafetyVerdict;
+  /** Set when the safety checker checked it and let it pass: the classifier and its scores (kept in the history). */
+  checked?: { model: string; scores: Record<string, number> };
 }
 
 /** An error to show in the alert region: the engine's error `name` and its message. */
@@ -210,7 +212,7 @@ export function useGenerator(screen: SafetyScreen | null = null): Generator {
         if (verdict?.flagged) {
           setNotice(`Image #${id} was flagged by the safety checker (${describeVerdict(verdict)}): it is shown blurred and not saved to the history.`);
           setOutputs((o) => [...o, { id, req, model: source, result: blurredResult(result), flagged: verdict }]);
-        } else setOutputs((o) => [...o, { id, req, model: source, result }]);
+        } else setOutputs((o) => [...o, { id, req, model: source, result, ...(verdict ? { checked: { model: verdict.model, scores: verdict.scores } } : {}) }]);
         setShownId(id);
       } catch (e) {
         const err = toUiError(e, during);

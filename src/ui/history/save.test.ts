@@ -38,4 +38,10 @@ describe('saved images and history entries', () => {
     const distilled = entryFromOutput(output('store:abc'));
     expect('guidance' in distilled || 'negativePrompt' in distilled).toBe(false);
   });
+
+  it('record the safety verdict of a checked image (the kiosk shows only checked ones while its checker is on), and none when nothing checked it', () => {
+    const checked = { ...output('store:abc'), checked: { model: 'AdamCodd/vit-base-nsfw-detector', scores: { sfw: 0.98, nsfw: 0.02 } } };
+    expect(entryFromOutput(checked).safety).toEqual({ model: 'AdamCodd/vit-base-nsfw-detector', scores: { sfw: 0.98, nsfw: 0.02 } });
+    expect('safety' in entryFromOutput(output('store:abc'))).toBe(false);
+  });
 });

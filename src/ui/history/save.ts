@@ -25,6 +25,7 @@ export function entryFromOutput(o: Output): Omit<HistoryEntry, 'id' | 'createdAt
     timings,
     ...guidanceParams(o),
     ...(o.req.loras?.length ? { loras: o.req.loras.map(({ name, strength }) => ({ name, strength })) } : {}),
+    ...(o.checked ? { safety: { model: o.checked.model, scores: { ...o.checked.scores } } } : {}),
   };
 }
 

@@ -37,6 +37,12 @@ export interface HistoryEntry {
   timings: StageTimings;
   /** The LoRAs applied, by name and strength; absent in entries without any (and in older entries). */
   loras?: { name: string; strength: number }[];
+  /**
+   * The safety checker's verdict when it checked the image and let it pass: the classifier (its
+   * `SafetyConfig.model`) and every label's softmax score. Absent when no checker ran (off, or entries
+   * made before it existed); the kiosk's attract loop leaves such entries out while its checker is on.
+   */
+  safety?: { model: string; scores: Record<string, number> };
 }
 
 export type HistoryImageKind = 'png' | 'thumbnail';

@@ -1,7 +1,8 @@
 /**
  * The attract loop: a full-screen slide show of the gallery (the history store, newest first)
  * shown while the kiosk is idle, each image with its prompt. Images whose prompt the blocked-word
- * list refuses (made outside kiosk mode, or before a word was added) are left out. With nothing to
+ * list refuses (made outside kiosk mode, or before a word was added) are left out, and so, while the
+ * safety checker is on, are images it did not check and pass (../safety/gallery.ts). With nothing to
  * show it is a welcome slide with the instructions. A tap or click ends it; useKioskSession ends
  * it on any key as well.
  */
@@ -9,6 +10,8 @@ import { useEffect, useState } from 'react';
 import { errorText } from '../history/save';
 import { historyImage } from '../history/store';
 import { useHistoryEntries } from '../history/useHistory';
+import type { SafetyConfig } from '../../safety/config';
+import { passesSafety } from '../safety/gallery';
 import type { Blocklist } from './blocklist';
 
 /** The loop cycles through at most this many of the newest images. */
@@ -19,6 +22,8 @@ export interface AttractProps {
   slide: number;
   title: string;
   blocklist: Blocklist;
+  /** The kiosk's safety checker (null: off). */
+  safety: SafetyConfig | null;
   onExit(): void;
 }
 
@@ -46,12 +51,12 @@ function useImageUrl(id: string | null): string | null {
   return url;
 }
 
-export function Attract({ slide, title, blocklist, onExit }: AttractProps) {
+export function Attract({ slide, title, blocklist, safety, onExit }: AttractProps) {
   const { entries, error } = useHistoryEntries();
   useEffect(() => {
     if (error) console.error(`Kiosk: ${error}`);
   }, [error]);
-  const shown = (entries ?? []).filter((e) => blocklist.find(e.prompt) === null).slice(0, ATTRACT_MAX);
+  const shown = (entries ?? []).filter((e) => blocklist.find(e.prompt) === null && passesSafety(e, safety)).slice(0, ATTRACT_MAX);
   const entry = shown.length > 0 ? (shown[slide % shown.length] ?? null) : null;
   const url = useImageUrl(entry?.id ?? null);
 

@@ -185,7 +185,7 @@ export function KioskView({ config }: { config: KioskConfig }) {
         </form>
       </main>
 
-      {session.attract !== null ? <Attract slide={session.attract} title={config.title} blocklist={session.blocklist} onExit={poke} /> : null}
+      {session.attract !== null ? <Attract slide={session.attract} title={config.title} blocklist={session.blocklist} safety={config.safety} onExit={poke} /> : null}
       {exiting ? (
         <PinDialog title="Leave kiosk mode" explanation="The app returns to its normal view, with every setting." confirmLabel="Leave"
           pin={config.pin} onConfirm={leave} onCancel={() => setExiting(false)} />

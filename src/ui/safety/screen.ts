@@ -11,6 +11,8 @@ import type { GenerateResult } from '../../worker/api';
 
 /** A checked image's verdict: `flagged` with the action to take, the scores and the check's cost (ms). */
 export interface SafetyVerdict {
+  /** The classifier that decided (SafetyConfig.model). */
+  model: string;
   flagged: boolean;
   action: Exclude<SafetyAction, 'off'>;
   scores: Record<string, number>;
@@ -118,7 +120,7 @@ export function useSafetyScreen(config: SafetyConfig | null, eager: boolean): { 
       const ch = await get();
       const r = await ch.check(result.rgba, result.width, result.height);
       console.info(`Safety check: ${r.ms.toFixed(1)} ms on ${ch.device} for ${result.width}×${result.height} (${formatScores(r.scores)})${r.flagged ? ' — flagged' : ''}`);
-      return { ...r, action: action === 'blur' ? 'blur' : 'block' };
+      return { ...r, model: ch.config.model, action: action === 'blur' ? 'blur' : 'block' };
     },
     [get, action],
   );
