@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readConfigs } from '../model/config';
-import { goldenModelSource } from '../testing/golden';
+import { goldenBaseModelSource, goldenModelSource } from '../testing/golden';
 import { CpuOps } from '../ops/cpuOps';
 import { Pipeline } from './generate';
-import { type PlanOptions, checkFits, checkRequestFits, runPlan } from './plan';
+import { type PlanOptions, checkFits, checkRequestFits, requestPlanOptions, runPlan } from './plan';
 
 describe('plan (model-a, plan device)', async () => {
   const configs = await readConfigs(goldenModelSource());
@@ -80,6 +80,31 @@ describe('plan (model-a, plan device)', async () => {
     expect((await runPlan({ configs, width: w, height: h, steps: 1 })).maxBindingBytes).toBeLessThanOrEqual(limits.maxStorageBufferBindingSize);
     // one size step up (16 px wider and taller) no longer fits: the search found the edge
     expect((await runPlan({ configs, width: w + 32, height: h + 16, steps: 1 })).maxBindingBytes).toBeGreaterThan(limits.maxStorageBufferBindingSize);
+  });
+
+  it('checks a guided request as it runs: a forced batch of 2 needs a larger binding than two passes, and is refused where they fit', async () => {
+    const at = (cfg: 'batch' | 'two passes') => runPlan({ configs, width: 64, height: 64, steps: 1, cfg });
+    const [two, batch] = [await at('two passes'), await at('batch')];
+    expect(batch.maxBindingBytes).toBeGreaterThan(two.maxBindingBytes); // at 64² the [2·S, D] joint stream is the largest binding
+    const limits = { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: two.maxBindingBytes };
+    const cache = new Map(); // shared: the key holds the mode
+    await expect(checkFits({ configs, cfg: 'two passes' }, { width: 64, height: 64 }, limits, cache)).resolves.toBeUndefined();
+    await expect(checkFits({ configs, cfg: 'batch' }, { width: 64, height: 64 }, limits, cache)).rejects.toThrow(
+      /^64×64 needs a \d+ MiB storage binding; .* Guidance runs as a batch of 2 here \(load option cfg "batch"\); as two passes it needs less\.$/,
+    );
+  });
+
+  it('requestPlanOptions plans guidance as the loaded pipeline will run the request', async () => {
+    const ops = new CpuOps();
+    const req = { prompt: 'x', width: 64, height: 64, steps: 1, seed: 0, guidance: 4 };
+    const batch = await Pipeline.load(ops, goldenBaseModelSource(), undefined, { cfg: 'batch' });
+    const two = await Pipeline.load(ops, goldenBaseModelSource(), undefined, { cfg: 'two passes' });
+    const distilled = await Pipeline.load(ops, goldenModelSource());
+    expect(requestPlanOptions(batch, req, false)).toMatchObject({ cfg: 'batch', lowMemory: false, precision: 'f32', cpuAdapter: false });
+    expect(requestPlanOptions(two, req, true)).toMatchObject({ cfg: 'two passes', cpuAdapter: true });
+    expect(requestPlanOptions(batch, { ...req, guidance: 1 }, false)).not.toHaveProperty('cfg'); // guidance 1: one pass
+    expect(requestPlanOptions(distilled, { width: 64, height: 64 }, false)).not.toHaveProperty('cfg');
+    for (const p of [batch, two, distilled]) p.dispose();
   });
 
   it('checkRequestFits validates the request first, on every backend (the worker and the CLI call it before any work)', async () => {

@@ -293,7 +293,7 @@ export async function checkFits(
 ): Promise<void> {
   const refs = (req.references ?? []).map((r) => processedSize(r.width, r.height));
   const plan = async (width: number, height: number) => {
-    const key = JSON.stringify([width, height, refs]);
+    const key = JSON.stringify([width, height, refs, o.cfg ?? false]);
     let r = cache.get(key);
     if (!r) cache.set(key, (r = await runPlan({ ...o, width, height, steps: 1, refs })));
     return r;
@@ -320,21 +320,39 @@ export async function checkFits(
   const fits = lo > 0 && !over(await plan(w, h));
   throw new InvalidInput(
     `${req.width}×${req.height}${refs.length ? ` with ${refs.length} reference image(s)` : ''} needs ${what}. ` +
-      (fits ? `The largest size of this shape that fits is ${w}×${h}.` : 'No size of this shape fits on this GPU.'),
+      (fits ? `The largest size of this shape that fits is ${w}×${h}.` : 'No size of this shape fits on this GPU.') +
+      (o.cfg === 'batch' ? ' Guidance runs as a batch of 2 here (load option cfg "batch"); as two passes it needs less.' : ''),
   );
 }
 
 /**
- * checkFits for `req` on a loaded pipeline: its configs, weight formats and mode, the limits of the
- * device behind `ops`; the request itself is validated first (validateRequest: size, steps, seed,
- * noise, references), on every backend. `cache`: one per loaded pipeline.
+ * What a plan of `req` on a loaded pipeline needs to match its run: configs, weight formats,
+ * low-memory mode, precision, the CPU-adapter kernel choices, and how classifier-free guidance runs
+ * for this request (Pipeline.cfgMode: a forced 'batch' doubles the joint stream's binding).
+ */
+export function requestPlanOptions<T>(pipeline: Pipeline<T>, req: Pick<GenerateRequest, 'width' | 'height' | 'references' | 'guidance'>, cpuAdapter: boolean): Omit<PlanOptions, 'width' | 'height' | 'steps' | 'refs'> {
+  const cfg = pipeline.cfgMode(req);
+  return {
+    configs: pipeline.configs,
+    formats: pipeline.storageFormats(),
+    lowMemory: pipeline.lowMemory,
+    precision: pipeline.f16 ? 'f16' : 'f32',
+    cpuAdapter,
+    ...(cfg !== 'off' ? { cfg } : {}),
+  };
+}
+
+/**
+ * checkFits for `req` on a loaded pipeline (requestPlanOptions), with the limits of the device
+ * behind `ops`; the request itself is validated first (validateRequest: size, steps, seed, noise,
+ * references, guidance), on every backend. `cache`: one per loaded pipeline.
  */
 export async function checkRequestFits<T>(ops: Ops<T>, pipeline: Pipeline<T>, req: GenerateRequest, cache: Map<string, PlanResult>): Promise<void> {
   validateRequest(req, pipeline.configs.transformer.in_channels, pipeline); // a bad size or guidance is named as such, not planned
   if (!(ops instanceof GpuOps)) return;
   const { limits } = ops.ctx.device;
   await checkFits(
-    { configs: pipeline.configs, formats: pipeline.storageFormats(), lowMemory: pipeline.lowMemory, precision: pipeline.f16 ? 'f16' : 'f32', cpuAdapter: ops.ctx.cpuAdapter },
+    requestPlanOptions(pipeline, req, ops.ctx.cpuAdapter),
     req,
     { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize },
     cache,
