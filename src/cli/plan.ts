@@ -1,6 +1,7 @@
 /**
  * `npm run plan -- --config DIR (--size N | --width W --height H) [--steps N] [--quant q4|q8]
- *   [--precision auto|f32|f16] [--low-memory] [--refs K] [--cfg [auto|batch|two-passes]] [--lora-rank R] [--json]`
+ *   [--precision auto|f32|f16] [--low-memory] [--refs K] [--cfg [auto|batch|two-passes]] [--lora-rank R]
+ *   [--binding-limit MIB] [--json]`
  *
  * The exact device-memory and dispatch plan of one run at the shapes of DIR/{text_encoder,
  * transformer,vae}/config.json, on any machine: the real model code runs on the plan device
@@ -8,7 +9,9 @@
  * peak of all device buffers (weights + activations + the pool's free buffers, by GpuContext's own
  * pool rules), dispatches, FLOPs, bytes moved and a roofline time per GPU profile (src/gpu/profiles.ts),
  * then the largest buffer and binding against WebGPU's default limits (256 MiB / 128 MiB) and
- * Firefox's 1 GiB cap. `--json` prints one object (PlanResult).
+ * Firefox's 1 GiB cap. `--binding-limit MIB` plans for a device with that maxStorageBufferBindingSize
+ * (128: WebGPU's default, which phones keep): the model splits its buffers as it would there (default:
+ * no limit, a desktop GPU). `--json` prints one object (PlanResult).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { GPU_PROFILES } from '../gpu/profiles';
@@ -32,6 +35,7 @@ interface PlanArgs {
   loraRank: number;
   cfg?: string | boolean;
   precision: string;
+  bindingLimit?: number;
   json?: boolean;
 }
 
@@ -60,6 +64,7 @@ export async function planFromArgs(argv: string[]): Promise<PlanResult> {
     .option('--refs <k>', 'reference images (editing), each of the output size', int('refs'), 0)
     .option('--cfg [mode]', "a base model under classifier-free guidance: auto (the pipeline's choice, the default), batch (one pass over a batch of 2) or two-passes")
     .option('--lora-rank <r>', 'apply a LoRA of rank R to every weight a FLUX.2 LoRA can change (its cost; default none)', int('lora-rank'), 0)
+    .option('--binding-limit <mib>', "the planned device's maxStorageBufferBindingSize in MiB (128: WebGPU's default; default no limit)", int('binding-limit'))
     .option('--json', 'print one JSON object')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -76,6 +81,7 @@ export async function planFromArgs(argv: string[]): Promise<PlanResult> {
     ...(o.loraRank ? { loraRank: o.loraRank } : {}),
     ...cfgOption(parseCfgMode(o.cfg)),
     precision: parsePrecision(o.precision),
+    ...(o.bindingLimit ? { bindingLimit: o.bindingLimit * MiB } : {}),
   });
 }
 

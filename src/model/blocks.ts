@@ -132,8 +132,9 @@ function feedForward<T>(ops: Ops<T>, w: FeedForward<T>, x: T, mod: T, g: BlockGe
 }
 
 /**
- * Bytes a q, k, v buffer may take: WebGPU's default maxStorageBufferBindingSize (128 MiB), which
- * phones and Firefox keep. Past it the joint [S, 3D] buffer is split (QkvLayout).
+ * Bytes a q, k, v buffer may take when BlockGeometry.qkvBindingBytes is not given: WebGPU's default
+ * maxStorageBufferBindingSize (128 MiB), which phones and Firefox keep. The transformer passes the
+ * device's own limit (Ops.maxBindingBytes). Past it the joint [S, 3D] buffer is split (QkvLayout).
  */
 export const QKV_BINDING_BYTES = 128 * 2 ** 20;
 

@@ -61,7 +61,7 @@ export interface TransformerContext<T> {
   targetTokens: number;
   /** Store GEMM and attention outputs in f16 (BlockGeometry.f16); default f32. */
   f16?: boolean;
-  /** BlockGeometry.qkvBindingBytes: the largest q|k|v buffer before it is split (default 128 MiB). */
+  /** BlockGeometry.qkvBindingBytes: the largest q|k|v buffer before it is split (default: the device's, Ops.maxBindingBytes). */
   qkvBindingBytes?: number;
 }
 
@@ -140,7 +140,7 @@ export function transformerForward<T>(
     }
     tap?.('x_embedder', img);
     tap?.('context_embedder', txt);
-    const geom = { heads: cfg.num_attention_heads, headDim: cfg.attention_head_dim, eps: cfg.eps, mlp: mlpHidden(cfg), d, f16: c.f16 === true, ...(c.qkvBindingBytes ? { qkvBindingBytes: c.qkvBindingBytes } : {}), ...(batch > 1 ? { batch } : {}) };
+    const geom = { heads: cfg.num_attention_heads, headDim: cfg.attention_head_dim, eps: cfg.eps, mlp: mlpHidden(cfg), d, f16: c.f16 === true, qkvBindingBytes: c.qkvBindingBytes ?? ops.maxBindingBytes, ...(batch > 1 ? { batch } : {}) };
     w.transformer_blocks.forEach((bw, i) => {
       [txt, img] = doubleBlock(ops, bw, geom, txt, img, mod.img, mod.txt, c.rope);
       tap?.(`double${i}.0`, txt);

@@ -119,7 +119,16 @@ export async function gpuFit(
   groups: Partial<Record<Component, number>> = {},
 ): Promise<GpuFit> {
   const storage = quant ? { formats: formatsWithGroups(quant, groups) } : {};
-  const o = { configs, width, height, steps: 1, precision: a.features.includes('shader-f16') ? ('f16' as const) : ('f32' as const), cpuAdapter: a.isCpu, ...storage };
+  const o = {
+    configs,
+    width,
+    height,
+    steps: 1,
+    precision: a.features.includes('shader-f16') ? ('f16' as const) : ('f32' as const),
+    cpuAdapter: a.isCpu,
+    ...(a.limits.maxStorageBufferBindingSize !== undefined ? { bindingLimit: Math.min(a.limits.maxStorageBufferBindingSize, a.limits.maxBufferSize ?? Infinity) } : {}),
+    ...storage,
+  };
   const normal = await runPlan(o);
   const low = await runPlan({ ...o, lowMemory: true });
   return fitVerdict(a, normal, low, deviceMemoryGiB);

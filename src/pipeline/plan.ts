@@ -120,12 +120,18 @@ export interface PlanOptions {
   /**
    * A base model's run under classifier-free guidance (guidance 4, the default): prompt and negative
    * prompt per step, as the pipeline chooses (true or 'auto': LoadOptions.cfg 'auto' on the plan
-   * device, which has no binding limit: the batch unless low-memory), or as 'batch' / 'two passes';
+   * device: the batch unless low-memory or over `bindingLimit`), or as 'batch' / 'two passes';
    * default false, the distilled model (one pass).
    */
   cfg?: boolean | CfgMode;
   /** A LoRA of this rank on every weight a FLUX.2 LoRA can change (loras.ts syntheticLora), applied at strength 1; default none. */
   loraRank?: number;
+  /**
+   * The maxStorageBufferBindingSize of the device planned for (bytes). The model sizes buffers by it
+   * as on that device (Ops.maxBindingBytes: where q|k|v is split, whether 'auto' guidance runs as a
+   * batch), so a plan for a 128 MiB device shows the split run; default: no limit (a desktop GPU).
+   */
+  bindingLimit?: number;
 }
 
 export interface PlanResult {
@@ -172,7 +178,7 @@ export function planRequest(width: number, height: number, steps: number, refs: 
 
 /** The plan of one text-to-image (or editing) run, on the plan device. */
 export function runPlan(o: PlanOptions): Promise<PlanResult> {
-  return onPlanDevice(o.cpuAdapter ?? false, (ctx) => planOn(ctx, o));
+  return onPlanDevice(o.cpuAdapter ?? false, o.bindingLimit, (ctx) => planOn(ctx, o));
 }
 
 /**
@@ -180,16 +186,20 @@ export function runPlan(o: PlanOptions): Promise<PlanResult> {
  * to compile them while the weights load.
  */
 export function plannedPipelines(o: PlanOptions): Promise<PipelineSpec[]> {
-  return onPlanDevice(o.cpuAdapter ?? false, async (ctx) => {
+  return onPlanDevice(o.cpuAdapter ?? false, o.bindingLimit, async (ctx) => {
     await planOn(ctx, o);
     return ctx.pipelineSpecs();
   });
 }
 
-/** Runs `work` on a GpuContext over a fresh plan device without size limits. */
-async function onPlanDevice<R>(cpuAdapter: boolean, work: (ctx: GpuContext) => Promise<R>): Promise<R> {
+/**
+ * Runs `work` on a GpuContext over a fresh plan device: no buffer size limit (a plan measures what a
+ * run needs, it refuses nothing), and `bindingLimit` (default none) as its binding limit, which only
+ * steers how the model sizes its buffers (Ops.maxBindingBytes).
+ */
+async function onPlanDevice<R>(cpuAdapter: boolean, bindingLimit: number | undefined, work: (ctx: GpuContext) => Promise<R>): Promise<R> {
   const unlimited = 2 ** 52;
-  const device = createPlanDevice({ limits: { maxBufferSize: unlimited, maxStorageBufferBindingSize: unlimited }, features: ['shader-f16'] });
+  const device = createPlanDevice({ limits: { maxBufferSize: unlimited, maxStorageBufferBindingSize: bindingLimit ?? unlimited }, features: ['shader-f16'] });
   const ctx = new GpuContext(device, cpuAdapter);
   try {
     return await work(ctx);
@@ -352,7 +362,7 @@ export async function checkRequestFits<T>(ops: Ops<T>, pipeline: Pipeline<T>, re
   if (!(ops instanceof GpuOps)) return;
   const { limits } = ops.ctx.device;
   await checkFits(
-    requestPlanOptions(pipeline, req, ops.ctx.cpuAdapter),
+    { ...requestPlanOptions(pipeline, req, ops.ctx.cpuAdapter), bindingLimit: ops.maxBindingBytes },
     req,
     { maxBufferSize: limits.maxBufferSize, maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize },
     cache,
