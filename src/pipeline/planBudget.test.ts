@@ -33,4 +33,12 @@ describe('klein 4B memory budget (plan)', () => {
       }
     }
   });
+
+  it('q|k|v follows the binding limit: at 1536×1280 (8192 tokens, f16) one 144 MiB joint buffer without a limit, split to fit a 128 MiB device', async () => {
+    const at = (bindingLimit?: number) => runPlan({ configs, width: 1536, height: 1280, steps: 1, quant: 'q4', ...(bindingLimit ? { bindingLimit } : {}) });
+    const [free, phone] = [await at(), await at(128 * MiB)];
+    expect(free.maxBindingBytes).toBe(8192 * 3 * 3072 * 2); // [S, 3D] f16
+    expect(phone.maxBindingBytes).toBeLessThanOrEqual(128 * MiB);
+    expect(phone.dispatchesPerStep).toBeGreaterThan(free.dispatchesPerStep); // the split's extra GEMMs
+  });
 });
