@@ -5,12 +5,12 @@
  * quota leaving nothing of the file being written.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { openDB } from 'idb';
 import { StorageFull } from '../errors';
-import { DB_NAME, DB_VERSION, openModelsDb } from './db';
+import { DB_VERSION, openModelsDb } from './db';
 import { classifierCache, classifierUsage, deleteClassifierFiles, listClassifierFiles } from './classifierFiles';
 import { listLoras, loraBytes } from './loras';
 import { installBrowser } from './testing/fakeBrowser';
+import { openOldModelsDb } from './testing/oldSchema';
 
 const browser = installBrowser();
 
@@ -27,18 +27,7 @@ function response(bytes: Uint8Array, contentType?: string): Response {
 describe('the version-3 upgrade', () => {
   // First in the file: the database must not have been opened by db.ts yet.
   it('adds `classifierFiles` and keeps the models and LoRAs version 2 stored', async () => {
-    const v2 = await openDB(DB_NAME, 2, {
-      upgrade(db) {
-        db.createObjectStore('models');
-        const chunks = db.createObjectStore('chunks');
-        chunks.createIndex('hash', ['id', 'path', 'sha256']);
-        chunks.createIndex('deps', 'deps', { multiEntry: true });
-        db.createObjectStore('files');
-        db.createObjectStore('manifests');
-        db.createObjectStore('loras');
-        db.createObjectStore('loraFiles');
-      },
-    });
+    const v2 = await openOldModelsDb(2);
     await v2.put('models', { id: 'm1', createdAt: 5 }, 'm1');
     await v2.put('chunks', { id: 'm1', path: 'chunks/00000.bin', bytes: new ArrayBuffer(8), sha256: 'h0', deps: [] }, ['m1', 'chunks/00000.bin']);
     await v2.put('loras', { name: 'a.safetensors', origin: 'file', size: 2, enabled: true, strength: 0.5, format: 'ai-toolkit', rank: 4, addedAt: 1 }, 'a.safetensors');

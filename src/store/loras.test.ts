@@ -4,11 +4,11 @@
  * quota leaving nothing half-written, change notifications.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { openDB } from 'idb';
 import { StorageFull } from '../errors';
-import { DB_NAME, DB_VERSION, openModelsDb } from './db';
+import { DB_VERSION, openModelsDb } from './db';
 import { clampStrength, deleteLora, listLoras, loraBytes, loraUsage, onLorasChange, putLora, selectLoras, updateLora, type LoraRecord } from './loras';
 import { installBrowser } from './testing/fakeBrowser';
+import { openOldModelsDb } from './testing/oldSchema';
 
 const browser = installBrowser();
 
@@ -19,16 +19,7 @@ const record = (name: string, addedAt = 1, extra: Partial<LoraRecord> = {}): Lor
 describe('the upgrade from version 1', () => {
   // First in the file: the database must not have been opened by db.ts yet.
   it('adds the LoRA stores and keeps what version 1 stored', async () => {
-    const v1 = await openDB(DB_NAME, 1, {
-      upgrade(db) {
-        db.createObjectStore('models');
-        const chunks = db.createObjectStore('chunks');
-        chunks.createIndex('hash', ['id', 'path', 'sha256']);
-        chunks.createIndex('deps', 'deps', { multiEntry: true });
-        db.createObjectStore('files');
-        db.createObjectStore('manifests');
-      },
-    });
+    const v1 = await openOldModelsDb(1);
     await v1.put('models', { id: 'm1', createdAt: 5 }, 'm1');
     await v1.put('files', { id: 'm1', path: 'a.json', bytes: new ArrayBuffer(3), sha256: 'x', deps: [] }, ['m1', 'a.json']);
     v1.close();
