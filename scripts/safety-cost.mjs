@@ -8,7 +8,9 @@
 //   node     onnxruntime-node, CPU EP (CLI and server): default intra-op threads, and 1 thread
 //   web      onnxruntime-web's WASM backend in Node, 1 thread (the browser without cross-origin
 //            isolation): `onnxruntime-web` (ort-wasm-simd-threaded.wasm) and `onnxruntime-web/webgpu`
-//            with ort-wasm-simd-threaded.asyncify.wasm, the build the app's safety worker loads
+//            with ort-wasm-simd-threaded.asyncify.wasm, the build the app's safety worker loads.
+//            V8 compiles WASM lazily (Liftoff first, TurboFan for hot functions in the background),
+//            so the first runs of a big module can be much slower: every run's time is printed too
 //   pipeline transformers.js `pipeline('image-classification')` on a folder in the transformers.js
 //            layout holding these files (Node, so onnxruntime-node with default threads), fed a
 //            1024×1024 RGBA image as src/safety/classify.ts does: preprocessing alone (RawImage →
@@ -409,10 +411,22 @@ async function timeRuns(runs, fn) {
     out = await fn();
     ms.push(performance.now() - t);
   }
-  return { warmup, ...stats(ms), out };
+  return { warmup, ...stats(ms), ms, out };
 }
 
 const distDir = fileURLToPath(new URL('../node_modules/onnxruntime-web/dist/', import.meta.url));
+
+/**
+ * This process's peak resident memory (KiB): VmHWM on Linux, which belongs to the process's own
+ * address space (getrusage's maxRSS also keeps the parent's high-water mark across fork and exec).
+ */
+function peakRssKB() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch { /* not Linux */ }
+  return process.resourceUsage().maxRSS;
+}
 
 async function childSession({ runtime, threads, file, dir, runs }) {
   const bytes = readFileSync(file);
@@ -439,7 +453,7 @@ async function childSession({ runtime, threads, file, dir, runs }) {
   const r = await timeRuns(runs, () => session.run(feed));
   const logits = Array.from(r.out.logits.data);
   await session.release();
-  return { create, warmup: r.warmup, median: r.median, min: r.min, logits };
+  return { create, warmup: r.warmup, median: r.median, min: r.min, ms: r.ms, logits };
 }
 
 async function childPipeline({ dir, dtype, runs }) {
@@ -462,7 +476,7 @@ async function childPipeline({ dir, dtype, runs }) {
   const check = await timeRuns(runs, () => p(new RawImage(rgba, side, side, 4).rgb(), { top_k: null }));
   const shape = pre.out.pixel_values.dims;
   await p.dispose();
-  return { create: load, warmup: check.warmup, median: check.median, min: check.min, preMedian: pre.median, preMin: pre.min, shape, scores: check.out };
+  return { create: load, warmup: check.warmup, median: check.median, min: check.min, ms: check.ms, preMedian: pre.median, preMin: pre.min, shape, scores: check.out };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -534,6 +548,7 @@ async function main() {
     ];
     const rows = [];
     const problems = [];
+    const perRun = []; // every run's time: V8 compiles WASM lazily, and the first runs can be slower
     let fp32Ref; // logits of fp32 on node CPU, default threads: what every other row is compared with
     for (const m of o.models) {
       const size = statSync(files[m]).size;
@@ -554,6 +569,7 @@ async function main() {
         // fp32 runs the same float graph everywhere: only rounding may differ. (q8 is compared, not
         // checked: a flipped rounding in one dynamic quantization changes the next layers' inputs.)
         if (m === 'fp32' && !(delta <= FP32_TOLERANCE)) problems.push(`fp32 on ${c.label}: logits differ from node CPU by ${delta}`);
+        perRun.push(`${m} ${c.label}: ${[r.warmup, ...r.ms].map(fmt).join(' ')}`);
         rows.push([m, c.label, mb(size), fmt(r.create), fmt(r.warmup), fmt(r.median), fmt(r.min), mb(r.maxRssKB * 1024),
           r.logits.map((v) => v.toFixed(4)).join(' '), delta.toExponential(1), fp32Ref ? maxAbsDiff(r.logits, fp32Ref).toExponential(1) : '']);
       }
@@ -565,6 +581,7 @@ async function main() {
           problems.push(`${m} on ${label}: ${r.error}`);
           rows.push([m, label, mb(size), 'failed', '', '', '', '', '', '', '']);
         } else {
+          perRun.push(`${m} ${label}: ${[r.warmup, ...r.ms].map(fmt).join(' ')}`);
           rows.push([m, label, mb(size), fmt(r.create), fmt(r.warmup), fmt(r.median), fmt(r.min), mb(r.maxRssKB * 1024),
             r.scores.map((x) => `${x.label} ${x.score.toFixed(4)}`).join(' '), '', '']);
           rows.push([m, `  of which preprocessing 1024²→[${r.shape}]`, '', '', '', fmt(r.preMedian), fmt(r.preMin), '', '', '', '']);
@@ -580,6 +597,7 @@ async function main() {
     console.log(`\ncreate: session from the file's bytes (pipeline: pipeline() from the folder); |Δ| node: max |Δ| of the logits vs`);
     console.log('the same model on node CPU with default threads; |Δ| fp32: vs the fp32 model there; peak RSS: the child process.');
     console.log('pipeline: a 1024² RGBA image through RawImage.rgb() and the pipeline, as src/safety/classify.ts (Node: resize with sharp; the browser resizes with a canvas).');
+    console.log(`\nevery run in order, warm-up first (ms):\n${perRun.map((l) => `  ${l}`).join('\n')}`);
     console.log(`load average (1 min) at the end: ${loadavg()[0].toFixed(2)}`);
     if (problems.length) {
       console.log(`\nproblems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -595,8 +613,7 @@ async function main() {
 if (process.argv[2] === '--child') {
   const job = JSON.parse(process.argv[3]);
   const r = job.kind === 'pipeline' ? await childPipeline(job) : await childSession(job);
-  // maxRSS: this process's peak resident memory, in KiB
-  console.log(`RESULT ${JSON.stringify({ ...r, maxRssKB: process.resourceUsage().maxRSS })}`);
+  console.log(`RESULT ${JSON.stringify({ ...r, maxRssKB: peakRssKB() })}`);
   process.exit(0);
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   process.exitCode = await main();
