@@ -14,7 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import { onnxModelType } from './onnxProto.mjs';
 
 /** Input side after resizing (px): small, so a check costs ~nothing. */
 export const SIDE = 32;
@@ -24,58 +24,6 @@ export const K = 8;
 export const T = 0.5;
 export const LABELS = ['normal', 'nsfw'];
 
-// onnx/onnx.proto (IR version 8), the messages and fields this graph uses, numbers as upstream.
-const ONNX_PROTO = `
-syntax = "proto3";
-package onnx;
-message AttributeProto {
-  enum AttributeType { UNDEFINED = 0; FLOAT = 1; INT = 2; STRING = 3; TENSOR = 4; GRAPH = 5; FLOATS = 6; INTS = 7; }
-  string name = 1;
-  float f = 2;
-  int64 i = 3;
-  repeated int64 ints = 8;
-  AttributeType type = 20;
-}
-message ValueInfoProto { string name = 1; TypeProto type = 2; }
-message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  string name = 3;
-  string op_type = 4;
-  repeated AttributeProto attribute = 5;
-}
-message ModelProto {
-  int64 ir_version = 1;
-  string producer_name = 2;
-  string producer_version = 3;
-  string doc_string = 6;
-  GraphProto graph = 7;
-  repeated OperatorSetIdProto opset_import = 8;
-}
-message GraphProto {
-  repeated NodeProto node = 1;
-  string name = 2;
-  repeated TensorProto initializer = 5;
-  repeated ValueInfoProto input = 11;
-  repeated ValueInfoProto output = 12;
-}
-message TensorProto {
-  enum DataType { UNDEFINED = 0; FLOAT = 1; }
-  repeated int64 dims = 1;
-  int32 data_type = 2;
-  string name = 8;
-  bytes raw_data = 9;
-}
-message TensorShapeProto {
-  message Dimension { int64 dim_value = 1; string dim_param = 2; }
-  repeated Dimension dim = 1;
-}
-message TypeProto {
-  message Tensor { int32 elem_type = 1; TensorShapeProto shape = 2; }
-  Tensor tensor_type = 1;
-}
-message OperatorSetIdProto { string domain = 1; int64 version = 2; }
-`;
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 const INTS = 7; // AttributeProto.AttributeType.INTS
@@ -91,8 +39,7 @@ const tensorValue = (name, dims) => ({
 
 /** The ONNX model's bytes (opset 13: ReduceMean takes `axes` as an attribute). */
 export function modelBytes() {
-  const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
-  const Model = root.lookupType('onnx.ModelProto');
+  const Model = onnxModelType();
   const model = {
     ir_version: 8,
     producer_name: 'kleinbild scripts/make-safety-fixture.mjs',

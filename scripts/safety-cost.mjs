@@ -44,7 +44,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import protobuf from 'protobufjs';
+import { onnxModelType } from './onnxProto.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Shapes (google/vit-base-patch16-384 with a 2-label head)
@@ -71,59 +71,7 @@ const GMAC = (PATCHES * HIDDEN * 3 * PATCH * PATCH // patch embedding
   + HIDDEN * LABELS.length) / 1e9;
 
 // ---------------------------------------------------------------------------------------------
-// ONNX protobuf: the messages and fields of onnx/onnx.proto this graph uses, numbers as upstream
-// (as in scripts/make-safety-fixture.mjs, plus float attributes and more tensor types).
-
-const ONNX_PROTO = `
-syntax = "proto3";
-package onnx;
-message AttributeProto {
-  enum AttributeType { UNDEFINED = 0; FLOAT = 1; INT = 2; STRING = 3; TENSOR = 4; GRAPH = 5; FLOATS = 6; INTS = 7; }
-  string name = 1;
-  float f = 2;
-  int64 i = 3;
-  repeated int64 ints = 8;
-  AttributeType type = 20;
-}
-message ValueInfoProto { string name = 1; TypeProto type = 2; }
-message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  string name = 3;
-  string op_type = 4;
-  repeated AttributeProto attribute = 5;
-}
-message ModelProto {
-  int64 ir_version = 1;
-  string producer_name = 2;
-  string producer_version = 3;
-  string doc_string = 6;
-  GraphProto graph = 7;
-  repeated OperatorSetIdProto opset_import = 8;
-}
-message GraphProto {
-  repeated NodeProto node = 1;
-  string name = 2;
-  repeated TensorProto initializer = 5;
-  repeated ValueInfoProto input = 11;
-  repeated ValueInfoProto output = 12;
-}
-message TensorProto {
-  repeated int64 dims = 1;
-  int32 data_type = 2;
-  string name = 8;
-  bytes raw_data = 9;
-}
-message TensorShapeProto {
-  message Dimension { int64 dim_value = 1; string dim_param = 2; }
-  repeated Dimension dim = 1;
-}
-message TypeProto {
-  message Tensor { int32 elem_type = 1; TensorShapeProto shape = 2; }
-  Tensor tensor_type = 1;
-}
-message OperatorSetIdProto { string domain = 1; int64 version = 2; }
-`;
+// ONNX protobuf: written with the messages of scripts/onnxProto.mjs.
 
 // TensorProto.DataType
 const FLOAT = 1;
@@ -182,8 +130,7 @@ const valueInfo = (name, elemType, dims) => ({
 
 /** Encodes a graph as an ONNX ModelProto (opset 17: LayerNormalization). */
 function encodeModel(g, name, doc) {
-  const root = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
-  const Model = root.lookupType('onnx.ModelProto');
+  const Model = onnxModelType();
   const model = {
     ir_version: 8,
     producer_name: 'kleinbild scripts/safety-cost.mjs',
