@@ -168,8 +168,8 @@ export function useKioskSession(config: KioskConfig, engine: Engine, safety: Kio
             setResult({ prompt: job.prompt, result: res });
             poke(); // the visitor has something new to look at: idle time starts now
           }
-          const checked = verdict ? { checked: { model: verdict.model, scores: verdict.scores } } : {};
-          saveOutput({ id: job.id, req, model: config.model, result: res, ...checked }).catch((e: unknown) =>
+          const passed = verdict ? { checked: { model: verdict.model, scores: verdict.scores } } : {}; // kept with the picture: gallery.ts
+          saveOutput({ id: job.id, req, model: config.model, result: res, ...passed }).catch((e: unknown) =>
             console.error(`Kiosk: image #${job.id} could not be stored in the gallery: ${errorText(e)}`),
           );
         },
